@@ -1,0 +1,89 @@
+//! The `glossa` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Limits, Settings};
+use crate::telemetry::LogFormat;
+
+/// Glossa: an annotation server for newsrooms.
+#[derive(Debug, Parser)]
+#[command(name = "glossa", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates and seeds the data directory on first start).
+    Serve(ServeArgs),
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Delete the derived state (read models, snapshots) of a data directory; the next start
+    /// rebuilds it from the event log. The server must not be running.
+    Rebuild(DataDirArg),
+}
+
+#[derive(Debug, Args)]
+pub struct DataDirArg {
+    /// The data directory.
+    #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GLOSSA_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// The data directory (sled database and users file).
+    #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Base URL in annotation ids and links, when clients reach the server by another name.
+    #[arg(long, env = "GLOSSA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Do not load the seed articles and demo annotations into an empty data directory.
+    #[arg(long, env = "GLOSSA_NO_SEED")]
+    pub no_seed: bool,
+    /// Largest request body in bytes.
+    #[arg(long, env = "GLOSSA_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Log format.
+    #[arg(long, env = "GLOSSA_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Settings {
+        Settings {
+            addr: self.addr,
+            data_dir: self.data_dir.clone(),
+            public_url: self.public_url.clone(),
+            seed: !self.no_seed,
+            limits: Limits {
+                max_body_bytes: self.max_body_bytes,
+                ..Limits::default()
+            },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user and print it (only its hash is stored).
+    Create {
+        /// The data directory.
+        #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// User name (a-z, 0-9, '-', '_', '.').
+        #[arg(long)]
+        user: String,
+        /// viewer, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+}

@@ -1,0 +1,56 @@
+//! Settings: built from command-line flags, each with a `GLOSSA_…` environment override and a
+//! default that runs the embedded server on a laptop or a 2-core machine.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::domain::ContentLimits;
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where to listen; port 0 picks a free port (tests).
+    pub addr: SocketAddr,
+    /// The data directory: sled database and users file.
+    pub data_dir: PathBuf,
+    /// The base IRI in links and annotation ids; defaults to `http://<addr>`.
+    pub public_url: Option<String>,
+    /// Load the seed articles and demo annotations into an empty data directory.
+    pub seed: bool,
+    pub limits: Limits,
+}
+
+/// Limits that protect the server from oversized input.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Default and largest page of a container listing.
+    pub page_size: usize,
+    pub max_page_size: usize,
+    pub content: ContentLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            page_size: 20,
+            max_page_size: 200,
+            content: ContentLimits::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults for a data directory, listening on an ephemeral local port: what tests use.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            public_url: None,
+            seed: true,
+            limits: Limits::default(),
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The owner of one article's Automerge document.
+//!
+//! One task per loaded document serialises every change to it, so checks and writes cannot
+//! interleave; many documents progress in parallel. A write is: decide with the domain, apply it
+//! as an Automerge change made on behalf of the user, derive the semantic events, append the
+//! change and the events in one durable write, and only then answer. If the append fails the
+//! document is rolled back to the heads before the change.
+
+use std::collections::HashMap;
+
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, Automerge, ChangeHash};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{
+    commands, derive_events, Annotation, AnnotationId, ArticleId, ContentLimits, DomainEvent,
+    EventId, Reply, Status, StreamId, UserName, SCHEMA_VERSION,
+};
+use crate::store::{AppendRequest, Expected, NewEvent, Snapshot, Store, StoreError};
+
+use super::schema::{self, SchemaError};
+use super::DocError;
+
+/// Changes between two snapshots of a document.
+const SNAPSHOT_EVERY: u64 = 64;
+
+/// A change a user asks of an annotation.
+#[derive(Clone, Debug)]
+pub enum Edit {
+    Create(commands::Create),
+    Replace {
+        id: AnnotationId,
+        expected: Option<u64>,
+        replace: commands::Replace,
+    },
+    SetStatus {
+        id: AnnotationId,
+        expected: Option<u64>,
+        to: Status,
+    },
+    Assign {
+        id: AnnotationId,
+        expected: Option<u64>,
+        assignee: Option<UserName>,
+    },
+    AddReply {
+        id: AnnotationId,
+        reply: Reply,
+    },
+    Delete {
+        id: AnnotationId,
+        expected: Option<u64>,
+    },
+}
+
+impl Edit {
+    fn target(&self) -> &AnnotationId {
+        match self {
+            Edit::Create(create) => &create.id,
+            Edit::Replace { id, .. }
+            | Edit::SetStatus { id, .. }
+            | Edit::Assign { id, .. }
+            | Edit::AddReply { id, .. }
+            | Edit::Delete { id, .. } => id,
+        }
+    }
+
+    fn expected(&self) -> Option<u64> {
+        match self {
+            Edit::Create(_) => Some(0),
+            Edit::Replace { expected, .. }
+            | Edit::SetStatus { expected, .. }
+            | Edit::Assign { expected, .. }
+            | Edit::Delete { expected, .. } => *expected,
+            Edit::AddReply { .. } => None,
+        }
+    }
+}
+
+/// The outcome of a durable write.
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub annotation: Annotation,
+    /// The annotation stream's version after the write (its ETag).
+    pub version: u64,
+    /// The last sequence number written (wait for it before reading the read models).
+    pub seq: u64,
+}
+
+/// The document's heads and annotations, for inspection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocState {
+    pub heads: Vec<String>,
+    pub annotations: Vec<Annotation>,
+    pub saved: Vec<u8>,
+}
+
+pub(super) enum Command {
+    Edit {
+        user: UserName,
+        at: DateTime<Utc>,
+        edit: Edit,
+        reply: oneshot::Sender<Result<Written, DocError>>,
+    },
+    Inspect {
+        reply: oneshot::Sender<DocState>,
+    },
+}
+
+pub(super) struct DocumentActor {
+    article: ArticleId,
+    doc: Automerge,
+    store: Store,
+    limits: ContentLimits,
+    annotations: HashMap<AnnotationId, Annotation>,
+    /// Sequence number of the last `document.changed` event in `doc`.
+    last_change_seq: u64,
+    changes_since_snapshot: u64,
+}
+
+/// The Automerge actor id the server writes with on behalf of a user: stable per user, so the
+/// history of a document says who made each change.
+pub fn user_actor(user: &UserName) -> ActorId {
+    let digest = Sha256::digest(format!("glossa-user:{user}").as_bytes());
+    ActorId::from(&digest[..16])
+}
+
+impl DocumentActor {
+    /// Loads the document from its snapshot and the changes logged after it.
+    pub(super) fn load(
+        article: ArticleId,
+        store: Store,
+        limits: ContentLimits,
+    ) -> Result<Self, DocError> {
+        let stream = StreamId::Document(article.clone());
+        let snapshot = store.snapshots.get(&article)?;
+        let (mut doc, after) = match &snapshot {
+            Some(snapshot) => match Automerge::load(&snapshot.bytes) {
+                Ok(doc) => (doc, snapshot.seq),
+                Err(error) => {
+                    tracing::warn!(%article, %error, "unreadable snapshot; replaying the whole log");
+                    (Automerge::new(), 0)
+                }
+            },
+            None => (Automerge::new(), 0),
+        };
+        let records = store.log.read_stream(&stream, after)?;
+        let mut bytes = Vec::new();
+        let mut last_change_seq = after;
+        for record in &records {
+            if let Some(change) = &record.change {
+                bytes.extend_from_slice(change);
+                last_change_seq = record.seq;
+            }
+        }
+        if !bytes.is_empty() {
+            doc.load_incremental(&bytes)
+                .map_err(|e| DocError::Schema(SchemaError::Automerge(e)))?;
+        }
+        let annotations = schema::read_all(&doc)?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let mut actor = Self {
+            article,
+            doc,
+            store,
+            limits,
+            annotations,
+            last_change_seq,
+            changes_since_snapshot: records.len() as u64,
+        };
+        actor.maybe_snapshot();
+        Ok(actor)
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            match command {
+                Command::Edit {
+                    user,
+                    at,
+                    edit,
+                    reply,
+                } => {
+                    let result = self.edit(user, at, edit).await;
+                    let _ = reply.send(result);
+                }
+                Command::Inspect { reply } => {
+                    let mut annotations: Vec<Annotation> =
+                        self.annotations.values().cloned().collect();
+                    annotations.sort_by(|a, b| a.id.cmp(&b.id));
+                    let _ = reply.send(DocState {
+                        heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                        annotations,
+                        saved: self.doc.save(),
+                    });
+                }
+            }
+        }
+        self.save_snapshot();
+    }
+
+    /// Makes sure the document has its `annotations` map; the first change of every document.
+    async fn initialise(&mut self, at: DateTime<Utc>) -> Result<(), DocError> {
+        if schema::annotations_map(&self.doc)?.is_some() {
+            return Ok(());
+        }
+        let system = UserName::system();
+        let heads = self.doc.get_heads();
+        self.doc.set_actor(user_actor(&system));
+        let mut tx = self.doc.transaction();
+        schema::initialise(&mut tx)?;
+        tx.commit_with(commit_options(&system, at));
+        let append = self.change_event(&system, at)?;
+        let request = AppendRequest {
+            events: vec![append],
+            expectations: vec![(StreamId::Document(self.article.clone()), Expected::NoStream)],
+        };
+        match self.store.log.append(request).await {
+            Ok(committed) => {
+                self.last_change_seq = committed.last_seq();
+                Ok(())
+            }
+            Err(error) => {
+                self.rollback(&heads);
+                Err(error.into())
+            }
+        }
+    }
+
+    fn change_event(&self, user: &UserName, at: DateTime<Utc>) -> Result<NewEvent, DocError> {
+        let change = self.doc.get_last_local_change().ok_or(DocError::Stopped)?;
+        let event = DomainEvent::DocumentChanged {
+            article: self.article.clone(),
+            hash: change.hash().to_string(),
+            heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
+            actor: change.actor_id().to_hex_string(),
+            seq: change.seq(),
+        };
+        Ok(new_event(
+            StreamId::Document(self.article.clone()),
+            user,
+            at,
+            event,
+            Some(change.raw_bytes().to_vec()),
+        ))
+    }
+
+    #[tracing::instrument(skip_all, fields(article = %self.article, annotation = %edit.target()))]
+    async fn edit(
+        &mut self,
+        user: UserName,
+        at: DateTime<Utc>,
+        edit: Edit,
+    ) -> Result<Written, DocError> {
+        self.initialise(at).await?;
+        let id = edit.target().clone();
+        let stream = StreamId::Annotation(id.clone());
+        let actual = self.store.log.stream_version(&stream)?;
+        let before = self.annotations.get(&id).cloned();
+        if let Some(expected) = edit.expected() {
+            if expected != actual {
+                return Err(match edit {
+                    Edit::Create(_) => DocError::AlreadyExists(id),
+                    _ => DocError::VersionMismatch { expected, actual },
+                });
+            }
+        }
+        let next = match (&before, edit) {
+            (None, Edit::Create(create)) => commands::create(create, &self.limits)?,
+            (Some(_), Edit::Create(_)) => return Err(DocError::AlreadyExists(id)),
+            (None, _) => return Err(DocError::NotFound(id)),
+            (Some(current), Edit::Replace { replace, .. }) => {
+                commands::replace(current, replace, &self.limits)?
+            }
+            (Some(current), Edit::SetStatus { to, .. }) => {
+                commands::change_status(current, to, at)?
+            }
+            (Some(current), Edit::Assign { assignee, .. }) => {
+                commands::assign(current, assignee, at)?
+            }
+            (Some(current), Edit::AddReply { reply, .. }) => {
+                commands::add_reply(current, reply, &self.limits)?
+            }
+            (Some(current), Edit::Delete { .. }) => commands::delete(current, at)?,
+        };
+        if let Some(current) = &before {
+            let mut unchanged = next.clone();
+            unchanged.modified = current.modified;
+            if &unchanged == current {
+                // Nothing to record: the same state, the same version.
+                return Ok(Written {
+                    annotation: current.clone(),
+                    version: actual,
+                    seq: 0,
+                });
+            }
+        }
+        let semantic = derive_events(before.as_ref(), &next);
+        let heads = self.doc.get_heads();
+        self.doc.set_actor(user_actor(&user));
+        let mut tx = self.doc.transaction();
+        let written = schema::annotations_map(&tx).and_then(|map| {
+            let map = map.ok_or_else(|| SchemaError::Invalid {
+                path: schema::ANNOTATIONS.into(),
+                message: "is missing".into(),
+            })?;
+            schema::write_annotation(&mut tx, &map, before.as_ref(), &next)
+        });
+        if let Err(error) = written {
+            tx.rollback();
+            return Err(error.into());
+        }
+        tx.commit_with(commit_options(&user, at));
+        let mut events = vec![self.change_event(&user, at)?];
+        events.extend(
+            semantic
+                .into_iter()
+                .map(|event| new_event(stream.clone(), &user, at, event, None)),
+        );
+        let expected = if actual == 0 {
+            Expected::NoStream
+        } else {
+            Expected::Exact(actual)
+        };
+        let request = AppendRequest {
+            events,
+            expectations: vec![(stream, expected)],
+        };
+        let committed = match self.store.log.append(request).await {
+            Ok(committed) => committed,
+            Err(error) => {
+                self.rollback(&heads);
+                return Err(match error {
+                    StoreError::WrongExpectedVersion { actual: 1.., .. } if before.is_none() => {
+                        DocError::AlreadyExists(id)
+                    }
+                    StoreError::WrongExpectedVersion {
+                        expected, actual, ..
+                    } => DocError::VersionMismatch {
+                        expected: match expected {
+                            Expected::Exact(v) => v,
+                            _ => 0,
+                        },
+                        actual,
+                    },
+                    other => other.into(),
+                });
+            }
+        };
+        self.last_change_seq = committed.positions[0].seq;
+        let version = committed.positions.last().map_or(actual, |p| p.version);
+        self.annotations.insert(id, next.clone());
+        self.changes_since_snapshot += 1;
+        self.maybe_snapshot();
+        Ok(Written {
+            annotation: next,
+            version,
+            seq: committed.last_seq(),
+        })
+    }
+
+    /// Undoes local changes that were not logged, by rebuilding the document at earlier heads.
+    fn rollback(&mut self, heads: &[ChangeHash]) {
+        match self.doc.fork_at(heads) {
+            Ok(doc) => self.doc = doc,
+            Err(error) => {
+                tracing::error!(article = %self.article, %error, "could not roll back the document");
+            }
+        }
+    }
+
+    fn maybe_snapshot(&mut self) {
+        if self.changes_since_snapshot >= SNAPSHOT_EVERY {
+            self.save_snapshot();
+        }
+    }
+
+    fn save_snapshot(&mut self) {
+        if self.changes_since_snapshot == 0 {
+            return;
+        }
+        let snapshot = Snapshot {
+            seq: self.last_change_seq,
+            bytes: self.doc.save(),
+        };
+        match self.store.snapshots.put(&self.article, &snapshot) {
+            Ok(()) => self.changes_since_snapshot = 0,
+            Err(error) => {
+                tracing::warn!(article = %self.article, %error, "could not save a snapshot")
+            }
+        }
+    }
+}
+
+fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {
+    CommitOptions::default()
+        .with_message(json!({ "user": user.as_str() }).to_string())
+        .with_time(at.timestamp_millis())
+}
+
+fn new_event(
+    stream: StreamId,
+    user: &UserName,
+    at: DateTime<Utc>,
+    event: DomainEvent,
+    change: Option<Vec<u8>>,
+) -> NewEvent {
+    let (event_type, data) = event.into_parts();
+    NewEvent {
+        id: EventId::random(),
+        stream,
+        event_type,
+        schema: SCHEMA_VERSION,
+        actor: user.clone(),
+        at,
+        data,
+        change,
+    }
+}

@@ -1,0 +1,522 @@
+//! How annotations are laid out in an article's Automerge document, and the mapping both ways.
+//!
+//! ```text
+//! ROOT
+//! └─ annotations: Map  id → Map
+//!      id, kind, status, creator, created, modified: str   (timestamps RFC 3339, UTC, `Z`)
+//!      body: Text                                           (collaborative note)
+//!      verdict, suggestion, editLabel, assignee, canonical, via: str (absent when unset)
+//!      deleted: bool
+//!      tags: List<str>
+//!      sources: List<Map{url, title?, archived?}>
+//!      targets: List<Map{article, version, exact, prefix, suffix, start, end}>
+//!      replies: List<Map{id, parent?, creator, created, text}>
+//! ```
+//! Keys are camelCase because JavaScript clients read the same document. Reading is strict: a
+//! field of the wrong type is a [`SchemaError`], which the sync path turns into a compensation.
+
+use automerge::transaction::Transactable;
+use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::domain::{
+    Annotation, AnnotationId, ArticleId, DomainError, EditLabel, Kind, Reply, ReplyId, Source,
+    Status, Target, TextPosition, TextQuote, UserName, Verdict,
+};
+
+pub const ANNOTATIONS: &str = "annotations";
+
+/// The document does not hold a valid annotation.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error(transparent)]
+    Automerge(#[from] AutomergeError),
+}
+
+fn invalid(path: impl Into<String>, message: impl Into<String>) -> SchemaError {
+    SchemaError::Invalid {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+impl From<(String, DomainError)> for SchemaError {
+    fn from((path, error): (String, DomainError)) -> Self {
+        invalid(path, error.to_string())
+    }
+}
+
+/// Formats a timestamp the way every Glossa output does: RFC 3339, milliseconds, `Z`.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The `annotations` map, if the document has been initialised.
+pub fn annotations_map<R: ReadDoc>(doc: &R) -> Result<Option<ObjId>, SchemaError> {
+    match doc.get(ROOT, ANNOTATIONS)? {
+        Some((Value::Object(ObjType::Map), id)) => Ok(Some(id)),
+        Some(_) => Err(invalid(ANNOTATIONS, "is not a map")),
+        None => Ok(None),
+    }
+}
+
+/// Creates the `annotations` map: the first change of every article document.
+pub fn initialise<T: Transactable>(tx: &mut T) -> Result<ObjId, SchemaError> {
+    Ok(tx.put_object(ROOT, ANNOTATIONS, ObjType::Map)?)
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+fn scalar<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Result<Option<ScalarValue>, SchemaError> {
+    match doc.get(obj, key)? {
+        None => Ok(None),
+        Some((Value::Scalar(value), _)) => match value.into_owned() {
+            ScalarValue::Null => Ok(None),
+            value => Ok(Some(value)),
+        },
+        Some((Value::Object(_), _)) => {
+            Err(invalid(format!("{path}.{key}"), "must not be an object"))
+        }
+    }
+}
+
+fn opt_str<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, SchemaError> {
+    match scalar(doc, obj, key, path)? {
+        None => Ok(None),
+        Some(ScalarValue::Str(s)) => Ok(Some(s.to_string())),
+        Some(other) => Err(invalid(
+            format!("{path}.{key}"),
+            format!("must be a string, not {other}"),
+        )),
+    }
+}
+
+fn req_str<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str, path: &str) -> Result<String, SchemaError> {
+    opt_str(doc, obj, key, path)?.ok_or_else(|| invalid(format!("{path}.{key}"), "is missing"))
+}
+
+fn req_uint<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str, path: &str) -> Result<u64, SchemaError> {
+    let bad = || invalid(format!("{path}.{key}"), "must be a non-negative integer");
+    match scalar(doc, obj, key, path)? {
+        Some(ScalarValue::Uint(n)) => Ok(n),
+        Some(ScalarValue::Int(n)) => u64::try_from(n).map_err(|_| bad()),
+        // JavaScript numbers can arrive as floats.
+        Some(ScalarValue::F64(f)) if f >= 0.0 && f.fract() == 0.0 && f < 9.0e15 => Ok(f as u64),
+        _ => Err(bad()),
+    }
+}
+
+fn req_time<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Result<DateTime<Utc>, SchemaError> {
+    let raw = req_str(doc, obj, key, path)?;
+    DateTime::parse_from_rfc3339(&raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| invalid(format!("{path}.{key}"), "must be an RFC 3339 timestamp"))
+}
+
+fn parsed<T>(path: String, result: Result<T, DomainError>) -> Result<T, SchemaError> {
+    result.map_err(|e| SchemaError::from((path, e)))
+}
+
+fn child<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    kind: ObjType,
+    path: &str,
+) -> Result<Option<ObjId>, SchemaError> {
+    match doc.get(obj, key)? {
+        None => Ok(None),
+        Some((Value::Object(t), id)) if t == kind => Ok(Some(id)),
+        Some(_) => Err(invalid(
+            format!("{path}.{key}"),
+            format!("must be a {kind:?}"),
+        )),
+    }
+}
+
+fn list_items<R: ReadDoc>(
+    doc: &R,
+    list: &ObjId,
+) -> Result<Vec<(Value<'static>, ObjId)>, SchemaError> {
+    let mut items = Vec::new();
+    for index in 0..doc.length(list) {
+        if let Some((value, id)) = doc.get(list, index)? {
+            items.push((value.into_owned(), id));
+        }
+    }
+    Ok(items)
+}
+
+fn map_list<R: ReadDoc, T>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+    read: impl Fn(&ObjId, &str) -> Result<T, SchemaError>,
+) -> Result<Vec<T>, SchemaError> {
+    let Some(list) = child(doc, obj, key, ObjType::List, path)? else {
+        return Ok(Vec::new());
+    };
+    list_items(doc, &list)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (value, id))| {
+            let item_path = format!("{path}.{key}[{i}]");
+            match value {
+                Value::Object(ObjType::Map) => read(&id, &item_path),
+                _ => Err(invalid(item_path, "must be a map")),
+            }
+        })
+        .collect()
+}
+
+/// Reads one annotation map.
+pub fn read_annotation<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+) -> Result<Annotation, SchemaError> {
+    let path = format!("annotations.{key}");
+    let p = path.as_str();
+    let id = parsed(
+        format!("{p}.id"),
+        AnnotationId::parse(&req_str(doc, obj, "id", p)?),
+    )?;
+    if id.as_str() != key {
+        return Err(invalid(
+            format!("{p}.id"),
+            "must equal the annotation's key",
+        ));
+    }
+    let body = match doc.get(obj, "body")? {
+        Some((Value::Object(ObjType::Text), text)) => doc.text(&text)?,
+        Some((Value::Scalar(s), _)) if s.is_str() => s.as_str().unwrap_or_default().to_owned(),
+        None => String::new(),
+        Some(_) => return Err(invalid(format!("{p}.body"), "must be text")),
+    };
+    let tags = match child(doc, obj, "tags", ObjType::List, p)? {
+        None => Vec::new(),
+        Some(list) => list_items(doc, &list)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, (value, _))| match value {
+                Value::Scalar(s) if s.is_str() => Ok(s.as_str().unwrap_or_default().to_owned()),
+                _ => Err(invalid(format!("{p}.tags[{i}]"), "must be a string")),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let sources = map_list(doc, obj, "sources", p, |item, ip| {
+        Ok(Source {
+            url: req_str(doc, item, "url", ip)?,
+            title: opt_str(doc, item, "title", ip)?,
+            archived: opt_str(doc, item, "archived", ip)?,
+        })
+    })?;
+    let targets = map_list(doc, obj, "targets", p, |item, ip| {
+        let version = req_uint(doc, item, "version", ip)?;
+        Ok(Target {
+            article: parsed(
+                format!("{ip}.article"),
+                ArticleId::parse(&req_str(doc, item, "article", ip)?),
+            )?,
+            version: u32::try_from(version)
+                .map_err(|_| invalid(format!("{ip}.version"), "is too large"))?,
+            quote: TextQuote {
+                exact: req_str(doc, item, "exact", ip)?,
+                prefix: opt_str(doc, item, "prefix", ip)?.unwrap_or_default(),
+                suffix: opt_str(doc, item, "suffix", ip)?.unwrap_or_default(),
+            },
+            position: TextPosition {
+                start: req_uint(doc, item, "start", ip)?,
+                end: req_uint(doc, item, "end", ip)?,
+            },
+        })
+    })?;
+    let replies = map_list(doc, obj, "replies", p, |item, ip| {
+        Ok(Reply {
+            id: parsed(
+                format!("{ip}.id"),
+                ReplyId::parse(&req_str(doc, item, "id", ip)?),
+            )?,
+            parent: opt_str(doc, item, "parent", ip)?
+                .map(|r| parsed(format!("{ip}.parent"), ReplyId::parse(&r)))
+                .transpose()?,
+            creator: parsed(
+                format!("{ip}.creator"),
+                UserName::parse(&req_str(doc, item, "creator", ip)?),
+            )?,
+            created: req_time(doc, item, "created", ip)?,
+            text: req_str(doc, item, "text", ip)?,
+        })
+    })?;
+    let deleted = match scalar(doc, obj, "deleted", p)? {
+        None => false,
+        Some(ScalarValue::Boolean(b)) => b,
+        Some(_) => return Err(invalid(format!("{p}.deleted"), "must be a boolean")),
+    };
+    Ok(Annotation {
+        id,
+        kind: parsed(
+            format!("{p}.kind"),
+            Kind::parse(&req_str(doc, obj, "kind", p)?),
+        )?,
+        body,
+        verdict: opt_str(doc, obj, "verdict", p)?
+            .map(|v| parsed(format!("{p}.verdict"), Verdict::parse(&v)))
+            .transpose()?,
+        suggestion: opt_str(doc, obj, "suggestion", p)?,
+        edit_label: opt_str(doc, obj, "editLabel", p)?
+            .map(|v| parsed(format!("{p}.editLabel"), EditLabel::parse(&v)))
+            .transpose()?,
+        sources,
+        status: parsed(
+            format!("{p}.status"),
+            Status::parse(&req_str(doc, obj, "status", p)?),
+        )?,
+        assignee: opt_str(doc, obj, "assignee", p)?
+            .map(|v| parsed(format!("{p}.assignee"), UserName::parse(&v)))
+            .transpose()?,
+        tags,
+        targets,
+        creator: parsed(
+            format!("{p}.creator"),
+            UserName::parse(&req_str(doc, obj, "creator", p)?),
+        )?,
+        created: req_time(doc, obj, "created", p)?,
+        modified: req_time(doc, obj, "modified", p)?,
+        replies,
+        deleted,
+        canonical: opt_str(doc, obj, "canonical", p)?,
+        via: opt_str(doc, obj, "via", p)?,
+    })
+}
+
+/// Reads one annotation by id, if the document has it.
+pub fn read_one<R: ReadDoc>(doc: &R, id: &AnnotationId) -> Result<Option<Annotation>, SchemaError> {
+    let Some(map) = annotations_map(doc)? else {
+        return Ok(None);
+    };
+    match doc.get(&map, id.as_str())? {
+        Some((Value::Object(ObjType::Map), obj)) => {
+            read_annotation(doc, &obj, id.as_str()).map(Some)
+        }
+        Some(_) => Err(invalid(format!("annotations.{id}"), "must be a map")),
+        None => Ok(None),
+    }
+}
+
+/// Reads every annotation in the document, in key order.
+pub fn read_all<R: ReadDoc>(doc: &R) -> Result<Vec<Annotation>, SchemaError> {
+    let Some(map) = annotations_map(doc)? else {
+        return Ok(Vec::new());
+    };
+    let keys: Vec<String> = doc.keys(&map).collect();
+    let mut all = Vec::with_capacity(keys.len());
+    for key in keys {
+        match doc.get(&map, key.as_str())? {
+            Some((Value::Object(ObjType::Map), obj)) => all.push(read_annotation(doc, &obj, &key)?),
+            _ => return Err(invalid(format!("annotations.{key}"), "must be a map")),
+        }
+    }
+    Ok(all)
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+fn put_opt<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), SchemaError> {
+    match value {
+        Some(v) => tx.put(obj, key, v)?,
+        None => {
+            if tx.get(obj, key)?.is_some() {
+                tx.delete(obj, key)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn put_str_list<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    items: &[String],
+) -> Result<(), SchemaError> {
+    let list = tx.put_object(obj, key, ObjType::List)?;
+    for (i, item) in items.iter().enumerate() {
+        tx.insert(&list, i, item.as_str())?;
+    }
+    Ok(())
+}
+
+fn put_sources<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    sources: &[Source],
+) -> Result<(), SchemaError> {
+    let list = tx.put_object(obj, "sources", ObjType::List)?;
+    for (i, source) in sources.iter().enumerate() {
+        let item = tx.insert_object(&list, i, ObjType::Map)?;
+        tx.put(&item, "url", source.url.as_str())?;
+        put_opt(tx, &item, "title", source.title.as_deref())?;
+        put_opt(tx, &item, "archived", source.archived.as_deref())?;
+    }
+    Ok(())
+}
+
+fn put_targets<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    targets: &[Target],
+) -> Result<(), SchemaError> {
+    let list = tx.put_object(obj, "targets", ObjType::List)?;
+    for (i, target) in targets.iter().enumerate() {
+        let item = tx.insert_object(&list, i, ObjType::Map)?;
+        tx.put(&item, "article", target.article.as_str())?;
+        tx.put(&item, "version", u64::from(target.version))?;
+        tx.put(&item, "exact", target.quote.exact.as_str())?;
+        tx.put(&item, "prefix", target.quote.prefix.as_str())?;
+        tx.put(&item, "suffix", target.quote.suffix.as_str())?;
+        tx.put(&item, "start", target.position.start)?;
+        tx.put(&item, "end", target.position.end)?;
+    }
+    Ok(())
+}
+
+fn insert_reply<T: Transactable>(
+    tx: &mut T,
+    list: &ObjId,
+    index: usize,
+    reply: &Reply,
+) -> Result<(), SchemaError> {
+    let item = tx.insert_object(list, index, ObjType::Map)?;
+    tx.put(&item, "id", reply.id.as_str())?;
+    put_opt(
+        tx,
+        &item,
+        "parent",
+        reply.parent.as_ref().map(|p| p.as_str()),
+    )?;
+    tx.put(&item, "creator", reply.creator.as_str())?;
+    tx.put(&item, "created", timestamp(reply.created))?;
+    tx.put(&item, "text", reply.text.as_str())?;
+    Ok(())
+}
+
+/// Writes `after` into the document, touching only what differs from `before`, so concurrent
+/// edits of other fields (and of other parts of the body text) merge cleanly.
+pub fn write_annotation<T: Transactable>(
+    tx: &mut T,
+    map: &ObjId,
+    before: Option<&Annotation>,
+    after: &Annotation,
+) -> Result<(), SchemaError> {
+    let obj = match (before, tx.get(map, after.id.as_str())?) {
+        (Some(_), Some((Value::Object(ObjType::Map), obj))) => obj,
+        _ => tx.put_object(map, after.id.as_str(), ObjType::Map)?,
+    };
+    let fresh = before.is_none();
+    let changed = |f: &dyn Fn(&Annotation) -> bool| before.is_none_or(|b| !f(b));
+    if fresh {
+        tx.put(&obj, "id", after.id.as_str())?;
+        tx.put(&obj, "creator", after.creator.as_str())?;
+        tx.put(&obj, "created", timestamp(after.created))?;
+        put_opt(tx, &obj, "canonical", after.canonical.as_deref())?;
+        put_opt(tx, &obj, "via", after.via.as_deref())?;
+        let body = tx.put_object(&obj, "body", ObjType::Text)?;
+        tx.splice_text(&body, 0, 0, &after.body)?;
+        tx.put_object(&obj, "replies", ObjType::List)?;
+    } else {
+        if changed(&|b| b.body == after.body) {
+            match tx.get(&obj, "body")? {
+                Some((Value::Object(ObjType::Text), body)) => tx.update_text(&body, &after.body)?,
+                _ => {
+                    let body = tx.put_object(&obj, "body", ObjType::Text)?;
+                    tx.splice_text(&body, 0, 0, &after.body)?;
+                }
+            }
+        }
+        if changed(&|b| b.canonical == after.canonical) {
+            put_opt(tx, &obj, "canonical", after.canonical.as_deref())?;
+        }
+        if changed(&|b| b.via == after.via) {
+            put_opt(tx, &obj, "via", after.via.as_deref())?;
+        }
+    }
+    if changed(&|b| b.kind == after.kind) {
+        tx.put(&obj, "kind", after.kind.as_str())?;
+    }
+    if changed(&|b| b.status == after.status) {
+        tx.put(&obj, "status", after.status.as_str())?;
+    }
+    if changed(&|b| b.verdict == after.verdict) {
+        put_opt(tx, &obj, "verdict", after.verdict.map(Verdict::as_str))?;
+    }
+    if changed(&|b| b.suggestion == after.suggestion) {
+        put_opt(tx, &obj, "suggestion", after.suggestion.as_deref())?;
+    }
+    if changed(&|b| b.edit_label == after.edit_label) {
+        put_opt(
+            tx,
+            &obj,
+            "editLabel",
+            after.edit_label.map(EditLabel::as_str),
+        )?;
+    }
+    if changed(&|b| b.assignee == after.assignee) {
+        put_opt(
+            tx,
+            &obj,
+            "assignee",
+            after.assignee.as_ref().map(|a| a.as_str()),
+        )?;
+    }
+    if changed(&|b| b.tags == after.tags) {
+        put_str_list(tx, &obj, "tags", &after.tags)?;
+    }
+    if changed(&|b| b.sources == after.sources) {
+        put_sources(tx, &obj, &after.sources)?;
+    }
+    if changed(&|b| b.targets == after.targets) {
+        put_targets(tx, &obj, &after.targets)?;
+    }
+    if changed(&|b| b.deleted == after.deleted) {
+        tx.put(&obj, "deleted", after.deleted)?;
+    }
+    if changed(&|b| b.modified == after.modified) {
+        tx.put(&obj, "modified", timestamp(after.modified))?;
+    }
+    let known = before.map_or(0, |b| b.replies.len());
+    if after.replies.len() > known {
+        let list = match tx.get(&obj, "replies")? {
+            Some((Value::Object(ObjType::List), list)) => list,
+            _ => tx.put_object(&obj, "replies", ObjType::List)?,
+        };
+        for reply in &after.replies[known..] {
+            let end = tx.length(&list);
+            insert_reply(tx, &list, end, reply)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Identifiers that cross module boundaries, parsed once so the rest of the code never sees an invalid one.
+//!
+//! Article and annotation ids are slugs because they end up in IRIs and sled keys: a restricted
+//! alphabet keeps both unambiguous and rules out path traversal by construction.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::DomainError;
+
+/// Longest slug we accept; long enough for readable ids, short enough to keep keys compact.
+pub const MAX_SLUG_LEN: usize = 64;
+
+fn check_slug(what: &'static str, raw: &str, max: usize) -> Result<(), DomainError> {
+    let valid_start = raw
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid_rest = raw
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
+    if raw.len() > max || !valid_start || !valid_rest {
+        return Err(DomainError::invalid(
+            what,
+            format!(
+                "{raw:?} is not a valid {what}: use 1 to {max} characters from a-z, 0-9, '-', '_' and '.', starting with a letter or digit"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! slug_type {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses a user-supplied value.
+            pub fn parse(raw: &str) -> Result<Self, DomainError> {
+                check_slug($what, raw, $max)?;
+                Ok(Self(raw.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(raw: String) -> Result<Self, DomainError> {
+                check_slug($what, &raw, $max)?;
+                Ok(Self(raw))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+slug_type!(
+    /// The slug of an article, e.g. `twenty-six-nations-pledge`.
+    ArticleId,
+    "article id",
+    MAX_SLUG_LEN
+);
+slug_type!(
+    /// The id of an annotation: the last segment of its IRI.
+    AnnotationId,
+    "annotation id",
+    MAX_SLUG_LEN
+);
+slug_type!(
+    /// The id of a reply inside an annotation's thread.
+    ReplyId,
+    "reply id",
+    MAX_SLUG_LEN
+);
+slug_type!(
+    /// A user's login name, e.g. `alice`.
+    UserName,
+    "user name",
+    32
+);
+
+impl AnnotationId {
+    /// A fresh random id for an annotation whose creator suggested none.
+    pub fn random() -> Self {
+        Self(Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl ReplyId {
+    pub fn random() -> Self {
+        Self(Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl UserName {
+    /// The actor recorded on events the server writes on its own behalf (article ingestion by
+    /// the seed loader, document initialisation).
+    pub fn system() -> Self {
+        Self("glossa".to_owned())
+    }
+}
+
+/// The unique id of one event; appends are idempotent by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventId(pub Uuid);
+
+impl EventId {
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// A deterministic id derived from a name, so that replaying the same logical step (the seed
+    /// loader after a crash, say) produces the same event id and the append is a no-op.
+    pub fn derived(name: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(name.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A stream groups the events of one aggregate; its version is the optimistic-concurrency token.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamId {
+    /// Article metadata and versions.
+    Article(ArticleId),
+    /// The CRDT changes of an article's Automerge document.
+    Document(ArticleId),
+    /// The semantic events of one annotation; its version is the annotation's ETag.
+    Annotation(AnnotationId),
+}
+
+impl StreamId {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let bad = || DomainError::invalid("stream", format!("{raw:?} is not a stream id"));
+        let (kind, id) = raw.split_once('-').ok_or_else(bad)?;
+        match kind {
+            "article" => Ok(Self::Article(ArticleId::parse(id)?)),
+            "document" => Ok(Self::Document(ArticleId::parse(id)?)),
+            "annotation" => Ok(Self::Annotation(AnnotationId::parse(id)?)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Article(id) => write!(f, "article-{id}"),
+            Self::Document(id) => write!(f, "document-{id}"),
+            Self::Annotation(id) => write!(f, "annotation-{id}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_refuse_traversal_and_upper_case() {
+        assert!(ArticleId::parse("../etc").is_err());
+        assert!(ArticleId::parse("Macron").is_err());
+        assert!(ArticleId::parse("").is_err());
+        assert!(ArticleId::parse(&"a".repeat(65)).is_err());
+        assert!(ArticleId::parse("twenty-six-nations").is_ok());
+    }
+
+    #[test]
+    fn stream_ids_round_trip() {
+        let stream = StreamId::Annotation(AnnotationId::parse("seed-1").unwrap());
+        assert_eq!(StreamId::parse(&stream.to_string()).unwrap(), stream);
+    }
+
+    #[test]
+    fn derived_event_ids_are_stable() {
+        assert_eq!(EventId::derived("x"), EventId::derived("x"));
+        assert_ne!(EventId::derived("x"), EventId::derived("y"));
+    }
+}

@@ -1,0 +1,264 @@
+//! One annotation: `/annotations/{id}` (W3C protocol) and the workflow shortcuts under
+//! `/api/annotations/{id}/…`.
+
+use actix_web::http::header;
+use actix_web::{guard, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::docs::Written;
+use crate::domain::{AnnotationId, ReplyId, Status, UserName};
+use crate::store::AnnotationRow;
+
+use super::request::{
+    etag, if_match, parse_json, read_body, require_acceptable, require_json, JSONLD,
+};
+use super::{ApiError, AppState, Caller};
+
+const ALLOW: &str = "GET, HEAD, OPTIONS, PUT, DELETE";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/annotations/{id}")
+            .route(
+                web::route()
+                    .guard(guard::Any(guard::Get()).or(guard::Head()))
+                    .to(get),
+            )
+            .route(web::put().to(put))
+            .route(web::delete().to(delete))
+            .route(web::route().guard(guard::Options()).to(options))
+            .route(web::route().to(method_not_allowed)),
+    )
+    .route("/api/annotations/{id}/replies", web::post().to(reply))
+    .route("/api/annotations/{id}/status", web::post().to(set_status))
+    .route("/api/annotations/{id}/assignee", web::post().to(assign));
+}
+
+fn parse_id(raw: &str) -> Result<AnnotationId, ApiError> {
+    AnnotationId::parse(raw)
+        .map_err(|_| ApiError::NotFound(format!("annotation {raw:?} does not exist")))
+}
+
+fn annotation_headers(response: &mut actix_web::HttpResponseBuilder, version: u64) {
+    response
+        .insert_header((header::CONTENT_TYPE, JSONLD))
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::ALLOW, ALLOW))
+        .insert_header((header::VARY, "Accept"))
+        .append_header((
+            header::LINK,
+            "<http://www.w3.org/ns/ldp#Resource>; rel=\"type\", <http://www.w3.org/ns/oa#Annotation>; rel=\"type\"",
+        ));
+}
+
+fn represent(state: &AppState, row: &AnnotationRow) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    annotation_headers(&mut response, row.version);
+    response.body(state.renderer.annotation(&row.annotation).to_string())
+}
+
+/// The response to a successful write: the new state, with its ETag.
+pub fn written(
+    state: &AppState,
+    written: &Written,
+    mut response: actix_web::HttpResponseBuilder,
+) -> HttpResponse {
+    annotation_headers(&mut response, written.version);
+    response.body(state.renderer.annotation(&written.annotation).to_string())
+}
+
+#[tracing::instrument(skip_all, fields(annotation = %path))]
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    require_acceptable(&req)?;
+    let id = parse_id(&path)?;
+    let row = state.desk.live_row(&id)?;
+    Ok(represent(&state, &row))
+}
+
+async fn options(path: web::Path<String>) -> HttpResponse {
+    let _ = path;
+    HttpResponse::Ok()
+        .insert_header((header::ALLOW, ALLOW))
+        .insert_header(("Access-Control-Allow-Methods", ALLOW))
+        .insert_header((
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Prefer, If-Match, Slug, Accept",
+        ))
+        .finish()
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "an annotation supports {ALLOW}; create annotations by POSTing to a container such as /annotations/"
+    )))
+}
+
+#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+async fn put(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    let row = state.desk.live_row(&id)?;
+    let precondition = if_match(&req, row.version)?;
+    require_json(&req, "the annotation")?;
+    let body = read_body(&req, payload, state.limits.max_body_bytes).await?;
+    let json = parse_json(&body)?;
+    let draft = crate::w3c::parse_annotation(&json, state.renderer.base())?;
+    let done = state
+        .desk
+        .replace(
+            &caller.0.name,
+            &id,
+            draft,
+            precondition.expected(row.version),
+        )
+        .await?;
+    Ok(written(&state, &done, HttpResponse::Ok()))
+}
+
+#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    let row = state.desk.live_row(&id)?;
+    let precondition = if_match(&req, row.version)?;
+    state
+        .desk
+        .delete(&caller.0.name, &id, precondition.expected(row.version))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn json_body<T: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    require_json(req, "the request")?;
+    let body = read_body(req, payload, state.limits.max_body_bytes).await?;
+    let json = parse_json(&body)?;
+    serde_json::from_value(json).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the request body is not what this endpoint takes: {e}"
+        ))
+    })
+}
+
+/// An optional `If-Match` on the workflow shortcuts: checked when sent.
+fn optional_if_match(req: &HttpRequest, current: u64) -> Result<Option<u64>, ApiError> {
+    if req.headers().contains_key(header::IF_MATCH) {
+        Ok(if_match(req, current)?.expected(current))
+    } else {
+        Ok(None)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyRequest {
+    text: String,
+    #[serde(default)]
+    parent: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+async fn reply(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    state.desk.live_row(&id)?;
+    let request: ReplyRequest = json_body(&state, &req, payload).await?;
+    let parent = request
+        .parent
+        .as_deref()
+        .map(|p| {
+            // Accept the reply's IRI fragment as well as its bare id.
+            let bare = p.rsplit("#reply-").next().unwrap_or(p);
+            ReplyId::parse(bare).map_err(|e| ApiError::BadRequest(format!("`parent`: {e}")))
+        })
+        .transpose()?;
+    let done = state
+        .desk
+        .reply(&caller.0.name, &id, request.text, parent)
+        .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, state.renderer.annotation_iri(id.as_str())));
+    Ok(written(&state, &done, response))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    status: String,
+}
+
+#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+async fn set_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    let row = state.desk.live_row(&id)?;
+    let expected = optional_if_match(&req, row.version)?;
+    let request: StatusRequest = json_body(&state, &req, payload).await?;
+    let to = Status::parse(&request.status).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let done = state
+        .desk
+        .set_status(&caller.0.name, &id, to, expected)
+        .await?;
+    Ok(written(&state, &done, HttpResponse::Ok()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignRequest {
+    assignee: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+async fn assign(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    let row = state.desk.live_row(&id)?;
+    let expected = optional_if_match(&req, row.version)?;
+    let request: AssignRequest = json_body(&state, &req, payload).await?;
+    let assignee = request
+        .assignee
+        .map(|name| UserName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string())))
+        .transpose()?;
+    let done = state
+        .desk
+        .assign(&caller.0.name, &id, assignee, expected)
+        .await?;
+    Ok(written(&state, &done, HttpResponse::Ok()))
+}

@@ -1,0 +1,233 @@
+//! The articles API: list, read (text, versions with hashes, the document URL), ingest.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::desk::{ArticleDraft, Published};
+use crate::docs::schema::timestamp;
+use crate::domain::ArticleId;
+use crate::store::{ArticleRow, Filter};
+
+use super::request::{parse_json, read_body, require_json};
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/articles", web::get().to(list))
+        .route("/api/articles", web::post().to(create))
+        .route("/api/articles/{id}", web::get().to(get))
+        .route("/api/articles/{id}/versions", web::post().to(publish))
+        .route("/api/articles/{id}/versions/{n}", web::get().to(version))
+        .route("/api/articles/{id}/document", web::get().to(document))
+        .route("/articles/{id}", web::get().to(get))
+        .route("/articles/{id}/versions/{n}", web::get().to(version));
+}
+
+fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
+    ArticleId::parse(raw).map_err(|_| ApiError::NotFound(format!("article {raw:?} does not exist")))
+}
+
+fn view(state: &AppState, row: &ArticleRow) -> Value {
+    let base = state.renderer.base();
+    let versions: Vec<Value> = row
+        .versions
+        .iter()
+        .map(|v| {
+            json!({
+                "number": v.number,
+                "sha256": v.sha256,
+                "length": v.length,
+                "ingested": timestamp(v.ingested),
+                "url": format!("{base}/articles/{}/versions/{}", row.id, v.number),
+            })
+        })
+        .collect();
+    json!({
+        "id": row.id,
+        "url": format!("{base}/articles/{}", row.id),
+        "title": row.title,
+        "outlet": row.outlet,
+        "published": row.published,
+        "source_url": row.url,
+        "created": timestamp(row.created),
+        "document_id": row.document_id,
+        "document_url": format!("automerge:{}", row.document_id),
+        "annotations": format!("{base}/articles/{}/annotations/", row.id),
+        "latest_version": row.latest().map(|v| v.number),
+        "versions": versions,
+    })
+}
+
+async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let rows = state.desk.articles()?;
+    let mut articles = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut article = view(&state, row);
+        let open = state.desk.list(&Filter {
+            article: Some(row.id.clone()),
+            ..Filter::default()
+        })?;
+        article["annotation_count"] = open.len().into();
+        articles.push(article);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "articles": articles })))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let row = state.desk.article(&id)?;
+    let mut body = view(&state, &row);
+    if let Some(latest) = row.latest() {
+        body["text"] = state.desk.article_text(&id, latest.number)?.into();
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn version(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let (raw_id, raw_version) = path.into_inner();
+    let id = parse_id(&raw_id)?;
+    let row = state.desk.article(&id)?;
+    let number: u32 = raw_version
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("article {id} has no version {raw_version:?}")))?;
+    let info = row
+        .versions
+        .iter()
+        .find(|v| v.number == number)
+        .ok_or_else(|| ApiError::NotFound(format!("article {id} has no version {number}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "article": id,
+        "number": info.number,
+        "sha256": info.sha256,
+        "length": info.length,
+        "ingested": timestamp(info.ingested),
+        "text": state.desk.article_text(&id, number)?,
+    })))
+}
+
+async fn document(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let row = state.desk.article(&id)?;
+    let doc = state.desk.document(&id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "article": id,
+        "document_id": row.document_id,
+        "document_url": format!("automerge:{}", row.document_id),
+        "heads": doc.heads,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewArticle {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    outlet: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    published: Option<String>,
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewVersion {
+    text: String,
+}
+
+async fn json_request<T: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    require_json(req, "the article")?;
+    let body = read_body(req, payload, state.limits.max_body_bytes).await?;
+    serde_json::from_value(parse_json(&body)?).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the request body is not what this endpoint takes: {e}"
+        ))
+    })
+}
+
+fn published(state: &AppState, done: Published) -> HttpResponse {
+    let mut response = if done.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((
+            header::LOCATION,
+            format!("{}/api/articles/{}", state.renderer.base(), done.article.id),
+        ))
+        .json(view(state, &done.article))
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let request: NewArticle = json_request(&state, &req, payload).await?;
+    let id = ArticleId::parse(&request.id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if let Some(url) = &request.url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ApiError::BadRequest(format!(
+                "`url` {url:?} must be an absolute http(s) URL"
+            )));
+        }
+    }
+    let done = state
+        .desk
+        .create_article(
+            &caller.0.name,
+            ArticleDraft {
+                id,
+                title: request.title,
+                outlet: request.outlet,
+                url: request.url,
+                published: request.published,
+                text: request.text,
+            },
+        )
+        .await?;
+    Ok(published(&state, done))
+}
+
+#[tracing::instrument(skip_all, fields(article = %path, user = %caller.0.name))]
+async fn publish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    state.desk.article(&id)?;
+    let request: NewVersion = json_request(&state, &req, payload).await?;
+    let done = state
+        .desk
+        .publish_version(&caller.0.name, &id, &request.text)
+        .await?;
+    Ok(published(&state, done))
+}

@@ -1,0 +1,23 @@
+//! Operator endpoints and the landing page.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::AppState;
+
+/// Liveness and progress: the durable log head and how far the read models have caught up.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.desk.store();
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "log_head": store.log.head(),
+        "read_model_checkpoint": store.read_model.checkpoint(),
+    }))
+}
+
+/// The landing page: what this server is and where its API lives.
+pub async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("index.html"))
+}

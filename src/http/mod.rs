@@ -1,0 +1,53 @@
+//! HTTP: the only code that names actix types and status codes.
+//!
+//! `/annotations/…` and `/articles/{id}/annotations/…` speak the W3C Web Annotation Protocol;
+//! `/api/…` is Glossa's JSON API (articles, workflow shortcuts); `/healthz` is for operators.
+//! Handlers parse requests into desk calls and render the answers; the desk decides.
+
+mod annotations;
+mod articles;
+mod auth;
+mod containers;
+mod error;
+mod health;
+mod request;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+
+use crate::config::Limits;
+use crate::desk::Desk;
+use crate::identity::Users;
+use crate::w3c::Renderer;
+
+pub use auth::Caller;
+pub use error::ApiError;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub desk: Desk,
+    pub users: Users,
+    pub renderer: Renderer,
+    pub limits: Limits,
+}
+
+/// Cross-origin headers, so browser-based clients (the W3C protocol test page among them) can
+/// call the API from another origin. Authentication is by bearer token, never by cookie.
+pub fn cors() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Access-Control-Allow-Origin", "*"))
+        .add((
+            "Access-Control-Expose-Headers",
+            "ETag, Allow, Vary, Link, Content-Type, Location, Content-Location, Prefer, Preference-Applied",
+        ))
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/", web::get().to(health::index))
+        .configure(containers::routes)
+        .configure(annotations::routes)
+        .configure(articles::routes);
+}

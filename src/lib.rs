@@ -1,0 +1,18 @@
+//! Glossa: an annotation server for newsrooms.
+//!
+//! Every change is an event in an append-only log (`store`); each article's annotations live in
+//! an Automerge document owned by one task (`docs`); read models and snapshots are derived from
+//! the log. See `ARCHITECTURE.md` for the map.
+
+pub mod cli;
+pub mod config;
+pub mod desk;
+pub mod docs;
+pub mod domain;
+pub mod http;
+pub mod identity;
+pub mod seeds;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod w3c;

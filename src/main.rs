@@ -1,0 +1,63 @@
+//! The `glossa` binary: parses the command line and hands over to the library.
+
+use clap::Parser;
+
+use glossa::cli::{Cli, Command, TokenCommand};
+use glossa::domain::UserName;
+use glossa::identity::{self, Role, DEMO_USERS};
+use glossa::startup::Application;
+use glossa::telemetry;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            telemetry::init("info", args.log_format, std::io::stderr);
+            let settings = args.settings();
+            let data_dir = settings.data_dir.clone();
+            let app = Application::build(settings).await?;
+            let seeded = app.seeded();
+            println!("Glossa is listening on {}", app.base_url());
+            println!("Data directory: {}", data_dir.display());
+            if seeded.articles + seeded.annotations > 0 {
+                println!(
+                    "Loaded the demo desk: {} articles, {} annotations.",
+                    seeded.articles, seeded.annotations
+                );
+            }
+            println!("Sign in with a bearer token, e.g. as a demo user (created with a new data directory):");
+            for demo in DEMO_USERS.iter() {
+                println!(
+                    "  {:<8} {:<8} Authorization: Bearer {}",
+                    demo.name,
+                    format!("{:?}", demo.role).to_lowercase(),
+                    demo.token
+                );
+            }
+            println!(
+                "Try: curl -H 'Authorization: Bearer demo-alice-token' {}/api/articles",
+                app.base_url()
+            );
+            app.run_until_stopped().await?;
+        }
+        Command::Token(TokenCommand::Create {
+            data_dir,
+            user,
+            role,
+        }) => {
+            let user = UserName::parse(&user)?;
+            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            let token = identity::create_token(&data_dir, &user, role)?;
+            println!("{token}");
+        }
+        Command::Rebuild(args) => {
+            glossa::store::drop_derived_state(&args.data_dir)?;
+            println!(
+                "Deleted the read models and snapshots of {}; the next start rebuilds them from the event log.",
+                args.data_dir.display()
+            );
+        }
+    }
+    Ok(())
+}

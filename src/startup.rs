@@ -1,0 +1,102 @@
+//! Wiring: opens the store, loads seeds and users, and builds the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::desk::Desk;
+use crate::http::{self, AppState};
+use crate::identity::Users;
+use crate::seeds::{self, SeedReport};
+use crate::store::Store;
+use crate::w3c::Renderer;
+
+/// A built server, bound to its port but not yet running.
+pub struct Application {
+    port: u16,
+    base_url: String,
+    server: Server,
+    desk: Desk,
+    seeded: SeedReport,
+}
+
+impl Application {
+    /// Opens the data directory, loads the seeds into an empty one, and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let data_dir = settings.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+            .await?
+            .with_context(|| {
+                format!("opening the data directory {}", settings.data_dir.display())
+            })?;
+        let users = Users::load_or_create(&settings.data_dir)?;
+        let listener = TcpListener::bind(settings.addr)
+            .with_context(|| format!("listening on {}", settings.addr))?;
+        let local = listener.local_addr()?;
+        let base_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let desk = Desk::new(store, settings.limits.content);
+        let seeded = if settings.seed {
+            seeds::load(&desk)
+                .await
+                .context("loading the seed articles")?
+        } else {
+            SeedReport::default()
+        };
+        let state = AppState {
+            desk: desk.clone(),
+            users,
+            renderer: Renderer::new(&base_url, Users::load(&settings.data_dir)?),
+            limits: settings.limits,
+        };
+        let state = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::cors())
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("glossa::http"))
+                .app_data(state.clone())
+                .configure(http::routes)
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port: local.port(),
+            base_url,
+            server,
+            desk,
+            seeded,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn seeded(&self) -> &SeedReport {
+        &self.seeded
+    }
+
+    pub fn desk(&self) -> &Desk {
+        &self.desk
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting, lets requests in flight finish, and
+    /// lets every document save its snapshot.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.desk.documents().close_all();
+        result
+    }
+}

@@ -1,0 +1,417 @@
+//! The append-only event log: global sequence, per-stream versions, idempotent appends, and a
+//! single writer that commits batches with one flush (group commit).
+//!
+//! Appends from every document and request queue up on one channel. The writer thread drains
+//! whatever is waiting, checks each append against the stream heads, writes them all in one
+//! atomic sled batch, makes it durable (see `durability`), and only then answers every waiter
+//! and hands the batch to the read-model projector. Readers never see past the durable head.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc};
+use std::thread;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{EventId, StreamId};
+
+use super::durability::Durability;
+use super::keys;
+use super::record::{self, EventRecord, NewEvent};
+use super::StoreError;
+
+/// Most events committed in one batch; bounds latency and batch size.
+const MAX_BATCH_EVENTS: usize = 2048;
+/// Appends that may wait for the writer before callers are slowed down.
+const QUEUE_DEPTH: usize = 4096;
+
+/// What a stream's version must be for an append to go ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be at exactly this version.
+    Exact(u64),
+}
+
+/// Events to append atomically, with the stream versions they expect.
+#[derive(Clone, Debug, Default)]
+pub struct AppendRequest {
+    pub events: Vec<NewEvent>,
+    pub expectations: Vec<(StreamId, Expected)>,
+}
+
+/// Where an appended event landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub seq: u64,
+    pub version: u64,
+}
+
+/// The answer to a durable append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// One position per event, in request order.
+    pub positions: Vec<Position>,
+    /// The events had been appended before (same ids): nothing new was written.
+    pub duplicate: bool,
+}
+
+impl Committed {
+    pub fn last_seq(&self) -> u64 {
+        self.positions.iter().map(|p| p.seq).max().unwrap_or(0)
+    }
+}
+
+struct Job {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+struct Shared {
+    tree: sled::Tree,
+    /// Highest sequence number known to be on disk.
+    durable: AtomicU64,
+    poisoned: AtomicBool,
+    durable_tx: tokio::sync::watch::Sender<u64>,
+}
+
+/// A handle to the log; cheap to clone.
+#[derive(Clone)]
+pub struct EventLog {
+    shared: Arc<Shared>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl EventLog {
+    /// Opens the log and starts its writer thread. Committed batches are sent, in order, to
+    /// `committed` (the projector).
+    pub(super) fn open(
+        db: sled::Db,
+        durability: Durability,
+        committed: std_mpsc::Sender<Vec<EventRecord>>,
+    ) -> Result<Self, StoreError> {
+        let tree = db.open_tree(keys::LOG_TREE)?;
+        let head = match tree.scan_prefix(keys::event_prefix()).next_back() {
+            Some(entry) => keys::seq_of_event_key(&entry?.0),
+            None => 0,
+        };
+        let (durable_tx, _) = tokio::sync::watch::channel(head);
+        let shared = Arc::new(Shared {
+            tree,
+            durable: AtomicU64::new(head),
+            poisoned: AtomicBool::new(false),
+            durable_tx,
+        });
+        let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
+        let writer = Writer {
+            db,
+            durability,
+            shared: shared.clone(),
+            heads: HashMap::new(),
+            next_seq: head + 1,
+            committed,
+        };
+        thread::Builder::new()
+            .name("glossa-log-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(StoreError::Io)?;
+        Ok(Self { shared, jobs })
+    }
+
+    /// Appends events atomically; resolves once they are on disk.
+    #[tracing::instrument(skip_all, fields(events = request.events.len()))]
+    pub async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError> {
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
+        answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+
+    /// The sequence number of the last durable event (0 for an empty log).
+    pub fn head(&self) -> u64 {
+        self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// Watches the durable head: for live tails.
+    pub fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.durable_tx.subscribe()
+    }
+
+    /// Up to `limit` durable events after sequence number `after`, in order.
+    pub fn read_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let head = self.head();
+        if after >= head {
+            return Ok(Vec::new());
+        }
+        self.shared
+            .tree
+            .range(keys::event(after + 1)..=keys::event(head))
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                record::decode(keys::seq_of_event_key(&key), &value)
+            })
+            .collect()
+    }
+
+    /// One durable event by sequence number.
+    pub fn get(&self, seq: u64) -> Result<Option<EventRecord>, StoreError> {
+        if seq == 0 || seq > self.head() {
+            return Ok(None);
+        }
+        match self.shared.tree.get(keys::event(seq))? {
+            Some(bytes) => record::decode(seq, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every durable event of a stream with a sequence number above `after_seq`, in order.
+    pub fn read_stream(
+        &self,
+        stream: &StreamId,
+        after_seq: u64,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let head = self.head();
+        let mut records = Vec::new();
+        for entry in self
+            .shared
+            .tree
+            .scan_prefix(keys::stream_events_prefix(stream))
+        {
+            let (_, seq) = entry?;
+            let seq = keys::u64_at(&seq, 0);
+            if seq > after_seq && seq <= head {
+                if let Some(record) = self.get(seq)? {
+                    records.push(record);
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// The current version of a stream (0 if it has no events).
+    pub fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        Ok(self
+            .shared
+            .tree
+            .get(keys::stream_head(stream))?
+            .map_or(0, |v| keys::u64_at(&v, 0)))
+    }
+}
+
+struct Writer {
+    db: sled::Db,
+    durability: Durability,
+    shared: Arc<Shared>,
+    /// Cache of stream heads; filled from the tree on first use.
+    heads: HashMap<StreamId, u64>,
+    next_seq: u64,
+    committed: std_mpsc::Sender<Vec<EventRecord>>,
+}
+
+/// What one append will write, decided before the batch is applied.
+enum Plan {
+    Write(Committed),
+    Duplicate(Committed),
+    Refused(StoreError),
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = vec![first];
+            let mut events = jobs[0].request.events.len();
+            while events < MAX_BATCH_EVENTS {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        events += job.request.events.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Err(error) = self.commit(jobs) {
+                tracing::error!(error = %error, "the event log failed to commit; refusing further appends");
+                self.shared.poisoned.store(true, Ordering::Release);
+                // Answer everything still queued, then stop: a restart recovers from disk.
+                rx.close();
+                while let Ok(job) = rx.try_recv() {
+                    let _ = job.reply.send(Err(StoreError::Unavailable));
+                }
+                return;
+            }
+        }
+        if let Err(error) = self.db.flush() {
+            tracing::error!(error = %error, "final flush of the event log failed");
+        }
+    }
+
+    fn head_of(&mut self, stream: &StreamId) -> Result<u64, StoreError> {
+        if let Some(&version) = self.heads.get(stream) {
+            return Ok(version);
+        }
+        let version = self
+            .shared
+            .tree
+            .get(keys::stream_head(stream))?
+            .map_or(0, |v| keys::u64_at(&v, 0));
+        self.heads.insert(stream.clone(), version);
+        Ok(version)
+    }
+
+    fn seq_of_event(
+        &self,
+        id: EventId,
+        pending: &HashMap<EventId, Position>,
+    ) -> Result<Option<Position>, StoreError> {
+        if let Some(position) = pending.get(&id) {
+            return Ok(Some(*position));
+        }
+        match self.shared.tree.get(keys::event_id(id))? {
+            Some(seq) => {
+                let seq = keys::u64_at(&seq, 0);
+                let record = self.shared.tree.get(keys::event(seq))?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("event id index points at missing event {seq}"))
+                })?;
+                let record = record::decode(seq, &record)?;
+                Ok(Some(Position {
+                    seq,
+                    version: record.version,
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn plan(
+        &mut self,
+        request: &AppendRequest,
+        batch: &mut sled::Batch,
+        pending: &mut HashMap<EventId, Position>,
+        records: &mut Vec<EventRecord>,
+    ) -> Result<Plan, StoreError> {
+        // Idempotency: all ids known means a retry of a committed append.
+        let mut known = Vec::new();
+        for event in &request.events {
+            if let Some(position) = self.seq_of_event(event.id, pending)? {
+                known.push(position);
+            }
+        }
+        if !known.is_empty() {
+            if known.len() == request.events.len() {
+                return Ok(Plan::Duplicate(Committed {
+                    positions: known,
+                    duplicate: true,
+                }));
+            }
+            return Ok(Plan::Refused(StoreError::PartialDuplicate));
+        }
+        for (stream, expected) in &request.expectations {
+            let actual = self.head_of(stream)?;
+            let fits = match expected {
+                Expected::Any => true,
+                Expected::NoStream => actual == 0,
+                Expected::Exact(version) => actual == *version,
+            };
+            if !fits {
+                return Ok(Plan::Refused(StoreError::WrongExpectedVersion {
+                    stream: stream.to_string(),
+                    expected: *expected,
+                    actual,
+                }));
+            }
+        }
+        let mut positions = Vec::with_capacity(request.events.len());
+        for event in &request.events {
+            let seq = self.next_seq;
+            let version = self.head_of(&event.stream)? + 1;
+            let bytes = record::encode(event, version)?;
+            batch.insert(&keys::event(seq), bytes);
+            batch.insert(
+                keys::stream_event(&event.stream, version),
+                &keys::u64_value(seq),
+            );
+            batch.insert(keys::stream_head(&event.stream), &keys::u64_value(version));
+            batch.insert(&keys::event_id(event.id), &keys::u64_value(seq));
+            self.heads.insert(event.stream.clone(), version);
+            self.next_seq += 1;
+            let position = Position { seq, version };
+            pending.insert(event.id, position);
+            positions.push(position);
+            records.push(EventRecord {
+                seq,
+                id: event.id,
+                stream: event.stream.clone(),
+                version,
+                event_type: event.event_type.clone(),
+                schema: event.schema,
+                actor: event.actor.clone(),
+                at: event.at,
+                data: event.data.clone(),
+                change: event.change.clone(),
+            });
+        }
+        Ok(Plan::Write(Committed {
+            positions,
+            duplicate: false,
+        }))
+    }
+
+    fn commit(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut pending = HashMap::new();
+        let mut records = Vec::new();
+        let mut plans = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let plan = match self.plan(&job.request, &mut batch, &mut pending, &mut records) {
+                Ok(plan) => plan,
+                Err(error) => {
+                    self.heads.clear();
+                    return Err(error);
+                }
+            };
+            plans.push(plan);
+        }
+        if !records.is_empty() {
+            let written = self
+                .shared
+                .tree
+                .apply_batch(batch)
+                .map_err(StoreError::from)
+                .and_then(|()| self.db.flush().map_err(StoreError::from))
+                .and_then(|_| self.durability.sync().map_err(StoreError::Io));
+            if let Err(error) = written {
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable));
+                }
+                return Err(error);
+            }
+            let last = records.last().map_or(0, |r| r.seq);
+            self.shared.durable.store(last, Ordering::Release);
+            self.shared.durable_tx.send_replace(last);
+            metrics_batch(records.len());
+        }
+        for (job, plan) in jobs.into_iter().zip(plans) {
+            let answer = match plan {
+                Plan::Write(committed) | Plan::Duplicate(committed) => Ok(committed),
+                Plan::Refused(error) => Err(error),
+            };
+            let _ = job.reply.send(answer);
+        }
+        if !records.is_empty() && self.committed.send(records).is_err() {
+            tracing::warn!("the read-model projector has stopped; events stay in the log");
+        }
+        Ok(())
+    }
+}
+
+fn metrics_batch(events: usize) {
+    tracing::trace!(events, "committed a batch");
+}

@@ -1,0 +1,142 @@
+//! Storage: the only code that names sled.
+//!
+//! One data directory holds one sled database with four trees: the event log (the single source
+//! of truth), the read models and the document snapshots (both derived, rebuilt from the log
+//! when missing) and a little metadata. Key encoding lives in `keys`.
+
+mod durability;
+mod keys;
+mod log;
+mod read_model;
+mod record;
+mod snapshots;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+use std::thread;
+
+pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
+pub use read_model::{AnnotationRow, ArticleRow, Filter, ReadModel, VersionInfo};
+pub use record::{EventRecord, NewEvent};
+pub use snapshots::{Snapshot, Snapshots};
+
+/// The on-disk layout version this build reads and writes.
+const SCHEMA_VERSION: u64 = 1;
+
+/// Storage failures. HTTP maps the concurrency ones to 409/412 and everything else to an opaque 5xx.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage engine: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("storage I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// Stored bytes could not be read back.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// Optimistic concurrency: the stream moved on (409, or 412 for If-Match).
+    #[error("stream {stream} is at version {actual}, not {expected:?}")]
+    WrongExpectedVersion {
+        stream: String,
+        expected: Expected,
+        actual: u64,
+    },
+    /// Some but not all events of an append had been written before (409).
+    #[error("some events of this append were already written, others not")]
+    PartialDuplicate,
+    /// The log stopped after an I/O failure, or is shutting down (503).
+    #[error("the event log is not accepting writes")]
+    Unavailable,
+}
+
+/// Everything stored in one data directory.
+#[derive(Clone)]
+pub struct Store {
+    pub log: EventLog,
+    pub read_model: ReadModel,
+    pub snapshots: Snapshots,
+    meta: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`, catches the read models up with the log and
+    /// starts the writer and projector threads.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let db = open_db(data_dir)?;
+        let meta = db.open_tree(keys::META_TREE)?;
+        match meta.get(keys::META_SCHEMA)? {
+            None => {
+                meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
+            }
+            Some(v) if keys::u64_at(&v, 0) == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(StoreError::Corrupt(format!(
+                    "this data directory has layout version {}, and this build reads version {SCHEMA_VERSION}",
+                    keys::u64_at(&v, 0)
+                )))
+            }
+        }
+        db.flush()?;
+        let durability = durability::Durability::open(&sled_dir(data_dir))?;
+        let read_model = ReadModel::open(&db)?;
+        let snapshots = Snapshots::open(&db)?;
+        let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
+        let log = EventLog::open(db, durability, committed_tx)?;
+        read_model.catch_up(&log)?;
+        let projector = read_model.clone();
+        thread::Builder::new()
+            .name("glossa-projector".into())
+            .spawn(move || {
+                for records in committed_rx {
+                    if let Err(error) = projector.project(&records) {
+                        tracing::error!(error = %error, "projecting events failed; the read models are behind until restart");
+                        return;
+                    }
+                }
+            })?;
+        Ok(Self {
+            log,
+            read_model,
+            snapshots,
+            meta,
+        })
+    }
+
+    /// Whether the seed data has been loaded into this store.
+    pub fn is_seeded(&self) -> Result<bool, StoreError> {
+        Ok(self.meta.get(keys::META_SEEDED)?.is_some())
+    }
+
+    pub fn mark_seeded(&self) -> Result<(), StoreError> {
+        self.meta.insert(keys::META_SEEDED, &[1])?;
+        self.meta.flush()?;
+        Ok(())
+    }
+}
+
+/// Deletes the derived state (read models and snapshots) of a data directory that no server has
+/// open; the next start rebuilds it from the log.
+pub fn drop_derived_state(data_dir: &Path) -> Result<(), StoreError> {
+    let db = open_db(data_dir)?;
+    db.drop_tree(keys::READ_MODEL_TREE)?;
+    db.drop_tree(keys::SNAPSHOT_TREE)?;
+    db.flush()?;
+    Ok(())
+}
+
+fn sled_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("sled")
+}
+
+fn open_db(data_dir: &Path) -> Result<sled::Db, StoreError> {
+    std::fs::create_dir_all(data_dir)?;
+    let db = sled::Config::new()
+        .path(sled_dir(data_dir))
+        .cache_capacity(128 * 1024 * 1024)
+        // The background flusher is also the only place sled itself calls fsync; keep it on.
+        .flush_every_ms(Some(500))
+        .open()?;
+    Ok(db)
+}
+
+#[cfg(test)]
+mod tests;

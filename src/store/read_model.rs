@@ -1,0 +1,338 @@
+//! Read models: annotations by id, by article, status, kind and assignee, and the articles with
+//! their versions, projected from the log into one sled tree.
+//!
+//! Derived state: each projected batch and its checkpoint go in one atomic sled batch, so after a
+//! crash the projector resumes from the checkpoint; delete the tree and it is rebuilt from the
+//! whole log. It is not flushed itself: the log is what must survive.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::domain::{apply, Annotation, ArticleId, DomainEvent, Kind, Status, UserName};
+
+use super::keys::{self, *};
+use super::log::EventLog;
+use super::record::EventRecord;
+use super::StoreError;
+
+/// An annotation as the read side serves it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnotationRow {
+    pub annotation: Annotation,
+    /// Version of the annotation's stream: its ETag.
+    pub version: u64,
+    /// Sequence number of its creation, for stable ordering.
+    pub created_seq: u64,
+    /// Sequence number of the last event that changed it.
+    pub last_seq: u64,
+}
+
+/// One immutable version of an article's text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub number: u32,
+    pub sha256: String,
+    /// Length in code points.
+    pub length: u64,
+    pub ingested: DateTime<Utc>,
+}
+
+/// An article as the read side serves it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArticleRow {
+    pub id: ArticleId,
+    pub title: Option<String>,
+    pub outlet: Option<String>,
+    pub url: Option<String>,
+    pub published: Option<String>,
+    pub document_id: String,
+    pub created: DateTime<Utc>,
+    pub versions: Vec<VersionInfo>,
+}
+
+impl ArticleRow {
+    pub fn latest(&self) -> Option<&VersionInfo> {
+        self.versions.last()
+    }
+}
+
+/// Which annotations to list; every field given must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub article: Option<ArticleId>,
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+    pub assignee: Option<UserName>,
+}
+
+/// The read models; cheap to clone.
+#[derive(Clone)]
+pub struct ReadModel {
+    tree: sled::Tree,
+    projected: watch::Sender<u64>,
+}
+
+impl ReadModel {
+    pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        let tree = db.open_tree(READ_MODEL_TREE)?;
+        let checkpoint = tree.get(RM_CHECKPOINT)?.map_or(0, |v| keys::u64_at(&v, 0));
+        let (projected, _) = watch::channel(checkpoint);
+        Ok(Self { tree, projected })
+    }
+
+    /// The sequence number of the last event projected.
+    pub fn checkpoint(&self) -> u64 {
+        *self.projected.borrow()
+    }
+
+    /// Resolves once every event up to `seq` is visible in the read models.
+    pub async fn wait_for(&self, seq: u64) {
+        let mut rx = self.projected.subscribe();
+        // The sender lives as long as `self`, so this only ends when the sequence is reached.
+        let _ = rx.wait_for(|projected| *projected >= seq).await;
+    }
+
+    /// Projects every durable event after the checkpoint.
+    pub(super) fn catch_up(&self, log: &EventLog) -> Result<(), StoreError> {
+        loop {
+            let records = log.read_after(self.checkpoint(), 1024)?;
+            if records.is_empty() {
+                return Ok(());
+            }
+            self.project(&records)?;
+        }
+    }
+
+    /// Projects a committed batch; events already projected are skipped.
+    pub(super) fn project(&self, records: &[EventRecord]) -> Result<(), StoreError> {
+        let checkpoint = self.checkpoint();
+        let records: Vec<&EventRecord> = records.iter().filter(|r| r.seq > checkpoint).collect();
+        let Some(last) = records.last().map(|r| r.seq) else {
+            return Ok(());
+        };
+        let mut original: HashMap<String, Option<AnnotationRow>> = HashMap::new();
+        let mut current: BTreeMap<String, Option<AnnotationRow>> = BTreeMap::new();
+        let mut articles: BTreeMap<String, ArticleRow> = BTreeMap::new();
+        let mut batch = sled::Batch::default();
+        for record in records {
+            let event = DomainEvent::from_parts(&record.event_type, &record.data).map_err(|e| {
+                StoreError::Corrupt(format!("event {} ({}): {e}", record.seq, record.event_type))
+            })?;
+            match &event {
+                DomainEvent::ArticleCreated {
+                    article,
+                    title,
+                    outlet,
+                    url,
+                    published,
+                    document_id,
+                } => {
+                    articles.insert(
+                        article.to_string(),
+                        ArticleRow {
+                            id: article.clone(),
+                            title: title.clone(),
+                            outlet: outlet.clone(),
+                            url: url.clone(),
+                            published: published.clone(),
+                            document_id: document_id.clone(),
+                            created: record.at,
+                            versions: Vec::new(),
+                        },
+                    );
+                }
+                DomainEvent::ArticleVersionPublished {
+                    article,
+                    version,
+                    sha256,
+                    text,
+                } => {
+                    let key = article.to_string();
+                    let row = match articles.remove(&key) {
+                        Some(row) => Some(row),
+                        None => self.article(article)?,
+                    };
+                    if let Some(mut row) = row {
+                        row.versions.push(VersionInfo {
+                            number: *version,
+                            sha256: sha256.clone(),
+                            length: text.chars().count() as u64,
+                            ingested: record.at,
+                        });
+                        articles.insert(key, row);
+                    }
+                    batch.insert(rm_article_text(article.as_str(), *version), text.as_bytes());
+                }
+                DomainEvent::DocumentChanged { .. } => {}
+                _ => {
+                    let Some(id) = event.annotation_id() else {
+                        continue;
+                    };
+                    let id = id.to_string();
+                    if !current.contains_key(&id) {
+                        let stored = self.annotation_by_str(&id)?;
+                        original.insert(id.clone(), stored.clone());
+                        current.insert(id.clone(), stored);
+                    }
+                    let entry = current.get_mut(&id).expect("inserted above");
+                    let before = entry.take();
+                    let created_seq = before.as_ref().map_or(record.seq, |row| row.created_seq);
+                    *entry = apply(before.map(|row| row.annotation), &event).map(|annotation| {
+                        AnnotationRow {
+                            annotation,
+                            version: record.version,
+                            created_seq,
+                            last_seq: record.seq,
+                        }
+                    });
+                }
+            }
+        }
+        for (id, row) in &current {
+            if let Some(Some(old)) = original.get(id) {
+                for key in index_keys(old) {
+                    batch.remove(key);
+                }
+            }
+            if let Some(row) = row {
+                for key in index_keys(row) {
+                    batch.insert(key, &[]);
+                }
+                batch.insert(rm_row(RM_ANNOTATION, id), encode(row)?);
+            }
+        }
+        for (id, row) in &articles {
+            batch.insert(rm_row(RM_ARTICLE, id), encode(row)?);
+        }
+        batch.insert(RM_CHECKPOINT, &keys::u64_value(last));
+        self.tree.apply_batch(batch)?;
+        self.projected.send_replace(last);
+        Ok(())
+    }
+
+    pub fn annotation(
+        &self,
+        id: &crate::domain::AnnotationId,
+    ) -> Result<Option<AnnotationRow>, StoreError> {
+        self.annotation_by_str(id.as_str())
+    }
+
+    fn annotation_by_str(&self, id: &str) -> Result<Option<AnnotationRow>, StoreError> {
+        self.tree
+            .get(rm_row(RM_ANNOTATION, id))?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    /// Live (not deleted) annotations matching the filter, in creation order.
+    pub fn list(&self, filter: &Filter) -> Result<Vec<AnnotationRow>, StoreError> {
+        let prefix = if let Some(article) = &filter.article {
+            rm_index_prefix(RM_BY_ARTICLE, article.as_str())
+        } else if let Some(assignee) = &filter.assignee {
+            rm_index_prefix(RM_BY_ASSIGNEE, assignee.as_str())
+        } else if let Some(kind) = filter.kind {
+            rm_index_prefix(RM_BY_KIND, kind.as_str())
+        } else if let Some(status) = filter.status {
+            rm_index_prefix(RM_BY_STATUS, status.as_str())
+        } else {
+            vec![RM_ALL, 0]
+        };
+        let mut rows = Vec::new();
+        for entry in self.tree.scan_prefix(&prefix) {
+            let (key, _) = entry?;
+            let Some(id) = keys::id_of_index_key(&key) else {
+                continue;
+            };
+            let Some(row) = self.annotation_by_str(id)? else {
+                continue;
+            };
+            let a = &row.annotation;
+            let matches = filter.status.is_none_or(|s| a.status == s)
+                && filter.kind.is_none_or(|k| a.kind == k)
+                && filter
+                    .assignee
+                    .as_ref()
+                    .is_none_or(|u| a.assignee.as_ref() == Some(u))
+                && filter
+                    .article
+                    .as_ref()
+                    .is_none_or(|article| a.targets.iter().any(|t| &t.article == article));
+            if matches {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    pub fn article(&self, id: &ArticleId) -> Result<Option<ArticleRow>, StoreError> {
+        self.tree
+            .get(rm_row(RM_ARTICLE, id.as_str()))?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    pub fn articles(&self) -> Result<Vec<ArticleRow>, StoreError> {
+        let mut rows: Vec<ArticleRow> = self
+            .tree
+            .scan_prefix([RM_ARTICLE])
+            .map(|entry| decode(&entry?.1))
+            .collect::<Result<_, _>>()?;
+        rows.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        Ok(rows)
+    }
+
+    pub fn article_text(&self, id: &ArticleId, version: u32) -> Result<Option<String>, StoreError> {
+        self.tree
+            .get(rm_article_text(id.as_str(), version))?
+            .map(|bytes| {
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|e| StoreError::Corrupt(format!("article text: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Everything in the read models, for tests that compare a rebuild with the original.
+    pub fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.tree
+            .iter()
+            .map(|entry| {
+                let (k, v) = entry?;
+                Ok((k.to_vec(), v.to_vec()))
+            })
+            .collect()
+    }
+}
+
+fn index_keys(row: &AnnotationRow) -> Vec<Vec<u8>> {
+    let a = &row.annotation;
+    if a.deleted {
+        return Vec::new();
+    }
+    let (seq, id) = (row.created_seq, a.id.as_str());
+    let mut keys = vec![
+        rm_index(RM_BY_STATUS, a.status.as_str(), seq, id),
+        rm_index(RM_BY_KIND, a.kind.as_str(), seq, id),
+    ];
+    let mut all = vec![RM_ALL, 0];
+    all.extend_from_slice(&seq.to_be_bytes());
+    all.extend_from_slice(id.as_bytes());
+    keys.push(all);
+    for article in a.articles() {
+        keys.push(rm_index(RM_BY_ARTICLE, article.as_str(), seq, id));
+    }
+    if let Some(assignee) = &a.assignee {
+        keys.push(rm_index(RM_BY_ASSIGNEE, assignee.as_str(), seq, id));
+    }
+    keys
+}
+
+fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(row).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("read model row: {e}")))
+}

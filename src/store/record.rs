@@ -1,0 +1,97 @@
+//! The stored form of an event: a compact binary envelope. The JSON form is for the API.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{EventId, StreamId, UserName};
+
+use super::StoreError;
+
+/// An event to append.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub id: EventId,
+    pub stream: StreamId,
+    pub event_type: String,
+    pub schema: u16,
+    pub actor: UserName,
+    pub at: DateTime<Utc>,
+    pub data: Value,
+    /// Raw Automerge change bytes, for `document.changed`.
+    pub change: Option<Vec<u8>>,
+}
+
+/// An event as it sits in the log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    pub seq: u64,
+    pub id: EventId,
+    pub stream: StreamId,
+    /// Version of the stream after this event (1-based).
+    pub version: u64,
+    pub event_type: String,
+    pub schema: u16,
+    pub actor: UserName,
+    pub at: DateTime<Utc>,
+    pub data: Value,
+    pub change: Option<Vec<u8>>,
+}
+
+/// The bytes on disk. Field order is part of the format: add fields only at the end, optional.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    format: u8,
+    id: [u8; 16],
+    stream: String,
+    version: u64,
+    event_type: String,
+    schema: u16,
+    actor: String,
+    at_micros: i64,
+    data: Vec<u8>,
+    change: Option<Vec<u8>>,
+}
+
+const FORMAT: u8 = 1;
+
+pub fn encode(event: &NewEvent, version: u64) -> Result<Vec<u8>, StoreError> {
+    let envelope = Envelope {
+        format: FORMAT,
+        id: *event.id.0.as_bytes(),
+        stream: event.stream.to_string(),
+        version,
+        event_type: event.event_type.clone(),
+        schema: event.schema,
+        actor: event.actor.to_string(),
+        at_micros: event.at.timestamp_micros(),
+        data: serde_json::to_vec(&event.data).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        change: event.change.clone(),
+    };
+    postcard::to_stdvec(&envelope).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn decode(seq: u64, bytes: &[u8]) -> Result<EventRecord, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("event {seq}: {what}"));
+    let envelope: Envelope =
+        postcard::from_bytes(bytes).map_err(|e| corrupt(&format!("undecodable envelope: {e}")))?;
+    if envelope.format != FORMAT {
+        return Err(corrupt(&format!("unknown format {}", envelope.format)));
+    }
+    Ok(EventRecord {
+        seq,
+        id: EventId(Uuid::from_bytes(envelope.id)),
+        stream: StreamId::parse(&envelope.stream).map_err(|e| corrupt(&e.to_string()))?,
+        version: envelope.version,
+        event_type: envelope.event_type,
+        schema: envelope.schema,
+        actor: UserName::parse(&envelope.actor).map_err(|e| corrupt(&e.to_string()))?,
+        at: Utc
+            .timestamp_micros(envelope.at_micros)
+            .single()
+            .ok_or_else(|| corrupt("bad timestamp"))?,
+        data: serde_json::from_slice(&envelope.data).map_err(|e| corrupt(&e.to_string()))?,
+        change: envelope.change,
+    })
+}

@@ -1,0 +1,159 @@
+//! Store tests, each on a temporary data directory.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::*;
+use crate::domain::{AnnotationId, EventId, StreamId, UserName};
+
+fn stream(name: &str) -> StreamId {
+    StreamId::Annotation(AnnotationId::parse(name).unwrap())
+}
+
+fn event(id: EventId, on: &StreamId) -> NewEvent {
+    NewEvent {
+        id,
+        stream: on.clone(),
+        event_type: "test.happened".into(),
+        schema: 1,
+        actor: UserName::parse("alice").unwrap(),
+        at: Utc::now(),
+        data: json!({"n": 1}),
+        change: Some(vec![1, 2, 3]),
+    }
+}
+
+fn append_one(on: &StreamId, expected: Expected) -> AppendRequest {
+    AppendRequest {
+        events: vec![event(EventId::random(), on)],
+        expectations: vec![(on.clone(), expected)],
+    }
+}
+
+#[tokio::test]
+async fn appends_get_contiguous_sequence_numbers_and_stream_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (a, b) = (stream("a"), stream("b"));
+    let first = store
+        .log
+        .append(append_one(&a, Expected::NoStream))
+        .await
+        .unwrap();
+    let second = store
+        .log
+        .append(append_one(&b, Expected::Any))
+        .await
+        .unwrap();
+    let third = store
+        .log
+        .append(append_one(&a, Expected::Exact(1)))
+        .await
+        .unwrap();
+    assert_eq!(first.positions, vec![Position { seq: 1, version: 1 }]);
+    assert_eq!(second.positions, vec![Position { seq: 2, version: 1 }]);
+    assert_eq!(third.positions, vec![Position { seq: 3, version: 2 }]);
+    let all = store.log.read_after(0, 10).unwrap();
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(all[0].change.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(store.log.read_stream(&a, 0).unwrap().len(), 2);
+    assert_eq!(store.log.stream_version(&a).unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    store
+        .log
+        .append(append_one(&a, Expected::NoStream))
+        .await
+        .unwrap();
+    let refused = store.log.append(append_one(&a, Expected::NoStream)).await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::WrongExpectedVersion { actual: 1, .. })
+    ));
+    assert_eq!(store.log.head(), 1);
+}
+
+#[tokio::test]
+async fn retrying_an_append_with_the_same_event_ids_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    let request = append_one(&a, Expected::Any);
+    let first = store.log.append(request.clone()).await.unwrap();
+    let retry = store.log.append(request.clone()).await.unwrap();
+    assert!(retry.duplicate);
+    assert_eq!(retry.positions, first.positions);
+    assert_eq!(store.log.head(), 1);
+
+    // Mixing a written id with a new one is refused outright.
+    let mut mixed = request;
+    mixed.events.push(event(EventId::random(), &a));
+    assert!(matches!(
+        store.log.append(mixed).await,
+        Err(StoreError::PartialDuplicate)
+    ));
+    assert_eq!(store.log.head(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_appends_are_group_committed_without_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let log = store.log.clone();
+        let on = stream(&format!("s{}", i % 8));
+        tasks.push(tokio::spawn(async move {
+            log.append(append_one(&on, Expected::Any)).await
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap().unwrap().last_seq());
+    }
+    seqs.sort();
+    assert_eq!(seqs, (1..=64).collect::<Vec<_>>());
+    for i in 0..8 {
+        let versions: Vec<u64> = store
+            .log
+            .read_stream(&stream(&format!("s{i}")), 0)
+            .unwrap()
+            .iter()
+            .map(|r| r.version)
+            .collect();
+        assert_eq!(versions, (1..=8).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn the_log_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .log
+            .append(append_one(&stream("a"), Expected::Any))
+            .await
+            .unwrap();
+    }
+    // The writer thread of the first store exits once its handles are dropped; give sled's own
+    // lock a moment by reopening in a loop rather than sleeping a fixed time.
+    let store = loop {
+        match Store::open(dir.path()) {
+            Ok(store) => break store,
+            Err(_) => tokio::task::yield_now().await,
+        }
+    };
+    assert_eq!(store.log.head(), 1);
+    let next = store
+        .log
+        .append(append_one(&stream("a"), Expected::Exact(1)))
+        .await
+        .unwrap();
+    assert_eq!(next.positions, vec![Position { seq: 2, version: 2 }]);
+}

@@ -1,0 +1,458 @@
+//! Reading a client's Web Annotation into a [`Draft`].
+//!
+//! The parser is strict where a mistake would silently lose meaning (an unknown motivation or
+//! selector, a body with an unknown purpose, wrong JSON types) and lenient where the W3C model
+//! allows variety (single values or arrays, `bodyValue` or `body`, server-managed properties
+//! such as `created` are ignored). Every error names the property and says what to send.
+
+use serde_json::{Map, Value};
+
+use crate::desk::{Draft, TargetDraft};
+use crate::domain::{
+    ArticleId, EditLabel, Kind, Source, Status, TextPosition, TextQuote, UserName, Verdict,
+};
+
+use super::render::ANNO_CONTEXT;
+
+/// The JSON is not an annotation Glossa can accept (400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err<T>(message: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError(message.into()))
+}
+
+/// A property that may be one value or an array of values.
+fn many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn string<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ParseError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => err(format!("`{key}` must be a string, not {}", kind_of(other))),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn has_type(obj: &Map<String, Value>, wanted: &str) -> bool {
+    obj.get("type")
+        .is_some_and(|t| many(t).iter().any(|v| v.as_str() == Some(wanted)))
+}
+
+/// Parses an annotation. `base` is the server's base IRI: target sources must name one of its
+/// articles, as `<base>/articles/<id>` (latest version), `<base>/articles/<id>/versions/<n>`, or
+/// the same paths relative to the server.
+pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
+    let Value::Object(obj) = json else {
+        return err(format!(
+            "an annotation must be a JSON object, not {}",
+            kind_of(json)
+        ));
+    };
+    match obj.get("@context") {
+        Some(context)
+            if many(context)
+                .iter()
+                .any(|c| c.as_str() == Some(ANNO_CONTEXT)) => {}
+        Some(_) => return err(format!("`@context` must include \"{ANNO_CONTEXT}\"")),
+        None => return err(format!("`@context` is missing; use \"{ANNO_CONTEXT}\"")),
+    }
+    if !has_type(obj, "Annotation") {
+        return err("`type` must be \"Annotation\"");
+    }
+    let motivation = match obj.get("motivation") {
+        None | Some(Value::Null) => return err(
+            "`motivation` is missing; use assessing (fact-check), editing (correction), linking (contradiction), commenting, questioning or tagging",
+        ),
+        Some(value) => {
+            let values = many(value);
+            let [Value::String(m)] = values.as_slice() else {
+                return err("`motivation` must be a single string");
+            };
+            m.clone()
+        }
+    };
+    let kind = Kind::from_motivation(&motivation).map_err(|e| ParseError(e.to_string()))?;
+    if let Some(declared) = string(obj, "kind")? {
+        let declared = Kind::parse(declared).map_err(|e| ParseError(e.to_string()))?;
+        if declared != kind {
+            return err(format!(
+                "`kind` {declared} does not match the motivation {motivation:?}, which means {kind}"
+            ));
+        }
+    }
+
+    let mut body = None;
+    let mut suggestion = None;
+    let mut tags = Vec::new();
+    let mut sources = Vec::new();
+    match (obj.get("body"), obj.get("bodyValue")) {
+        (Some(_), Some(_)) => return err("send either `body` or `bodyValue`, not both"),
+        (None, Some(value)) => match value {
+            Value::String(text) => body = Some(text.clone()),
+            other => {
+                return err(format!(
+                    "`bodyValue` must be a string, not {}",
+                    kind_of(other)
+                ))
+            }
+        },
+        (Some(value), None) => {
+            for (i, item) in many(value).into_iter().enumerate() {
+                read_body(item, i, &mut body, &mut suggestion, &mut tags, &mut sources)?;
+            }
+        }
+        (None, None) => {}
+    }
+
+    let targets = match obj.get("target") {
+        None | Some(Value::Null) => {
+            return err("`target` is missing: say which passage you annotate")
+        }
+        Some(value) => many(value)
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| read_target(t, i, base))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if targets.is_empty() {
+        return err("`target` is empty: say which passage you annotate");
+    }
+
+    if let Some(value) = obj.get("sources") {
+        let Value::Array(items) = value else {
+            return err("`sources` must be an array of {url, title?, archived?}");
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(source) = item else {
+                return err(format!("`sources[{i}]` must be an object with a `url`"));
+            };
+            let Some(url) = string(source, "url")? else {
+                return err(format!("`sources[{i}].url` is missing"));
+            };
+            sources.push(Source {
+                url: url.to_owned(),
+                title: string(source, "title")?.map(str::to_owned),
+                archived: string(source, "archived")?.map(str::to_owned),
+            });
+        }
+    }
+
+    let verdict = string(obj, "verdict")?
+        .map(Verdict::parse)
+        .transpose()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let edit_label = string(obj, "editLabel")?
+        .map(EditLabel::parse)
+        .transpose()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let status = string(obj, "status")?
+        .map(Status::parse)
+        .transpose()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let assignee = match obj.get("assignee") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(name)) => Some(Some(
+            UserName::parse(name).map_err(|e| ParseError(format!("`assignee`: {e}")))?,
+        )),
+        Some(other) => {
+            return err(format!(
+                "`assignee` must be a user name, not {}",
+                kind_of(other)
+            ))
+        }
+    };
+    let canonical = string(obj, "canonical")?.map(str::to_owned);
+    // A client's own id is kept as `via`, as the W3C protocol suggests; the server assigns `id`.
+    let via = match string(obj, "via")? {
+        Some(via) => Some(via.to_owned()),
+        None => string(obj, "id")?
+            .filter(|id| !id.starts_with(&format!("{base}/annotations/")))
+            .map(str::to_owned),
+    };
+    for iri in [&canonical, &via].into_iter().flatten() {
+        if iri.is_empty() || iri.chars().any(char::is_whitespace) || !iri.contains(':') {
+            return err(format!(
+                "{iri:?} is not an IRI (`canonical` and `via` must be IRIs)"
+            ));
+        }
+    }
+
+    Ok(Draft {
+        kind,
+        body: body.unwrap_or_default(),
+        verdict,
+        suggestion,
+        edit_label,
+        sources,
+        tags,
+        targets,
+        status,
+        assignee,
+        canonical,
+        via,
+    })
+}
+
+fn read_body(
+    item: &Value,
+    i: usize,
+    body: &mut Option<String>,
+    suggestion: &mut Option<String>,
+    tags: &mut Vec<String>,
+    sources: &mut Vec<Source>,
+) -> Result<(), ParseError> {
+    let obj = match item {
+        // A body given as an IRI is an external resource: evidence.
+        Value::String(iri) => {
+            sources.push(Source {
+                url: iri.clone(),
+                title: None,
+                archived: None,
+            });
+            return Ok(());
+        }
+        Value::Object(obj) => obj,
+        other => {
+            return err(format!(
+                "`body[{i}]` must be an object or an IRI, not {}",
+                kind_of(other)
+            ))
+        }
+    };
+    let value = string(obj, "value")?;
+    let Some(value) = value else {
+        if let Some(iri) = string(obj, "id")? {
+            sources.push(Source {
+                url: iri.to_owned(),
+                title: None,
+                archived: None,
+            });
+            return Ok(());
+        }
+        return err(format!(
+            "`body[{i}]` needs a `value` (a TextualBody) or an `id` (a linked resource)"
+        ));
+    };
+    if obj.contains_key("type") && !has_type(obj, "TextualBody") {
+        return err(format!(
+            "`body[{i}]` has a `value`, so its type must be \"TextualBody\""
+        ));
+    }
+    if let Some(format) = string(obj, "format")? {
+        if format != "text/plain" {
+            return err(format!(
+                "`body[{i}].format` {format:?} is not supported; Glossa notes are text/plain"
+            ));
+        }
+    }
+    let purpose = match obj.get("purpose") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) => Some(p.as_str()),
+        Some(_) => return err(format!("`body[{i}].purpose` must be a single string")),
+    };
+    match purpose {
+        None | Some("commenting" | "describing" | "assessing" | "questioning" | "linking") => {
+            if body.is_some() {
+                return err("only one body may be the note; give other bodies a purpose such as \"tagging\" or \"editing\"");
+            }
+            *body = Some(value.to_owned());
+        }
+        Some("editing") => {
+            if suggestion.is_some() {
+                return err("only one body may carry the suggested text (purpose \"editing\")");
+            }
+            *suggestion = Some(value.to_owned());
+        }
+        Some("tagging" | "classifying" | "identifying") => tags.push(value.to_owned()),
+        Some(other) => {
+            return err(format!(
+                "`body[{i}].purpose` {other:?} is not used by Glossa; use commenting (the note), editing (a suggested text) or tagging (a tag)"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Reads `<base>/articles/<id>[/versions/<n>]` (or the path alone).
+fn read_source(source: &str, base: &str, i: usize) -> Result<(ArticleId, Option<u32>), ParseError> {
+    let path = source
+        .strip_prefix(base.trim_end_matches('/'))
+        .or_else(|| source.starts_with('/').then_some(source));
+    let bad = || {
+        ParseError(format!(
+            "`target[{i}].source` {source:?} is not an article of this desk; use {base}/articles/<id> or {base}/articles/<id>/versions/<n>"
+        ))
+    };
+    let path = path.ok_or_else(bad)?;
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["articles", id] => Ok((ArticleId::parse(id).map_err(|_| bad())?, None)),
+        ["articles", id, "versions", n] => {
+            let version = n.parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(bad)?;
+            Ok((ArticleId::parse(id).map_err(|_| bad())?, Some(version)))
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn read_target(item: &Value, i: usize, base: &str) -> Result<TargetDraft, ParseError> {
+    let Value::Object(obj) = item else {
+        return err(format!(
+            "`target[{i}]` must be a SpecificResource with a `source` and a TextQuoteSelector, not {}",
+            kind_of(item)
+        ));
+    };
+    let Some(source) = string(obj, "source")? else {
+        return err(format!("`target[{i}].source` is missing: name the article"));
+    };
+    let (article, version) = read_source(source, base, i)?;
+    let Some(selectors) = obj.get("selector") else {
+        return err(format!(
+            "`target[{i}].selector` is missing: give a TextQuoteSelector (and a TextPositionSelector)"
+        ));
+    };
+    let mut quote = None;
+    let mut position = None;
+    for selector in many(selectors) {
+        let Value::Object(sel) = selector else {
+            return err(format!(
+                "`target[{i}].selector` must be an object or an array of objects"
+            ));
+        };
+        if has_type(sel, "TextQuoteSelector") {
+            let Some(exact) = string(sel, "exact")? else {
+                return err(format!("`target[{i}]` TextQuoteSelector needs `exact`"));
+            };
+            quote = Some(TextQuote {
+                exact: exact.to_owned(),
+                prefix: string(sel, "prefix")?.unwrap_or_default().to_owned(),
+                suffix: string(sel, "suffix")?.unwrap_or_default().to_owned(),
+            });
+        } else if has_type(sel, "TextPositionSelector") {
+            let number = |key: &str| -> Result<u64, ParseError> {
+                match sel.get(key) {
+                    Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+                        ParseError(format!(
+                            "`target[{i}]` TextPositionSelector `{key}` must be a non-negative integer, not {n}"
+                        ))
+                    }),
+                    Some(other) => err(format!(
+                        "`target[{i}]` TextPositionSelector `{key}` must be a non-negative integer, not {}",
+                        kind_of(other)
+                    )),
+                    None => err(format!("`target[{i}]` TextPositionSelector needs `{key}`")),
+                }
+            };
+            let (start, end) = (number("start")?, number("end")?);
+            if start > end {
+                return err(format!(
+                    "`target[{i}]` TextPositionSelector: start {start} is after end {end}"
+                ));
+            }
+            position = Some(TextPosition { start, end });
+        } else {
+            let name = sel
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("(no type)");
+            return err(format!(
+                "`target[{i}]`: the selector type {name:?} is not supported; use TextQuoteSelector and TextPositionSelector"
+            ));
+        }
+    }
+    let Some(quote) = quote else {
+        return err(format!(
+            "`target[{i}]` needs a TextQuoteSelector quoting the passage"
+        ));
+    };
+    Ok(TargetDraft {
+        article,
+        version,
+        quote,
+        position,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const BASE: &str = "http://desk.test";
+
+    fn fact_check() -> Value {
+        json!({
+            "@context": ANNO_CONTEXT,
+            "type": "Annotation",
+            "motivation": "assessing",
+            "bodyValue": "Moscow denied it.",
+            "verdict": "false",
+            "target": {
+                "type": "SpecificResource",
+                "source": "http://desk.test/articles/pledge/versions/2",
+                "selector": [
+                    {"type": "TextQuoteSelector", "exact": "agreement", "prefix": "Putin’s "},
+                    {"type": "TextPositionSelector", "start": 4, "end": 13}
+                ]
+            }
+        })
+    }
+
+    #[test]
+    fn a_fact_check_parses() {
+        let draft = parse_annotation(&fact_check(), BASE).unwrap();
+        assert_eq!(draft.kind, Kind::FactCheck);
+        assert_eq!(draft.verdict, Some(Verdict::False));
+        assert_eq!(draft.targets[0].version, Some(2));
+        assert_eq!(
+            draft.targets[0].position,
+            Some(TextPosition { start: 4, end: 13 })
+        );
+    }
+
+    #[test]
+    fn errors_name_the_property() {
+        let mut json = fact_check();
+        json["motivation"] = "reviewing".into();
+        assert!(parse_annotation(&json, BASE)
+            .unwrap_err()
+            .0
+            .contains("motivation"));
+        let mut json = fact_check();
+        json["target"]["selector"][1]["start"] = json!(-1);
+        assert!(parse_annotation(&json, BASE)
+            .unwrap_err()
+            .0
+            .contains("non-negative"));
+        let mut json = fact_check();
+        json["target"]["source"] = "https://elsewhere.example/articles/pledge".into();
+        assert!(parse_annotation(&json, BASE)
+            .unwrap_err()
+            .0
+            .contains("not an article of this desk"));
+        let mut json = fact_check();
+        json["body"] = json!("x");
+        assert!(parse_annotation(&json, BASE)
+            .unwrap_err()
+            .0
+            .contains("not both"));
+    }
+}
