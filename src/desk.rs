@@ -226,9 +226,10 @@ impl Desk {
         })
     }
 
-    async fn settle(&self, written: Written) -> Written {
-        self.store.read_model.wait_for(written.seq).await;
-        written
+    /// Waits until the read models show a write, so the writer reads its own writes.
+    async fn settle(&self, written: Written) -> Result<Written, DeskError> {
+        self.store.read_model.wait_for(written.seq).await?;
+        Ok(written)
     }
 
     /// Picks the id for a new annotation: the client's slug when it is free and valid.
@@ -276,7 +277,7 @@ impl Desk {
                 .edit(&article, user, create.now, Edit::Create(create))
                 .await
             {
-                Ok(written) => return Ok(self.settle(written).await),
+                Ok(written) => return self.settle(written).await,
                 // Someone took the id between our check and the write: pick another.
                 Err(DocError::AlreadyExists(_)) => id = AnnotationId::random(),
                 Err(other) => return Err(other.into()),
@@ -316,7 +317,7 @@ impl Desk {
             .docs
             .edit(row.annotation.home_article(), user, at, make(at))
             .await?;
-        Ok(self.settle(written).await)
+        self.settle(written).await
     }
 
     /// Replaces an annotation's content (W3C PUT).
@@ -487,7 +488,7 @@ impl Desk {
                 }
                 other => other,
             })?;
-        self.store.read_model.wait_for(committed).await;
+        self.store.read_model.wait_for(committed).await?;
         Ok(Published {
             article: self.article(&draft.id)?,
             created: true,
@@ -523,7 +524,7 @@ impl Desk {
         let committed = self
             .append(user, now(), &stream, Expected::Exact(version), vec![event])
             .await?;
-        self.store.read_model.wait_for(committed).await;
+        self.store.read_model.wait_for(committed).await?;
         Ok(Published {
             article: self.article(id)?,
             created: true,

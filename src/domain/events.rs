@@ -95,6 +95,18 @@ pub enum DomainEvent {
 const NOT_IN_UPDATES: [&str; 5] = ["status", "replies", "deleted", "modified", "id"];
 
 impl DomainEvent {
+    /// Every event type this version understands.
+    pub const TYPES: [&'static str; 8] = [
+        "article.created",
+        "article.version_published",
+        "document.changed",
+        "annotation.created",
+        "annotation.updated",
+        "annotation.status_changed",
+        "reply.added",
+        "annotation.deleted",
+    ];
+
     /// The event type name, e.g. `annotation.created`.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -89,6 +89,7 @@ impl Store {
                 for records in committed_rx {
                     if let Err(error) = projector.project(&records) {
                         tracing::error!(error = %error, "projecting events failed; the read models are behind until restart");
+                        projector.fail();
                         return;
                     }
                 }

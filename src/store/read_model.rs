@@ -6,6 +6,8 @@
 //! whole log. It is not flushed itself: the log is what must survive.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -73,6 +75,8 @@ pub struct Filter {
 pub struct ReadModel {
     tree: sled::Tree,
     projected: watch::Sender<u64>,
+    /// Set when projecting failed: waiters get an error instead of waiting forever.
+    failed: Arc<AtomicBool>,
 }
 
 impl ReadModel {
@@ -80,7 +84,11 @@ impl ReadModel {
         let tree = db.open_tree(READ_MODEL_TREE)?;
         let checkpoint = tree.get(RM_CHECKPOINT)?.map_or(0, |v| keys::u64_at(&v, 0));
         let (projected, _) = watch::channel(checkpoint);
-        Ok(Self { tree, projected })
+        Ok(Self {
+            tree,
+            projected,
+            failed: Arc::default(),
+        })
     }
 
     /// The sequence number of the last event projected.
@@ -89,10 +97,27 @@ impl ReadModel {
     }
 
     /// Resolves once every event up to `seq` is visible in the read models.
-    pub async fn wait_for(&self, seq: u64) {
+    pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
         let mut rx = self.projected.subscribe();
-        // The sender lives as long as `self`, so this only ends when the sequence is reached.
-        let _ = rx.wait_for(|projected| *projected >= seq).await;
+        let failed = self.failed.clone();
+        // The sender lives as long as `self`, so this ends when the sequence is reached or the
+        // projector reports a failure.
+        let _ = rx
+            .wait_for(|projected| *projected >= seq || failed.load(Ordering::Acquire))
+            .await;
+        if *rx.borrow() >= seq {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(
+                "the read models stopped updating; restart the server".into(),
+            ))
+        }
+    }
+
+    /// Marks the projector as stopped and wakes every waiter.
+    pub(super) fn fail(&self) {
+        self.failed.store(true, Ordering::Release);
+        self.projected.send_modify(|_| {});
     }
 
     /// Projects every durable event after the checkpoint.
@@ -118,6 +143,10 @@ impl ReadModel {
         let mut articles: BTreeMap<String, ArticleRow> = BTreeMap::new();
         let mut batch = sled::Batch::default();
         for record in records {
+            // Types this version does not know (written by a later one) are not projected here.
+            if !DomainEvent::TYPES.contains(&record.event_type.as_str()) {
+                continue;
+            }
             let event = DomainEvent::from_parts(&record.event_type, &record.data).map_err(|e| {
                 StoreError::Corrupt(format!("event {} ({}): {e}", record.seq, record.event_type))
             })?;

@@ -1,1 +1,12 @@
-fn main() {}
+//! Integration tests: one binary, every test through the public boundaries (HTTP on port 0,
+//! the real binary for crash tests).
+
+mod annotations;
+mod articles;
+mod auth;
+mod conformance;
+mod containers;
+mod crash;
+mod helpers;
+mod rebuild;
+mod w3c;

@@ -1,0 +1,171 @@
+//! Durability: acknowledged writes survive SIGKILL of the real server process.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{ALICE, ARTICLE, JSONLD};
+
+/// The `glossa` binary serving a data directory on a free port.
+pub struct Server {
+    child: Mutex<Child>,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts the server with extra command-line arguments.
+    pub fn start_with(data_dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_glossa"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the glossa binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("Glossa is listening on ") {
+                    let _ = tx.send(base.to_owned());
+                }
+            }
+        });
+        // A guard against a server that never comes up, not a speed requirement.
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server printed where it listens");
+        Self {
+            child: Mutex::new(child),
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush, no snapshot.
+    pub fn kill(&self) {
+        let mut child = self.child.lock().unwrap();
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ALICE)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.unwrap()
+    }
+
+    /// POSTs a comment on a fixed passage; returns the new annotation's id once acknowledged.
+    pub async fn comment(&self, n: usize) -> Option<String> {
+        let body = serde_json::json!({
+            "@context": "http://www.w3.org/ns/anno.jsonld",
+            "type": "Annotation",
+            "motivation": "commenting",
+            "bodyValue": format!("note {n}"),
+            "target": {
+                "source": format!("{}/articles/{ARTICLE}", self.base),
+                "selector": {"type": "TextQuoteSelector", "exact": "26 nations have pledged"}
+            }
+        });
+        let response = self
+            .client
+            .request(Method::POST, format!("{}/annotations/", self.base))
+            .bearer_auth(ALICE)
+            .header("Content-Type", JSONLD)
+            .body(body.to_string())
+            .send()
+            .await
+            .ok()?;
+        if response.status() != 201 {
+            return None;
+        }
+        let location = response.headers().get("location")?.to_str().ok()?;
+        Some(location.rsplit('/').next()?.to_owned())
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let seeded = server.json("/annotations/").await["total"].as_u64().unwrap();
+    let mut acknowledged = Vec::new();
+    let writes: Vec<_> = (0..40).map(|n| server.comment(n)).collect();
+    for id in futures_util::future::join_all(writes).await {
+        acknowledged.push(id.expect("every write is acknowledged"));
+    }
+    server.kill();
+
+    let server = Server::start(dir.path());
+    for id in &acknowledged {
+        assert_eq!(server.get(&format!("/annotations/{id}")).await.status(), 200, "{id} was lost");
+    }
+    let total = server.json("/annotations/").await["total"].as_u64().unwrap();
+    assert_eq!(total, seeded + 40, "seeds are not loaded twice and nothing is duplicated");
+    server.kill();
+}
+
+#[tokio::test]
+async fn a_kill_during_concurrent_writes_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged = Vec::new();
+    for round in 0..3 {
+        let server = Arc::new(Server::start(dir.path()));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let (enough_tx, mut enough_rx) = tokio::sync::mpsc::channel::<()>(1);
+        let mut writers = Vec::new();
+        for w in 0..8 {
+            let (server, acked, enough_tx) = (server.clone(), acked.clone(), enough_tx.clone());
+            writers.push(tokio::spawn(async move {
+                for n in 0..50 {
+                    match server.comment(round * 1000 + w * 100 + n).await {
+                        Some(id) => {
+                            let count = {
+                                let mut acked = acked.lock().unwrap();
+                                acked.push(id);
+                                acked.len()
+                            };
+                            if count == 30 {
+                                let _ = enough_tx.try_send(());
+                            }
+                        }
+                        None => return,
+                    }
+                }
+            }));
+        }
+        drop(enough_tx);
+        // Kill once 30 writes are acknowledged, while the others are in flight.
+        enough_rx.recv().await;
+        server.kill();
+        for writer in writers {
+            let _ = writer.await;
+        }
+        let server = Server::start(dir.path());
+        acknowledged.extend(acked.lock().unwrap().drain(..));
+        for id in &acknowledged {
+            assert_eq!(server.get(&format!("/annotations/{id}")).await.status(), 200, "round {round}: {id} was lost");
+        }
+        server.kill();
+    }
+}

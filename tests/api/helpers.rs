@@ -1,0 +1,180 @@
+//! `spawn_app()` and a `TestApp` with one method per endpoint.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use glossa::config::Settings;
+use glossa::desk::Desk;
+use glossa::store::EventRecord;
+use glossa::startup::Application;
+use glossa::telemetry::{self, LogFormat};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+pub const ALICE: &str = "demo-alice-token";
+pub const BRUNO: &str = "demo-bruno-token";
+pub const VICTOR: &str = "demo-victor-token";
+pub const JSONLD: &str = "application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\"";
+
+/// Logs go nowhere unless `TEST_LOG` is set.
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        telemetry::init("debug", LogFormat::Text, std::io::stdout);
+    } else {
+        telemetry::init("debug", LogFormat::Text, std::io::sink);
+    }
+});
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The server's desk, to look at the event log and documents behind the API.
+    pub desk: Desk,
+    /// Keeps the temporary directory alive for the test.
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Starts the server in-process on a fresh data directory (seeded) and a free port.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().to_path_buf();
+    let mut app = spawn_app_on(&path).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// Starts the server in-process on an existing data directory.
+pub async fn spawn_app_on(data_dir: &Path) -> TestApp {
+    LazyLock::force(&TRACING);
+    let settings = Settings::for_tests(data_dir.to_path_buf());
+    let app = Application::build(settings).await.expect("the app builds");
+    let base = app.base_url().to_owned();
+    let desk = app.desk().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        desk,
+        client: reqwest::Client::new(),
+        _dir: None,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, Some(ALICE)).send().await.expect("GET")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.expect("JSON")
+    }
+
+    /// POSTs an annotation to a container as `token`.
+    pub async fn post_annotation(&self, container: &str, body: &Value, token: &str) -> Response {
+        self.request(Method::POST, container, Some(token))
+            .header("Content-Type", JSONLD)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn put_annotation(&self, id: &str, body: &Value, if_match: Option<&str>) -> Response {
+        let mut request = self
+            .request(Method::PUT, &format!("/annotations/{id}"), Some(ALICE))
+            .header("Content-Type", JSONLD)
+            .body(body.to_string());
+        if let Some(etag) = if_match {
+            request = request.header("If-Match", etag);
+        }
+        request.send().await.expect("PUT")
+    }
+
+    pub async fn delete_annotation(&self, id: &str, if_match: Option<&str>) -> Response {
+        let mut request = self.request(Method::DELETE, &format!("/annotations/{id}"), Some(ALICE));
+        if let Some(etag) = if_match {
+            request = request.header("If-Match", etag);
+        }
+        request.send().await.expect("DELETE")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, token: &str) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The durable head of the event log.
+    pub fn log_head(&self) -> u64 {
+        self.desk.store().log.head()
+    }
+
+    /// Every event in the log, in order.
+    pub fn events(&self) -> Vec<EventRecord> {
+        self.desk.store().log.read_after(0, usize::MAX).expect("the log reads")
+    }
+
+    /// The text of an article's latest version.
+    pub async fn article_text(&self, article: &str) -> String {
+        let body = self.get_json(&format!("/api/articles/{article}")).await;
+        body["text"].as_str().expect("text").to_owned()
+    }
+
+    /// A fact-check on a passage of an article, with selectors computed from its text.
+    pub async fn fact_check_on(&self, article: &str, exact: &str) -> Value {
+        let text = self.article_text(article).await;
+        let byte = text.find(exact).expect("the quote occurs");
+        let start = text[..byte].chars().count();
+        let end = start + exact.chars().count();
+        json!({
+            "@context": "http://www.w3.org/ns/anno.jsonld",
+            "type": "Annotation",
+            "motivation": "assessing",
+            "body": [{"type": "TextualBody", "value": "Needs a source.", "format": "text/plain"}],
+            "verdict": "unverifiable",
+            "target": {
+                "type": "SpecificResource",
+                "source": self.url(&format!("/articles/{article}")),
+                "selector": [
+                    {"type": "TextQuoteSelector", "exact": exact},
+                    {"type": "TextPositionSelector", "start": start, "end": end}
+                ]
+            }
+        })
+    }
+}
+
+/// The ETag header of a response.
+pub fn etag(response: &Response) -> String {
+    response
+        .headers()
+        .get("etag")
+        .expect("an ETag")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The problem detail of an error response, for assertions on the message.
+pub async fn detail(response: Response) -> String {
+    let body: Value = response.json().await.expect("a problem+json body");
+    body["detail"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A passage of the first seed article that no seed annotation uses.
+pub const ARTICLE: &str = "twenty-six-nations-pledge";
