@@ -18,7 +18,11 @@ async fn main() -> anyhow::Result<()> {
             let data_dir = settings.data_dir.clone();
             let app = Application::build(settings).await?;
             let seeded = app.seeded();
-            println!("Glossa is listening on {}", app.base_url());
+            let listening = format!("http://{}", app.local_addr());
+            println!("Glossa is listening on {listening}");
+            if app.base_url() != listening {
+                println!("Public URL: {}", app.base_url());
+            }
             println!("Data directory: {}", data_dir.display());
             if seeded.articles + seeded.annotations > 0 {
                 println!(

@@ -16,7 +16,7 @@ use crate::w3c::Renderer;
 
 /// A built server, bound to its port but not yet running.
 pub struct Application {
-    port: u16,
+    local: std::net::SocketAddr,
     base_url: String,
     server: Server,
     desk: Desk,
@@ -68,7 +68,7 @@ impl Application {
         .shutdown_timeout(10)
         .run();
         Ok(Self {
-            port: local.port(),
+            local,
             base_url,
             server,
             desk,
@@ -77,7 +77,12 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.local.port()
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local
     }
 
     pub fn base_url(&self) -> &str {

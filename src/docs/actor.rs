@@ -102,7 +102,7 @@ pub(super) enum Command {
     Edit {
         user: UserName,
         at: DateTime<Utc>,
-        edit: Edit,
+        edit: Box<Edit>,
         reply: oneshot::Sender<Result<Written, DocError>>,
     },
     Inspect {
@@ -186,7 +186,7 @@ impl DocumentActor {
                     edit,
                     reply,
                 } => {
-                    let result = self.edit(user, at, edit).await;
+                    let result = self.edit(user, at, *edit).await;
                     let _ = reply.send(result);
                 }
                 Command::Inspect { reply } => {

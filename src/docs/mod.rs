@@ -101,7 +101,7 @@ impl Documents {
             .send(Command::Edit {
                 user: user.clone(),
                 at,
-                edit,
+                edit: Box::new(edit),
                 reply,
             })
             .await

@@ -322,17 +322,6 @@ impl ReadModel {
             })
             .transpose()
     }
-
-    /// Everything in the read models, for tests that compare a rebuild with the original.
-    pub fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        self.tree
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry?;
-                Ok((k.to_vec(), v.to_vec()))
-            })
-            .collect()
-    }
 }
 
 fn index_keys(row: &AnnotationRow) -> Vec<Vec<u8>> {

@@ -19,22 +19,45 @@ async fn a_created_annotation_reads_back_with_protocol_headers() {
     assert_eq!(created["verdict"], "unverifiable");
     assert_eq!(created["status"], "open");
 
-    let read = app.client.get(&location).bearer_auth(ALICE).send().await.unwrap();
+    let read = app
+        .client
+        .get(&location)
+        .bearer_auth(ALICE)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200);
     let headers = read.headers().clone();
     assert_eq!(headers["content-type"], JSONLD);
     assert_eq!(headers["etag"], "\"v1\"");
     assert_eq!(headers["vary"], "Accept");
     assert!(headers["allow"].to_str().unwrap().contains("PUT"));
-    assert!(headers["link"].to_str().unwrap().contains("<http://www.w3.org/ns/ldp#Resource>; rel=\"type\""));
+    assert!(headers["link"]
+        .to_str()
+        .unwrap()
+        .contains("<http://www.w3.org/ns/ldp#Resource>; rel=\"type\""));
     assert_eq!(read.json::<Value>().await.unwrap(), created);
 
-    let head = app.client.head(&location).bearer_auth(ALICE).send().await.unwrap();
+    let head = app
+        .client
+        .head(&location)
+        .bearer_auth(ALICE)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["etag"], "\"v1\"");
-    let options = app.client.request(Method::OPTIONS, &location).send().await.unwrap();
+    let options = app
+        .client
+        .request(Method::OPTIONS, &location)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(options.status(), 200);
-    assert!(options.headers()["allow"].to_str().unwrap().contains("DELETE"));
+    assert!(options.headers()["allow"]
+        .to_str()
+        .unwrap()
+        .contains("DELETE"));
 }
 
 #[tokio::test]
@@ -44,7 +67,11 @@ async fn a_write_is_logged_as_a_change_with_its_events_and_its_actor() {
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let response = app.post_annotation("/annotations/", &body, ALICE).await;
     assert_eq!(response.status(), 201);
-    let events: Vec<_> = app.events().into_iter().filter(|e| e.seq > before).collect();
+    let events: Vec<_> = app
+        .events()
+        .into_iter()
+        .filter(|e| e.seq > before)
+        .collect();
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["document.changed", "annotation.created"]);
     assert!(events.iter().all(|e| e.actor.as_str() == "alice"));
@@ -66,7 +93,10 @@ async fn slug_is_honoured_unless_taken() {
         .send()
         .await
         .unwrap();
-    assert_eq!(first.headers()["location"], app.url("/annotations/pledge-claim"));
+    assert_eq!(
+        first.headers()["location"],
+        app.url("/annotations/pledge-claim")
+    );
     let second = app
         .request(Method::POST, "/annotations/", Some(ALICE))
         .header("Content-Type", JSONLD)
@@ -76,7 +106,10 @@ async fn slug_is_honoured_unless_taken() {
         .await
         .unwrap();
     assert_eq!(second.status(), 201);
-    assert_ne!(second.headers()["location"], app.url("/annotations/pledge-claim"));
+    assert_ne!(
+        second.headers()["location"],
+        app.url("/annotations/pledge-claim")
+    );
 }
 
 #[tokio::test]
@@ -84,7 +117,13 @@ async fn put_needs_a_current_if_match() {
     let app = spawn_app().await;
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let created = app.post_annotation("/annotations/", &body, ALICE).await;
-    let id = created.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let id = created.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let mut changed = body.clone();
     changed["verdict"] = "mostly-true".into();
     let head = app.log_head();
@@ -110,7 +149,12 @@ async fn put_needs_a_current_if_match() {
         .collect();
     assert_eq!(types, ["document.changed", "annotation.updated"]);
     // The old ETag is now stale.
-    assert_eq!(app.put_annotation(&id, &body, Some("\"v1\"")).await.status(), 412);
+    assert_eq!(
+        app.put_annotation(&id, &body, Some("\"v1\""))
+            .await
+            .status(),
+        412
+    );
 }
 
 #[tokio::test]
@@ -118,14 +162,33 @@ async fn delete_leaves_a_tombstone_that_answers_410() {
     let app = spawn_app().await;
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let created = app.post_annotation("/annotations/", &body, ALICE).await;
-    let id = created.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let id = created.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_eq!(app.delete_annotation(&id, None).await.status(), 428);
-    assert_eq!(app.delete_annotation(&id, Some("\"v1\"")).await.status(), 204);
+    assert_eq!(
+        app.delete_annotation(&id, Some("\"v1\"")).await.status(),
+        204
+    );
     assert_eq!(app.get(&format!("/annotations/{id}")).await.status(), 410);
-    assert_eq!(app.delete_annotation(&id, Some("\"v2\"")).await.status(), 410);
-    let container = app.get_json(&format!("/articles/{ARTICLE}/annotations/?iris=1")).await;
-    let listed = container["first"]["items"].as_array().cloned().unwrap_or_default();
-    assert!(!listed.iter().any(|iri| iri.as_str().unwrap().ends_with(&id)));
+    assert_eq!(
+        app.delete_annotation(&id, Some("\"v2\"")).await.status(),
+        410
+    );
+    let container = app
+        .get_json(&format!("/articles/{ARTICLE}/annotations/?iris=1"))
+        .await;
+    let listed = container["first"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!listed
+        .iter()
+        .any(|iri| iri.as_str().unwrap().ends_with(&id)));
     let last = app.events().pop().unwrap();
     assert_eq!(last.event_type, "annotation.deleted");
 }
@@ -146,29 +209,145 @@ async fn refused_input_changes_nothing() {
         let mut body = good.clone();
         let mut node = &mut body;
         for key in &path[..path.len() - 1] {
-            node = if let Ok(i) = key.parse::<usize>() { &mut node[i] } else { &mut node[*key] };
+            node = if let Ok(i) = key.parse::<usize>() {
+                &mut node[i]
+            } else {
+                &mut node[*key]
+            };
         }
         node[path[path.len() - 1]] = value;
         body
     };
     let cases: Vec<(&str, String, &str, u16, &str)> = vec![
-        ("malformed JSON", "{\"type\": ".into(), JSONLD, 400, "not valid JSON"),
+        (
+            "malformed JSON",
+            "{\"type\": ".into(),
+            JSONLD,
+            400,
+            "not valid JSON",
+        ),
         ("not an object", "[1,2]".into(), JSONLD, 400, "JSON object"),
-        ("wrong media type", good.to_string(), "text/plain", 415, "application/ld+json"),
-        ("no target", { let mut b = good.clone(); b.as_object_mut().unwrap().remove("target"); b.to_string() }, JSONLD, 400, "target"),
-        ("no context", { let mut b = good.clone(); b.as_object_mut().unwrap().remove("@context"); b.to_string() }, JSONLD, 400, "@context"),
-        ("unknown motivation", with(&["motivation"], json!("bookmarking")).to_string(), JSONLD, 400, "bookmarking"),
-        ("invalid verdict", with(&["verdict"], json!("pants-on-fire")).to_string(), JSONLD, 400, "verdict"),
-        ("fact-check without verdict", { let mut b = good.clone(); b.as_object_mut().unwrap().remove("verdict"); b.to_string() }, JSONLD, 422, "verdict"),
-        ("quote not in the text", with(&["target", "selector", "0", "exact"], json!("forty nations")).to_string(), JSONLD, 422, "TextQuoteSelector"),
-        ("position disagrees", with(&["target", "selector", "1", "start"], json!(3)).to_string(), JSONLD, 422, "TextPositionSelector"),
-        ("negative position", with(&["target", "selector", "1", "start"], json!(-4)).to_string(), JSONLD, 400, "non-negative"),
-        ("reversed position", with(&["target", "selector", "1", "start"], json!(9999)).to_string(), JSONLD, 400, "after end"),
-        ("unknown article", with(&["target", "source"], json!(app.url("/articles/nope"))).to_string(), JSONLD, 422, "no article"),
-        ("foreign source", with(&["target", "source"], json!("https://example.org/x")).to_string(), JSONLD, 400, "not an article of this desk"),
-        ("body and bodyValue", with(&["bodyValue"], json!("x")).to_string(), JSONLD, 400, "not both"),
-        ("wrong type", with(&["verdict"], json!(5)).to_string(), JSONLD, 400, "must be a string"),
-        ("oversized body", format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)), JSONLD, 413, "limit"),
+        (
+            "wrong media type",
+            good.to_string(),
+            "text/plain",
+            415,
+            "application/ld+json",
+        ),
+        (
+            "no target",
+            {
+                let mut b = good.clone();
+                b.as_object_mut().unwrap().remove("target");
+                b.to_string()
+            },
+            JSONLD,
+            400,
+            "target",
+        ),
+        (
+            "no context",
+            {
+                let mut b = good.clone();
+                b.as_object_mut().unwrap().remove("@context");
+                b.to_string()
+            },
+            JSONLD,
+            400,
+            "@context",
+        ),
+        (
+            "unknown motivation",
+            with(&["motivation"], json!("bookmarking")).to_string(),
+            JSONLD,
+            400,
+            "bookmarking",
+        ),
+        (
+            "invalid verdict",
+            with(&["verdict"], json!("pants-on-fire")).to_string(),
+            JSONLD,
+            400,
+            "verdict",
+        ),
+        (
+            "fact-check without verdict",
+            {
+                let mut b = good.clone();
+                b.as_object_mut().unwrap().remove("verdict");
+                b.to_string()
+            },
+            JSONLD,
+            422,
+            "verdict",
+        ),
+        (
+            "quote not in the text",
+            with(
+                &["target", "selector", "0", "exact"],
+                json!("forty nations"),
+            )
+            .to_string(),
+            JSONLD,
+            422,
+            "TextQuoteSelector",
+        ),
+        (
+            "position disagrees",
+            with(&["target", "selector", "1", "start"], json!(3)).to_string(),
+            JSONLD,
+            422,
+            "TextPositionSelector",
+        ),
+        (
+            "negative position",
+            with(&["target", "selector", "1", "start"], json!(-4)).to_string(),
+            JSONLD,
+            400,
+            "non-negative",
+        ),
+        (
+            "reversed position",
+            with(&["target", "selector", "1", "start"], json!(9999)).to_string(),
+            JSONLD,
+            400,
+            "after end",
+        ),
+        (
+            "unknown article",
+            with(&["target", "source"], json!(app.url("/articles/nope"))).to_string(),
+            JSONLD,
+            422,
+            "no article",
+        ),
+        (
+            "foreign source",
+            with(&["target", "source"], json!("https://example.org/x")).to_string(),
+            JSONLD,
+            400,
+            "not an article of this desk",
+        ),
+        (
+            "body and bodyValue",
+            with(&["bodyValue"], json!("x")).to_string(),
+            JSONLD,
+            400,
+            "not both",
+        ),
+        (
+            "wrong type",
+            with(&["verdict"], json!(5)).to_string(),
+            JSONLD,
+            400,
+            "must be a string",
+        ),
+        (
+            "oversized body",
+            format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)),
+            JSONLD,
+            413,
+            "limit",
+        ),
     ];
     let head = app.log_head();
     for (name, body, content_type, status, message) in cases {
@@ -201,21 +380,47 @@ async fn the_workflow_moves_step_by_step_and_replies_thread() {
     let app = spawn_app().await;
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let created = app.post_annotation("/annotations/", &body, ALICE).await;
-    let id = created.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let id = created.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let status = |to: &str| json!({ "status": to });
-    let skip = app.post_json(&format!("/api/annotations/{id}/status"), &status("resolved"), ALICE).await;
+    let skip = app
+        .post_json(
+            &format!("/api/annotations/{id}/status"),
+            &status("resolved"),
+            ALICE,
+        )
+        .await;
     assert_eq!(skip.status(), 422);
     assert!(detail(skip).await.contains("cannot become resolved"));
     for step in ["in_review", "resolved", "open"] {
-        let response = app.post_json(&format!("/api/annotations/{id}/status"), &status(step), ALICE).await;
+        let response = app
+            .post_json(
+                &format!("/api/annotations/{id}/status"),
+                &status(step),
+                ALICE,
+            )
+            .await;
         assert_eq!(response.status(), 200, "{step}");
     }
     let assigned = app
-        .post_json(&format!("/api/annotations/{id}/assignee"), &json!({"assignee": "bruno"}), ALICE)
+        .post_json(
+            &format!("/api/annotations/{id}/assignee"),
+            &json!({"assignee": "bruno"}),
+            ALICE,
+        )
         .await;
     assert_eq!(assigned.status(), 200);
     let first = app
-        .post_json(&format!("/api/annotations/{id}/replies"), &json!({"text": "Which source?"}), ALICE)
+        .post_json(
+            &format!("/api/annotations/{id}/replies"),
+            &json!({"text": "Which source?"}),
+            ALICE,
+        )
         .await;
     assert_eq!(first.status(), 201);
     let thread: Value = first.json().await.unwrap();
@@ -234,10 +439,20 @@ async fn the_workflow_moves_step_by_step_and_replies_thread() {
     assert_eq!(annotation["replies"][1]["parent"], parent);
     assert_eq!(annotation["replies"][1]["creator"]["nickname"], "bruno");
     let types: Vec<String> = app.events().into_iter().map(|e| e.event_type).collect();
-    assert!(types.iter().filter(|t| *t == "annotation.status_changed").count() >= 3);
+    assert!(
+        types
+            .iter()
+            .filter(|t| *t == "annotation.status_changed")
+            .count()
+            >= 3
+    );
     assert!(types.iter().any(|t| t == "reply.added"));
     let orphan = app
-        .post_json(&format!("/api/annotations/{id}/replies"), &json!({"text": "?", "parent": "nope"}), ALICE)
+        .post_json(
+            &format!("/api/annotations/{id}/replies"),
+            &json!({"text": "?", "parent": "nope"}),
+            ALICE,
+        )
         .await;
     assert_eq!(orphan.status(), 422);
 }

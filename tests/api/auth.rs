@@ -7,7 +7,11 @@ use crate::helpers::{detail, spawn_app, ARTICLE, JSONLD, VICTOR};
 #[tokio::test]
 async fn requests_without_a_valid_token_are_401() {
     let app = spawn_app().await;
-    let anonymous = app.request(Method::GET, "/annotations/", None).send().await.unwrap();
+    let anonymous = app
+        .request(Method::GET, "/annotations/", None)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.headers().contains_key("www-authenticate"));
     let forged = app
@@ -32,7 +36,11 @@ async fn requests_without_a_valid_token_are_401() {
 #[tokio::test]
 async fn a_viewer_reads_but_cannot_write() {
     let app = spawn_app().await;
-    let read = app.request(Method::GET, "/annotations/", Some(VICTOR)).send().await.unwrap();
+    let read = app
+        .request(Method::GET, "/annotations/", Some(VICTOR))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200);
     let head = app.log_head();
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
@@ -53,14 +61,30 @@ async fn a_viewer_reads_but_cannot_write() {
 async fn the_token_command_creates_a_working_token() {
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(["token", "create", "--user", "dana", "--role", "viewer", "--data-dir"])
+        .args([
+            "token",
+            "create",
+            "--user",
+            "dana",
+            "--role",
+            "viewer",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     let app = crate::helpers::spawn_app_on(dir.path()).await;
-    let read = app.request(Method::GET, "/api/articles", Some(&token)).send().await.unwrap();
+    let read = app
+        .request(Method::GET, "/api/articles", Some(&token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 200);
     let stored = std::fs::read_to_string(dir.path().join("users.json")).unwrap();
     assert!(!stored.contains(&token), "tokens are stored hashed");

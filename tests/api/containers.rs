@@ -5,10 +5,15 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, ALICE};
 
-const MINIMAL: &str = "return=representation;include=\"http://www.w3.org/ns/ldp#PreferMinimalContainer\"";
+const MINIMAL: &str =
+    "return=representation;include=\"http://www.w3.org/ns/ldp#PreferMinimalContainer\"";
 const IRIS: &str = "return=representation;include=\"http://www.w3.org/ns/oa#PreferContainedIRIs\"";
 
-async fn fetch(app: &crate::helpers::TestApp, path: &str, prefer: Option<&str>) -> (reqwest::header::HeaderMap, Value) {
+async fn fetch(
+    app: &crate::helpers::TestApp,
+    path: &str,
+    prefer: Option<&str>,
+) -> (reqwest::header::HeaderMap, Value) {
     let mut request = app.request(Method::GET, path, Some(ALICE));
     if let Some(prefer) = prefer {
         request = request.header("Prefer", prefer);
@@ -27,12 +32,21 @@ async fn the_container_pages_through_every_annotation() {
     assert!(link.contains("<http://www.w3.org/ns/ldp#BasicContainer>; rel=\"type\""));
     assert!(link.contains("rel=\"http://www.w3.org/ns/ldp#constrainedBy\""));
     assert!(headers["allow"].to_str().unwrap().contains("POST"));
-    assert!(headers["accept-post"].to_str().unwrap().contains("application/ld+json"));
+    assert!(headers["accept-post"]
+        .to_str()
+        .unwrap()
+        .contains("application/ld+json"));
     assert_eq!(headers["vary"], "Accept, Prefer");
     assert!(headers.contains_key("etag"));
-    assert_eq!(headers["content-location"].to_str().unwrap(), container["id"]);
+    assert_eq!(
+        headers["content-location"].to_str().unwrap(),
+        container["id"]
+    );
     assert_eq!(container["total"], 17);
-    assert_eq!(container["type"], serde_json::json!(["BasicContainer", "AnnotationCollection"]));
+    assert_eq!(
+        container["type"],
+        serde_json::json!(["BasicContainer", "AnnotationCollection"])
+    );
     let first = &container["first"];
     assert_eq!(first["items"].as_array().unwrap().len(), 5);
     assert_eq!(first["startIndex"], 0);
@@ -44,7 +58,10 @@ async fn the_container_pages_through_every_annotation() {
     while let Some(url) = next {
         let path = url.strip_prefix(&app.base).unwrap().to_owned();
         let (page_headers, page) = fetch(&app, &path, None).await;
-        assert_eq!(page_headers["content-location"].to_str().unwrap(), page["id"]);
+        assert_eq!(
+            page_headers["content-location"].to_str().unwrap(),
+            page["id"]
+        );
         assert_eq!(page["type"], "AnnotationPage");
         assert_eq!(page["partOf"]["total"], 17);
         if pages > 0 {
@@ -57,7 +74,10 @@ async fn the_container_pages_through_every_annotation() {
         pages += 1;
     }
     assert_eq!(pages, 4);
-    assert_eq!(container["last"], format!("{}/annotations/?page=3&limit=5", app.base));
+    assert_eq!(
+        container["last"],
+        format!("{}/annotations/?page=3&limit=5", app.base)
+    );
     let unique: std::collections::BTreeSet<_> = seen.iter().collect();
     assert_eq!(unique.len(), 17);
     assert_eq!(app.get("/annotations/?page=9").await.status(), 404);
@@ -68,7 +88,10 @@ async fn the_container_pages_through_every_annotation() {
 async fn prefer_minimal_and_iris_shape_the_container() {
     let app = spawn_app().await;
     let (headers, minimal) = fetch(&app, "/annotations/", Some(MINIMAL)).await;
-    assert!(minimal["first"].is_string(), "a minimal container links its first page");
+    assert!(
+        minimal["first"].is_string(),
+        "a minimal container links its first page"
+    );
     assert!(minimal["last"].is_string());
     assert!(minimal.get("items").is_none());
     assert!(headers["vary"].to_str().unwrap().contains("Prefer"));
@@ -77,22 +100,39 @@ async fn prefer_minimal_and_iris_shape_the_container() {
     assert!(items.iter().all(Value::is_string));
     assert!(iris["id"].as_str().unwrap().contains("iris=1"));
     let (_, descriptions) = fetch(&app, "/annotations/", None).await;
-    assert!(descriptions["first"]["items"].as_array().unwrap().iter().all(Value::is_object));
+    assert!(descriptions["first"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(Value::is_object));
 }
 
 #[tokio::test]
 async fn article_containers_and_filters_select_annotations() {
     let app = spawn_app().await;
-    let (_, article) = fetch(&app, "/articles/macron-us-guarantees-nato/annotations/", None).await;
+    let (_, article) = fetch(
+        &app,
+        "/articles/macron-us-guarantees-nato/annotations/",
+        None,
+    )
+    .await;
     let items = article["first"]["items"].as_array().unwrap();
     assert_eq!(article["total"].as_u64().unwrap() as usize, items.len());
     for item in items {
         let targets = item["target"].as_array().unwrap();
-        assert!(targets.iter().any(|t| t["source"].as_str().unwrap().contains("/articles/macron-us-guarantees-nato/")));
+        assert!(targets.iter().any(|t| t["source"]
+            .as_str()
+            .unwrap()
+            .contains("/articles/macron-us-guarantees-nato/")));
     }
     // The contradiction is listed under both articles it links.
     for article in ["macron-us-support-finalised", "twenty-six-nations-pledge"] {
-        let (_, listing) = fetch(&app, &format!("/articles/{article}/annotations/?kind=contradiction&iris=1"), None).await;
+        let (_, listing) = fetch(
+            &app,
+            &format!("/articles/{article}/annotations/?kind=contradiction&iris=1"),
+            None,
+        )
+        .await;
         assert_eq!(listing["total"], 1, "{article}");
     }
     let (_, resolved) = fetch(&app, "/annotations/?status=resolved", None).await;
@@ -112,15 +152,27 @@ async fn article_containers_and_filters_select_annotations() {
 #[tokio::test]
 async fn pages_do_not_take_posts() {
     let app = spawn_app().await;
-    let body = app.fact_check_on(crate::helpers::ARTICLE, "26 nations have pledged").await;
-    let response = app.post_annotation("/annotations/?page=0", &body, ALICE).await;
+    let body = app
+        .fact_check_on(crate::helpers::ARTICLE, "26 nations have pledged")
+        .await;
+    let response = app
+        .post_annotation("/annotations/?page=0", &body, ALICE)
+        .await;
     assert_eq!(response.status(), 405);
     let wrong_article = app
-        .post_annotation("/articles/macron-turning-point-trump/annotations/", &body, ALICE)
+        .post_annotation(
+            "/articles/macron-turning-point-trump/annotations/",
+            &body,
+            ALICE,
+        )
         .await;
     assert_eq!(wrong_article.status(), 400);
     let right = app
-        .post_annotation(&format!("/articles/{}/annotations/", crate::helpers::ARTICLE), &body, ALICE)
+        .post_annotation(
+            &format!("/articles/{}/annotations/", crate::helpers::ARTICLE),
+            &body,
+            ALICE,
+        )
         .await;
     assert_eq!(right.status(), 201);
 }

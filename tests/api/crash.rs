@@ -83,7 +83,7 @@ impl Server {
             "motivation": "commenting",
             "bodyValue": format!("note {n}"),
             "target": {
-                "source": format!("{}/articles/{ARTICLE}", self.base),
+                "source": format!("/articles/{ARTICLE}"),
                 "selector": {"type": "TextQuoteSelector", "exact": "26 nations have pledged"}
             }
         });
@@ -108,7 +108,9 @@ impl Server {
 async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let seeded = server.json("/annotations/").await["total"].as_u64().unwrap();
+    let seeded = server.json("/annotations/").await["total"]
+        .as_u64()
+        .unwrap();
     let mut acknowledged = Vec::new();
     let writes: Vec<_> = (0..40).map(|n| server.comment(n)).collect();
     for id in futures_util::future::join_all(writes).await {
@@ -118,10 +120,20 @@ async fn acknowledged_writes_survive_sigkill() {
 
     let server = Server::start(dir.path());
     for id in &acknowledged {
-        assert_eq!(server.get(&format!("/annotations/{id}")).await.status(), 200, "{id} was lost");
+        assert_eq!(
+            server.get(&format!("/annotations/{id}")).await.status(),
+            200,
+            "{id} was lost"
+        );
     }
-    let total = server.json("/annotations/").await["total"].as_u64().unwrap();
-    assert_eq!(total, seeded + 40, "seeds are not loaded twice and nothing is duplicated");
+    let total = server.json("/annotations/").await["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        total,
+        seeded + 40,
+        "seeds are not loaded twice and nothing is duplicated"
+    );
     server.kill();
 }
 
@@ -164,7 +176,11 @@ async fn a_kill_during_concurrent_writes_loses_nothing_acknowledged() {
         let server = Server::start(dir.path());
         acknowledged.extend(acked.lock().unwrap().drain(..));
         for id in &acknowledged {
-            assert_eq!(server.get(&format!("/annotations/{id}")).await.status(), 200, "round {round}: {id} was lost");
+            assert_eq!(
+                server.get(&format!("/annotations/{id}")).await.status(),
+                200,
+                "round {round}: {id} was lost"
+            );
         }
         server.kill();
     }

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use glossa::config::Settings;
 use glossa::desk::Desk;
-use glossa::store::EventRecord;
 use glossa::startup::Application;
+use glossa::store::EventRecord;
 use glossa::telemetry::{self, LogFormat};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -73,12 +73,19 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.request(Method::GET, path, Some(ALICE)).send().await.expect("GET")
+        self.request(Method::GET, path, Some(ALICE))
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;
-        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
         response.json().await.expect("JSON")
     }
 
@@ -126,7 +133,11 @@ impl TestApp {
 
     /// Every event in the log, in order.
     pub fn events(&self) -> Vec<EventRecord> {
-        self.desk.store().log.read_after(0, usize::MAX).expect("the log reads")
+        self.desk
+            .store()
+            .log
+            .read_after(0, usize::MAX)
+            .expect("the log reads")
     }
 
     /// The text of an article's latest version.

@@ -12,16 +12,29 @@ async fn observe(server: &Server, ids: &[String]) -> Value {
     for id in ids {
         let response = server.get(&format!("/annotations/{id}")).await;
         let status = response.status().as_u16();
-        let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        let etag = response
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned());
         let body: Value = response.json().await.unwrap_or(Value::Null);
         annotations.push(json!({ "id": id, "status": status, "etag": etag, "body": if status == 200 { body } else { Value::Null } }));
     }
     let mut listings = Vec::new();
-    for query in ["", "?status=open", "?status=resolved", "?kind=fact-check", "?assignee=chiara", "?iris=1&limit=200"] {
+    for query in [
+        "",
+        "?status=open",
+        "?status=resolved",
+        "?kind=fact-check",
+        "?assignee=chiara",
+        "?iris=1&limit=200",
+    ] {
         listings.push(server.json(&format!("/annotations/{query}")).await);
     }
     let mut documents = Vec::new();
-    for article in server.json("/api/articles").await["articles"].as_array().unwrap() {
+    for article in server.json("/api/articles").await["articles"]
+        .as_array()
+        .unwrap()
+    {
         let id = article["id"].as_str().unwrap();
         listings.push(server.json(&format!("/articles/{id}/annotations/")).await);
         documents.push(server.json(&format!("/api/articles/{id}/document")).await);
@@ -65,9 +78,20 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
         .unwrap();
     assert_eq!(deleted.status(), 204);
     ids.extend(
-        ["seed-003-no-problem", "seed-000-remakrs", "seed-001-004-reassurance-force"].map(String::from),
+        [
+            "seed-003-no-problem",
+            "seed-000-remakrs",
+            "seed-001-004-reassurance-force",
+        ]
+        .map(String::from),
     );
     let before = observe(&server, &ids).await;
+    server.kill();
+
+    // A restart loads the document from its snapshot plus the changes after it.
+    let server = Server::start_with(dir.path(), &args);
+    let reloaded = observe(&server, &ids).await;
+    assert!(reloaded == before, "the state after a restart differs");
     server.kill();
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
@@ -75,7 +99,11 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let server = Server::start_with(dir.path(), &args);
     let after = observe(&server, &ids).await;

@@ -8,7 +8,8 @@ use crate::conformance::{
 };
 use crate::helpers::{spawn_app, TestApp, ALICE};
 
-const MINIMAL: &str = "return=representation;include=\"http://www.w3.org/ns/ldp#PreferMinimalContainer\"";
+const MINIMAL: &str =
+    "return=representation;include=\"http://www.w3.org/ns/ldp#PreferMinimalContainer\"";
 
 fn assert_annotation_conforms(annotation: &Value) {
     let mut failures = annotation_must_failures(annotation);
@@ -68,13 +69,31 @@ async fn every_annotation_collection_and_page_passes_the_w3c_musts() {
 #[tokio::test]
 async fn created_and_updated_annotations_conform_too() {
     let app = spawn_app().await;
-    let body = app.fact_check_on(crate::helpers::ARTICLE, "26 nations have pledged").await;
-    let created: Value = app.post_annotation("/annotations/", &body, ALICE).await.json().await.unwrap();
+    let body = app
+        .fact_check_on(crate::helpers::ARTICLE, "26 nations have pledged")
+        .await;
+    let created: Value = app
+        .post_annotation("/annotations/", &body, ALICE)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_annotation_conforms(&created);
-    let id = created["id"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let id = created["id"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let mut changed = body;
     changed["status"] = "in_review".into();
-    let updated: Value = app.put_annotation(&id, &changed, Some("\"v1\"")).await.json().await.unwrap();
+    let updated: Value = app
+        .put_annotation(&id, &changed, Some("\"v1\""))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_annotation_conforms(&updated);
     assert_eq!(updated["status"], "in_review");
 }
