@@ -176,3 +176,42 @@ async fn pages_do_not_take_posts() {
         .await;
     assert_eq!(right.status(), 201);
 }
+
+#[tokio::test]
+async fn head_options_and_content_negotiation() {
+    let app = spawn_app().await;
+    let head = app
+        .request(Method::HEAD, "/annotations/", Some(ALICE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.headers().contains_key("etag"));
+    assert!(head.headers()["link"]
+        .to_str()
+        .unwrap()
+        .contains("BasicContainer"));
+    let options = app
+        .request(Method::OPTIONS, "/annotations/", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), 200);
+    assert!(options.headers()["allow"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let turtle = app
+        .request(Method::GET, "/annotations/", Some(ALICE))
+        .header("Accept", "text/turtle")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(turtle.status(), 406);
+    let patch = app
+        .request(Method::PATCH, "/annotations/", Some(ALICE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 405);
+}
