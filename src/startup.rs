@@ -60,7 +60,8 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::cors())
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("glossa::http"))
+                // A span per request, with a request id, that every handler span nests in.
+                .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(state.clone())
                 .configure(http::routes)
         })
@@ -101,7 +102,7 @@ impl Application {
     /// lets every document save its snapshot.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.desk.documents().close_all();
+        self.desk.documents().shutdown().await;
         result
     }
 }

@@ -49,6 +49,8 @@ pub struct Documents {
     store: Store,
     limits: ContentLimits,
     actors: Arc<Mutex<HashMap<ArticleId, mpsc::Sender<Command>>>>,
+    /// The document tasks, so shutdown can wait for their last snapshots.
+    tasks: Arc<Mutex<tokio::task::JoinSet<()>>>,
 }
 
 impl Documents {
@@ -57,6 +59,7 @@ impl Documents {
             store,
             limits,
             actors: Arc::default(),
+            tasks: Arc::default(),
         }
     }
 
@@ -77,7 +80,10 @@ impl Documents {
         }
         let (sender, receiver) = mpsc::channel(MAILBOX);
         let span = tracing::info_span!("document", article = %article);
-        tokio::spawn(actor.run(receiver).instrument(span));
+        self.tasks
+            .lock()
+            .expect("document task set lock")
+            .spawn(actor.run(receiver).instrument(span));
         actors.insert(article.clone(), sender.clone());
         Ok(sender)
     }
@@ -120,8 +126,10 @@ impl Documents {
         answer.await.map_err(|_| DocError::Stopped)
     }
 
-    /// Stops every document task (each saves a snapshot on the way out).
-    pub fn close_all(&self) {
+    /// Stops every document task and waits while each saves its snapshot.
+    pub async fn shutdown(&self) {
         self.actors.lock().expect("document registry lock").clear();
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().expect("document task set lock"));
+        while tasks.join_next().await.is_some() {}
     }
 }

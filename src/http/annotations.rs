@@ -10,7 +10,7 @@ use crate::domain::{AnnotationId, ReplyId, Status, UserName};
 use crate::store::AnnotationRow;
 
 use super::request::{
-    etag, if_match, parse_json, read_body, require_acceptable, require_json, JSONLD,
+    etag, if_match, parse_json, read_body, read_json, require_acceptable, require_json, JSONLD,
 };
 use super::{ApiError, AppState, Caller};
 
@@ -144,28 +144,23 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn json_body<T: for<'de> Deserialize<'de>>(
+/// The common start of the workflow shortcuts: a writer, a live annotation, and an optional
+/// `If-Match` (checked when sent) turned into the expected version.
+fn shortcut(
     state: &AppState,
     req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    require_json(req, "the request")?;
-    let body = read_body(req, payload, state.limits.max_body_bytes).await?;
-    let json = parse_json(&body)?;
-    serde_json::from_value(json).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "the request body is not what this endpoint takes: {e}"
-        ))
-    })
-}
-
-/// An optional `If-Match` on the workflow shortcuts: checked when sent.
-fn optional_if_match(req: &HttpRequest, current: u64) -> Result<Option<u64>, ApiError> {
-    if req.headers().contains_key(header::IF_MATCH) {
-        Ok(if_match(req, current)?.expected(current))
+    path: &str,
+    caller: &Caller,
+) -> Result<(AnnotationId, Option<u64>), ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(path)?;
+    let row = state.desk.live_row(&id)?;
+    let expected = if req.headers().contains_key(header::IF_MATCH) {
+        if_match(req, row.version)?.expected(row.version)
     } else {
-        Ok(None)
-    }
+        None
+    };
+    Ok((id, expected))
 }
 
 #[derive(Deserialize)]
@@ -184,10 +179,8 @@ async fn reply(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
-    state.desk.live_row(&id)?;
-    let request: ReplyRequest = json_body(&state, &req, payload).await?;
+    let (id, _) = shortcut(&state, &req, &path, &caller)?;
+    let request: ReplyRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let parent = request
         .parent
         .as_deref()
@@ -220,11 +213,8 @@ async fn set_status(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
-    let row = state.desk.live_row(&id)?;
-    let expected = optional_if_match(&req, row.version)?;
-    let request: StatusRequest = json_body(&state, &req, payload).await?;
+    let (id, expected) = shortcut(&state, &req, &path, &caller)?;
+    let request: StatusRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let to = Status::parse(&request.status).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let done = state
         .desk
@@ -247,11 +237,8 @@ async fn assign(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
-    let row = state.desk.live_row(&id)?;
-    let expected = optional_if_match(&req, row.version)?;
-    let request: AssignRequest = json_body(&state, &req, payload).await?;
+    let (id, expected) = shortcut(&state, &req, &path, &caller)?;
+    let request: AssignRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let assignee = request
         .assignee
         .map(|name| UserName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string())))

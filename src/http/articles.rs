@@ -10,7 +10,7 @@ use crate::docs::schema::timestamp;
 use crate::domain::ArticleId;
 use crate::store::{ArticleRow, Filter};
 
-use super::request::{parse_json, read_body, require_json};
+use super::request::read_json;
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -151,20 +151,6 @@ struct NewVersion {
     text: String,
 }
 
-async fn json_request<T: for<'de> Deserialize<'de>>(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    require_json(req, "the article")?;
-    let body = read_body(req, payload, state.limits.max_body_bytes).await?;
-    serde_json::from_value(parse_json(&body)?).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "the request body is not what this endpoint takes: {e}"
-        ))
-    })
-}
-
 fn published(state: &AppState, done: Published) -> HttpResponse {
     let mut response = if done.created {
         HttpResponse::Created()
@@ -187,7 +173,7 @@ async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_writer()?;
-    let request: NewArticle = json_request(&state, &req, payload).await?;
+    let request: NewArticle = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let id = ArticleId::parse(&request.id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if let Some(url) = &request.url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -224,7 +210,7 @@ async fn publish(
     caller.require_writer()?;
     let id = parse_id(&path)?;
     state.desk.article(&id)?;
-    let request: NewVersion = json_request(&state, &req, payload).await?;
+    let request: NewVersion = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let done = state
         .desk
         .publish_version(&caller.0.name, &id, &request.text)

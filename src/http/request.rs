@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::ApiError;
@@ -159,4 +160,20 @@ impl Precondition {
             Precondition::Matches => Some(current),
         }
     }
+}
+
+/// Reads a small JSON request of a known shape (the `/api` endpoints): media type, size limit,
+/// syntax, then shape, each with its own message.
+pub async fn read_json<T: for<'de> Deserialize<'de>>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, ApiError> {
+    require_json(req, "the request")?;
+    let body = read_body(req, payload, limit).await?;
+    serde_json::from_value(parse_json(&body)?).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the request body is not what this endpoint takes: {e}"
+        ))
+    })
 }
