@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::domain::ContentLimits;
 
@@ -28,6 +29,11 @@ pub struct Limits {
     /// Default and largest page of a container listing.
     pub page_size: usize,
     pub max_page_size: usize,
+    /// Largest WebSocket message on `/sync` (the first sync of a big document is one message).
+    pub max_frame_bytes: usize,
+    /// How often `/sync` pings, and how long a silent peer may go before it is dropped.
+    pub ping_every: Duration,
+    pub ping_timeout: Duration,
     pub content: ContentLimits,
 }
 
@@ -37,6 +43,9 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             page_size: 20,
             max_page_size: 200,
+            max_frame_bytes: 16 * 1024 * 1024,
+            ping_every: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs(30),
             content: ContentLimits::default(),
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! It knows no HTTP: errors are [`DeskError`], which the HTTP layer maps to statuses.
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::docs::{DocError, DocState, Documents, Edit, Written};
 use crate::domain::{
@@ -124,13 +124,7 @@ pub struct Desk {
     limits: ContentLimits,
 }
 
-/// The current time at the precision every output carries (milliseconds), so a value read back
-/// from a document or the log equals the one written.
-pub fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    now.duration_trunc(TimeDelta::milliseconds(1))
-        .unwrap_or(now)
-}
+pub use crate::clock::now;
 
 impl Desk {
     pub fn new(store: Store, limits: ContentLimits) -> Self {
@@ -419,6 +413,17 @@ impl Desk {
     }
 
     // ---- articles ---------------------------------------------------------------------------
+
+    /// The article whose automerge-repo document has this id.
+    pub fn article_by_document(&self, document_id: &str) -> Result<Option<ArticleId>, DeskError> {
+        Ok(self
+            .store
+            .read_model
+            .articles()?
+            .into_iter()
+            .find(|a| a.document_id == document_id)
+            .map(|a| a.id))
+    }
 
     pub fn articles(&self) -> Result<Vec<ArticleRow>, DeskError> {
         Ok(self.store.read_model.articles()?)

@@ -5,6 +5,7 @@
 //! the log. See `ARCHITECTURE.md` for the map.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod desk;
 pub mod docs;
@@ -14,5 +15,6 @@ pub mod identity;
 pub mod seeds;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod w3c;

@@ -55,6 +55,8 @@ impl Application {
             users,
             renderer: Renderer::new(&base_url, Users::load(&settings.data_dir)?),
             limits: settings.limits,
+            sync_peer_id: format!("glossa-{}", uuid::Uuid::new_v4().simple()),
+            storage_id: desk.store().storage_id()?,
         };
         let state = web::Data::new(state);
         let server = HttpServer::new(move || {

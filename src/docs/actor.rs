@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::store::{AppendRequest, Expected, NewEvent, Snapshot, Store, StoreError};
 
 use super::schema::{self, SchemaError};
-use super::DocError;
+use super::{ConnId, DocError, Peer, PeerLink, Presence};
 
 /// Changes between two snapshots of a document.
 const SNAPSHOT_EVERY: u64 = 64;
@@ -99,6 +99,20 @@ pub struct DocState {
 }
 
 pub(super) enum Command {
+    /// A sync message from a connected peer (who is subscribed to the document from now on).
+    Sync {
+        link: PeerLink,
+        message: Box<automerge::sync::Message>,
+    },
+    /// Presence from a peer, for the document's other peers.
+    Presence {
+        from: ConnId,
+        presence: Presence,
+    },
+    /// A peer's connection ended.
+    Leave {
+        conn: ConnId,
+    },
     Edit {
         user: UserName,
         at: DateTime<Utc>,
@@ -111,14 +125,16 @@ pub(super) enum Command {
 }
 
 pub(super) struct DocumentActor {
-    article: ArticleId,
-    doc: Automerge,
-    store: Store,
-    limits: ContentLimits,
-    annotations: HashMap<AnnotationId, Annotation>,
+    pub(super) article: ArticleId,
+    pub(super) doc: Automerge,
+    pub(super) store: Store,
+    pub(super) limits: ContentLimits,
+    pub(super) annotations: HashMap<AnnotationId, Annotation>,
     /// Sequence number of the last `document.changed` event in `doc`.
-    last_change_seq: u64,
-    changes_since_snapshot: u64,
+    pub(super) last_change_seq: u64,
+    pub(super) changes_since_snapshot: u64,
+    /// Sync peers subscribed to this document.
+    pub(super) peers: HashMap<ConnId, Peer>,
 }
 
 /// The Automerge actor id the server writes with on behalf of a user: stable per user, so the
@@ -172,6 +188,7 @@ impl DocumentActor {
             annotations,
             last_change_seq,
             changes_since_snapshot: records.len() as u64,
+            peers: HashMap::new(),
         };
         actor.maybe_snapshot();
         Ok(actor)
@@ -187,7 +204,15 @@ impl DocumentActor {
                     reply,
                 } => {
                     let result = self.edit(user, at, *edit).await;
+                    if result.is_ok() {
+                        self.broadcast();
+                    }
                     let _ = reply.send(result);
+                }
+                Command::Sync { link, message } => self.sync(link, *message).await,
+                Command::Presence { from, presence } => self.relay(from, presence),
+                Command::Leave { conn } => {
+                    self.peers.remove(&conn);
                 }
                 Command::Inspect { reply } => {
                     let mut annotations: Vec<Annotation> =
@@ -205,7 +230,7 @@ impl DocumentActor {
     }
 
     /// Makes sure the document has its `annotations` map; the first change of every document.
-    async fn initialise(&mut self, at: DateTime<Utc>) -> Result<(), DocError> {
+    pub(super) async fn initialise(&mut self, at: DateTime<Utc>) -> Result<(), DocError> {
         if schema::annotations_map(&self.doc)?.is_some() {
             return Ok(());
         }
@@ -234,6 +259,17 @@ impl DocumentActor {
 
     fn change_event(&self, user: &UserName, at: DateTime<Utc>) -> Result<NewEvent, DocError> {
         let change = self.doc.get_last_local_change().ok_or(DocError::Stopped)?;
+        Ok(self.event_for_change(user, at, &change))
+    }
+
+    /// The `document.changed` event of one change; `heads` are the document's heads after it
+    /// was applied (for changes applied together, after all of them).
+    pub(super) fn event_for_change(
+        &self,
+        user: &UserName,
+        at: DateTime<Utc>,
+        change: &automerge::Change,
+    ) -> NewEvent {
         let event = DomainEvent::DocumentChanged {
             article: self.article.clone(),
             hash: change.hash().to_string(),
@@ -241,13 +277,13 @@ impl DocumentActor {
             actor: change.actor_id().to_hex_string(),
             seq: change.seq(),
         };
-        Ok(new_event(
+        new_event(
             StreamId::Document(self.article.clone()),
             user,
             at,
             event,
             Some(change.raw_bytes().to_vec()),
-        ))
+        )
     }
 
     #[tracing::instrument(skip_all, fields(article = %self.article, annotation = %edit.target()))]
@@ -365,7 +401,7 @@ impl DocumentActor {
     }
 
     /// Undoes local changes that were not logged, by rebuilding the document at earlier heads.
-    fn rollback(&mut self, heads: &[ChangeHash]) {
+    pub(super) fn rollback(&mut self, heads: &[ChangeHash]) {
         match self.doc.fork_at(heads) {
             Ok(doc) => self.doc = doc,
             Err(error) => {
@@ -374,7 +410,7 @@ impl DocumentActor {
         }
     }
 
-    fn maybe_snapshot(&mut self) {
+    pub(super) fn maybe_snapshot(&mut self) {
         if self.changes_since_snapshot >= SNAPSHOT_EVERY {
             self.save_snapshot();
         }
@@ -397,13 +433,13 @@ impl DocumentActor {
     }
 }
 
-fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {
+pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {
     CommitOptions::default()
         .with_message(json!({ "user": user.as_str() }).to_string())
         .with_time(at.timestamp_millis())
 }
 
-fn new_event(
+pub(super) fn new_event(
     stream: StreamId,
     user: &UserName,
     at: DateTime<Utc>,

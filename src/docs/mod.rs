@@ -5,6 +5,7 @@
 //! endpoint plugs into the same actors: a sync change is one more way to change a document.
 
 mod actor;
+mod replication;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -23,6 +24,69 @@ pub use schema::SchemaError;
 
 /// Commands that may queue for one document before senders wait.
 const MAILBOX: usize = 256;
+
+/// Identifies one sync connection.
+pub type ConnId = u64;
+
+/// Presence from a peer: relayed as it came, never stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Presence {
+    pub document_id: String,
+    pub sender_id: String,
+    pub session_id: String,
+    pub count: u64,
+    pub data: Vec<u8>,
+}
+
+/// What a document sends to a connection.
+#[derive(Debug)]
+pub enum Outbound {
+    Sync {
+        document_id: String,
+        data: Vec<u8>,
+    },
+    Presence(Presence),
+    /// Tell the peer something went wrong; the connection stays open.
+    Error(String),
+    /// Tell the peer why, then close the connection.
+    Close(String),
+}
+
+/// How a document reaches one connection.
+#[derive(Clone, Debug)]
+pub struct PeerLink {
+    pub conn: ConnId,
+    pub user: UserName,
+    /// Viewers receive but their changes are never applied.
+    pub read_only: bool,
+    /// The automerge-repo id the peer uses for this document.
+    pub document_id: String,
+    /// Bounded: a peer that cannot keep up is dropped, not buffered without limit.
+    pub outbox: mpsc::Sender<Outbound>,
+    /// Wakes the connection to close it when its outbox is full.
+    pub kick: Arc<tokio::sync::Notify>,
+}
+
+impl PeerLink {
+    /// Asks the connection to close with a message (or just closes it if its queue is full).
+    pub fn fail(&self, reason: &str) {
+        if self
+            .outbox
+            .try_send(Outbound::Close(reason.to_owned()))
+            .is_err()
+        {
+            self.kick.notify_one();
+        }
+    }
+}
+
+/// A subscribed peer and its sync state with this document.
+pub(crate) struct Peer {
+    pub(crate) state: automerge::sync::State,
+    pub(crate) link: PeerLink,
+    /// Whether a read-only peer was already told its changes are not applied.
+    pub(crate) warned_read_only: bool,
+}
 
 /// Why a document refused or failed a write.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +177,37 @@ impl Documents {
             .await
             .map_err(|_| DocError::Stopped)?;
         answer.await.map_err(|_| DocError::Stopped)?
+    }
+
+    /// Hands a peer's sync message to the document (the peer subscribes with its first one).
+    pub async fn sync(
+        &self,
+        article: &ArticleId,
+        link: PeerLink,
+        message: automerge::sync::Message,
+    ) -> Result<(), DocError> {
+        let mailbox = self.mailbox(article).await?;
+        mailbox
+            .send(Command::Sync {
+                link,
+                message: Box::new(message),
+            })
+            .await
+            .map_err(|_| DocError::Stopped)
+    }
+
+    /// Relays presence to the document's other peers.
+    pub async fn presence(&self, article: &ArticleId, from: ConnId, presence: Presence) {
+        if let Some(mailbox) = self.live(article) {
+            let _ = mailbox.send(Command::Presence { from, presence }).await;
+        }
+    }
+
+    /// Unsubscribes a connection from a document.
+    pub async fn leave(&self, article: &ArticleId, conn: ConnId) {
+        if let Some(mailbox) = self.live(article) {
+            let _ = mailbox.send(Command::Leave { conn }).await;
+        }
     }
 
     /// The document's heads, annotations and saved bytes.

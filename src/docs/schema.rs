@@ -81,6 +81,9 @@ fn scalar<R: ReadDoc>(
             ScalarValue::Null => Ok(None),
             value => Ok(Some(value)),
         },
+        Some((Value::Object(ObjType::Text), text)) => {
+            Ok(Some(ScalarValue::Str(doc.text(&text)?.into())))
+        }
         Some((Value::Object(_), _)) => {
             Err(invalid(format!("{path}.{key}"), "must not be an object"))
         }
@@ -216,8 +219,9 @@ pub fn read_annotation<R: ReadDoc>(
         Some(list) => list_items(doc, &list)?
             .into_iter()
             .enumerate()
-            .map(|(i, (value, _))| match value {
+            .map(|(i, (value, item))| match value {
                 Value::Scalar(s) if s.is_str() => Ok(s.as_str().unwrap_or_default().to_owned()),
+                Value::Object(ObjType::Text) => Ok(doc.text(&item)?),
                 _ => Err(invalid(format!("{p}.tags[{i}]"), "must be a string")),
             })
             .collect::<Result<_, _>>()?,
@@ -320,6 +324,27 @@ pub fn read_one<R: ReadDoc>(doc: &R, id: &AnnotationId) -> Result<Option<Annotat
         Some(_) => Err(invalid(format!("annotations.{id}"), "must be a map")),
         None => Ok(None),
     }
+}
+
+/// One entry of the `annotations` map: its key and what it reads as.
+pub type Entry = (String, Result<Annotation, SchemaError>);
+
+/// Reads every entry of the `annotations` map on its own, so one bad entry does not hide the
+/// others: what a sync change produced, to be validated entry by entry.
+pub fn read_each<R: ReadDoc>(doc: &R) -> Result<Vec<Entry>, SchemaError> {
+    let Some(map) = annotations_map(doc)? else {
+        return Err(invalid(ANNOTATIONS, "is missing"));
+    };
+    let keys: Vec<String> = doc.keys(&map).collect();
+    let mut all = Vec::with_capacity(keys.len());
+    for key in keys {
+        let entry = match doc.get(&map, key.as_str())? {
+            Some((Value::Object(ObjType::Map), obj)) => read_annotation(doc, &obj, &key),
+            _ => Err(invalid(format!("annotations.{key}"), "must be a map")),
+        };
+        all.push((key, entry));
+    }
+    Ok(all)
 }
 
 /// Reads every annotation in the document, in key order.

@@ -89,6 +89,18 @@ pub enum DomainEvent {
         article: ArticleId,
         modified: DateTime<Utc>,
     },
+    /// A sync client's change broke the document's rules; the server compensated it.
+    #[serde(rename = "change.rejected")]
+    ChangeRejected {
+        article: ArticleId,
+        /// The key under `annotations` the change touched (not necessarily a valid id).
+        key: String,
+        /// Who made the change.
+        user: String,
+        reason: String,
+        /// Hashes of the rejected changes.
+        changes: Vec<String>,
+    },
 }
 
 /// Fields whose changes get their own event type, or that no update touches.
@@ -96,7 +108,7 @@ const NOT_IN_UPDATES: [&str; 5] = ["status", "replies", "deleted", "modified", "
 
 impl DomainEvent {
     /// Every event type this version understands.
-    pub const TYPES: [&'static str; 8] = [
+    pub const TYPES: [&'static str; 9] = [
         "article.created",
         "article.version_published",
         "document.changed",
@@ -105,6 +117,7 @@ impl DomainEvent {
         "annotation.status_changed",
         "reply.added",
         "annotation.deleted",
+        "change.rejected",
     ];
 
     /// The event type name, e.g. `annotation.created`.
@@ -118,6 +131,7 @@ impl DomainEvent {
             DomainEvent::AnnotationStatusChanged { .. } => "annotation.status_changed",
             DomainEvent::ReplyAdded { .. } => "reply.added",
             DomainEvent::AnnotationDeleted { .. } => "annotation.deleted",
+            DomainEvent::ChangeRejected { .. } => "change.rejected",
         }
     }
 

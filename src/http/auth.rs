@@ -27,6 +27,22 @@ impl Caller {
     }
 }
 
+/// Authenticates a WebSocket upgrade: a `token` query parameter or a bearer header.
+pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<User, ApiError> {
+    match token {
+        Some(token) => {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            state
+                .users
+                .authenticate(token)
+                .ok_or_else(|| ApiError::Unauthorized("the token is not valid".into()))
+        }
+        None => authenticate(req).map(|caller| caller.0),
+    }
+}
+
 fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()

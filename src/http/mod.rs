@@ -11,6 +11,7 @@ mod containers;
 mod error;
 mod health;
 mod request;
+mod sync_socket;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub users: Users,
     pub renderer: Renderer,
     pub limits: Limits,
+    /// This server's peer id and storage id on `/sync`.
+    pub sync_peer_id: String,
+    pub storage_id: String,
 }
 
 /// Cross-origin headers, so browser-based clients (the W3C protocol test page among them) can
@@ -47,6 +51,7 @@ pub fn cors() -> DefaultHeaders {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/", web::get().to(health::index))
+        .route("/sync", web::get().to(sync_socket::sync_socket))
         .configure(containers::routes)
         .configure(annotations::routes)
         .configure(articles::routes);

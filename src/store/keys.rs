@@ -131,6 +131,7 @@ pub fn rm_article_text(article: &str, version: u32) -> Vec<u8> {
 // Keys in the meta tree.
 pub const META_SCHEMA: &[u8] = b"schema_version";
 pub const META_SEEDED: &[u8] = b"seeded";
+pub const META_STORAGE_ID: &[u8] = b"storage_id";
 
 #[cfg(test)]
 mod tests {

@@ -102,6 +102,18 @@ impl Store {
         })
     }
 
+    /// The stable id of this data directory, advertised to sync peers as the server's storage
+    /// id so clients with storage can keep their sync state with it.
+    pub fn storage_id(&self) -> Result<String, StoreError> {
+        if let Some(id) = self.meta.get(keys::META_STORAGE_ID)? {
+            return String::from_utf8(id.to_vec()).map_err(|e| StoreError::Corrupt(e.to_string()));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.meta.insert(keys::META_STORAGE_ID, id.as_bytes())?;
+        self.meta.flush()?;
+        Ok(id)
+    }
+
     /// Whether the seed data has been loaded into this store.
     pub fn is_seeded(&self) -> Result<bool, StoreError> {
         Ok(self.meta.get(keys::META_SEEDED)?.is_some())

@@ -195,7 +195,7 @@ impl ReadModel {
                     }
                     batch.insert(rm_article_text(article.as_str(), *version), text.as_bytes());
                 }
-                DomainEvent::DocumentChanged { .. } => {}
+                DomainEvent::DocumentChanged { .. } | DomainEvent::ChangeRejected { .. } => {}
                 _ => {
                     let Some(id) = event.annotation_id() else {
                         continue;

@@ -9,4 +9,5 @@ mod containers;
 mod crash;
 mod helpers;
 mod rebuild;
+mod sync;
 mod w3c;

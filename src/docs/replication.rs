@@ -1,0 +1,338 @@
+//! Sync peers of a document: applying their changes, validating them, fanning out.
+//!
+//! A peer's sync message is applied to the document; the changes it brought are checked entry
+//! by entry against the same rules REST writes obey. Valid changes are logged with the semantic
+//! events they imply. Invalid ones cannot be refused (the peer already has them), so the server
+//! appends a compensating change that restores the last valid value and records
+//! `change.rejected`. Only once all of it is durable does any peer hear of it.
+
+use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::Transactable;
+use automerge::{ChangeHash, ReadDoc};
+
+use crate::clock::now;
+use crate::domain::{
+    derive_events, Annotation, AnnotationId, DomainEvent, IndexedText, StreamId, Target, UserName,
+};
+use crate::store::AppendRequest;
+
+use super::actor::{commit_options, new_event, user_actor, DocumentActor};
+use super::schema;
+use super::{ConnId, DocError, Outbound, Peer, PeerLink, Presence};
+
+impl DocumentActor {
+    /// Handles a sync message from a peer.
+    pub(super) async fn sync(&mut self, link: PeerLink, message: sync::Message) {
+        if let Err(error) = self.initialise(now()).await {
+            tracing::error!(%error, "could not initialise the document");
+            link.fail("the server could not load this document");
+            return;
+        }
+        let conn = link.conn;
+        let read_only = link.read_only;
+        // A viewer's heads that this document lacks are local changes it will never take (the
+        // read-only sync state also tells the client not to send them at all).
+        let has_unapplied = !message.changes.is_empty()
+            || message
+                .heads
+                .iter()
+                .any(|head| self.doc.get_change_by_hash(head).is_none());
+        let peer = self.peers.entry(conn).or_insert_with(|| Peer {
+            state: if read_only {
+                sync::State::new_read_only()
+            } else {
+                sync::State::new()
+            },
+            link,
+            warned_read_only: false,
+        });
+        if read_only && has_unapplied && !peer.warned_read_only {
+            peer.warned_read_only = true;
+            let _ = peer.link.outbox.try_send(Outbound::Error(
+                "this token is read-only (viewer): your changes were not applied".into(),
+            ));
+        }
+        let user = peer.link.user.clone();
+        let heads_before = self.doc.get_heads();
+        let doc = &mut self.doc;
+        let state = &mut peer.state;
+        let received = catch_unwind(AssertUnwindSafe(|| {
+            doc.receive_sync_message(state, message)
+        }));
+        match received {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                self.rollback(&heads_before);
+                self.drop_peer(
+                    conn,
+                    &format!("the sync message could not be applied: {error}"),
+                );
+                return;
+            }
+            Err(_) => {
+                tracing::error!(article = %self.article, "automerge panicked applying a sync message; reloading the document");
+                self.rollback(&heads_before);
+                self.drop_peer(conn, "the server could not apply this sync message");
+                return;
+            }
+        }
+        if self.doc.get_heads() != heads_before {
+            if let Err(error) = self.accept(&user, &heads_before).await {
+                tracing::error!(article = %self.article, %error, "could not log a sync change");
+                self.rollback(&heads_before);
+                self.drop_peer(
+                    conn,
+                    "the server could not store your changes; reconnect to retry",
+                );
+                return;
+            }
+        }
+        self.broadcast();
+    }
+
+    /// Sends each peer whatever it is missing. A peer whose queue is full is too far behind:
+    /// it is dropped (its connection closes) rather than allowed to hold the document up.
+    pub(super) fn broadcast(&mut self) {
+        let mut behind = Vec::new();
+        for (conn, peer) in self.peers.iter_mut() {
+            if let Some(message) = self.doc.generate_sync_message(&mut peer.state) {
+                let outbound = Outbound::Sync {
+                    document_id: peer.link.document_id.clone(),
+                    data: message.encode(),
+                };
+                if peer.link.outbox.try_send(outbound).is_err() {
+                    behind.push(*conn);
+                }
+            }
+        }
+        for conn in behind {
+            if let Some(peer) = self.peers.remove(&conn) {
+                peer.link.kick.notify_one();
+            }
+        }
+    }
+
+    /// Relays presence to every other peer of the document; nothing is stored.
+    pub(super) fn relay(&mut self, from: ConnId, presence: Presence) {
+        if !self.peers.contains_key(&from) {
+            return;
+        }
+        for (conn, peer) in &self.peers {
+            if *conn != from {
+                let _ = peer
+                    .link
+                    .outbox
+                    .try_send(Outbound::Presence(presence.clone()));
+            }
+        }
+    }
+
+    fn drop_peer(&mut self, conn: ConnId, reason: &str) {
+        if let Some(peer) = self.peers.remove(&conn) {
+            peer.link.fail(reason);
+        }
+    }
+
+    /// Validates and logs the changes a peer brought since `heads_before`.
+    async fn accept(
+        &mut self,
+        user: &UserName,
+        heads_before: &[ChangeHash],
+    ) -> Result<(), DocError> {
+        let at = now();
+        let changes = self.doc.get_changes(heads_before);
+        let hashes: Vec<String> = changes.iter().map(|c| c.hash().to_string()).collect();
+        let mut events: Vec<_> = changes
+            .iter()
+            .map(|change| self.event_for_change(user, at, change))
+            .collect();
+        let entries = schema::read_each(&self.doc)?;
+        let mut keys: BTreeSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+        keys.extend(self.annotations.keys().map(|id| id.to_string()));
+        let mut accepted: Vec<Annotation> = Vec::new();
+        // (key, last valid value to restore, reason)
+        let mut rejected: Vec<(String, Option<Annotation>, String)> = Vec::new();
+        for key in keys {
+            let before = AnnotationId::parse(&key)
+                .ok()
+                .and_then(|id| self.annotations.get(&id).cloned());
+            let after = entries.iter().find(|(k, _)| *k == key).map(|(_, a)| a);
+            match after {
+                None => {
+                    if before.is_some() {
+                        rejected.push((
+                            key,
+                            before,
+                            "annotations are never removed; set `deleted` to true instead".into(),
+                        ));
+                    }
+                }
+                Some(Ok(annotation)) if Some(annotation) == before.as_ref() => {}
+                Some(Ok(annotation)) => match self.validate(user, before.as_ref(), annotation) {
+                    Ok(()) => {
+                        for event in derive_events(before.as_ref(), annotation) {
+                            events.push(new_event(
+                                StreamId::Annotation(annotation.id.clone()),
+                                user,
+                                at,
+                                event,
+                                None,
+                            ));
+                        }
+                        accepted.push(annotation.clone());
+                    }
+                    Err(reason) => rejected.push((key, before, reason)),
+                },
+                Some(Err(error)) => rejected.push((key, before, error.to_string())),
+            }
+        }
+        if !rejected.is_empty() {
+            let system = UserName::system();
+            self.doc.set_actor(user_actor(&system));
+            let mut tx = self.doc.transaction();
+            let map = schema::annotations_map(&tx)?.ok_or(DocError::Stopped)?;
+            for (key, restore, _) in &rejected {
+                match restore {
+                    // A fresh copy of the last valid value replaces whatever the peer wrote.
+                    Some(valid) => schema::write_annotation(&mut tx, &map, None, valid)?,
+                    None => tx
+                        .delete(&map, key.as_str())
+                        .map_err(schema::SchemaError::from)?,
+                }
+            }
+            tx.commit_with(commit_options(&system, at));
+            let compensation = self.doc.get_last_local_change().ok_or(DocError::Stopped)?;
+            events.push(self.event_for_change(&system, at, &compensation));
+            for (key, _, reason) in &rejected {
+                tracing::info!(article = %self.article, %key, %user, %reason, "compensated an invalid sync change");
+                events.push(new_event(
+                    StreamId::Document(self.article.clone()),
+                    &system,
+                    at,
+                    DomainEvent::ChangeRejected {
+                        article: self.article.clone(),
+                        key: key.clone(),
+                        user: user.to_string(),
+                        reason: reason.clone(),
+                        changes: hashes.clone(),
+                    },
+                    None,
+                ));
+            }
+        }
+        let committed = self
+            .store
+            .log
+            .append(AppendRequest {
+                events,
+                expectations: Vec::new(),
+            })
+            .await?;
+        self.last_change_seq = committed.last_seq();
+        for annotation in accepted {
+            self.annotations.insert(annotation.id.clone(), annotation);
+        }
+        for (key, restore, _) in rejected {
+            if let Some(valid) = restore {
+                self.annotations.insert(valid.id.clone(), valid);
+            } else if let Ok(id) = AnnotationId::parse(&key) {
+                self.annotations.remove(&id);
+            }
+        }
+        self.changes_since_snapshot += 1;
+        self.maybe_snapshot();
+        Ok(())
+    }
+
+    /// The rules a sync peer's version of an annotation must keep, beyond the domain's own.
+    fn validate(
+        &self,
+        user: &UserName,
+        before: Option<&Annotation>,
+        after: &Annotation,
+    ) -> Result<(), String> {
+        after.check(&self.limits).map_err(|e| e.to_string())?;
+        let targets_changed = match before {
+            None => {
+                if &after.creator != user {
+                    return Err(format!(
+                        "the creator of a new annotation must be {user}, the signed-in user"
+                    ));
+                }
+                if after.deleted {
+                    return Err("a new annotation cannot start deleted".into());
+                }
+                true
+            }
+            Some(before) => {
+                if before.creator != after.creator || before.created != after.created {
+                    return Err("`creator` and `created` never change".into());
+                }
+                if before.deleted && !after.deleted {
+                    return Err("a deleted annotation stays deleted".into());
+                }
+                if before.deleted {
+                    return Err("a deleted annotation cannot change".into());
+                }
+                if before.status != after.status && !before.status.can_become(after.status) {
+                    return Err(format!(
+                        "an annotation that is {} cannot become {}",
+                        before.status, after.status
+                    ));
+                }
+                if before.canonical.is_some() && before.canonical != after.canonical {
+                    return Err("`canonical` never changes".into());
+                }
+                if !after.replies.starts_with(&before.replies) {
+                    return Err("replies are only ever added".into());
+                }
+                if before.targets.first().map(|t| &t.article)
+                    != after.targets.first().map(|t| &t.article)
+                {
+                    return Err("an annotation stays with the article of its first target".into());
+                }
+                before.targets != after.targets
+            }
+        };
+        let known = before.map_or(0, |b| b.replies.len());
+        if let Some(reply) = after.replies[known..].iter().find(|r| &r.creator != user) {
+            return Err(format!(
+                "reply {} must be written by {user}, the signed-in user",
+                reply.id
+            ));
+        }
+        if after.home_article() != &self.article {
+            return Err(format!(
+                "this document holds annotations whose first target is on {}",
+                self.article
+            ));
+        }
+        if targets_changed {
+            for (i, target) in after.targets.iter().enumerate() {
+                self.check_target(i, target)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_target(&self, i: usize, target: &Target) -> Result<(), String> {
+        let text = self
+            .store
+            .read_model
+            .article_text(&target.article, target.version)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "targets[{i}]: article {} has no version {}",
+                    target.article, target.version
+                )
+            })?;
+        IndexedText::new(&text)
+            .locate(&target.quote, Some(target.position))
+            .map(|_| ())
+            .map_err(|m| format!("targets[{i}]: {}", m.0))
+    }
+}

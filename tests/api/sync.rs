@@ -1,0 +1,235 @@
+//! The sync path with in-memory peers: Automerge documents talking to the server's document
+//! tasks through the same calls a socket session makes, without sockets.
+
+use std::sync::Arc;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ObjType, ReadDoc, ROOT};
+use glossa::docs::{Outbound, PeerLink};
+use glossa::domain::{ArticleId, UserName};
+use tokio::sync::mpsc;
+
+use crate::helpers::{spawn_app, TestApp, ARTICLE};
+
+/// A client: its own document, its sync state with the server, and its mailbox.
+struct Client {
+    doc: Automerge,
+    state: sync::State,
+    link: PeerLink,
+    inbox: mpsc::Receiver<Outbound>,
+    /// Errors the server sent.
+    errors: Vec<String>,
+}
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_000_000);
+
+fn client(user: &str, read_only: bool, document_id: &str) -> Client {
+    let (outbox, inbox) = mpsc::channel(64);
+    Client {
+        doc: Automerge::new(),
+        state: sync::State::new(),
+        link: PeerLink {
+            conn: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            user: UserName::parse(user).unwrap(),
+            read_only,
+            document_id: document_id.to_owned(),
+            outbox,
+            kick: Arc::new(tokio::sync::Notify::new()),
+        },
+        inbox,
+        errors: Vec::new(),
+    }
+}
+
+/// Syncs a client with the server until neither has anything to say. The document task handles
+/// commands in order, so after `inspect` returns every reply to earlier messages is queued.
+async fn settle(app: &TestApp, client: &mut Client) {
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let documents = app.desk.documents();
+    loop {
+        let mut progressed = false;
+        if let Some(message) = client.doc.generate_sync_message(&mut client.state) {
+            documents
+                .sync(&article, client.link.clone(), message)
+                .await
+                .unwrap();
+            progressed = true;
+        }
+        documents.inspect(&article).await.unwrap();
+        while let Ok(outbound) = client.inbox.try_recv() {
+            progressed = true;
+            match outbound {
+                Outbound::Sync { data, .. } => {
+                    let message = sync::Message::decode(&data).unwrap();
+                    client
+                        .doc
+                        .receive_sync_message(&mut client.state, message)
+                        .unwrap();
+                }
+                Outbound::Error(message) | Outbound::Close(message) => client.errors.push(message),
+                Outbound::Presence(_) => {}
+            }
+        }
+        if !progressed {
+            return;
+        }
+    }
+}
+
+async fn document_id(app: &TestApp) -> String {
+    let article = app.get_json(&format!("/api/articles/{ARTICLE}")).await;
+    article["document_id"].as_str().unwrap().to_owned()
+}
+
+/// Writes an annotation the way a JavaScript client would: strings as text objects.
+fn add_annotation(doc: &mut Automerge, id: &str, creator: &str, kind: &str, verdict: Option<&str>) {
+    let text = "26 nations have pledged";
+    let mut tx = doc.transaction();
+    let (_, map) = tx.get(ROOT, "annotations").unwrap().unwrap();
+    let obj = tx.put_object(&map, id, ObjType::Map).unwrap();
+    let put_text = |tx: &mut automerge::transaction::Transaction<'_>,
+                    obj: &automerge::ObjId,
+                    key: &str,
+                    value: &str| {
+        let t = tx.put_object(obj, key, ObjType::Text).unwrap();
+        tx.splice_text(&t, 0, 0, value).unwrap();
+    };
+    put_text(&mut tx, &obj, "id", id);
+    put_text(&mut tx, &obj, "kind", kind);
+    put_text(&mut tx, &obj, "status", "open");
+    put_text(&mut tx, &obj, "creator", creator);
+    put_text(&mut tx, &obj, "created", "2025-09-04T12:00:00.000Z");
+    put_text(&mut tx, &obj, "modified", "2025-09-04T12:00:00.000Z");
+    put_text(&mut tx, &obj, "body", "from a sync client");
+    if let Some(verdict) = verdict {
+        put_text(&mut tx, &obj, "verdict", verdict);
+    }
+    tx.put_object(&obj, "tags", ObjType::List).unwrap();
+    tx.put_object(&obj, "sources", ObjType::List).unwrap();
+    tx.put_object(&obj, "replies", ObjType::List).unwrap();
+    tx.put(&obj, "deleted", false).unwrap();
+    let targets = tx.put_object(&obj, "targets", ObjType::List).unwrap();
+    let target = tx.insert_object(&targets, 0, ObjType::Map).unwrap();
+    tx.put(&target, "article", ARTICLE).unwrap();
+    tx.put(&target, "version", 1i64).unwrap();
+    tx.put(&target, "exact", text).unwrap();
+    tx.put(&target, "prefix", "").unwrap();
+    tx.put(&target, "suffix", "").unwrap();
+    tx.put(&target, "start", 514i64).unwrap();
+    tx.put(&target, "end", 537i64).unwrap();
+    tx.commit();
+}
+
+fn has(doc: &Automerge, id: &str) -> bool {
+    let (_, map) = doc.get(ROOT, "annotations").unwrap().unwrap();
+    doc.get(&map, id).unwrap().is_some()
+}
+
+#[tokio::test]
+async fn a_sync_change_is_logged_with_its_events_and_reaches_other_peers() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut a = client("alice", false, &doc_id);
+    let mut b = client("bruno", false, &doc_id);
+    settle(&app, &mut a).await;
+    settle(&app, &mut b).await;
+    let head = app.log_head();
+    add_annotation(&mut a.doc, "from-sync", "alice", "comment", None);
+    settle(&app, &mut a).await;
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
+
+    let events: Vec<_> = app.events().into_iter().filter(|e| e.seq > head).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["document.changed", "annotation.created"]);
+    assert!(events.iter().all(|e| e.actor.as_str() == "alice"));
+    let json = app.get_json("/annotations/from-sync").await;
+    assert_eq!(json["body"][0]["value"], "from a sync client");
+    assert_eq!(json["creator"]["nickname"], "alice");
+
+    settle(&app, &mut b).await;
+    assert!(
+        has(&b.doc, "from-sync"),
+        "the other peer received the change"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_sync_change_is_compensated_and_recorded() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut a = client("alice", false, &doc_id);
+    settle(&app, &mut a).await;
+    add_annotation(
+        &mut a.doc,
+        "bad-verdict",
+        "alice",
+        "fact-check",
+        Some("pants-on-fire"),
+    );
+    settle(&app, &mut a).await;
+    assert!(
+        !has(&a.doc, "bad-verdict"),
+        "the compensation removed it on the client"
+    );
+    let rejected = app
+        .events()
+        .into_iter()
+        .find(|e| e.event_type == "change.rejected")
+        .unwrap();
+    assert_eq!(rejected.data["key"], "bad-verdict");
+    assert_eq!(rejected.data["user"], "alice");
+    assert!(rejected.data["reason"]
+        .as_str()
+        .unwrap()
+        .contains("verdict"));
+    assert_eq!(app.get("/annotations/bad-verdict").await.status(), 404);
+
+    // Someone else's name as creator is refused too.
+    add_annotation(&mut a.doc, "forged", "chiara", "comment", None);
+    settle(&app, &mut a).await;
+    assert!(!has(&a.doc, "forged"));
+}
+
+#[tokio::test]
+async fn a_viewer_receives_but_its_changes_are_never_applied() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut viewer = client("victor", true, &doc_id);
+    settle(&app, &mut viewer).await;
+    assert!(
+        has(&viewer.doc, "seed-004-kiev"),
+        "a viewer reads the document"
+    );
+    let head = app.log_head();
+    add_annotation(&mut viewer.doc, "from-viewer", "victor", "comment", None);
+    settle(&app, &mut viewer).await;
+    assert!(
+        viewer.errors.iter().any(|e| e.contains("read-only")),
+        "{:?}",
+        viewer.errors
+    );
+    assert_eq!(app.log_head(), head, "nothing was written");
+    assert_eq!(app.get("/annotations/from-viewer").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_rest_write_reaches_a_subscribed_peer() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut b = client("bruno", false, &doc_id);
+    settle(&app, &mut b).await;
+    let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    let created = app
+        .post_annotation("/annotations/", &body, crate::helpers::ALICE)
+        .await;
+    let id = created.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    settle(&app, &mut b).await;
+    assert!(has(&b.doc, &id));
+}
