@@ -25,8 +25,17 @@ impl Server {
 
     /// Starts the server with extra command-line arguments.
     pub fn start_with(data_dir: &Path, args: &[&str]) -> Self {
+        Self::spawn(data_dir, "127.0.0.1:0", args)
+    }
+
+    /// Starts the server on a given address (to come back on the same port after a restart).
+    pub fn start_with_addr(data_dir: &Path, addr: &str) -> Self {
+        Self::spawn(data_dir, addr, &[])
+    }
+
+    fn spawn(data_dir: &Path, addr: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_glossa"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--addr", addr, "--data-dir"])
             .arg(data_dir)
             .args(args)
             .stdout(Stdio::piped())

@@ -8,6 +8,7 @@ mod conformance;
 mod containers;
 mod crash;
 mod helpers;
+mod js_client;
 mod rebuild;
 mod sync;
 mod w3c;
