@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "GLOSSA_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Largest WebSocket message on /sync, in bytes.
+    #[arg(long, env = "GLOSSA_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
+    pub max_frame_bytes: usize,
     /// Log format.
     #[arg(long, env = "GLOSSA_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -66,6 +69,7 @@ impl ServeArgs {
             seed: !self.no_seed,
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
+                max_frame_bytes: self.max_frame_bytes,
                 ..Limits::default()
             },
         }

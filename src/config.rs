@@ -59,7 +59,11 @@ impl Settings {
             data_dir,
             public_url: None,
             seed: true,
-            limits: Limits::default(),
+            limits: Limits {
+                // Small enough that tests can exceed it cheaply.
+                max_frame_bytes: 1024 * 1024,
+                ..Limits::default()
+            },
         }
     }
 }

@@ -225,6 +225,8 @@ impl DocumentActor {
                     });
                 }
             }
+            // Compaction runs after the answer went out, off the writer's latency path.
+            self.maybe_snapshot();
         }
         self.save_snapshot();
     }
@@ -392,7 +394,6 @@ impl DocumentActor {
         let version = committed.positions.last().map_or(actual, |p| p.version);
         self.annotations.insert(id, next.clone());
         self.changes_since_snapshot += 1;
-        self.maybe_snapshot();
         Ok(Written {
             annotation: next,
             version,

@@ -243,7 +243,6 @@ impl DocumentActor {
             }
         }
         self.changes_since_snapshot += 1;
-        self.maybe_snapshot();
         Ok(())
     }
 

@@ -93,7 +93,10 @@ fn scenario(setup: &Setup, name: &str, tokens: (&str, &str), users: (&str, &str)
 
 /// Runs a scenario to the end and returns its JSON result line.
 async fn run(setup: &Setup, name: &str, tokens: (&str, &str), users: (&str, &str)) -> Value {
-    let command = scenario(setup, name, tokens, users);
+    finish(scenario(setup, name, tokens, users), name).await
+}
+
+async fn finish(command: Command, name: &str) -> Value {
     let output = tokio::task::spawn_blocking(move || {
         let mut command = command;
         command.output().expect("node runs")

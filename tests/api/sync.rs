@@ -233,3 +233,27 @@ async fn a_rest_write_reaches_a_subscribed_peer() {
     settle(&app, &mut b).await;
     assert!(has(&b.doc, &id));
 }
+
+#[tokio::test]
+async fn a_peer_that_falls_behind_is_dropped_without_stalling_writes() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    // A peer with room for one message that never reads its queue.
+    let (outbox, _never_read) = mpsc::channel(1);
+    let kick = Arc::new(tokio::sync::Notify::new());
+    let mut slow = client("bruno", false, &doc_id);
+    slow.link.outbox = outbox;
+    slow.link.kick = kick.clone();
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let hello = slow.doc.generate_sync_message(&mut slow.state).unwrap();
+    app.desk.documents().sync(&article, slow.link.clone(), hello).await.unwrap();
+    for n in 0..5 {
+        let mut body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
+        body["bodyValue"] = format!("write {n}").into();
+        body.as_object_mut().unwrap().remove("body");
+        let response = app.post_annotation("/annotations/", &body, crate::helpers::ALICE).await;
+        assert_eq!(response.status(), 201, "writes carry on while a peer is stuck");
+    }
+    // The document asked the slow connection to close.
+    kick.notified().await;
+}

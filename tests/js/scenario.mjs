@@ -492,6 +492,24 @@ const scenarios = {
         ],
       },
     ]
+    // A frame over the server's limit (MAX_FRAME_BYTES, when the test tells us the limit).
+    const maxFrame = process.env.MAX_FRAME_BYTES ? intEnv("MAX_FRAME_BYTES", 1) : 0
+    if (maxFrame > 0) {
+      cases.push({
+        name: "oversized-frame",
+        frames: [
+          cborEncode(join),
+          peer =>
+            cborEncode({
+              type: "sync",
+              senderId: rawPeer,
+              targetId: peer,
+              documentId,
+              data: new Uint8Array(maxFrame + 1024),
+            }),
+        ],
+      })
+    }
     const garbage = []
     for (const c of cases) garbage.push(await rawCase(wsUrl(tokenA), c))
 
