@@ -19,20 +19,23 @@ fn js_dir() -> PathBuf {
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
-/// Installs the Node packages from the lock file once (`npm ci`).
+/// Installs Node.js (if missing) and the pinned packages, once, with the project's script.
 fn ensure_node_packages() {
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = js_dir();
-    let marker = dir.join("node_modules/@automerge/automerge-repo/package.json");
-    if marker.exists() {
+    let marker = js_dir().join("node_modules/@automerge/automerge-repo/package.json");
+    let has_node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if marker.exists() && has_node {
         return;
     }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-test-deps.sh");
+    let status = Command::new("bash")
+        .arg(script)
         .status()
-        .expect("npm runs (Node.js and npm are needed for the interop tests)");
-    assert!(status.success(), "npm ci in tests/js failed");
+        .expect("bash runs the install script");
+    assert!(status.success(), "scripts/install-test-deps.sh failed");
 }
 
 /// What a scenario needs to know about the server and the article.

@@ -246,13 +246,23 @@ async fn a_peer_that_falls_behind_is_dropped_without_stalling_writes() {
     slow.link.kick = kick.clone();
     let article = ArticleId::parse(ARTICLE).unwrap();
     let hello = slow.doc.generate_sync_message(&mut slow.state).unwrap();
-    app.desk.documents().sync(&article, slow.link.clone(), hello).await.unwrap();
+    app.desk
+        .documents()
+        .sync(&article, slow.link.clone(), hello)
+        .await
+        .unwrap();
     for n in 0..5 {
         let mut body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
         body["bodyValue"] = format!("write {n}").into();
         body.as_object_mut().unwrap().remove("body");
-        let response = app.post_annotation("/annotations/", &body, crate::helpers::ALICE).await;
-        assert_eq!(response.status(), 201, "writes carry on while a peer is stuck");
+        let response = app
+            .post_annotation("/annotations/", &body, crate::helpers::ALICE)
+            .await;
+        assert_eq!(
+            response.status(),
+            201,
+            "writes carry on while a peer is stuck"
+        );
     }
     // The document asked the slow connection to close.
     kick.notified().await;
