@@ -60,8 +60,11 @@ impl Settings {
             public_url: None,
             seed: true,
             limits: Limits {
-                // Small enough that tests can exceed it cheaply.
+                // Small enough that tests can exceed it cheaply, and quick to give up on
+                // silent peers.
                 max_frame_bytes: 1024 * 1024,
+                ping_every: Duration::from_millis(500),
+                ping_timeout: Duration::from_secs(2),
                 ..Limits::default()
             },
         }

@@ -309,3 +309,39 @@ async fn clients_reconnect_after_a_restart_and_offline_edits_merge() {
     assert_eq!(json["body"][0]["value"], result["body"]);
     server.kill();
 }
+
+#[tokio::test]
+async fn a_peer_that_answers_no_pings_is_disconnected() {
+    let (_app, setup) = app_and_setup().await;
+    let result = run(&setup, "dead-peer", (ALICE, BRUNO), ("alice", "bruno")).await;
+    assert_eq!(result["closedByServer"], true);
+}
+
+#[tokio::test]
+async fn a_socket_without_a_valid_token_is_refused_before_the_upgrade() {
+    let (app, _setup) = app_and_setup().await;
+    let upgrade = |url: String| {
+        app.client
+            .get(url)
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Version", "13")
+            .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+    };
+    assert_eq!(upgrade(app.url("/sync")).await.unwrap().status(), 401);
+    assert_eq!(
+        upgrade(app.url("/sync?token=forged"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        upgrade(app.url("/sync?token=demo-victor-token"))
+            .await
+            .unwrap()
+            .status(),
+        101
+    );
+}

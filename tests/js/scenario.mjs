@@ -453,6 +453,36 @@ const scenarios = {
   },
 
   // Malformed traffic on other sockets is rejected and does not disturb sync.
+  // A raw socket that joins and then never answers pings must be closed by the server.
+  async "dead-peer"() {
+    const limit = intEnv("DEAD_PEER_TIMEOUT_MS", 20_000)
+    const t0 = Date.now()
+    const outcome = await new Promise(resolve => {
+      const ws = new WebSocket(wsUrl(env("TOKEN_A")), { autoPong: false })
+      const timer = setTimeout(() => {
+        ws.terminate()
+        resolve({ closedByServer: false })
+      }, limit)
+      ws.on("open", () =>
+        ws.send(
+          cborEncode({
+            type: "join",
+            senderId: `silent-${randomBytes(4).toString("hex")}`,
+            peerMetadata: { isEphemeral: true },
+            supportedProtocolVersions: ["1"],
+          })
+        )
+      )
+      ws.on("error", () => {})
+      ws.on("close", () => {
+        clearTimeout(timer)
+        resolve({ closedByServer: true })
+      })
+    })
+    if (!outcome.closedByServer) fail(`the server kept a peer that answers no pings for ${limit} ms`)
+    return { closedByServer: true, ms: Date.now() - t0 }
+  },
+
   async "garbage-resilience"() {
     const url = env("DOC_URL")
     const userA = env("USER_A")
