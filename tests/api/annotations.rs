@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{detail, etag, spawn_app, ALICE, ARTICLE, JSONLD};
+use crate::helpers::{detail, etag, id_of, spawn_app, ALICE, ARTICLE, JSONLD};
 
 #[tokio::test]
 async fn a_created_annotation_reads_back_with_protocol_headers() {
@@ -117,13 +117,7 @@ async fn put_needs_a_current_if_match() {
     let app = spawn_app().await;
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let created = app.post_annotation("/annotations/", &body, ALICE).await;
-    let id = created.headers()["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&created);
     let mut changed = body.clone();
     changed["verdict"] = "mostly-true".into();
     let head = app.log_head();
@@ -162,13 +156,7 @@ async fn delete_leaves_a_tombstone_that_answers_410() {
     let app = spawn_app().await;
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let created = app.post_annotation("/annotations/", &body, ALICE).await;
-    let id = created.headers()["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&created);
     assert_eq!(app.delete_annotation(&id, None).await.status(), 428);
     assert_eq!(
         app.delete_annotation(&id, Some("\"v1\"")).await.status(),
@@ -380,13 +368,7 @@ async fn the_workflow_moves_step_by_step_and_replies_thread() {
     let app = spawn_app().await;
     let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
     let created = app.post_annotation("/annotations/", &body, ALICE).await;
-    let id = created.headers()["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&created);
     let status = |to: &str| json!({ "status": to });
     let skip = app
         .post_json(

@@ -170,6 +170,14 @@ impl TestApp {
     }
 }
 
+/// The id of the annotation a 201 response created (the last segment of its Location).
+pub fn id_of(response: &Response) -> String {
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("a Location header");
+    location.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
 /// The ETag header of a response.
 pub fn etag(response: &Response) -> String {
     response

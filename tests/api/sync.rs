@@ -10,7 +10,7 @@ use glossa::docs::{Outbound, PeerLink};
 use glossa::domain::{ArticleId, UserName};
 use tokio::sync::mpsc;
 
-use crate::helpers::{spawn_app, TestApp, ARTICLE};
+use crate::helpers::{id_of, spawn_app, TestApp, ARTICLE};
 
 /// A client: its own document, its sync state with the server, and its mailbox.
 struct Client {
@@ -223,13 +223,7 @@ async fn a_rest_write_reaches_a_subscribed_peer() {
     let created = app
         .post_annotation("/annotations/", &body, crate::helpers::ALICE)
         .await;
-    let id = created.headers()["location"]
-        .to_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&created);
     settle(&app, &mut b).await;
     assert!(has(&b.doc, &id));
 }
