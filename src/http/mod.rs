@@ -9,6 +9,7 @@ mod articles;
 mod auth;
 mod containers;
 mod error;
+mod events;
 mod health;
 mod request;
 mod sync_socket;
@@ -54,5 +55,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sync", web::get().to(sync_socket::sync_socket))
         .configure(containers::routes)
         .configure(annotations::routes)
-        .configure(articles::routes);
+        .configure(articles::routes)
+        .configure(events::routes);
 }

@@ -7,6 +7,7 @@ mod auth;
 mod conformance;
 mod containers;
 mod crash;
+mod events;
 mod helpers;
 mod js_client;
 mod rebuild;

@@ -1,0 +1,331 @@
+//! The event feed for API consumers: `GET /api/events` (pages with a cursor, JSON or NDJSON)
+//! and `GET /api/events/stream` (a Server-Sent Events live tail that resumes from
+//! `Last-Event-ID` with no gap and no duplicate).
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::docs::schema::timestamp;
+use crate::store::{EventLog, EventRecord};
+
+use super::{ApiError, AppState, Caller};
+
+/// Most events a page may hold.
+const MAX_LIMIT: usize = 1000;
+/// Events scanned per request when filters skip most of them; the cursor continues from there.
+const MAX_SCAN: usize = 10_000;
+/// Events a live-tail consumer may have unread before it is dropped.
+const STREAM_BUFFER: usize = 1024;
+/// How often an idle live tail sends a comment so proxies keep it open.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/events", web::get().to(page))
+        .route("/api/events/stream", web::get().to(stream));
+}
+
+/// Filters and options shared by the feed and the live tail.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    after: Option<String>,
+    limit: Option<String>,
+    article: Option<String>,
+    annotation: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    actor: Option<String>,
+    /// `ndjson` for one event per line.
+    format: Option<String>,
+    /// `change` to include raw Automerge change bytes (base64).
+    include: Option<String>,
+}
+
+struct Filter {
+    article: Option<String>,
+    annotation: Option<String>,
+    event_type: Option<String>,
+    actor: Option<String>,
+    with_change: bool,
+}
+
+impl EventQuery {
+    fn filter(&self) -> Result<Filter, ApiError> {
+        let with_change = match self.include.as_deref() {
+            None => false,
+            Some("change") => true,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "`include` {other:?} is not known; use include=change for raw change bytes"
+                )))
+            }
+        };
+        Ok(Filter {
+            article: self.article.clone(),
+            annotation: self.annotation.clone(),
+            event_type: self.event_type.clone(),
+            actor: self.actor.clone(),
+            with_change,
+        })
+    }
+
+    fn after(&self, req: &HttpRequest) -> Result<u64, ApiError> {
+        let from_header = req
+            .headers()
+            .get("Last-Event-ID")
+            .map(|v| v.to_str().unwrap_or("").trim().to_owned());
+        let raw = from_header.or_else(|| self.after.clone());
+        match raw {
+            None => Ok(0),
+            Some(raw) => raw.parse::<u64>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "the cursor {raw:?} is not an event sequence number (a whole number from 0)"
+                ))
+            }),
+        }
+    }
+}
+
+/// The article an event concerns, if any.
+fn article_of(record: &EventRecord) -> Option<String> {
+    record
+        .data
+        .get("article")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            record.data["annotation"]["targets"][0]["article"]
+                .as_str()
+                .map(str::to_owned)
+        })
+}
+
+fn annotation_of(record: &EventRecord) -> Option<String> {
+    record
+        .data
+        .get("id")
+        .and_then(Value::as_str)
+        .or_else(|| record.data["annotation"]["id"].as_str())
+        .map(str::to_owned)
+}
+
+impl Filter {
+    fn matches(&self, record: &EventRecord) -> bool {
+        self.event_type
+            .as_ref()
+            .is_none_or(|t| &record.event_type == t)
+            && self
+                .actor
+                .as_ref()
+                .is_none_or(|a| record.actor.as_str() == a)
+            && self
+                .article
+                .as_ref()
+                .is_none_or(|a| article_of(record).as_ref() == Some(a))
+            && self
+                .annotation
+                .as_ref()
+                .is_none_or(|a| annotation_of(record).as_ref() == Some(a))
+    }
+
+    /// The JSON form of an event.
+    fn view(&self, record: &EventRecord) -> Value {
+        let mut event = json!({
+            "seq": record.seq,
+            "id": record.id.to_string(),
+            "type": record.event_type,
+            "schema": record.schema,
+            "stream": record.stream.to_string(),
+            "version": record.version,
+            "article": article_of(record),
+            "actor": record.actor.as_str(),
+            "at": timestamp(record.at),
+            "data": record.data,
+        });
+        if let Some(change) = &record.change {
+            event["change_hash"] = record.data["hash"].clone();
+            if self.with_change {
+                event["change"] = base64::engine::general_purpose::STANDARD
+                    .encode(change)
+                    .into();
+            }
+        }
+        event
+    }
+}
+
+/// Reads matching events after `after`; returns them and the cursor to continue from.
+fn read(
+    log: &EventLog,
+    filter: &Filter,
+    after: u64,
+    limit: usize,
+) -> Result<(Vec<Value>, u64), ApiError> {
+    let mut cursor = after;
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    while found.len() < limit && scanned < MAX_SCAN {
+        let batch = log
+            .read_after(cursor, 512)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if batch.is_empty() {
+            break;
+        }
+        for record in batch {
+            scanned += 1;
+            cursor = record.seq;
+            if filter.matches(&record) {
+                found.push(filter.view(&record));
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((found, cursor))
+}
+
+#[tracing::instrument(skip_all)]
+async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<EventQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let filter = query.filter()?;
+    let after = query.after(&req)?;
+    let limit = match &query.limit {
+        None => 100,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "`limit` must be a whole number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
+    let ndjson = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("ndjson") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "`format` {other:?} is not known; use json or ndjson"
+            )))
+        }
+    };
+    let log = state.desk.store().log.clone();
+    let (events, cursor) = web::block(move || read(&log, &filter, after, limit))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut next_query: Vec<String> = req
+        .query_string()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("after="))
+        .map(str::to_owned)
+        .collect();
+    next_query.insert(0, format!("after={cursor}"));
+    let next = format!(
+        "{}/api/events?{}",
+        state.renderer.base(),
+        next_query.join("&")
+    );
+    let head = state.desk.store().log.head();
+    if ndjson {
+        let mut body = String::new();
+        for event in &events {
+            body.push_str(&event.to_string());
+            body.push('\n');
+        }
+        return Ok(HttpResponse::Ok()
+            .content_type("application/x-ndjson")
+            .insert_header((header::LINK, format!("<{next}>; rel=\"next\"")))
+            .insert_header(("Glossa-Log-Head", head.to_string()))
+            .body(body));
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "events": events,
+        "next": next,
+        "cursor": cursor,
+        "head": head,
+    })))
+}
+
+fn frame(event: &Value) -> Bytes {
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        event["seq"],
+        event["type"].as_str().unwrap_or("event"),
+        event
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+async fn stream(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<EventQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let filter = query.filter()?;
+    let mut cursor = query.after(&req)?;
+    let log = state.desk.store().log.clone();
+    let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(STREAM_BUFFER);
+    let mut head = log.watch_head();
+    actix_web::rt::spawn(async move {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        loop {
+            // Catch up to the durable head, in order.
+            loop {
+                let log = log.clone();
+                let filter_view = read_batch(log, cursor).await;
+                let Ok(batch) = filter_view else { return };
+                if batch.is_empty() {
+                    break;
+                }
+                for record in batch {
+                    cursor = record.seq;
+                    if filter.matches(&record) {
+                        // A consumer too slow to keep a bounded buffer is dropped; it resumes
+                        // from its Last-Event-ID.
+                        if tx.try_send(Ok(frame(&filter.view(&record)))).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                changed = head.changed() => if changed.is_err() { return },
+                _ = heartbeat.tick() => {
+                    if tx.try_send(Ok(Bytes::from_static(b": keep-alive\n\n"))).is_err() {
+                        return;
+                    }
+                }
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })))
+}
+
+async fn read_batch(log: EventLog, after: u64) -> Result<Vec<EventRecord>, ()> {
+    web::block(move || log.read_after(after, 256))
+        .await
+        .map_err(|_| ())?
+        .map_err(|error| tracing::error!(%error, "the live tail could not read the log"))
+}
