@@ -10,6 +10,7 @@ pub mod config;
 pub mod desk;
 pub mod docs;
 pub mod domain;
+pub mod history;
 pub mod http;
 pub mod identity;
 pub mod seeds;

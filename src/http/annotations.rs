@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::docs::Written;
 use crate::domain::{AnnotationId, ReplyId, Status, UserName};
+use crate::history::{self, AsOf};
 use crate::store::AnnotationRow;
 
 use super::request::{
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::route().guard(guard::Options()).to(options))
             .route(web::route().to(method_not_allowed)),
     )
+    .route("/api/annotations/{id}/history", web::get().to(history))
     .route("/api/annotations/{id}/replies", web::post().to(reply))
     .route("/api/annotations/{id}/status", web::post().to(set_status))
     .route("/api/annotations/{id}/assignee", web::post().to(assign));
@@ -67,17 +69,69 @@ pub fn written(
     response.body(state.renderer.annotation(&written.annotation).to_string())
 }
 
+#[derive(Deserialize)]
+struct AtQuery {
+    at: Option<String>,
+}
+
 #[tracing::instrument(skip_all, fields(annotation = %path))]
 async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
+    query: web::Query<AtQuery>,
     _caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     require_acceptable(&req)?;
     let id = parse_id(&path)?;
-    let row = state.desk.live_row(&id)?;
-    Ok(represent(&state, &row))
+    let Some(at) = &query.at else {
+        let row = state.desk.live_row(&id)?;
+        return Ok(represent(&state, &row));
+    };
+    // Time travel: the annotation as it was after a point in the log.
+    let at = AsOf::parse(at).map_err(ApiError::BadRequest)?;
+    let log = state.desk.store().log.clone();
+    let (seq, row) = web::block(move || {
+        let seq = history::resolve(&log, at)?;
+        history::annotation_at(&log, &id, seq).map(|row| (seq, row))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let row = row.ok_or_else(|| {
+        ApiError::NotFound(format!("the annotation did not exist yet at event {seq}"))
+    })?;
+    if row.annotation.deleted {
+        return Err(ApiError::Gone(format!(
+            "the annotation had been deleted by event {seq}"
+        )));
+    }
+    let mut response = represent(&state, &row);
+    response.headers_mut().insert(
+        header::HeaderName::from_static("glossa-as-of"),
+        header::HeaderValue::from(seq),
+    );
+    Ok(response)
+}
+
+/// Who changed what, and when.
+#[tracing::instrument(skip_all, fields(annotation = %path))]
+async fn history(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    state.desk.row(&id)?;
+    let log = state.desk.store().log.clone();
+    let story_id = id.clone();
+    let entries = web::block(move || history::story(&log, &story_id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": id,
+        "annotation": state.renderer.annotation_iri(id.as_str()),
+        "history": entries,
+    })))
 }
 
 async fn options(path: web::Path<String>) -> HttpResponse {

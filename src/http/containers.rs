@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::docs::schema::timestamp;
 use crate::domain::{ArticleId, Kind, Status, UserName};
+use crate::history::{self, AsOf};
 use crate::store::Filter;
 use crate::w3c::Page;
 
@@ -45,6 +46,8 @@ struct ListQuery {
     status: Option<String>,
     kind: Option<String>,
     assignee: Option<String>,
+    /// Time travel: a sequence number or an RFC 3339 time.
+    at: Option<String>,
 }
 
 fn bad(message: String) -> ApiError {
@@ -147,7 +150,21 @@ async fn list(
         Some(other) => return Err(bad(format!("`iris` must be 0 or 1, not {other:?}"))),
     };
 
-    let rows = state.desk.list(&filter)?;
+    let (rows, as_of) = match &query.at {
+        None => (state.desk.list(&filter)?, None),
+        Some(raw) => {
+            let at = AsOf::parse(raw).map_err(ApiError::BadRequest)?;
+            let log = state.desk.store().log.clone();
+            let filter = filter.clone();
+            let (rows, seq) = web::block(move || {
+                let seq = history::resolve(&log, at)?;
+                history::annotations_at(&log, &filter, seq).map(|rows| (rows, seq))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
+            (rows, Some(seq))
+        }
+    };
     let total = rows.len();
     let last_page = total.saturating_sub(1) / page_size;
     let base = state.renderer.base();
@@ -171,6 +188,10 @@ async fn list(
         if let Some(value) = value {
             shape.push(format!("{key}={value}"));
         }
+    }
+    if let Some(seq) = as_of {
+        // Pin pages to the resolved sequence number, so a time keeps meaning the same state.
+        shape.push(format!("at={seq}"));
     }
     let container = if shape.is_empty() {
         container_path.clone()

@@ -9,6 +9,7 @@ mod containers;
 mod crash;
 mod events;
 mod helpers;
+mod history;
 mod js_client;
 mod rebuild;
 mod sync;
