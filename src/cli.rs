@@ -23,6 +23,34 @@ pub enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write every event of a data directory as NDJSON (the server must not be running; a
+    /// running server offers the same at /api/export/log.ndjson).
+    Dump {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Rebuild an empty data directory from an NDJSON dump.
+    Restore {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// The dump to read.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Print the events of a data directory after a sequence number, as NDJSON.
+    Events {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Print events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Print at most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Delete the derived state (read models, snapshots) of a data directory; the next start
     /// rebuilds it from the event log. The server must not be running.
     Rebuild(DataDirArg),

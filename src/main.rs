@@ -55,6 +55,45 @@ async fn main() -> anyhow::Result<()> {
             let token = identity::create_token(&data_dir, &user, role)?;
             println!("{token}");
         }
+        Command::Dump { data, out } => {
+            let store = glossa::store::Store::open(&data.data_dir)?;
+            let count = match out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let count = glossa::backup::dump(&store.log, &mut file)?;
+                    std::io::Write::flush(&mut file)?;
+                    count
+                }
+                None => glossa::backup::dump(&store.log, &mut std::io::stdout().lock())?,
+            };
+            eprintln!("Dumped {count} events.");
+        }
+        Command::Restore { data, from } => {
+            let input = std::io::BufReader::new(std::fs::File::open(&from)?);
+            let count = glossa::backup::restore(&data.data_dir, input).await?;
+            println!("Restored {count} events into {}.", data.data_dir.display());
+        }
+        Command::Events { data, after, limit } => {
+            let store = glossa::store::Store::open(&data.data_dir)?;
+            let mut out = std::io::stdout().lock();
+            let mut cursor = after;
+            let mut left = limit.unwrap_or(usize::MAX);
+            while left > 0 {
+                let batch = store.log.read_after(cursor, left.min(1024))?;
+                if batch.is_empty() {
+                    break;
+                }
+                for record in &batch {
+                    cursor = record.seq;
+                    serde_json::to_writer(
+                        &mut out,
+                        &glossa::backup::DumpLine::from_record(record),
+                    )?;
+                    std::io::Write::write_all(&mut out, b"\n")?;
+                }
+                left -= batch.len();
+            }
+        }
         Command::Rebuild(args) => {
             glossa::store::drop_derived_state(&args.data_dir)?;
             println!(

@@ -10,6 +10,7 @@ mod auth;
 mod containers;
 mod error;
 mod events;
+mod exports;
 mod health;
 mod request;
 mod sync_socket;
@@ -56,5 +57,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(containers::routes)
         .configure(annotations::routes)
         .configure(articles::routes)
-        .configure(events::routes);
+        .configure(events::routes)
+        .configure(exports::routes);
 }

@@ -8,6 +8,7 @@ mod conformance;
 mod containers;
 mod crash;
 mod events;
+mod exports;
 mod helpers;
 mod history;
 mod js_client;

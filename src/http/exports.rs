@@ -1,0 +1,219 @@
+//! Exports: the whole log as NDJSON, annotations as one W3C AnnotationCollection or as CSV for
+//! desk reports, and fact-checks as schema.org ClaimReview.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::docs::schema::timestamp;
+use crate::domain::{ArticleId, Kind, Verdict};
+use crate::store::{AnnotationRow, Filter};
+use crate::w3c::Page;
+
+use super::request::JSONLD;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/export/log.ndjson", web::get().to(log_dump))
+        .route("/api/export/annotations", web::get().to(collection))
+        .route("/api/export/annotations.csv", web::get().to(csv))
+        .route("/api/export/claimreview", web::get().to(claim_review));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    article: Option<String>,
+}
+
+fn rows(
+    state: &AppState,
+    query: &ExportQuery,
+) -> Result<(Option<ArticleId>, Vec<AnnotationRow>), ApiError> {
+    let article = query
+        .article
+        .as_deref()
+        .map(|raw| {
+            ArticleId::parse(raw)
+                .map_err(|_| ApiError::NotFound(format!("article {raw:?} does not exist")))
+        })
+        .transpose()?;
+    if let Some(article) = &article {
+        state.desk.article(article)?;
+    }
+    let rows = state.desk.list(&Filter {
+        article: article.clone(),
+        ..Filter::default()
+    })?;
+    Ok((article, rows))
+}
+
+/// Every event, one JSON object per line; `glossa restore` rebuilds a data directory from it.
+async fn log_dump(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let log = state.desk.store().log.clone();
+    let body = web::block(move || {
+        let mut out = Vec::new();
+        crate::backup::dump(&log, &mut out).map(|_| out)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"glossa-log.ndjson\"",
+        ))
+        .body(body))
+}
+
+/// All annotations (of one article, or of the desk) as one AnnotationCollection.
+async fn collection(
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let (article, rows) = rows(&state, &query)?;
+    let base = state.renderer.base();
+    let id = match &article {
+        Some(a) => format!("{base}/api/export/annotations?article={a}"),
+        None => format!("{base}/api/export/annotations"),
+    };
+    let label = match &article {
+        Some(a) => format!("Annotations on {a}"),
+        None => "All annotations".to_owned(),
+    };
+    let page_iri = |n: usize| format!("{id}#page-{n}");
+    let view = Page {
+        container: &id,
+        label: &label,
+        total: rows.len(),
+        page: 0,
+        last_page: 0,
+        page_iri: &page_iri,
+        items: &rows,
+        start_index: 0,
+        iris: false,
+        modified: rows
+            .iter()
+            .map(|r| r.annotation.modified)
+            .max()
+            .map(timestamp),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(JSONLD)
+        .body(state.renderer.collection(&view, false).to_string()))
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+/// One row per annotation, for desk reports in a spreadsheet.
+async fn csv(
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let (_, rows) = rows(&state, &query)?;
+    let mut out = String::from(
+        "id,article,kind,status,verdict,assignee,creator,created,modified,quote,note,replies\n",
+    );
+    for row in &rows {
+        let a = &row.annotation;
+        let fields = [
+            a.id.to_string(),
+            a.home_article().to_string(),
+            a.kind.as_str().to_owned(),
+            a.status.as_str().to_owned(),
+            a.verdict
+                .map(Verdict::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            a.assignee
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            a.creator.to_string(),
+            timestamp(a.created),
+            timestamp(a.modified),
+            a.targets[0].quote.exact.clone(),
+            a.body.clone(),
+            a.replies.len().to_string(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"annotations.csv\"",
+        ))
+        .body(out))
+}
+
+/// Fact-checks as schema.org ClaimReview, the format search engines and fact-check
+/// aggregators read.
+async fn claim_review(
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let (_, rows) = rows(&state, &query)?;
+    let base = state.renderer.base();
+    let mut reviews = Vec::new();
+    for row in rows.iter().filter(|r| r.annotation.kind == Kind::FactCheck) {
+        let a = &row.annotation;
+        let Some(verdict) = a.verdict else { continue };
+        let mut appearances = Vec::new();
+        for target in &a.targets {
+            let article = state.desk.article(&target.article)?;
+            let mut appearance = json!({
+                "@type": "CreativeWork",
+                "url": article.url.clone().unwrap_or_else(|| format!("{base}/articles/{}", article.id)),
+            });
+            if let Some(title) = &article.title {
+                appearance["headline"] = title.clone().into();
+            }
+            if let Some(outlet) = &article.outlet {
+                appearance["publisher"] = json!({ "@type": "Organization", "name": outlet });
+            }
+            appearances.push(appearance);
+        }
+        let author = state
+            .users
+            .display_name(&a.creator)
+            .unwrap_or_else(|| a.creator.to_string());
+        reviews.push(json!({
+            "@type": "ClaimReview",
+            "url": state.renderer.annotation_iri(a.id.as_str()),
+            "datePublished": a.created.format("%Y-%m-%d").to_string(),
+            "dateModified": timestamp(a.modified),
+            "author": { "@type": "Person", "name": author, "url": state.renderer.user_iri(&a.creator) },
+            "claimReviewed": a.targets[0].quote.exact,
+            "reviewBody": a.body,
+            "reviewRating": {
+                "@type": "Rating",
+                "ratingValue": verdict.rating(),
+                "bestRating": Verdict::BEST_RATING,
+                "worstRating": Verdict::WORST_RATING,
+                "alternateName": verdict.as_str(),
+            },
+            "itemReviewed": {
+                "@type": "Claim",
+                "appearance": appearances,
+                "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
+            },
+        }));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/ld+json")
+        .body(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string()))
+}

@@ -1,0 +1,129 @@
+//! Exports, and the dump → restore → dump round trip.
+
+use serde_json::Value;
+
+use crate::crash::Server;
+use crate::helpers::{spawn_app, ALICE};
+
+#[tokio::test]
+async fn claimreview_csv_and_collection_exports() {
+    let app = spawn_app().await;
+    let reviews = app.get_json("/api/export/claimreview").await;
+    let graph = reviews["@graph"].as_array().unwrap();
+    assert_eq!(graph.len(), 3, "the seed fact-checks");
+    for review in graph {
+        assert_eq!(review["@type"], "ClaimReview");
+        assert!(review["claimReviewed"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()));
+        let rating = &review["reviewRating"];
+        assert_eq!(rating["bestRating"], 5);
+        assert_eq!(rating["worstRating"], 1);
+        assert!(rating["alternateName"].is_string() && rating["ratingValue"].is_number());
+        assert_eq!(review["itemReviewed"]["@type"], "Claim");
+        assert!(!review["itemReviewed"]["appearance"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert!(review["author"]["name"].is_string() && review["datePublished"].is_string());
+    }
+
+    let csv = app.get("/api/export/annotations.csv").await;
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("id,article,kind,status"));
+    assert!(text.contains("seed-003-no-problem"));
+
+    let collection = app
+        .get_json("/api/export/annotations?article=twenty-six-nations-pledge")
+        .await;
+    let items = collection["first"]["items"].as_array().unwrap();
+    assert_eq!(collection["total"].as_u64().unwrap() as usize, items.len());
+    assert!(crate::conformance::collection_must_failures(&collection).is_empty());
+    assert_eq!(
+        app.get("/api/export/annotations?article=nope")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
+    let args = ["--public-url", "http://glossa.test"];
+    let original = tempfile::tempdir().unwrap();
+    let server = Server::start_with(original.path(), &args);
+    for n in 0..5 {
+        server.comment(n).await.expect("acknowledged");
+    }
+    let first = server
+        .client
+        .get(format!("{}/api/export/log.ndjson", server.base))
+        .bearer_auth(ALICE)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let listing = server.json("/annotations/?limit=200").await;
+    let heads = server
+        .json("/api/articles/twenty-six-nations-pledge/document")
+        .await;
+    server.kill();
+
+    let dump = original.path().join("dump.ndjson");
+    std::fs::write(&dump, &first).unwrap();
+    let restored = tempfile::tempdir().unwrap();
+    let glossa = env!("CARGO_BIN_EXE_glossa");
+    let restore = std::process::Command::new(glossa)
+        .args(["restore", "--data-dir"])
+        .arg(restored.path())
+        .arg("--from")
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    let second = std::process::Command::new(glossa)
+        .args(["dump", "--data-dir"])
+        .arg(restored.path())
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    assert!(
+        first == String::from_utf8(second.stdout).unwrap(),
+        "dump → restore → dump differs"
+    );
+
+    let server = Server::start_with(restored.path(), &args);
+    let listing_after: Value = server.json("/annotations/?limit=200").await;
+    assert_eq!(
+        listing_after, listing,
+        "the restored server serves the same annotations"
+    );
+    let heads_after = server
+        .json("/api/articles/twenty-six-nations-pledge/document")
+        .await;
+    assert_eq!(
+        heads_after["heads"], heads["heads"],
+        "and the same document"
+    );
+    server.kill();
+
+    // Restoring over existing data is refused.
+    let again = std::process::Command::new(glossa)
+        .args(["restore", "--data-dir"])
+        .arg(restored.path())
+        .arg("--from")
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
