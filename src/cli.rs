@@ -40,16 +40,32 @@ pub enum Command {
         #[arg(long)]
         from: PathBuf,
     },
-    /// Print the events of a data directory after a sequence number, as NDJSON.
+    /// Print events after a sequence number as NDJSON, from a running server (`--server`) or
+    /// from a data directory; `--follow` keeps printing new events as they happen.
     Events {
         #[command(flatten)]
-        data: DataDirArg,
+        source: Source,
         /// Print events after this sequence number.
         #[arg(long, default_value_t = 0)]
         after: u64,
         /// Print at most this many events.
         #[arg(long)]
         limit: Option<usize>,
+        /// Keep following the live tail (needs --server).
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Export from a running server: annotations (W3C AnnotationCollection), csv, claimreview
+    /// or log (NDJSON dump).
+    Export {
+        /// What to export.
+        #[arg(value_enum)]
+        what: ExportKind,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Only this article (annotations, csv, claimreview).
+        #[arg(long)]
+        article: Option<String>,
     },
     /// Delete the derived state (read models, snapshots) of a data directory; the next start
     /// rebuilds it from the event log. The server must not be running.
@@ -118,4 +134,38 @@ pub enum TokenCommand {
         #[arg(long)]
         role: String,
     },
+}
+
+/// Where `glossa events` reads from.
+#[derive(Debug, Args)]
+pub struct Source {
+    /// A running server, e.g. http://127.0.0.1:8080 (reads the data directory otherwise).
+    #[arg(long, env = "GLOSSA_SERVER")]
+    pub server: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, env = "GLOSSA_TOKEN")]
+    pub token: Option<String>,
+    /// The data directory, when no --server is given (the server must not be running).
+    #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+/// A running server and a token for it.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "GLOSSA_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Bearer token.
+    #[arg(long, env = "GLOSSA_TOKEN")]
+    pub token: String,
+}
+
+/// What `glossa export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportKind {
+    Annotations,
+    Csv,
+    Claimreview,
+    Log,
 }

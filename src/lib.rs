@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod desk;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use glossa::cli::{Cli, Command, TokenCommand};
+use glossa::cli::{Cli, Command, Source, TokenCommand};
 use glossa::domain::UserName;
 use glossa::identity::{self, Role, DEMO_USERS};
 use glossa::startup::Application;
@@ -73,8 +73,33 @@ async fn main() -> anyhow::Result<()> {
             let count = glossa::backup::restore(&data.data_dir, input).await?;
             println!("Restored {count} events into {}.", data.data_dir.display());
         }
-        Command::Events { data, after, limit } => {
-            let store = glossa::store::Store::open(&data.data_dir)?;
+        Command::Events {
+            source:
+                Source {
+                    server: Some(server),
+                    token,
+                    ..
+                },
+            after,
+            limit,
+            follow,
+        } => {
+            let token =
+                token.ok_or_else(|| anyhow::anyhow!("--server needs --token (or GLOSSA_TOKEN)"))?;
+            glossa::client::events(&server, &token, after, limit, follow).await?;
+        }
+        Command::Events { follow: true, .. } => {
+            anyhow::bail!(
+                "--follow reads the live tail of a running server; give --server and --token"
+            );
+        }
+        Command::Events {
+            source,
+            after,
+            limit,
+            ..
+        } => {
+            let store = glossa::store::Store::open(&source.data_dir)?;
             let mut out = std::io::stdout().lock();
             let mut cursor = after;
             let mut left = limit.unwrap_or(usize::MAX);
@@ -93,6 +118,13 @@ async fn main() -> anyhow::Result<()> {
                 }
                 left -= batch.len();
             }
+        }
+        Command::Export {
+            what,
+            server,
+            article,
+        } => {
+            glossa::client::export(&server.server, &server.token, what, article.as_deref()).await?;
         }
         Command::Rebuild(args) => {
             glossa::store::drop_derived_state(&args.data_dir)?;

@@ -127,3 +127,69 @@ async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
         .unwrap();
     assert!(!again.status.success());
 }
+
+#[tokio::test]
+async fn the_cli_reads_events_and_exports_from_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let glossa = env!("CARGO_BIN_EXE_glossa");
+    let cli = |args: &[&str]| {
+        let mut command = std::process::Command::new(glossa);
+        command
+            .args(args)
+            .args(["--server", &server.base, "--token", ALICE]);
+        command
+    };
+    let page = cli(&["events", "--after", "3", "--limit", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        page.status.success(),
+        "{}",
+        String::from_utf8_lossy(&page.stderr)
+    );
+    let seqs: Vec<u64> = String::from_utf8(page.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, vec![4, 5, 6, 7, 8]);
+
+    // Follow the live tail from the head: a new write shows up.
+    let head = server.json("/healthz").await["log_head"].as_u64().unwrap();
+    let follower = cli(&[
+        "events",
+        "--follow",
+        "--limit",
+        "2",
+        "--after",
+        &head.to_string(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    server.comment(1).await.expect("acknowledged");
+    let output = tokio::task::spawn_blocking(move || follower.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let followed: Vec<u64> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(followed, vec![head + 1, head + 2]);
+
+    let export = cli(&["export", "claimreview"]).output().unwrap();
+    assert!(export.status.success());
+    let reviews: Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(reviews["@graph"].as_array().unwrap().len(), 3);
+    server.kill();
+}

@@ -1,0 +1,110 @@
+//! The command line's client side: reading events and exports from a running server.
+
+use std::io::Write;
+
+use anyhow::{bail, Context};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::cli::ExportKind;
+
+fn url(server: &str, path: &str) -> String {
+    format!("{}{path}", server.trim_end_matches('/'))
+}
+
+async fn get(server: &str, token: &str, path: &str) -> anyhow::Result<reqwest::Response> {
+    let response = reqwest::Client::new()
+        .get(url(server, path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        bail!(
+            "{status}: {}",
+            body["detail"].as_str().unwrap_or("no details")
+        );
+    }
+    Ok(response)
+}
+
+/// Prints events after `after` as NDJSON; with `follow`, keeps printing from the live tail
+/// (reconnecting from the last event seen if the connection drops).
+pub async fn events(
+    server: &str,
+    token: &str,
+    mut after: u64,
+    limit: Option<usize>,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut left = limit.unwrap_or(usize::MAX);
+    if !follow {
+        while left > 0 {
+            let page: Value = get(
+                server,
+                token,
+                &format!("/api/events?after={after}&limit={}", left.min(1000)),
+            )
+            .await?
+            .json()
+            .await?;
+            let events = page["events"].as_array().cloned().unwrap_or_default();
+            for event in &events {
+                writeln!(out, "{event}")?;
+            }
+            left = left.saturating_sub(events.len());
+            let cursor = page["cursor"].as_u64().unwrap_or(after);
+            if events.is_empty() || cursor == after {
+                return Ok(());
+            }
+            after = cursor;
+        }
+        return Ok(());
+    }
+    loop {
+        let response = get(server, token, &format!("/api/events/stream?after={after}")).await?;
+        let mut body = response.bytes_stream();
+        let mut buffer = String::new();
+        while let Some(chunk) = body.next().await {
+            let Ok(chunk) = chunk else { break };
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                    continue;
+                };
+                let event: Value = serde_json::from_str(data)?;
+                after = event["seq"].as_u64().unwrap_or(after);
+                writeln!(out, "{event}")?;
+                out.flush()?;
+                left = left.saturating_sub(1);
+                if left == 0 {
+                    return Ok(());
+                }
+            }
+        }
+        eprintln!("the live tail closed; resuming after event {after}");
+    }
+}
+
+/// Writes an export to standard output.
+pub async fn export(
+    server: &str,
+    token: &str,
+    what: ExportKind,
+    article: Option<&str>,
+) -> anyhow::Result<()> {
+    let query = article.map(|a| format!("?article={a}")).unwrap_or_default();
+    let path = match what {
+        ExportKind::Annotations => format!("/api/export/annotations{query}"),
+        ExportKind::Csv => format!("/api/export/annotations.csv{query}"),
+        ExportKind::Claimreview => format!("/api/export/claimreview{query}"),
+        ExportKind::Log => "/api/export/log.ndjson".to_owned(),
+    };
+    let bytes = get(server, token, &path).await?.bytes().await?;
+    std::io::stdout().lock().write_all(&bytes)?;
+    Ok(())
+}
