@@ -193,3 +193,48 @@ async fn the_cli_reads_events_and_exports_from_a_running_server() {
     assert_eq!(reviews["@graph"].as_array().unwrap().len(), 3);
     server.kill();
 }
+
+/// A log written by the first release stays readable: restoring its dump gives the desk it
+/// recorded, and dumping again gives the same bytes. Keep this fixture as it is; add new ones
+/// when event shapes grow.
+#[tokio::test]
+async fn a_log_written_by_release_one_stays_readable() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/log-v1.ndjson");
+    let dir = tempfile::tempdir().unwrap();
+    let glossa = env!("CARGO_BIN_EXE_glossa");
+    let restore = std::process::Command::new(glossa)
+        .args(["restore", "--data-dir"])
+        .arg(dir.path())
+        .arg("--from")
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    let dumped = std::process::Command::new(glossa)
+        .args(["dump", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        std::fs::read(&fixture).unwrap() == dumped.stdout,
+        "the dump format changed"
+    );
+
+    let server = Server::start_with(dir.path(), &["--public-url", "http://glossa.test"]);
+    assert_eq!(server.json("/annotations/").await["total"], 17);
+    let article = server.json("/api/articles/twenty-six-nations-pledge").await;
+    assert_eq!(article["latest_version"], 2);
+    let claim = server.json("/annotations/seed-003-aid-claim").await;
+    assert_eq!(claim["status"], "in_review");
+    let replies = claim["replies"].as_array().unwrap();
+    assert_eq!(
+        replies.last().unwrap()["text"],
+        "Aid tracker figures attached."
+    );
+    server.kill();
+}
