@@ -34,6 +34,8 @@ pub struct Limits {
     /// How often `/sync` pings, and how long a silent peer may go before it is dropped.
     pub ping_every: Duration,
     pub ping_timeout: Duration,
+    /// How often an idle event stream sends a keep-alive comment.
+    pub heartbeat_every: Duration,
     pub content: ContentLimits,
 }
 
@@ -46,6 +48,7 @@ impl Default for Limits {
             max_frame_bytes: 16 * 1024 * 1024,
             ping_every: Duration::from_secs(10),
             ping_timeout: Duration::from_secs(30),
+            heartbeat_every: Duration::from_secs(15),
             content: ContentLimits::default(),
         }
     }
@@ -65,6 +68,7 @@ impl Settings {
                 max_frame_bytes: 1024 * 1024,
                 ping_every: Duration::from_millis(500),
                 ping_timeout: Duration::from_secs(2),
+                heartbeat_every: Duration::from_millis(200),
                 ..Limits::default()
             },
         }

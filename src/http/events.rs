@@ -2,8 +2,6 @@
 //! and `GET /api/events/stream` (a Server-Sent Events live tail that resumes from
 //! `Last-Event-ID` with no gap and no duplicate).
 
-use std::time::Duration;
-
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,8 +21,6 @@ const MAX_LIMIT: usize = 1000;
 const MAX_SCAN: usize = 10_000;
 /// Events a live-tail consumer may have unread before it is dropped.
 const STREAM_BUFFER: usize = 1024;
-/// How often an idle live tail sends a comment so proxies keep it open.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/events", web::get().to(page))
@@ -280,8 +276,10 @@ async fn stream(
     let log = state.desk.store().log.clone();
     let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(STREAM_BUFFER);
     let mut head = log.watch_head();
+    // An idle stream sends a comment now and then, so proxies and clients keep it open.
+    let every = state.limits.heartbeat_every;
     actix_web::rt::spawn(async move {
-        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        let mut heartbeat = tokio::time::interval(every);
         heartbeat.tick().await;
         loop {
             // Catch up to the durable head, in order.

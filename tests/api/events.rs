@@ -133,3 +133,18 @@ async fn the_live_tail_resumes_with_no_gap_and_no_duplicate() {
     let all: Vec<u64> = first.into_iter().chain(second).collect();
     assert_eq!(all, (1..=final_head).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn an_idle_live_tail_gets_heartbeats() {
+    let app = spawn_app().await;
+    let response = app
+        .request(Method::GET, "/api/events/stream", Some(ALICE))
+        .header("Last-Event-ID", app.log_head().to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert_eq!(&first[..], b": keep-alive\n\n");
+    assert_eq!(app.get("/api/events/stream?after=x").await.status(), 400);
+}
