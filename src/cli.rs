@@ -55,14 +55,21 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
-    /// Export from a running server: annotations (W3C AnnotationCollection), csv, claimreview
-    /// or log (NDJSON dump).
+    /// Export annotations (W3C AnnotationCollection), csv, claimreview or log (NDJSON dump),
+    /// from a running server (`--server`) or from a data directory.
     Export {
         /// What to export.
         #[arg(value_enum)]
         what: ExportKind,
         #[command(flatten)]
-        server: ServerArgs,
+        source: Source,
+        /// The base URL of ids in an export read from a data directory.
+        #[arg(
+            long,
+            env = "GLOSSA_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
         /// Only this article (annotations, csv, claimreview).
         #[arg(long)]
         article: Option<String>,
@@ -148,17 +155,6 @@ pub struct Source {
     /// The data directory, when no --server is given (the server must not be running).
     #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-}
-
-/// A running server and a token for it.
-#[derive(Debug, Args)]
-pub struct ServerArgs {
-    /// The server, e.g. http://127.0.0.1:8080.
-    #[arg(long, env = "GLOSSA_SERVER", default_value = "http://127.0.0.1:8080")]
-    pub server: String,
-    /// Bearer token.
-    #[arg(long, env = "GLOSSA_TOKEN")]
-    pub token: String,
 }
 
 /// What `glossa export` writes.

@@ -121,11 +121,24 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Export {
             what,
-            server,
+            source,
+            public_url,
             article,
-        } => {
-            glossa::client::export(&server.server, &server.token, what, article.as_deref()).await?;
-        }
+        } => match (source.server, source.token) {
+            (Some(server), Some(token)) => {
+                glossa::client::export(&server, &token, what, article.as_deref()).await?
+            }
+            (Some(_), None) => anyhow::bail!("--server needs --token (or GLOSSA_TOKEN)"),
+            (None, _) => {
+                let bytes = glossa::startup::export_offline(
+                    &source.data_dir,
+                    &public_url,
+                    what,
+                    article.as_deref(),
+                )?;
+                std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?;
+            }
+        },
         Command::Rebuild(args) => {
             glossa::store::drop_derived_state(&args.data_dir)?;
             println!(

@@ -108,3 +108,35 @@ impl Application {
         result
     }
 }
+
+/// Renders an export straight from a data directory (no server may have it open).
+pub fn export_offline(
+    data_dir: &std::path::Path,
+    public_url: &str,
+    what: crate::cli::ExportKind,
+    article: Option<&str>,
+) -> anyhow::Result<Vec<u8>> {
+    use crate::cli::ExportKind;
+    use crate::http::Export;
+    let store = Store::open(data_dir)
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let limits = crate::config::Limits::default();
+    let users = Users::load(data_dir)?;
+    let state = AppState {
+        desk: Desk::new(store, limits.content),
+        renderer: Renderer::new(public_url, users.clone()),
+        users,
+        limits,
+        sync_peer_id: String::new(),
+        storage_id: String::new(),
+    };
+    let export = match what {
+        ExportKind::Annotations => Export::Annotations,
+        ExportKind::Csv => Export::Csv,
+        ExportKind::Claimreview => Export::ClaimReview,
+        ExportKind::Log => Export::Log,
+    };
+    let (_, bytes) =
+        crate::http::render_export(&state, export, article).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(bytes)
+}

@@ -21,10 +21,105 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/export/claimreview", web::get().to(claim_review));
 }
 
+/// What can be exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// The whole log as NDJSON.
+    Log,
+    /// A W3C AnnotationCollection with every item.
+    Annotations,
+    Csv,
+    ClaimReview,
+}
+
+/// Renders an export: its media type and bytes. The HTTP handlers and `glossa export
+/// --data-dir` both come here.
+pub fn render(
+    state: &AppState,
+    export: Export,
+    article: Option<&str>,
+) -> Result<(&'static str, Vec<u8>), ApiError> {
+    let query = ExportQuery {
+        article: article.map(str::to_owned),
+    };
+    match export {
+        Export::Log => {
+            let mut out = Vec::new();
+            crate::backup::dump(&state.desk.store().log, &mut out)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(("application/x-ndjson", out))
+        }
+        Export::Annotations => Ok((JSONLD, collection_body(state, &query)?.into_bytes())),
+        Export::Csv => Ok((
+            "text/csv; charset=utf-8",
+            csv_body(state, &query)?.into_bytes(),
+        )),
+        Export::ClaimReview => Ok((
+            "application/ld+json",
+            claim_review_body(state, &query)?.into_bytes(),
+        )),
+    }
+}
+
+async fn respond(
+    state: web::Data<AppState>,
+    export: Export,
+    article: Option<String>,
+    filename: Option<&'static str>,
+) -> Result<HttpResponse, ApiError> {
+    let (content_type, body) = web::block(move || render(&state, export, article.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut response = HttpResponse::Ok();
+    response.content_type(content_type);
+    if let Some(name) = filename {
+        response.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ));
+    }
+    Ok(response.body(body))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
     article: Option<String>,
+}
+
+/// Every event, one JSON object per line; `glossa restore` rebuilds a data directory from it.
+async fn log_dump(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    respond(state, Export::Log, None, Some("glossa-log.ndjson")).await
+}
+
+async fn collection(
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    respond(state, Export::Annotations, query.into_inner().article, None).await
+}
+
+async fn csv(
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    respond(
+        state,
+        Export::Csv,
+        query.into_inner().article,
+        Some("annotations.csv"),
+    )
+    .await
+}
+
+async fn claim_review(
+    state: web::Data<AppState>,
+    query: web::Query<ExportQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    respond(state, Export::ClaimReview, query.into_inner().article, None).await
 }
 
 fn rows(
@@ -49,32 +144,9 @@ fn rows(
     Ok((article, rows))
 }
 
-/// Every event, one JSON object per line; `glossa restore` rebuilds a data directory from it.
-async fn log_dump(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
-    let log = state.desk.store().log.clone();
-    let body = web::block(move || {
-        let mut out = Vec::new();
-        crate::backup::dump(&log, &mut out).map(|_| out)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/x-ndjson")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"glossa-log.ndjson\"",
-        ))
-        .body(body))
-}
-
 /// All annotations (of one article, or of the desk) as one AnnotationCollection.
-async fn collection(
-    state: web::Data<AppState>,
-    query: web::Query<ExportQuery>,
-    _caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let (article, rows) = rows(&state, &query)?;
+fn collection_body(state: &AppState, query: &ExportQuery) -> Result<String, ApiError> {
+    let (article, rows) = rows(state, query)?;
     let base = state.renderer.base();
     let id = match &article {
         Some(a) => format!("{base}/api/export/annotations?article={a}"),
@@ -101,9 +173,7 @@ async fn collection(
             .max()
             .map(timestamp),
     };
-    Ok(HttpResponse::Ok()
-        .content_type(JSONLD)
-        .body(state.renderer.collection(&view, false).to_string()))
+    Ok(state.renderer.collection(&view, false).to_string())
 }
 
 fn csv_field(value: &str) -> String {
@@ -115,12 +185,8 @@ fn csv_field(value: &str) -> String {
 }
 
 /// One row per annotation, for desk reports in a spreadsheet.
-async fn csv(
-    state: web::Data<AppState>,
-    query: web::Query<ExportQuery>,
-    _caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let (_, rows) = rows(&state, &query)?;
+fn csv_body(state: &AppState, query: &ExportQuery) -> Result<String, ApiError> {
+    let (_, rows) = rows(state, query)?;
     let mut out = String::from(
         "id,article,kind,status,verdict,assignee,creator,created,modified,quote,note,replies\n",
     );
@@ -150,23 +216,13 @@ async fn csv(
         out.push_str(&line.join(","));
         out.push('\n');
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"annotations.csv\"",
-        ))
-        .body(out))
+    Ok(out)
 }
 
 /// Fact-checks as schema.org ClaimReview, the format search engines and fact-check
 /// aggregators read.
-async fn claim_review(
-    state: web::Data<AppState>,
-    query: web::Query<ExportQuery>,
-    _caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let (_, rows) = rows(&state, &query)?;
+fn claim_review_body(state: &AppState, query: &ExportQuery) -> Result<String, ApiError> {
+    let (_, rows) = rows(state, query)?;
     let base = state.renderer.base();
     let mut reviews = Vec::new();
     for row in rows.iter().filter(|r| r.annotation.kind == Kind::FactCheck) {
@@ -213,7 +269,5 @@ async fn claim_review(
             },
         }));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/ld+json")
-        .body(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string()))
+    Ok(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string())
 }

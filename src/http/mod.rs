@@ -25,6 +25,7 @@ use crate::w3c::Renderer;
 
 pub use auth::Caller;
 pub use error::ApiError;
+pub use exports::{render as render_export, Export};
 
 /// Shared state of every handler.
 #[derive(Clone)]

@@ -192,6 +192,20 @@ async fn the_cli_reads_events_and_exports_from_a_running_server() {
     let reviews: Value = serde_json::from_slice(&export.stdout).unwrap();
     assert_eq!(reviews["@graph"].as_array().unwrap().len(), 3);
     server.kill();
+
+    // The same exports straight from the data directory.
+    let offline = std::process::Command::new(glossa)
+        .args(["export", "csv", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let csv = String::from_utf8(offline.stdout).unwrap();
+    assert!(csv.starts_with("id,article,kind") && csv.contains("seed-004-kiev"));
 }
 
 /// A log written by the first release stays readable: restoring its dump gives the desk it
