@@ -153,14 +153,8 @@ impl DocumentActor {
     ) -> Result<Self, DocError> {
         let stream = StreamId::Document(article.clone());
         let snapshot = store.snapshots.get(&article)?;
-        let (mut doc, after) = match &snapshot {
-            Some(snapshot) => match Automerge::load(&snapshot.bytes) {
-                Ok(doc) => (doc, snapshot.seq),
-                Err(error) => {
-                    tracing::warn!(%article, %error, "unreadable snapshot; replaying the whole log");
-                    (Automerge::new(), 0)
-                }
-            },
+        let (mut doc, after) = match snapshot.and_then(|s| verified(&store, &article, s)) {
+            Some((doc, seq)) => (doc, seq),
             None => (Automerge::new(), 0),
         };
         let records = store.log.read_stream(&stream, after)?;
@@ -432,6 +426,39 @@ impl DocumentActor {
             }
         }
     }
+}
+
+/// Loads a snapshot if it is what the log says the document was at its sequence number: the
+/// event there must be a change of this document whose recorded heads equal the snapshot's.
+/// Anything else (damaged bytes, a snapshot from another history) is discarded with a warning
+/// and the document is rebuilt from the whole log.
+fn verified(store: &Store, article: &ArticleId, snapshot: Snapshot) -> Option<(Automerge, u64)> {
+    let doc = match Automerge::load(&snapshot.bytes) {
+        Ok(doc) => doc,
+        Err(error) => {
+            tracing::warn!(%article, %error, "unreadable snapshot; replaying the whole log");
+            return None;
+        }
+    };
+    let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    let recorded = match store.log.get(snapshot.seq) {
+        Ok(Some(record)) if record.stream == StreamId::Document(article.clone()) => {
+            match DomainEvent::from_parts(&record.event_type, &record.data) {
+                Ok(DomainEvent::DocumentChanged { heads, .. }) => Some(heads),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let mut sorted_recorded = recorded.unwrap_or_default();
+    sorted_recorded.sort();
+    let mut sorted_heads = heads;
+    sorted_heads.sort();
+    if sorted_recorded != sorted_heads {
+        tracing::warn!(%article, seq = snapshot.seq, "the snapshot disagrees with the log; replaying the whole log");
+        return None;
+    }
+    Some((doc, snapshot.seq))
 }
 
 pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {

@@ -149,6 +149,8 @@ impl DocumentActor {
             .iter()
             .map(|change| self.event_for_change(user, at, change))
             .collect();
+        // The last `document.changed` of this append: what a snapshot taken next covers.
+        let mut last_change = events.len().saturating_sub(1);
         let entries = schema::read_each(&self.doc)?;
         let mut keys: BTreeSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
         keys.extend(self.annotations.keys().map(|id| id.to_string()));
@@ -205,6 +207,7 @@ impl DocumentActor {
             }
             tx.commit_with(commit_options(&system, at));
             let compensation = self.doc.get_last_local_change().ok_or(DocError::Stopped)?;
+            last_change = events.len();
             events.push(self.event_for_change(&system, at, &compensation));
             for (key, _, reason) in &rejected {
                 tracing::info!(article = %self.article, %key, %user, %reason, "compensated an invalid sync change");
@@ -231,7 +234,7 @@ impl DocumentActor {
                 expectations: Vec::new(),
             })
             .await?;
-        self.last_change_seq = committed.last_seq();
+        self.last_change_seq = committed.positions[last_change].seq;
         for annotation in accepted {
             self.annotations.insert(annotation.id.clone(), annotation);
         }

@@ -120,3 +120,49 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
 fn abbreviated(value: &Value) -> String {
     value.to_string().chars().take(2000).collect()
 }
+
+/// A damaged snapshot, or one from another history, is noticed on load and the document is
+/// rebuilt from the log instead.
+#[tokio::test]
+async fn snapshots_that_disagree_with_the_log_are_discarded() {
+    use automerge::transaction::Transactable;
+    use glossa::docs::Documents;
+    use glossa::domain::{ArticleId, ContentLimits};
+    use glossa::store::Snapshot;
+
+    let app = crate::helpers::spawn_app().await;
+    let article = ArticleId::parse(crate::helpers::ARTICLE).unwrap();
+    let store = app.desk.store().clone();
+    let expected = app.desk.documents().inspect(&article).await.unwrap();
+    let last_change = store
+        .log
+        .read_stream(&glossa::domain::StreamId::Document(article.clone()), 0)
+        .unwrap()
+        .last()
+        .unwrap()
+        .seq;
+
+    let mut stranger = automerge::Automerge::new();
+    let mut tx = stranger.transaction();
+    tx.put(automerge::ROOT, "annotations", "not a map").unwrap();
+    tx.commit();
+    for bytes in [b"garbage".to_vec(), stranger.save()] {
+        store
+            .snapshots
+            .put(
+                &article,
+                &Snapshot {
+                    seq: last_change,
+                    bytes,
+                },
+            )
+            .unwrap();
+        // A fresh registry loads the document anew, as a restart would.
+        let reloaded = Documents::new(store.clone(), ContentLimits::default())
+            .inspect(&article)
+            .await
+            .unwrap();
+        assert_eq!(reloaded.heads, expected.heads);
+        assert_eq!(reloaded.annotations, expected.annotations);
+    }
+}
