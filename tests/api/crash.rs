@@ -69,6 +69,17 @@ impl Server {
         child.wait().expect("reaped");
     }
 
+    /// SIGTERM, then waits for the process to exit; returns its exit status.
+    pub fn terminate(&self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        child.wait().expect("reaped")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.base))
@@ -193,4 +204,24 @@ async fn a_kill_during_concurrent_writes_loses_nothing_acknowledged() {
         }
         server.kill();
     }
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_a_restart_needs_no_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        ids.push(server.comment(n).await.expect("acknowledged"));
+    }
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let server = Server::start(dir.path());
+    for id in &ids {
+        assert_eq!(
+            server.get(&format!("/annotations/{id}")).await.status(),
+            200
+        );
+    }
+    server.kill();
 }
