@@ -34,6 +34,8 @@ pub struct Limits {
     /// How often `/sync` pings, and how long a silent peer may go before it is dropped.
     pub ping_every: Duration,
     pub ping_timeout: Duration,
+    /// Open `/sync` connections one user may have at once (429 beyond).
+    pub max_connections_per_user: usize,
     /// How often an idle event stream sends a keep-alive comment.
     pub heartbeat_every: Duration,
     pub content: ContentLimits,
@@ -49,6 +51,7 @@ impl Default for Limits {
             ping_every: Duration::from_secs(10),
             ping_timeout: Duration::from_secs(30),
             heartbeat_every: Duration::from_secs(15),
+            max_connections_per_user: 32,
             content: ContentLimits::default(),
         }
     }
@@ -69,6 +72,7 @@ impl Settings {
                 ping_every: Duration::from_millis(500),
                 ping_timeout: Duration::from_secs(2),
                 heartbeat_every: Duration::from_millis(200),
+                max_connections_per_user: 8,
                 ..Limits::default()
             },
         }

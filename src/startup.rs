@@ -57,6 +57,7 @@ impl Application {
             limits: settings.limits,
             sync_peer_id: format!("glossa-{}", uuid::Uuid::new_v4().simple()),
             storage_id: desk.store().storage_id()?,
+            connections: Default::default(),
         };
         let state = web::Data::new(state);
         let server = HttpServer::new(move || {
@@ -129,6 +130,7 @@ pub fn export_offline(
         limits,
         sync_peer_id: String::new(),
         storage_id: String::new(),
+        connections: Default::default(),
     };
     let export = match what {
         ExportKind::Annotations => Export::Annotations,

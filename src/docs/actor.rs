@@ -302,6 +302,15 @@ impl DocumentActor {
                 });
             }
         }
+        if before.is_none() && self.annotations.len() >= self.limits.max_annotations_per_article {
+            return Err(DocError::Domain(crate::domain::DomainError::invalid(
+                "target",
+                format!(
+                    "article {} has reached the limit of {} annotations",
+                    self.article, self.limits.max_annotations_per_article
+                ),
+            )));
+        }
         let next = match (&before, edit) {
             (None, Edit::Create(create)) => commands::create(create, &self.limits)?,
             (Some(_), Edit::Create(_)) => return Err(DocError::AlreadyExists(id)),

@@ -259,6 +259,12 @@ impl DocumentActor {
         after.check(&self.limits).map_err(|e| e.to_string())?;
         let targets_changed = match before {
             None => {
+                if self.annotations.len() >= self.limits.max_annotations_per_article {
+                    return Err(format!(
+                        "this article has reached the limit of {} annotations",
+                        self.limits.max_annotations_per_article
+                    ));
+                }
                 if &after.creator != user {
                     return Err(format!(
                         "the creator of a new annotation must be {user}, the signed-in user"

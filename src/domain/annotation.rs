@@ -15,6 +15,8 @@ pub struct ContentLimits {
     pub max_targets: usize,
     pub max_tags: usize,
     pub max_sources: usize,
+    /// Annotations an article's document may hold (deleted ones count: they stay in it).
+    pub max_annotations_per_article: usize,
 }
 
 impl Default for ContentLimits {
@@ -24,6 +26,7 @@ impl Default for ContentLimits {
             max_targets: 16,
             max_tags: 32,
             max_sources: 32,
+            max_annotations_per_article: 5_000,
         }
     }
 }

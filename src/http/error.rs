@@ -52,6 +52,9 @@ pub enum ApiError {
     /// without a verdict, a forbidden status change…).
     #[error("{0}")]
     Unprocessable(String),
+    /// 429: too many open connections for this user.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// 428: `If-Match` is required.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::Unprocessable(_) => "Unprocessable annotation",
             ApiError::PreconditionRequired(_) => "Precondition required",
+            ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -101,6 +105,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -37,6 +37,43 @@ pub struct AppState {
     /// This server's peer id and storage id on `/sync`.
     pub sync_peer_id: String,
     pub storage_id: String,
+    /// Open `/sync` connections per user.
+    pub connections: Connections,
+}
+
+/// Counts open sync connections per user, to enforce `max_connections_per_user`.
+#[derive(Clone, Default)]
+pub struct Connections(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>);
+
+/// Releases a connection slot when the connection ends.
+pub struct ConnectionSlot {
+    connections: Connections,
+    user: String,
+}
+
+impl Connections {
+    /// Takes a slot for `user`, unless they already have `max` connections open.
+    pub fn acquire(&self, user: &str, max: usize) -> Option<ConnectionSlot> {
+        let mut open = self.0.lock().expect("connection counter lock");
+        let count = open.entry(user.to_owned()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(ConnectionSlot {
+            connections: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self.connections.0.lock().expect("connection counter lock");
+        if let Some(count) = open.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+        }
+    }
 }
 
 /// Cross-origin headers, so browser-based clients (the W3C protocol test page among them) can

@@ -29,6 +29,15 @@ pub async fn sync_socket(
     query: web::Query<SyncQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let user = authenticate_token(&req, query.token.as_deref())?;
+    let slot = state
+        .connections
+        .acquire(user.name.as_str(), state.limits.max_connections_per_user)
+        .ok_or_else(|| {
+            ApiError::TooManyRequests(format!(
+                "{} already has {} sync connections open; close one first",
+                user.name, state.limits.max_connections_per_user
+            ))
+        })?;
     let (response, mut socket, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("/sync needs a WebSocket upgrade: {e}")))?;
     let limits = state.limits;
@@ -102,6 +111,7 @@ pub async fn sync_socket(
             }
             session.close().await;
             let _ = socket.close(None).await;
+            drop(slot);
             tracing::info!("disconnected");
         }
         .instrument(span),

@@ -345,3 +345,31 @@ async fn a_socket_without_a_valid_token_is_refused_before_the_upgrade() {
         101
     );
 }
+
+#[tokio::test]
+async fn sync_connections_per_user_are_limited() {
+    let (app, _setup) = app_and_setup().await;
+    let upgrade = |token: &'static str| {
+        reqwest::Client::new()
+            .get(app.url(&format!("/sync?token={token}")))
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Version", "13")
+            .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+    };
+    // The test configuration allows 8 per user; hold them open.
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let response = upgrade("demo-bruno-token").await.unwrap();
+        assert_eq!(response.status(), 101);
+        open.push(response.upgrade().await.unwrap());
+    }
+    let refused = upgrade("demo-bruno-token").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(crate::helpers::detail(refused)
+        .await
+        .contains("sync connections"));
+    // Another user is not affected.
+    assert_eq!(upgrade("demo-alice-token").await.unwrap().status(), 101);
+}

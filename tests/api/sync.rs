@@ -261,3 +261,70 @@ async fn a_peer_that_falls_behind_is_dropped_without_stalling_writes() {
     // The document asked the slow connection to close.
     kick.notified().await;
 }
+
+#[tokio::test]
+async fn an_article_holds_a_bounded_number_of_annotations() {
+    use glossa::docs::{Documents, Edit};
+    use glossa::domain::{
+        commands, AnnotationId, Content, ContentLimits, Kind, Target, TextPosition, TextQuote,
+    };
+
+    let app = spawn_app().await;
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let existing = app
+        .desk
+        .documents()
+        .inspect(&article)
+        .await
+        .unwrap()
+        .annotations
+        .len();
+    let limits = ContentLimits {
+        max_annotations_per_article: existing,
+        ..ContentLimits::default()
+    };
+    let documents = Documents::new(app.desk.store().clone(), limits);
+    let now = glossa::clock::now();
+    let create = commands::Create {
+        id: AnnotationId::parse("one-too-many").unwrap(),
+        creator: UserName::parse("alice").unwrap(),
+        now,
+        content: Content {
+            kind: Kind::Comment,
+            body: "x".into(),
+            verdict: None,
+            suggestion: None,
+            edit_label: None,
+            sources: vec![],
+            tags: vec![],
+            targets: vec![Target {
+                article: article.clone(),
+                version: 1,
+                quote: TextQuote {
+                    exact: "26 nations have pledged".into(),
+                    prefix: String::new(),
+                    suffix: String::new(),
+                },
+                position: TextPosition {
+                    start: 514,
+                    end: 537,
+                },
+            }],
+        },
+        assignee: None,
+        canonical: None,
+        via: None,
+    };
+    let head = app.log_head();
+    let refused = documents
+        .edit(
+            &article,
+            &UserName::parse("alice").unwrap(),
+            now,
+            Edit::Create(create),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("limit"), "{refused}");
+    assert_eq!(app.log_head(), head);
+}
