@@ -328,3 +328,83 @@ async fn an_article_holds_a_bounded_number_of_annotations() {
     assert!(refused.to_string().contains("limit"), "{refused}");
     assert_eq!(app.log_head(), head);
 }
+
+/// Fifty writers on one article: 25 sync peers each adding an annotation while 25 REST clients
+/// create annotations concurrently. Every peer ends on the server's heads, and a fresh replay
+/// of the log gives the same document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_clients_on_one_article_converge() {
+    use glossa::docs::Documents;
+    use glossa::domain::ContentLimits;
+
+    let app = Arc::new(spawn_app().await);
+    let doc_id = document_id(&app).await;
+    let mut peers: Vec<Client> = (0..25).map(|_| client("bruno", false, &doc_id)).collect();
+    for peer in peers.iter_mut() {
+        settle(&app, peer).await;
+    }
+    let rest = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
+            let writes =
+                (0..25).map(|_| app.post_annotation("/annotations/", &body, crate::helpers::ALICE));
+            for response in futures_util::future::join_all(writes).await {
+                assert_eq!(response.status(), 201);
+            }
+        })
+    };
+    for (n, peer) in peers.iter_mut().enumerate() {
+        add_annotation(
+            &mut peer.doc,
+            &format!("peer-{n}"),
+            "bruno",
+            "comment",
+            None,
+        );
+        settle(&app, peer).await;
+    }
+    rest.await.unwrap();
+    // A few more rounds until nobody has anything left to say.
+    for _ in 0..3 {
+        for peer in peers.iter_mut() {
+            settle(&app, peer).await;
+        }
+    }
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let server = app.desk.documents().inspect(&article).await.unwrap();
+    for peer in &peers {
+        let mut heads: Vec<String> = peer.doc.get_heads().iter().map(|h| h.to_string()).collect();
+        heads.sort();
+        let mut expected = server.heads.clone();
+        expected.sort();
+        assert_eq!(heads, expected);
+        assert!(peer.errors.is_empty(), "{:?}", peer.errors);
+    }
+    // A replay of the log gives the same document.
+    let replayed = Documents::new(app.desk.store().clone(), ContentLimits::default())
+        .inspect(&article)
+        .await
+        .unwrap();
+    assert_eq!(replayed.annotations, server.annotations);
+    // And the read models list every annotation of the document (plus the contradiction
+    // that lives in another article's document and links this one).
+    let listed = app
+        .get_json(&format!(
+            "/articles/{ARTICLE}/annotations/?iris=1&limit=200"
+        ))
+        .await;
+    let listed: Vec<String> = listed["first"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|iri| iri.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+        .collect();
+    for annotation in server.annotations.iter().filter(|a| !a.deleted) {
+        assert!(
+            listed.contains(&annotation.id.to_string()),
+            "{} is not listed",
+            annotation.id
+        );
+    }
+}
