@@ -61,7 +61,19 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`, catches the read models up with the log and
     /// starts the writer and projector threads.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        let db = open_db(data_dir)?;
+        // sled panics on some kinds of damage rather than returning an error; either way the
+        // operator gets a message, not a backtrace, and nothing is served.
+        let db = std::panic::catch_unwind(|| open_db(data_dir)).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(StoreError::Corrupt(format!(
+                "the database in {} is damaged ({what}); restore it from a dump with `glossa restore`",
+                data_dir.display()
+            )))
+        })?;
         let meta = db.open_tree(keys::META_TREE)?;
         match meta.get(keys::META_SCHEMA)? {
             None => {

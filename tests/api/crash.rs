@@ -225,3 +225,70 @@ async fn sigterm_shuts_down_cleanly_and_a_restart_needs_no_recovery() {
     }
     server.kill();
 }
+
+/// Damage the newest bytes of the database: the server either comes back serving exactly what
+/// was written (recovered to the last good state) or refuses to start with a clear message.
+#[tokio::test]
+async fn damaged_newest_bytes_are_recovered_or_refused_never_served_wrong() {
+    use std::io::{Seek, SeekFrom, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut written = Vec::new();
+    for n in 0..20 {
+        written.push((n, server.comment(n).await.expect("acknowledged")));
+    }
+    server.kill();
+    let db = dir.path().join("sled/db");
+    let len = std::fs::metadata(&db).unwrap().len();
+    let mut file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    let damage = 4096.min(len / 4);
+    file.seek(SeekFrom::Start(len - damage)).unwrap();
+    file.write_all(&vec![0xAB; damage as usize]).unwrap();
+    file.sync_all().unwrap();
+    drop(file);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glossa"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let listening =
+        lines.find_map(|l| l.strip_prefix("Glossa is listening on ").map(str::to_owned));
+    match listening {
+        None => {
+            let output = child.wait_with_output().unwrap();
+            assert!(!output.status.success());
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                stderr.contains("damaged") || stderr.contains("corrupt"),
+                "a refusal must say why: {stderr}"
+            );
+        }
+        Some(base) => {
+            let client = reqwest::Client::new();
+            for (n, id) in &written {
+                let response = client
+                    .get(format!("{base}/annotations/{id}"))
+                    .bearer_auth(ALICE)
+                    .send()
+                    .await
+                    .unwrap();
+                if response.status() == 200 {
+                    let json: Value = response.json().await.unwrap();
+                    assert_eq!(
+                        json["body"][0]["value"],
+                        format!("note {n}"),
+                        "wrong data for {id}"
+                    );
+                }
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
