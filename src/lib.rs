@@ -21,3 +21,6 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod w3c;
+
+#[cfg(test)]
+mod properties;
