@@ -7,6 +7,7 @@ mod auth;
 mod conformance;
 mod containers;
 mod crash;
+mod crash_sync;
 mod events;
 mod exports;
 mod helpers;

@@ -83,7 +83,13 @@ async fn document_id(app: &TestApp) -> String {
 }
 
 /// Writes an annotation the way a JavaScript client would: strings as text objects.
-fn add_annotation(doc: &mut Automerge, id: &str, creator: &str, kind: &str, verdict: Option<&str>) {
+pub fn add_annotation(
+    doc: &mut Automerge,
+    id: &str,
+    creator: &str,
+    kind: &str,
+    verdict: Option<&str>,
+) {
     let text = "26 nations have pledged";
     let mut tx = doc.transaction();
     let (_, map) = tx.get(ROOT, "annotations").unwrap().unwrap();
