@@ -17,6 +17,8 @@ use crate::w3c::Renderer;
 /// A built server, bound to its port but not yet running.
 pub struct Application {
     local: std::net::SocketAddr,
+    /// Tells long-lived connections (sync sockets) to close cleanly.
+    shutdown: tokio::sync::watch::Sender<bool>,
     base_url: String,
     server: Server,
     desk: Desk,
@@ -50,6 +52,7 @@ impl Application {
         } else {
             SeedReport::default()
         };
+        let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {
             desk: desk.clone(),
             users,
@@ -58,6 +61,7 @@ impl Application {
             sync_peer_id: format!("glossa-{}", uuid::Uuid::new_v4().simple()),
             storage_id: desk.store().storage_id()?,
             connections: Default::default(),
+            shutdown: shutdown.subscribe(),
         };
         let state = web::Data::new(state);
         let server = HttpServer::new(move || {
@@ -70,9 +74,12 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(10)
+        // Signals are handled in `run_until_stopped`, so sockets can be closed first.
+        .disable_signals()
         .run();
         Ok(Self {
             local,
+            shutdown,
             base_url,
             server,
             desk,
@@ -101,12 +108,39 @@ impl Application {
         &self.desk
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops accepting, lets requests in flight finish, and
-    /// lets every document save its snapshot.
+    /// Serves until SIGINT/SIGTERM, then closes sync sockets with a close frame, stops
+    /// accepting, lets requests in flight finish, and lets every document save its snapshot.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown;
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            let _ = shutdown.send(true);
+            handle.stop(true).await;
+        });
         let result = self.server.await;
         self.desk.documents().shutdown().await;
         result
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }
 
@@ -131,6 +165,7 @@ pub fn export_offline(
         sync_peer_id: String::new(),
         storage_id: String::new(),
         connections: Default::default(),
+        shutdown: tokio::sync::watch::channel(false).1,
     };
     let export = match what {
         ExportKind::Annotations => Export::Annotations,

@@ -39,6 +39,8 @@ pub struct AppState {
     pub storage_id: String,
     /// Open `/sync` connections per user.
     pub connections: Connections,
+    /// Becomes true when the server shuts down.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Counts open sync connections per user, to enforce `max_connections_per_user`.

@@ -57,6 +57,8 @@ pub async fn sync_socket(
             tracing::info!("connected");
             let mut ping = tokio::time::interval(limits.ping_every);
             let mut last_heard = Instant::now();
+            let mut shutdown = state.shutdown.clone();
+            let mut close_reason = None;
             'connection: loop {
                 let steps = tokio::select! {
                     frame = stream.recv() => match frame {
@@ -85,6 +87,13 @@ pub async fn sync_socket(
                         ],
                     },
                     Some(outbound) = outbox.recv() => session.on_outbound(outbound),
+                    _ = shutdown.changed() => {
+                        close_reason = Some(actix_ws::CloseReason {
+                            code: actix_ws::CloseCode::Away,
+                            description: Some("the server is shutting down".into()),
+                        });
+                        vec![Step::Close]
+                    }
                     _ = kick.notified() => {
                         tracing::warn!("dropping a peer that fell too far behind");
                         vec![Step::Close]
@@ -110,7 +119,7 @@ pub async fn sync_socket(
                 }
             }
             session.close().await;
-            let _ = socket.close(None).await;
+            let _ = socket.close(close_reason).await;
             drop(slot);
             tracing::info!("disconnected");
         }

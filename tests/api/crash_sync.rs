@@ -212,3 +212,30 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
         "sync writes took part"
     );
 }
+
+#[tokio::test]
+async fn sigterm_closes_sync_sockets_with_a_close_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Arc::new(Server::start(dir.path()));
+    let document_id = server.json(&format!("/api/articles/{ARTICLE}")).await["document_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut peer = WsPeer::connect(&server.base, ALICE, &document_id)
+        .await
+        .expect("connected");
+    let stopping = {
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || server.terminate())
+    };
+    let mut close = None;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(PATIENCE, peer.socket.next()).await {
+        if let Message::Close(frame) = frame {
+            close = frame;
+            break;
+        }
+    }
+    let close = close.expect("a close frame with a reason");
+    assert_eq!(u16::from(close.code), 1001, "going away");
+    assert!(stopping.await.unwrap().success(), "a clean exit");
+}
