@@ -186,6 +186,14 @@ async fn unknown_annotations_are_404() {
     let app = spawn_app().await;
     assert_eq!(app.get("/annotations/no-such-thing").await.status(), 404);
     assert_eq!(app.get("/annotations/..%2F..%2Fetc").await.status(), 404);
+    assert_eq!(app.get("/annotations/%00").await.status(), 404);
+    let bad_cursor = app
+        .request(Method::GET, "/api/events/stream", Some(ALICE))
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_cursor.status(), 400);
 }
 
 /// Every refused input gets the right status and a message, and the log does not move.
@@ -335,6 +343,20 @@ async fn refused_input_changes_nothing() {
             JSONLD,
             413,
             "limit",
+        ),
+        (
+            "deep nesting",
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            JSONLD,
+            400,
+            "not valid JSON",
+        ),
+        (
+            "huge note",
+            with(&["body", "0", "value"], json!("x".repeat(30_000))).to_string(),
+            JSONLD,
+            422,
+            "limited to 20000 characters",
         ),
     ];
     let head = app.log_head();
