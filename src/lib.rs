@@ -15,6 +15,7 @@ pub mod domain;
 pub mod history;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod seeds;
 pub mod startup;
 pub mod store;

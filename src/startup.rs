@@ -69,6 +69,31 @@ impl Application {
                 .wrap(http::cors())
                 // A span per request, with a request id, that every handler span nests in.
                 .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap_fn(|req, service| {
+                    use actix_web::dev::Service;
+                    let started = std::time::Instant::now();
+                    let method = req.method().to_string();
+                    let route = req
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".to_owned());
+                    let response = service.call(req);
+                    async move {
+                        let response = response.await?;
+                        crate::metrics::metrics().http_request(
+                            &method,
+                            &route,
+                            response.status().as_u16(),
+                            started.elapsed(),
+                        );
+                        Ok(response)
+                    }
+                })
+                // Query strings that do not fit an endpoint get the same problem+json as other
+                // bad requests.
+                .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                    http::ApiError::BadRequest(format!("the query string is not valid: {error}"))
+                        .into()
+                }))
                 .app_data(state.clone())
                 .configure(http::routes)
         })

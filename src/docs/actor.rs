@@ -206,7 +206,7 @@ impl DocumentActor {
                 Command::Sync { link, message } => self.sync(link, *message).await,
                 Command::Presence { from, presence } => self.relay(from, presence),
                 Command::Leave { conn } => {
-                    self.peers.remove(&conn);
+                    self.remove_peer(conn);
                 }
                 Command::Inspect { reply } => {
                     let mut annotations: Vec<Annotation> =
@@ -223,6 +223,13 @@ impl DocumentActor {
             self.maybe_snapshot();
         }
         self.save_snapshot();
+        let m = crate::metrics::metrics();
+        m.sync_peers.fetch_sub(
+            self.peers.len() as i64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        m.documents_loaded
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes sure the document has its `annotations` map; the first change of every document.

@@ -149,6 +149,9 @@ impl Documents {
             .expect("document task set lock")
             .spawn(actor.run(receiver).instrument(span));
         actors.insert(article.clone(), sender.clone());
+        crate::metrics::metrics()
+            .documents_loaded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(sender)
     }
 

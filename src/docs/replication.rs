@@ -40,6 +40,11 @@ impl DocumentActor {
                 .heads
                 .iter()
                 .any(|head| self.doc.get_change_by_hash(head).is_none());
+        if !self.peers.contains_key(&conn) {
+            crate::metrics::metrics()
+                .sync_peers
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let peer = self.peers.entry(conn).or_insert_with(|| Peer {
             state: if read_only {
                 sync::State::new_read_only()
@@ -109,7 +114,7 @@ impl DocumentActor {
             }
         }
         for conn in behind {
-            if let Some(peer) = self.peers.remove(&conn) {
+            if let Some(peer) = self.remove_peer(conn) {
                 peer.link.kick.notify_one();
             }
         }
@@ -131,9 +136,20 @@ impl DocumentActor {
     }
 
     fn drop_peer(&mut self, conn: ConnId, reason: &str) {
-        if let Some(peer) = self.peers.remove(&conn) {
+        if let Some(peer) = self.remove_peer(conn) {
             peer.link.fail(reason);
         }
+    }
+
+    /// Unsubscribes a peer, keeping the peer gauge right.
+    pub(super) fn remove_peer(&mut self, conn: ConnId) -> Option<Peer> {
+        let peer = self.peers.remove(&conn);
+        if peer.is_some() {
+            crate::metrics::metrics()
+                .sync_peers
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        peer
     }
 
     /// Validates and logs the changes a peer brought since `heads_before`.
@@ -235,6 +251,9 @@ impl DocumentActor {
             })
             .await?;
         self.last_change_seq = committed.positions[last_change].seq;
+        crate::metrics::metrics()
+            .changes_rejected
+            .fetch_add(rejected.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for annotation in accepted {
             self.annotations.insert(annotation.id.clone(), annotation);
         }

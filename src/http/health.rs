@@ -21,3 +21,10 @@ pub async fn index() -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(include_str!("index.html"))
 }
+
+/// Prometheus metrics in the text exposition format.
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::metrics().render())
+}

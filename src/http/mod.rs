@@ -92,6 +92,7 @@ pub fn cors() -> DefaultHeaders {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
         .route("/", web::get().to(health::index))
         .route("/sync", web::get().to(sync_socket::sync_socket))
         .configure(containers::routes)

@@ -380,6 +380,7 @@ impl Writer {
             plans.push(plan);
         }
         if !records.is_empty() {
+            let started = std::time::Instant::now();
             let written = self
                 .shared
                 .tree
@@ -396,7 +397,12 @@ impl Writer {
             let last = records.last().map_or(0, |r| r.seq);
             self.shared.durable.store(last, Ordering::Release);
             self.shared.durable_tx.send_replace(last);
-            metrics_batch(records.len());
+            let m = crate::metrics::metrics();
+            m.fsync_seconds.observe(started.elapsed().as_secs_f64());
+            m.batch_events.observe(records.len() as f64);
+            m.append_batches.fetch_add(1, Ordering::Relaxed);
+            m.events_appended
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
         }
         for (job, plan) in jobs.into_iter().zip(plans) {
             let answer = match plan {
@@ -410,8 +416,4 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-fn metrics_batch(events: usize) {
-    tracing::trace!(events, "committed a batch");
 }

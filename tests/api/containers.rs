@@ -215,3 +215,38 @@ async fn head_options_and_content_negotiation() {
         .unwrap();
     assert_eq!(patch.status(), 405);
 }
+
+#[tokio::test]
+async fn metrics_are_exposed_for_prometheus() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/annotations/seed-004-kiev").await.status(), 200);
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "glossa_events_appended_total",
+        "glossa_append_batches_total",
+        "glossa_batch_events_bucket",
+        "glossa_fsync_seconds_count",
+        "glossa_sync_peers",
+        "glossa_documents_loaded",
+        "glossa_changes_rejected_total",
+    ] {
+        assert!(text.contains(name), "{name} missing");
+    }
+    assert!(
+        text.contains("route=\"/annotations/{id}\""),
+        "latency by route pattern"
+    );
+    let appended = text
+        .lines()
+        .find_map(|l| l.strip_prefix("glossa_events_appended_total "))
+        .unwrap();
+    assert!(appended.parse::<u64>().unwrap() > 0);
+}
