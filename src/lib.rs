@@ -5,6 +5,7 @@
 //! the log. See `ARCHITECTURE.md` for the map.
 
 pub mod backup;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;

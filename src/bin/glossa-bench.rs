@@ -1,0 +1,130 @@
+//! `glossa-bench`: measures durable appends, the HTTP API and start-up on this machine and
+//! prints a table (and JSON with `--json FILE`). Build with `--release` for meaningful numbers.
+
+use std::time::{Duration, Instant};
+
+use glossa::bench::{self, Row};
+use glossa::store::Store;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let json_out = args
+        .windows(2)
+        .find(|w| w[0] == "--json")
+        .map(|w| w[1].clone());
+    let seconds: f64 = args
+        .windows(2)
+        .find(|w| w[0] == "--seconds")
+        .and_then(|w| w[1].parse().ok())
+        .unwrap_or(3.0);
+    let big = args.iter().any(|a| a == "--big");
+    let duration = Duration::from_secs_f64(seconds);
+    let mut rows: Vec<Row> = Vec::new();
+
+    // Durable appends at several concurrencies and batch sizes, and at a fixed offered rate.
+    {
+        let dir = tempfile_dir("appends")?;
+        let store = Store::open(&dir)?;
+        for (clients, batch) in [(1, 1), (16, 1), (128, 1), (1, 100), (8, 100)] {
+            let row = bench::appends(&store, clients, batch, None, duration).await;
+            eprintln!("{}: {:.0}/s", row.case, row.per_second);
+            rows.push(row);
+        }
+        rows.push(bench::appends(&store, 64, 1, Some(10_000.0), duration).await);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    // Appends as the log grows.
+    for size in if big {
+        vec![1_000, 100_000, 1_000_000]
+    } else {
+        vec![1_000, 100_000]
+    } {
+        let dir = tempfile_dir("growth")?;
+        let store = Store::open(&dir)?;
+        bench::prefill(&store, size).await;
+        let mut row = bench::appends(&store, 128, 1, None, duration).await;
+        row.case = format!("128 clients, batch 1, log of {size} events");
+        rows.push(row);
+        drop(store);
+        // Start-up on that data directory: reopening with read models present, then rebuilding
+        // them from scratch.
+        let reopen = time_open(&dir)?;
+        rows.push(single(
+            "start-up",
+            format!("open a log of {size} events"),
+            reopen,
+        ));
+        glossa::store::drop_derived_state(&dir)?;
+        let rebuild = time_open(&dir)?;
+        rows.push(single(
+            "start-up",
+            format!("rebuild read models over {size} events"),
+            rebuild,
+        ));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    // The HTTP API through a real socket.
+    {
+        let dir = tempfile_dir("http")?;
+        let base = bench::server(&dir).await;
+        for what in ["create", "read", "list"] {
+            for clients in [1, 16, 64] {
+                let row = bench::http(&base, clients, what, duration).await;
+                eprintln!("{}: {:.0}/s", row.case, row.per_second);
+                rows.push(row);
+            }
+        }
+    }
+    println!("{}", bench::table(&rows));
+    if let Some(path) = json_out {
+        std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
+        eprintln!("wrote {path}");
+    }
+    std::process::exit(0);
+}
+
+fn single(suite: &str, case: String, took: Duration) -> Row {
+    Row {
+        suite: suite.to_owned(),
+        case,
+        ops: 1,
+        seconds: took.as_secs_f64(),
+        per_second: 1.0 / took.as_secs_f64(),
+        p50_ms: took.as_secs_f64() * 1000.0,
+        p99_ms: took.as_secs_f64() * 1000.0,
+    }
+}
+
+/// Opens a data directory in a fresh process-like way and times it until reads are served.
+fn time_open(dir: &std::path::Path) -> anyhow::Result<Duration> {
+    // sled allows one open database per process: retry while the previous handle's threads
+    // let go, timing only the attempt that opens.
+    let started = Instant::now();
+    loop {
+        let attempt = Instant::now();
+        match Store::open(dir) {
+            Ok(store) => {
+                let took = attempt.elapsed();
+                drop(store);
+                std::thread::sleep(Duration::from_millis(200));
+                return Ok(took);
+            }
+            Err(glossa::store::StoreError::Sled(_))
+                if started.elapsed() < Duration::from_secs(30) =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+}
+
+fn tempfile_dir(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "glossa-bench-{name}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
