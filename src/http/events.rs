@@ -19,8 +19,10 @@ use super::{ApiError, AppState, Caller};
 const MAX_LIMIT: usize = 1000;
 /// Events scanned per request when filters skip most of them; the cursor continues from there.
 const MAX_SCAN: usize = 10_000;
-/// Events a live-tail consumer may have unread before it is dropped.
+/// Events a live-tail consumer may have unread; beyond it the stream waits for the consumer.
 const STREAM_BUFFER: usize = 1024;
+/// How long the stream waits for a consumer that reads nothing before dropping it.
+const SLOW_CONSUMER: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/events", web::get().to(page))
@@ -293,9 +295,11 @@ async fn stream(
                 for record in batch {
                     cursor = record.seq;
                     if filter.matches(&record) {
-                        // A consumer too slow to keep a bounded buffer is dropped; it resumes
-                        // from its Last-Event-ID.
-                        if tx.try_send(Ok(frame(&filter.view(&record)))).is_err() {
+                        // The buffer is bounded, so memory is too; a consumer that reads
+                        // nothing for a long while is dropped and resumes from its
+                        // Last-Event-ID.
+                        let item = Ok(frame(&filter.view(&record)));
+                        if tx.send_timeout(item, SLOW_CONSUMER).await.is_err() {
                             return;
                         }
                     }
@@ -304,7 +308,8 @@ async fn stream(
             tokio::select! {
                 changed = head.changed() => if changed.is_err() { return },
                 _ = heartbeat.tick() => {
-                    if tx.try_send(Ok(Bytes::from_static(b": keep-alive\n\n"))).is_err() {
+                    let beat = Ok(Bytes::from_static(b": keep-alive\n\n"));
+                    if tx.send_timeout(beat, SLOW_CONSUMER).await.is_err() {
                         return;
                     }
                 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes the results to bench-results/:
+#   scripts/bench.sh            # appends, HTTP, start-up, and sync against Glossa and the
+#                               # reference automerge-repo sync server, side by side
+#   BIG=1 scripts/bench.sh      # also 1M-event logs and 500 sync clients
+# Build is release; numbers depend on the machine, so compare ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench-results
+cargo build --release --bin glossa --bin glossa-bench
+
+extra=()
+[ "${BIG:-0}" = "1" ] && extra+=(--big)
+./target/release/glossa-bench --seconds "${SECONDS_PER_CASE:-3}" --json bench-results/core.json "${extra[@]}" | tee bench-results/core.md
+
+# Sync fan-out: Glossa (release) and the reference server under the same client workload.
+[ -d tests/js/node_modules/@automerge/automerge-repo ] || scripts/install-test-deps.sh
+data="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+./target/release/glossa serve --data-dir "$data" --addr "127.0.0.1:$port" > "$data/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  sleep 0.1
+done
+GLOSSA_URL="http://127.0.0.1:$port" GLOSSA_TOKEN=demo-alice-token GLOSSA_USER=alice GLOSSA_PID=$pid \
+  bench/run-sync-bench.sh bench-results/sync.json
