@@ -159,12 +159,11 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
                     let Some(id) = server.comment(round * 10_000 + w * 1000 + n).await else {
                         return;
                     };
-                    let count = {
-                        let mut acked = acked.lock().unwrap();
-                        acked.push(id);
-                        acked.len()
-                    };
-                    if count >= kill_after {
+                    let mut acked = acked.lock().unwrap();
+                    acked.push(id);
+                    // Kill once enough REST writes and at least one sync write are in.
+                    let sync = acked.iter().filter(|id| id.starts_with("sync-")).count();
+                    if acked.len() - sync >= kill_after && sync > 0 {
                         let _ = enough_tx.try_send(());
                     }
                 }
@@ -172,6 +171,7 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
         }
         for w in 0..2 {
             let (server, acked, document_id) = (server.clone(), acked.clone(), document_id.clone());
+            let enough_tx = enough_tx.clone();
             writers.push(tokio::spawn(async move {
                 let Some(mut peer) = WsPeer::connect(&server.base, ALICE, &document_id).await
                 else {
@@ -182,7 +182,12 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
                     if !peer.write_confirmed(&id).await {
                         return;
                     }
-                    acked.lock().unwrap().push(id);
+                    let mut acked = acked.lock().unwrap();
+                    acked.push(id);
+                    let sync = acked.iter().filter(|id| id.starts_with("sync-")).count();
+                    if acked.len() - sync >= kill_after {
+                        let _ = enough_tx.try_send(());
+                    }
                 }
             }));
         }
