@@ -64,8 +64,8 @@ impl Server {
 
     /// SIGKILL: no shutdown, no flush, no snapshot.
     pub fn kill(&self) {
-        let mut child = self.child.lock().unwrap();
-        child.kill().expect("SIGKILL");
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
         child.wait().expect("reaped");
     }
 
@@ -121,6 +121,17 @@ impl Server {
         }
         let location = response.headers().get("location")?.to_str().ok()?;
         Some(location.rsplit('/').next()?.to_owned())
+    }
+}
+
+/// A test that fails half-way must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
