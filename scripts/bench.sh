@@ -16,6 +16,10 @@ extra=()
 # Sync fan-out: Glossa (release) and the reference server under the same client workload.
 [ -d tests/js/node_modules/@automerge/automerge-repo ] || scripts/install-test-deps.sh
 data="$(mktemp -d)"
+# One user may hold 32 sync connections: the extra clients sign in as viewer users.
+readers=4
+[ "${BIG:-0}" = "1" ] && readers=17
+bench/make-reader-tokens.sh "$data" "$readers" target/release/glossa > "$data/reader-tokens.txt"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 ./target/release/glossa serve --data-dir "$data" --addr "127.0.0.1:$port" > "$data/server.log" 2>&1 &
 pid=$!
@@ -25,4 +29,4 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 GLOSSA_URL="http://127.0.0.1:$port" GLOSSA_TOKEN=demo-alice-token GLOSSA_USER=alice GLOSSA_PID=$pid \
-  bench/run-sync-bench.sh bench-results/sync.json
+  GLOSSA_READER_TOKENS="@$data/reader-tokens.txt" bench/run-sync-bench.sh bench-results/sync.json
