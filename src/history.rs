@@ -137,20 +137,7 @@ pub fn annotations_at(
     each_event(log, seq, |record| fold_into(&mut rows, record))?;
     let mut live: Vec<AnnotationRow> = rows
         .into_values()
-        .filter(|row| {
-            let a = &row.annotation;
-            !a.deleted
-                && filter.status.is_none_or(|s| a.status == s)
-                && filter.kind.is_none_or(|k| a.kind == k)
-                && filter
-                    .assignee
-                    .as_ref()
-                    .is_none_or(|u| a.assignee.as_ref() == Some(u))
-                && filter
-                    .article
-                    .as_ref()
-                    .is_none_or(|article| a.targets.iter().any(|t| &t.article == article))
-        })
+        .filter(|row| !row.annotation.deleted && filter.matches(&row.annotation))
         .collect();
     live.sort_by_key(|row| row.created_seq);
     Ok(live)

@@ -70,6 +70,22 @@ pub struct Filter {
     pub assignee: Option<UserName>,
 }
 
+impl Filter {
+    /// Whether an annotation fits every criterion given.
+    pub fn matches(&self, a: &Annotation) -> bool {
+        self.status.is_none_or(|s| a.status == s)
+            && self.kind.is_none_or(|k| a.kind == k)
+            && self
+                .assignee
+                .as_ref()
+                .is_none_or(|u| a.assignee.as_ref() == Some(u))
+            && self
+                .article
+                .as_ref()
+                .is_none_or(|article| a.targets.iter().any(|t| &t.article == article))
+    }
+}
+
 /// The read models; cheap to clone.
 #[derive(Clone)]
 pub struct ReadModel {
@@ -278,18 +294,7 @@ impl ReadModel {
             let Some(row) = self.annotation_by_str(id)? else {
                 continue;
             };
-            let a = &row.annotation;
-            let matches = filter.status.is_none_or(|s| a.status == s)
-                && filter.kind.is_none_or(|k| a.kind == k)
-                && filter
-                    .assignee
-                    .as_ref()
-                    .is_none_or(|u| a.assignee.as_ref() == Some(u))
-                && filter
-                    .article
-                    .as_ref()
-                    .is_none_or(|article| a.targets.iter().any(|t| &t.article == article));
-            if matches {
+            if filter.matches(&row.annotation) {
                 rows.push(row);
             }
         }
