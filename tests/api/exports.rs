@@ -5,6 +5,26 @@ use serde_json::Value;
 use crate::crash::Server;
 use crate::helpers::{spawn_app, ALICE};
 
+/// Runs `glossa restore` from a dump into a data directory.
+fn restore(data_dir: &std::path::Path, dump: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+        .args(["restore", "--data-dir"])
+        .arg(data_dir)
+        .arg("--from")
+        .arg(dump)
+        .output()
+        .unwrap()
+}
+
+/// Runs `glossa dump` on a data directory.
+fn dump(data_dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+        .args(["dump", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn claimreview_csv_and_collection_exports() {
     let app = spawn_app().await;
@@ -75,27 +95,16 @@ async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
         .await;
     server.kill();
 
-    let dump = original.path().join("dump.ndjson");
-    std::fs::write(&dump, &first).unwrap();
+    let dump_file = original.path().join("dump.ndjson");
+    std::fs::write(&dump_file, &first).unwrap();
     let restored = tempfile::tempdir().unwrap();
-    let glossa = env!("CARGO_BIN_EXE_glossa");
-    let restore = std::process::Command::new(glossa)
-        .args(["restore", "--data-dir"])
-        .arg(restored.path())
-        .arg("--from")
-        .arg(&dump)
-        .output()
-        .unwrap();
+    let restoring = restore(restored.path(), &dump_file);
     assert!(
-        restore.status.success(),
+        restoring.status.success(),
         "{}",
-        String::from_utf8_lossy(&restore.stderr)
+        String::from_utf8_lossy(&restoring.stderr)
     );
-    let second = std::process::Command::new(glossa)
-        .args(["dump", "--data-dir"])
-        .arg(restored.path())
-        .output()
-        .unwrap();
+    let second = dump(restored.path());
     assert!(second.status.success());
     assert!(
         first == String::from_utf8(second.stdout).unwrap(),
@@ -118,13 +127,7 @@ async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
     server.kill();
 
     // Restoring over existing data is refused.
-    let again = std::process::Command::new(glossa)
-        .args(["restore", "--data-dir"])
-        .arg(restored.path())
-        .arg("--from")
-        .arg(&dump)
-        .output()
-        .unwrap();
+    let again = restore(restored.path(), &dump_file);
     assert!(!again.status.success());
 }
 
@@ -216,24 +219,13 @@ async fn a_log_written_by_release_one_stays_readable() {
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/log-v1.ndjson");
     let dir = tempfile::tempdir().unwrap();
-    let glossa = env!("CARGO_BIN_EXE_glossa");
-    let restore = std::process::Command::new(glossa)
-        .args(["restore", "--data-dir"])
-        .arg(dir.path())
-        .arg("--from")
-        .arg(&fixture)
-        .output()
-        .unwrap();
+    let restoring = restore(dir.path(), &fixture);
     assert!(
-        restore.status.success(),
+        restoring.status.success(),
         "{}",
-        String::from_utf8_lossy(&restore.stderr)
+        String::from_utf8_lossy(&restoring.stderr)
     );
-    let dumped = std::process::Command::new(glossa)
-        .args(["dump", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let dumped = dump(dir.path());
     assert!(
         std::fs::read(&fixture).unwrap() == dumped.stdout,
         "the dump format changed"
