@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
-use automerge::{ChangeHash, ReadDoc};
+use automerge::{ChangeHash, PatchAction, Prop, ReadDoc};
 
 use crate::clock::now;
 use crate::domain::{
@@ -167,9 +167,22 @@ impl DocumentActor {
             .collect();
         // The last `document.changed` of this append: what a snapshot taken next covers.
         let mut last_change = events.len().saturating_sub(1);
-        let entries = schema::read_each(&self.doc)?;
-        let mut keys: BTreeSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-        keys.extend(self.annotations.keys().map(|id| id.to_string()));
+        let map = schema::annotations_map(&self.doc)?.ok_or(DocError::Stopped)?;
+        // Only the entries the changes touched need checking; if that cannot be told, all.
+        let keys: BTreeSet<String> = match self.touched_keys(&map, heads_before) {
+            Some(keys) => keys,
+            None => {
+                let mut keys: BTreeSet<String> = self.doc.keys(&map).collect();
+                keys.extend(self.annotations.keys().map(|id| id.to_string()));
+                keys
+            }
+        };
+        let mut entries = Vec::with_capacity(keys.len());
+        for key in &keys {
+            if let Some(entry) = schema::read_entry(&self.doc, &map, key)? {
+                entries.push((key.clone(), entry));
+            }
+        }
         let mut accepted: Vec<Annotation> = Vec::new();
         // (key, last valid value to restore, reason)
         let mut rejected: Vec<(String, Option<Annotation>, String)> = Vec::new();
@@ -266,6 +279,44 @@ impl DocumentActor {
         }
         self.changes_since_snapshot += 1;
         Ok(())
+    }
+
+    /// The keys of `annotations` that changed since `before`, from Automerge's own diff; `None`
+    /// when a change reached outside single entries (the map itself replaced, say).
+    fn touched_keys(
+        &self,
+        map: &automerge::ObjId,
+        before: &[ChangeHash],
+    ) -> Option<BTreeSet<String>> {
+        let mut keys = BTreeSet::new();
+        for patch in self.doc.diff(before, &self.doc.get_heads()) {
+            if &patch.obj == map {
+                match patch.action {
+                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                        keys.insert(key);
+                    }
+                    _ => return None,
+                }
+            } else if let Some((_, prop)) = patch.path.iter().find(|(obj, _)| obj == map) {
+                match prop {
+                    Prop::Map(key) => {
+                        keys.insert(key.clone());
+                    }
+                    Prop::Seq(_) => return None,
+                }
+            } else if patch.obj == automerge::ROOT {
+                // A root-level change that replaces `annotations` touches every entry.
+                match &patch.action {
+                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }
+                        if key == schema::ANNOTATIONS =>
+                    {
+                        return None
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(keys)
     }
 
     /// The rules a sync peer's version of an annotation must keep, beyond the domain's own.

@@ -326,25 +326,17 @@ pub fn read_one<R: ReadDoc>(doc: &R, id: &AnnotationId) -> Result<Option<Annotat
     }
 }
 
-/// One entry of the `annotations` map: its key and what it reads as.
-pub type Entry = (String, Result<Annotation, SchemaError>);
-
-/// Reads every entry of the `annotations` map on its own, so one bad entry does not hide the
-/// others: what a sync change produced, to be validated entry by entry.
-pub fn read_each<R: ReadDoc>(doc: &R) -> Result<Vec<Entry>, SchemaError> {
-    let Some(map) = annotations_map(doc)? else {
-        return Err(invalid(ANNOTATIONS, "is missing"));
-    };
-    let keys: Vec<String> = doc.keys(&map).collect();
-    let mut all = Vec::with_capacity(keys.len());
-    for key in keys {
-        let entry = match doc.get(&map, key.as_str())? {
-            Some((Value::Object(ObjType::Map), obj)) => read_annotation(doc, &obj, &key),
-            _ => Err(invalid(format!("annotations.{key}"), "must be a map")),
-        };
-        all.push((key, entry));
-    }
-    Ok(all)
+/// One entry of the `annotations` map by key: `None` if absent.
+pub fn read_entry<R: ReadDoc>(
+    doc: &R,
+    map: &ObjId,
+    key: &str,
+) -> Result<Option<Result<Annotation, SchemaError>>, SchemaError> {
+    Ok(match doc.get(map, key)? {
+        None => None,
+        Some((Value::Object(ObjType::Map), obj)) => Some(read_annotation(doc, &obj, key)),
+        Some(_) => Some(Err(invalid(format!("annotations.{key}"), "must be a map"))),
+    })
 }
 
 /// Reads every annotation in the document, in key order.
