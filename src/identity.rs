@@ -164,6 +164,27 @@ impl Users {
             })
     }
 
+    /// Every user with a token, once each (with their highest role), in name order.
+    pub fn people(&self) -> Vec<User> {
+        let mut people: Vec<User> = Vec::new();
+        for entry in &self.entries {
+            let display_name = entry
+                .display_name
+                .clone()
+                .unwrap_or_else(|| entry.user.to_string());
+            match people.iter_mut().find(|u| u.name == entry.user) {
+                Some(known) => known.role = known.role.max(entry.role),
+                None => people.push(User {
+                    name: entry.user.clone(),
+                    display_name,
+                    role: entry.role,
+                }),
+            }
+        }
+        people.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+        people
+    }
+
     /// The display name of a user, if known.
     pub fn display_name(&self, name: &UserName) -> Option<String> {
         self.entries

@@ -1,4 +1,4 @@
-//! Operator endpoints and the landing page.
+//! Operator endpoints.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -13,13 +13,6 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         "log_head": store.log.head(),
         "read_model_checkpoint": store.read_model.checkpoint(),
     }))
-}
-
-/// The landing page: what this server is and where its API lives.
-pub async fn index() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("index.html"))
 }
 
 /// Prometheus metrics in the text exposition format.

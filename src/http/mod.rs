@@ -12,8 +12,10 @@ mod error;
 mod events;
 mod exports;
 mod health;
+mod people;
 mod request;
 mod sync_socket;
+mod web_ui;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
@@ -26,6 +28,7 @@ use crate::w3c::Renderer;
 pub use auth::Caller;
 pub use error::ApiError;
 pub use exports::{render as render_export, Export};
+pub use web_ui::{Asset, ASSETS as WEB_ASSETS};
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -93,11 +96,12 @@ pub fn cors() -> DefaultHeaders {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(health::metrics))
-        .route("/", web::get().to(health::index))
         .route("/sync", web::get().to(sync_socket::sync_socket))
         .configure(containers::routes)
         .configure(annotations::routes)
         .configure(articles::routes)
         .configure(events::routes)
-        .configure(exports::routes);
+        .configure(exports::routes)
+        .configure(people::routes)
+        .configure(web_ui::routes);
 }

@@ -1,0 +1,41 @@
+//! Who is signed in, and who is on the desk: what the web UI needs to show names and to offer
+//! assignees. Token hashes never leave the server.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::{AppState, Caller};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/me", web::get().to(me))
+        .route("/api/users", web::get().to(users));
+}
+
+/// The caller: name, display name, role, and whether they may write.
+async fn me(caller: Caller) -> HttpResponse {
+    let user = caller.0;
+    HttpResponse::Ok().json(json!({
+        "name": user.name,
+        "display_name": user.display_name,
+        "role": user.role,
+        "can_write": user.role.can_write(),
+    }))
+}
+
+/// Every user with at least one token, once each, in name order.
+async fn users(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
+    let users: Vec<_> = state
+        .users
+        .people()
+        .into_iter()
+        .map(|user| {
+            json!({
+                "name": user.name,
+                "display_name": user.display_name,
+                "role": user.role,
+                "can_write": user.role.can_write(),
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({ "users": users }))
+}

@@ -1,0 +1,145 @@
+// The desk's shell: sign-in with a token, the article list, and the reader, routed by the URL's
+// hash (#/ and #/articles/<id>) so the server's own /articles/… URLs stay the API's.
+
+import { Api, ApiError } from "./api.js"
+import { h } from "./dom.js"
+import { Reader } from "./reader.js"
+import { loadAutomerge, Sync } from "./sync.js"
+
+const TOKEN_KEY = "glossa.token"
+const DEMO = [
+  ["demo-alice-token", "Alice Martin", "reporter"],
+  ["demo-bruno-token", "Bruno Costa", "fact-checker"],
+  ["demo-chiara-token", "Chiara Rossi", "desk chief"],
+  ["demo-victor-token", "Victor Lang", "viewer, read-only"],
+]
+
+const app = document.getElementById("app")
+const toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" })
+document.body.append(toasts)
+
+function toast(message, error = false) {
+  const el = h("p", { class: `toast ${error ? "error" : ""}` }, message)
+  toasts.append(el)
+  setTimeout(() => el.remove(), error ? 8000 : 3000)
+}
+
+let session = null // { api, me, users, articles, sync }
+let reader = null
+
+function signInView(message) {
+  const input = h("input", { id: "token", name: "token", type: "password", autocomplete: "current-password", required: true, placeholder: "Paste your token" })
+  const error = h("p", { class: "error", role: "alert" }, message ?? "")
+  const submit = async token => {
+    error.textContent = ""
+    try {
+      await signIn(token)
+    } catch (e) {
+      error.textContent = e.message
+    }
+  }
+  app.replaceChildren(
+    h("main", { class: "signin" },
+      h("h1", {}, "Glossa"),
+      h("p", { class: "lede" }, "The newsroom desk for annotating, fact-checking and correcting published articles together."),
+      h("form", { onsubmit: e => { e.preventDefault(); submit(input.value.trim()) } },
+        h("label", { for: "token" }, "Access token"),
+        input,
+        h("button", { type: "submit", class: "primary" }, "Sign in"),
+        error),
+      h("details", { class: "demo", open: true },
+        h("summary", {}, "Demo desk"),
+        h("p", { class: "muted" }, "A new server starts with four demo users (and prints their tokens). Remove them before real use."),
+        h("ul", {}, DEMO.map(([token, name, role]) =>
+          h("li", {}, h("button", { type: "button", class: "link", onclick: () => submit(token) }, `Sign in as ${name}`), ` (${role})`))))))
+  input.focus()
+}
+
+async function signIn(token) {
+  const api = new Api(token)
+  let me
+  try {
+    me = await api.me()
+  } catch (e) {
+    throw e instanceof ApiError && e.status === 401 ? new Error("That token is not valid on this server.") : e
+  }
+  const [users, list] = await Promise.all([api.users(), api.articles()])
+  localStorage.setItem(TOKEN_KEY, token)
+  session?.sync.close()
+  session = { api, me, users, articles: new Map(list.map(a => [a.id, a])), sync: new Sync(token, me.name) }
+  route()
+}
+
+function signOut() {
+  reader?.stop()
+  reader = null
+  session?.sync.close()
+  session = null
+  localStorage.removeItem(TOKEN_KEY)
+  location.hash = "#/"
+  signInView()
+}
+
+function shell(content) {
+  const { me } = session
+  app.replaceChildren(
+    h("header", { class: "topbar" },
+      h("a", { class: "brand", href: "#/" }, "Glossa"),
+      h("nav", { "aria-label": "Main" }, h("a", { href: "#/" }, "Articles")),
+      h("div", { class: "who" },
+        h("span", { class: `role role-${me.role}`, dataset: { user: me.name } }, `${me.display_name} · ${me.role}`),
+        h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"))),
+    content)
+}
+
+async function articleList() {
+  const list = await session.api.articles()
+  session.articles = new Map(list.map(a => [a.id, a]))
+  shell(
+    h("main", { class: "articles" },
+      h("h1", {}, "Articles"),
+      h("ul", { class: "article-list" }, list.map(a =>
+        h("li", {},
+          h("a", { href: `#/articles/${a.id}`, dataset: { article: a.id } },
+            h("strong", {}, a.title ?? a.id),
+            h("span", { class: "muted" }, [a.outlet, a.published].filter(Boolean).join(" · ")),
+            h("span", { class: "count" }, `${a.annotation_count} annotations · version ${a.latest_version}`)))))))
+}
+
+async function route() {
+  if (!session) return
+  reader?.stop()
+  reader = null
+  const match = /^#\/articles\/([^/]+)$/.exec(location.hash)
+  try {
+    if (match) {
+      const host = h("div", { class: "page" })
+      shell(host)
+      reader = new Reader(host, decodeURIComponent(match[1]), { ...session, toast })
+      await reader.start()
+    } else {
+      await articleList()
+    }
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return signInView("Your token is no longer valid; sign in again.")
+    toast(e.message, true)
+  }
+}
+
+window.addEventListener("hashchange", route)
+
+async function boot() {
+  await loadAutomerge()
+  const token = localStorage.getItem(TOKEN_KEY)
+  if (!token) return signInView()
+  try {
+    await signIn(token)
+  } catch (e) {
+    localStorage.removeItem(TOKEN_KEY)
+    signInView(e.message)
+  }
+}
+
+boot().catch(e => {
+  app.replaceChildren(h("p", { class: "error" }, `The desk could not start: ${e.message}`))
+})

@@ -1,0 +1,331 @@
+// One article at the desk: its text with highlights, the sidebar of threads, creation from a
+// selection, live collaboration through the article's Automerge document, presence, filters and
+// the history timeline.
+
+import { describe, highlight, renderText, selectionIn } from "./anchors.js"
+import { initials, Sidebar } from "./cards.js"
+import { Composer } from "./composer.js"
+import { h } from "./dom.js"
+import { showAnnotationHistory, Timeline } from "./history.js"
+import { anchorKey, fromDoc, fromJsonLd } from "./model.js"
+import { Presence } from "./presence.js"
+import { Automerge } from "./sync.js"
+import { KINDS, STATUSES } from "./vocab.js"
+
+export class Reader {
+  /** ctx: { api, sync, me, users, articles (Map), toast } */
+  constructor(root, articleId, ctx) {
+    this.root = root
+    this.articleId = articleId
+    this.ctx = ctx
+    this.canWrite = ctx.me.can_write
+    this.live = []
+    this.foreign = []
+    this.past = null // annotations as of a moment, while the timeline is open
+    this.presenceList = []
+    this.highlighted = null
+    this.filters = { kind: "", status: "", assignee: "" }
+    this.stopped = false
+  }
+
+  name = user => this.ctx.users.find(u => u.name === user)?.display_name ?? user ?? "someone"
+
+  async start() {
+    const { api } = this.ctx
+    this.article = await api.article(this.articleId)
+    this.version = this.article.latest_version
+    this.layout()
+    renderText(this.text, this.article.text ?? "")
+    this.refreshForeign()
+    try {
+      this.handle = await this.ctx.sync.find(this.article.document_url)
+    } catch (e) {
+      this.ctx.toast(`Live updates are unavailable (${e.message}); showing the desk as the server has it.`, true)
+      this.foreign = (await api.annotations(this.articleId)).map(fromJsonLd)
+      this.update()
+      return
+    }
+    if (this.stopped) return
+    this.onChange = () => this.fromDocument()
+    this.handle.on("change", this.onChange)
+    this.presence = new Presence(this.handle, this.ctx.me, list => {
+      this.presenceList = list
+      this.renderPresence()
+      this.update()
+    })
+    this.fromDocument()
+  }
+
+  stop() {
+    this.stopped = true
+    this.handle?.off("change", this.onChange)
+    this.presence?.stop()
+    this.unsubscribe?.()
+    document.removeEventListener("selectionchange", this.selectionListener)
+  }
+
+  layout() {
+    const { me } = this.ctx
+    this.text = h("article", { class: "article-text", id: "article-text", lang: "en", "aria-label": "Article text" })
+    this.text.addEventListener("mouseup", () => setTimeout(() => this.offerAnnotate(), 0))
+    this.text.addEventListener("keyup", e => e.shiftKey && this.offerAnnotate())
+    this.text.addEventListener("click", e => {
+      const mark = e.target.closest?.("mark[data-annotation]")
+      if (mark && window.getSelection()?.isCollapsed) this.sidebar.focus(mark.dataset.annotation)
+    })
+    this.selectionListener = () => {
+      if (!selectionIn(this.text)) this.annotateButton.hidden = true
+    }
+    document.addEventListener("selectionchange", this.selectionListener)
+    this.annotateButton = h("button", { type: "button", class: "annotate-button primary", hidden: true, onclick: () => this.compose() }, "Annotate")
+
+    this.presenceEl = h("div", { class: "presence", "aria-label": "Also on this article" })
+    this.connection = h("span", { class: "connection", role: "status" })
+    this.unsubscribe = this.ctx.sync.onStatus(online => {
+      this.connection.textContent = online ? "● Live" : "○ Offline — your edits sync when the connection is back"
+      this.connection.className = `connection ${online ? "online" : "offline"}`
+    })
+
+    this.timeline = new Timeline({
+      api: this.ctx.api,
+      articleId: this.articleId,
+      name: this.name,
+      onAt: (seq, caption) => this.travel(seq, caption),
+    })
+    this.banner = h("p", { class: "banner", role: "note", hidden: true })
+    if (!this.canWrite) this.setBanner(`You are signed in as ${me.display_name}, a viewer: you can read everything, but not annotate or edit.`)
+
+    const select = (name, options) =>
+      h("label", { class: "control" }, h("span", {}, name),
+        h("select", { "aria-label": `Filter by ${name.toLowerCase()}`, dataset: { filter: name.toLowerCase() }, onchange: e => {
+          this.filters[name.toLowerCase()] = e.target.value
+          this.update()
+        } }, h("option", { value: "" }, "All"), options.map(o => h("option", { value: o.id }, o.label))))
+    this.count = h("p", { class: "count muted", "aria-live": "polite" })
+    this.orphans = h("p", { class: "orphans", hidden: true })
+    const cards = h("ol", { class: "cards", "aria-label": "Annotations" })
+    this.composerHost = h("div", { class: "composer-host" })
+    this.sidebar = new Sidebar(cards, {
+      me,
+      canWrite: this.canWrite,
+      users: this.ctx.users,
+      articles: this.ctx.articles,
+      articleId: this.articleId,
+      onFocus: id => this.focusAnnotation(id),
+      actions: this.actions(),
+    })
+    this.composer = new Composer(this.composerHost, {
+      api: this.ctx.api,
+      article: this.article,
+      articles: this.ctx.articles,
+      onSaved: () => this.ctx.toast("Annotation saved."),
+    })
+
+    const a = this.article
+    this.root.replaceChildren(
+      h("main", { class: "reader" },
+        h("div", { class: "article-col" },
+          h("header", { class: "article-head" },
+            h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← All articles")),
+            h("h1", {}, a.title ?? a.id),
+            h("p", { class: "muted" }, [a.outlet, a.published, `version ${this.version}`].filter(Boolean).join(" · ")),
+            h("div", { class: "toolbar" },
+              this.connection,
+              this.presenceEl,
+              h("button", { type: "button", class: "secondary", onclick: () => this.timeline.active ? this.timeline.close() : this.openTimeline() }, "History"))),
+          this.timeline.el,
+          this.banner,
+          this.text,
+          this.annotateButton),
+        h("aside", { class: "sidebar", "aria-label": "Annotations on this article" },
+          h("div", { class: "filters" },
+            select("Kind", KINDS),
+            select("Status", STATUSES),
+            select("Assignee", this.ctx.users.filter(u => u.can_write).map(u => ({ id: u.name, label: u.display_name })))),
+          this.count,
+          this.composerHost,
+          cards,
+          this.orphans)))
+  }
+
+  setBanner(text, kind = "") {
+    this.banner.textContent = text
+    this.banner.className = `banner ${kind}`
+    this.banner.hidden = !text
+  }
+
+  async openTimeline() {
+    try {
+      await this.timeline.open()
+    } catch (e) {
+      this.ctx.toast(e.message, true)
+    }
+  }
+
+  async travel(seq, caption) {
+    if (seq === null) {
+      this.past = null
+      this.setBanner(this.canWrite ? "" : `You are signed in as ${this.ctx.me.display_name}, a viewer: you can read everything, but not annotate or edit.`)
+      this.update()
+      return
+    }
+    try {
+      const items = await this.ctx.api.annotations(this.articleId, seq)
+      this.past = items.map(fromJsonLd)
+      this.setBanner(`As of ${caption}. This is the desk as it was then; nothing here can be changed.`, "past")
+      this.composer.close()
+      this.update()
+    } catch (e) {
+      this.ctx.toast(e.message, true)
+    }
+  }
+
+  fromDocument() {
+    const doc = this.handle.doc()
+    const all = Object.values(doc?.annotations ?? {}).map(fromDoc)
+    this.live = all.filter(a => !a.deleted)
+    this.update()
+  }
+
+  /** Annotations indexed under this article but kept in another article's document. */
+  async refreshForeign() {
+    try {
+      const items = (await this.ctx.api.annotations(this.articleId)).map(fromJsonLd)
+      const mine = new Set(this.live.map(a => a.id))
+      this.foreign = items.filter(a => !mine.has(a.id) && a.targets[0]?.article !== this.articleId)
+      this.update()
+    } catch {
+      // The live document still shows this article's own annotations.
+    }
+  }
+
+  visible() {
+    const source = this.past ?? [...this.live, ...this.foreign]
+    const position = a => a.targets.find(t => t.article === this.articleId)?.start ?? Infinity
+    return [...source].sort((x, y) => position(x) - position(y) || String(x.created).localeCompare(String(y.created)))
+  }
+
+  passes(a) {
+    const f = this.filters
+    return (!f.kind || a.kind === f.kind) && (!f.status || a.status === f.status) && (!f.assignee || a.assignee === f.assignee)
+  }
+
+  /** Shows the current annotations: the sidebar at once, the highlights one pass at a time. */
+  update() {
+    if (this.stopped) return
+    const all = this.visible()
+    const shown = all.filter(a => this.passes(a))
+    this.count.textContent = shown.length === all.length ? `${all.length} annotations` : `${shown.length} of ${all.length} annotations`
+    this.sidebar.render(shown, { live: this.past === null, presence: this.presenceList })
+    this.wanted = { all, ids: new Set(shown.map(a => a.id)) }
+    this.highlighting ??= this.highlightLoop().finally(() => {
+      this.highlighting = null
+    })
+  }
+
+  async highlightLoop() {
+    let done
+    while (done !== this.wanted && !this.stopped) {
+      done = this.wanted
+      const key = anchorKey(done.all)
+      if (key !== this.highlighted) {
+        this.highlighted = key
+        renderText(this.text, this.article.text ?? "")
+        const missing = await highlight(this.text, this.article.text ?? "", done.all, this.articleId)
+        this.orphans.hidden = missing.length === 0
+        this.orphans.textContent = `${missing.length} annotation(s) point at text that is not in this version.`
+      }
+      for (const mark of this.text.querySelectorAll("mark[data-annotation]")) {
+        mark.classList.toggle("dim", !done.ids.has(mark.dataset.annotation))
+      }
+    }
+    this.text.dataset.highlighted = String(this.text.querySelectorAll("mark[data-annotation]").length)
+  }
+
+  focusAnnotation(id) {
+    this.presence?.setFocus(id)
+    for (const mark of this.text.querySelectorAll("mark.active")) mark.classList.remove("active")
+    const marks = this.text.querySelectorAll(`mark[data-annotation="${CSS.escape(id)}"]`)
+    marks.forEach(m => m.classList.add("active"))
+    marks[0]?.scrollIntoView({ block: "nearest", behavior: "smooth" })
+  }
+
+  renderPresence() {
+    this.presenceEl.replaceChildren(
+      ...this.presenceList.map(p => h("span", { class: "avatar", title: `${p.name} is on this article`, dataset: { user: p.user } }, initials(p.name))),
+      this.presenceList.length ? h("span", { class: "muted" }, ` ${this.presenceList.map(p => p.name.replace(/\s*\(.*\)/, "")).join(", ")} here`) : "")
+  }
+
+  offerAnnotate() {
+    const range = selectionIn(this.text)
+    if (!range || !this.canWrite || this.past !== null) {
+      this.annotateButton.hidden = true
+      return
+    }
+    const rect = range.getBoundingClientRect()
+    const host = this.annotateButton.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0 }
+    this.annotateButton.style.left = `${Math.max(0, rect.left - host.left)}px`
+    this.annotateButton.style.top = `${rect.bottom - host.top + 6}px`
+    this.annotateButton.hidden = false
+    this.pending = range
+  }
+
+  async compose() {
+    this.annotateButton.hidden = true
+    const range = this.pending
+    if (!range) return
+    const target = await describe(range, this.text, this.article.text, this.articleId, this.version)
+    this.composer.start(target)
+  }
+
+  actions() {
+    const { api, toast } = this.ctx
+    const run = async (what, done) => {
+      try {
+        await what()
+        if (done) toast(done)
+        return true
+      } catch (e) {
+        toast(e.message, true)
+        return false
+      }
+    }
+    return {
+      editBody: (id, text) => {
+        if (!this.handle || !this.canWrite) return
+        this.handle.change(d => {
+          if (d.annotations?.[id]) Automerge.updateText(d, ["annotations", id, "body"], text)
+        })
+      },
+      setStatus: (id, status) => run(() => api.setStatus(id, status)),
+      assign: (id, assignee) => run(() => api.assign(id, assignee)),
+      setVerdict: (id, verdict) => run(() => api.update(id, json => {
+        if (verdict) json.verdict = verdict
+        else delete json.verdict
+      })),
+      reply: (id, text, parent) => run(() => api.reply(id, text, parent)),
+      remove: a => this.confirmDelete(a),
+      history: a => showAnnotationHistory(api, a, this.name),
+    }
+  }
+
+  confirmDelete(a) {
+    const dialog = h("dialog", { class: "confirm", role: "alertdialog", "aria-label": "Delete annotation" },
+      h("h2", {}, "Delete this annotation?"),
+      h("p", {}, "It disappears from the desk for everyone. Its history stays in the log, and the timeline can still show it."),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "danger", onclick: async () => {
+          dialog.close()
+          try {
+            await this.ctx.api.remove(a.id)
+            this.ctx.toast("Annotation deleted.")
+          } catch (e) {
+            this.ctx.toast(e.message, true)
+          }
+        } }, "Delete"),
+        h("button", { type: "button", autofocus: true, onclick: () => dialog.close() }, "Cancel")))
+    dialog.addEventListener("close", () => dialog.remove())
+    document.body.append(dialog)
+    dialog.showModal()
+  }
+}
