@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Installs what the interop tests need beyond Rust: Node.js with npm (from Debian when the
-# machine has none) and the pinned JavaScript packages in tests/js (from the lock file).
-# The test suite runs this itself when the packages are missing; it is safe to run again.
+# Installs what the test suite needs beyond Rust, and is safe to run again:
+#   - Node.js with npm (from Debian when the machine has none);
+#   - Chromium (Debian's package) for the web UI's end-to-end tests;
+#   - the pinned JavaScript packages of tests/js (automerge-repo clients, playwright-core) and of
+#     web/ (the UI's sources and esbuild, to check the shipped bundle), from their lock files.
+# The test suite runs this itself when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+missing=()
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "Node.js and npm are needed for the sync interop tests; install them (e.g. apt-get install nodejs npm) or run this as root." >&2
+    echo "The tests need these Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) or run this as root." >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq nodejs npm >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-cd tests/js
-npm ci --no-audit --no-fund
+(cd tests/js && npm ci --no-audit --no-fund)
+(cd web && npm ci --no-audit --no-fund)

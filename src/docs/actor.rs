@@ -135,6 +135,9 @@ pub(super) struct DocumentActor {
     pub(super) changes_since_snapshot: u64,
     /// Sync peers subscribed to this document.
     pub(super) peers: HashMap<ConnId, Peer>,
+    /// The highest presence count relayed per (sender, session): clients forward each other's
+    /// ephemeral messages, and the copies must not go round again.
+    pub(super) presence_seen: HashMap<(String, String), u64>,
 }
 
 /// The Automerge actor id the server writes with on behalf of a user: stable per user, so the
@@ -183,6 +186,7 @@ impl DocumentActor {
             last_change_seq,
             changes_since_snapshot: records.len() as u64,
             peers: HashMap::new(),
+            presence_seen: HashMap::new(),
         };
         actor.maybe_snapshot();
         Ok(actor)

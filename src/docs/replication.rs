@@ -23,6 +23,9 @@ use super::actor::{commit_options, new_event, user_actor, DocumentActor};
 use super::schema;
 use super::{ConnId, DocError, Outbound, Peer, PeerLink, Presence};
 
+/// How many presence sessions a document remembers for de-duplication.
+const MAX_PRESENCE_SESSIONS: usize = 4096;
+
 impl DocumentActor {
     /// Handles a sync message from a peer.
     pub(super) async fn sync(&mut self, link: PeerLink, message: sync::Message) {
@@ -125,6 +128,19 @@ impl DocumentActor {
         if !self.peers.contains_key(&from) {
             return;
         }
+        let key = (presence.sender_id.clone(), presence.session_id.clone());
+        if self
+            .presence_seen
+            .get(&key)
+            .is_some_and(|&seen| presence.count <= seen)
+        {
+            return;
+        }
+        if self.presence_seen.len() >= MAX_PRESENCE_SESSIONS {
+            // Sessions come and go; forgetting them all at worst relays one stale copy each.
+            self.presence_seen.clear();
+        }
+        self.presence_seen.insert(key, presence.count);
         for (conn, peer) in &self.peers {
             if *conn != from {
                 let _ = peer

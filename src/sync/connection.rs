@@ -121,10 +121,10 @@ impl Connection {
                     message,
                 })
             }
-            WireMessage::Ephemeral(envelope) => {
-                self.check_sender(&envelope.sender_id)?;
-                Ok(Action::Ephemeral(envelope))
-            }
+            // automerge-repo forwards ephemeral messages to every peer but the one they came
+            // from, so a client passes on its collaborators' presence under their sender ids.
+            // The relay drops what it has already seen (by sender, session and count).
+            WireMessage::Ephemeral(envelope) => Ok(Action::Ephemeral(envelope)),
             WireMessage::Leave { .. } | WireMessage::Error { .. } => Ok(Action::Leave),
             WireMessage::DocUnavailable { .. } | WireMessage::Gossip { .. } => Ok(Action::Ignore),
             WireMessage::Peer { .. } => Err(ProtocolError::Unexpected("peer")),

@@ -77,7 +77,10 @@ impl SyncSession {
     pub async fn on_frame(&mut self, frame: &[u8]) -> Vec<Step> {
         let action = match self.core.receive(frame) {
             Ok(action) => action,
-            Err(problem) => return vec![error(problem.to_string()), Step::Close],
+            Err(problem) => {
+                tracing::info!(%problem, "closing: the peer sent a message the protocol does not allow");
+                return vec![error(problem.to_string()), Step::Close];
+            }
         };
         match action {
             Action::Reply(message) => vec![Step::Send(wire::encode(&message))],
@@ -92,7 +95,10 @@ impl SyncSession {
                             &self.core.unavailable(&document_id),
                         ))]
                     }
-                    Err(problem) => return vec![error(problem), Step::Close],
+                    Err(problem) => {
+                        tracing::info!(%problem, "closing: the peer asked for a document it may not have");
+                        return vec![error(problem), Step::Close];
+                    }
                 };
                 let link = PeerLink {
                     conn: self.conn,

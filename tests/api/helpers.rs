@@ -197,3 +197,31 @@ pub async fn detail(response: Response) -> String {
 
 /// A passage of the first seed article that no seed annotation uses.
 pub const ARTICLE: &str = "twenty-six-nations-pledge";
+
+static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Installs what the JavaScript and browser tests need (Node.js, Chromium, the pinned packages
+/// of `tests/js` and `web/`), once, with the project's own script.
+pub fn ensure_node_packages() {
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let markers = [
+        root.join("tests/js/node_modules/@automerge/automerge-repo/package.json"),
+        root.join("tests/js/node_modules/playwright-core/package.json"),
+        root.join("web/node_modules/esbuild/package.json"),
+        root.join("web/node_modules/@automerge/automerge-repo/package.json"),
+        Path::new("/usr/bin/chromium").to_path_buf(),
+    ];
+    let has_node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_node && markers.iter().all(|m| m.exists()) {
+        return;
+    }
+    let status = std::process::Command::new("bash")
+        .arg(root.join("scripts/install-test-deps.sh"))
+        .status()
+        .expect("bash runs the install script");
+    assert!(status.success(), "scripts/install-test-deps.sh failed");
+}

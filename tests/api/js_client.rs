@@ -6,36 +6,14 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 
 use serde_json::Value;
 
 use crate::crash::Server;
-use crate::helpers::{spawn_app, TestApp, ALICE, ARTICLE, BRUNO, VICTOR};
+use crate::helpers::{ensure_node_packages, spawn_app, TestApp, ALICE, ARTICLE, BRUNO, VICTOR};
 
 fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
-}
-
-static INSTALL: Mutex<()> = Mutex::new(());
-
-/// Installs Node.js (if missing) and the pinned packages, once, with the project's script.
-fn ensure_node_packages() {
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let marker = js_dir().join("node_modules/@automerge/automerge-repo/package.json");
-    let has_node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if marker.exists() && has_node {
-        return;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-test-deps.sh");
-    let status = Command::new("bash")
-        .arg(script)
-        .status()
-        .expect("bash runs the install script");
-    assert!(status.success(), "scripts/install-test-deps.sh failed");
 }
 
 /// What a scenario needs to know about the server and the article.

@@ -16,3 +16,4 @@ mod js_client;
 mod rebuild;
 mod sync;
 mod w3c;
+mod web_ui;

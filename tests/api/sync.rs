@@ -6,7 +6,7 @@ use std::sync::Arc;
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ReadDoc, ROOT};
-use glossa::docs::{Outbound, PeerLink};
+use glossa::docs::{Outbound, PeerLink, Presence};
 use glossa::domain::{ArticleId, UserName};
 use tokio::sync::mpsc;
 
@@ -413,4 +413,75 @@ async fn fifty_clients_on_one_article_converge() {
             annotation.id
         );
     }
+}
+
+fn presence(sender: &str, count: u64, document_id: &str) -> Presence {
+    Presence {
+        document_id: document_id.to_owned(),
+        sender_id: sender.to_owned(),
+        session_id: format!("{sender}-session"),
+        count,
+        data: vec![0xa0],
+    }
+}
+
+/// Presence messages waiting for a client, as (sender, count).
+async fn presence_received(app: &TestApp, client: &mut Client) -> Vec<(String, u64)> {
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    app.desk.documents().inspect(&article).await.unwrap();
+    let mut seen = Vec::new();
+    while let Ok(outbound) = client.inbox.try_recv() {
+        if let Outbound::Presence(p) = outbound {
+            seen.push((p.sender_id, p.count));
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn presence_forwarded_by_a_client_is_relayed_once() {
+    // automerge-repo passes each ephemeral message on to every peer but its source, so a
+    // browser sends its collaborators' presence back to the server under their sender ids.
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let documents = app.desk.documents();
+    let (mut a, mut b, mut c) = (
+        client("alice", false, &doc_id),
+        client("bruno", false, &doc_id),
+        client("victor", true, &doc_id),
+    );
+    for peer in [&mut a, &mut b, &mut c] {
+        settle(&app, peer).await;
+    }
+
+    documents
+        .presence(&article, a.link.conn, presence("peer-a", 1, &doc_id))
+        .await;
+    assert_eq!(
+        presence_received(&app, &mut b).await,
+        [("peer-a".into(), 1)]
+    );
+    assert_eq!(
+        presence_received(&app, &mut c).await,
+        [("peer-a".into(), 1)]
+    );
+    assert!(presence_received(&app, &mut a).await.is_empty());
+
+    // Bruno's client forwards Alice's message: nobody gets it a second time.
+    documents
+        .presence(&article, b.link.conn, presence("peer-a", 1, &doc_id))
+        .await;
+    for peer in [&mut a, &mut b, &mut c] {
+        assert!(presence_received(&app, peer).await.is_empty());
+    }
+
+    // Alice's next heartbeat goes through.
+    documents
+        .presence(&article, a.link.conn, presence("peer-a", 2, &doc_id))
+        .await;
+    assert_eq!(
+        presence_received(&app, &mut c).await,
+        [("peer-a".into(), 2)]
+    );
 }

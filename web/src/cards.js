@@ -29,19 +29,27 @@ export class Sidebar {
     for (const a of annotations) {
       seen.add(a.id)
       const editable = live && a.live && this.ctx.canWrite
-      const sig = JSON.stringify([{ ...a, body: undefined }, live, editable, presence.filter(p => p.focus === a.id).map(p => p.user)])
+      const sig = JSON.stringify([{ ...a, body: undefined }, live, editable])
       let card = this.cards.get(a.id)
       if (!card || card.sig !== sig) {
         const note = card?.note ?? this.noteField(a)
-        const el = this.card(a, { live, editable, note, presence })
-        if (card && card.el.contains(document.activeElement) && document.activeElement !== note) {
-          // Keep keyboard users where they were: focus the rebuilt card.
-          queueMicrotask(() => el.focus())
-        }
+        const watchers = card?.watchers ?? h("span", { class: "watchers" })
+        const el = this.card(a, { editable, note, watchers })
+        const active = document.activeElement
+        const inCard = card?.el.contains(active)
+        const [start, end] = [note.selectionStart, note.selectionEnd]
         card?.el.replaceWith(el)
-        card = { el, sig, note }
+        // Moving the note into the rebuilt card blurs it: give the writer their caret back.
+        if (inCard && active === note) {
+          note.focus({ preventScroll: true })
+          note.setSelectionRange(start, end)
+        } else if (inCard) {
+          el.focus({ preventScroll: true })
+        }
+        card = { el, sig, note, watchers }
         this.cards.set(a.id, card)
       }
+      this.showWatchers(card.watchers, presence.filter(p => p.focus === a.id))
       this.syncNote(card.note, a.body, editable)
       order.push(card.el)
     }
@@ -89,10 +97,17 @@ export class Sidebar {
     if (focused) note.setSelectionRange(shift(start), shift(end))
   }
 
-  card(a, { live, editable, note, presence }) {
+  showWatchers(el, watchers) {
+    const key = watchers.map(w => w.user).join(",")
+    if (el.dataset.users === key) return
+    el.dataset.users = key
+    el.title = watchers.length ? `${watchers.map(w => w.name).join(", ")} looking at this` : ""
+    el.replaceChildren(...watchers.map(w => h("span", { class: "avatar", "aria-label": `${w.name} is here`, dataset: { user: w.user } }, initials(w.name))))
+  }
+
+  card(a, { editable, note, watchers }) {
     const { actions } = this.ctx
     const kind = label(KINDS, a.kind)
-    const watchers = presence.filter(p => p.focus === a.id)
     const el = h(
       "li",
       {
@@ -110,10 +125,7 @@ export class Sidebar {
           ? h("span", { class: `chip verdict verdict-${a.verdict}`, dataset: { verdict: a.verdict } }, label(VERDICTS, a.verdict))
           : null,
         h("span", { class: `chip status status-${a.status}` }, label(STATUSES, a.status)),
-        watchers.length
-          ? h("span", { class: "watchers", title: watchers.map(w => w.name).join(", ") + " looking at this" },
-              watchers.map(w => h("span", { class: "avatar", "aria-label": `${w.name} is here` }, initials(w.name))))
-          : null,
+        watchers,
       ),
       a.targets.map(t => this.passage(t)),
       note,
@@ -132,7 +144,7 @@ export class Sidebar {
         a.live ? null : h("span", { class: "muted" }, " · kept with another article")),
       editable ? this.controls(a) : null,
       h("div", { class: "tools" },
-        h("button", { type: "button", class: "link", onclick: () => actions.history(a) }, "History")),
+        h("button", { type: "button", class: "link", onclick: () => actions.history(a), "aria-label": `History of this ${kind.toLowerCase()}` }, "History")),
       this.thread(a, editable),
     )
     return el

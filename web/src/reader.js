@@ -132,7 +132,7 @@ export class Reader {
             h("div", { class: "toolbar" },
               this.connection,
               this.presenceEl,
-              h("button", { type: "button", class: "secondary", onclick: () => this.timeline.active ? this.timeline.close() : this.openTimeline() }, "History"))),
+              h("button", { type: "button", class: "secondary", onclick: () => this.timeline.active ? this.timeline.close() : this.openTimeline() }, "Timeline"))),
           this.timeline.el,
           this.banner,
           this.text,

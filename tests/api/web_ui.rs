@@ -1,0 +1,204 @@
+//! The web UI: the bundle the server ships is the one its sources build, the server serves it,
+//! and the desk works in a real headless Chromium (Debian's package, driven by playwright-core
+//! from `tests/js/web-e2e.mjs`) against a server started here. Screenshots are kept in
+//! `test-artifacts/web/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use glossa::http::WEB_ASSETS;
+use reqwest::{header, Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{ensure_node_packages, spawn_app, ALICE, VICTOR};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn artifacts() -> PathBuf {
+    root().join("test-artifacts/web")
+}
+
+#[test]
+fn the_shipped_bundle_is_built_from_the_sources() {
+    ensure_node_packages();
+    let fresh = tempfile::tempdir().unwrap();
+    let status = Command::new("node")
+        .arg("build.mjs")
+        .arg("--outdir")
+        .arg(fresh.path())
+        .current_dir(root().join("web"))
+        .status()
+        .expect("node runs the web build");
+    assert!(status.success(), "web/build.mjs failed");
+
+    let mut built: Vec<String> = std::fs::read_dir(fresh.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    built.sort();
+    let mut shipped: Vec<String> = WEB_ASSETS.iter().map(|a| a.name.to_owned()).collect();
+    shipped.sort();
+    assert_eq!(
+        built, shipped,
+        "the server must embed exactly the files the build writes"
+    );
+
+    for asset in &WEB_ASSETS {
+        let fresh_bytes = std::fs::read(fresh.path().join(asset.name)).unwrap();
+        assert!(
+            fresh_bytes == asset.bytes,
+            "web/dist/{} is stale: rebuild it with `npm --prefix web run build` and commit it",
+            asset.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_server_serves_the_desk_with_validators() {
+    let app = spawn_app().await;
+    let page = app.request(Method::GET, "/", None).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("/assets/app.js"));
+
+    for (path, kind) in [
+        ("/assets/app.js", "text/javascript"),
+        ("/assets/app.css", "text/css"),
+        ("/assets/automerge.wasm", "application/wasm"),
+    ] {
+        let response = app.request(Method::GET, path, None).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with(kind));
+        let etag = response.headers()[header::ETAG].clone();
+        let again = app
+            .request(Method::GET, path, None)
+            .header(header::IF_NONE_MATCH, etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+
+    let missing = app
+        .request(Method::GET, "/assets/../Cargo.toml", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let unknown = app
+        .request(Method::GET, "/assets/secret.txt", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_desk_learns_who_is_signed_in_and_who_can_be_assigned() {
+    let app = spawn_app().await;
+    let me: Value = app
+        .request(Method::GET, "/api/me", Some(VICTOR))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "victor");
+    assert_eq!(me["role"], "viewer");
+    assert_eq!(me["can_write"], false);
+
+    let users: Value = app
+        .request(Method::GET, "/api/users", Some(ALICE))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bruno", "chiara", "victor"]);
+    assert!(
+        !users.to_string().contains("sha256"),
+        "no token hashes leave the server"
+    );
+
+    let anonymous = app
+        .request(Method::GET, "/api/me", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Runs one scenario of `tests/js/web-e2e.mjs` against a fresh server; returns its JSON line.
+async fn browser(scenario: &str) -> Value {
+    ensure_node_packages();
+    let app = spawn_app().await;
+    let base = app.base.clone();
+    let scenario = scenario.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("web-e2e.mjs")
+            .arg(&scenario)
+            .current_dir(root().join("tests/js"))
+            .env("GLOSSA_BASE", base)
+            .env("GLOSSA_ARTIFACTS", artifacts())
+            .output()
+            .expect("node runs the browser scenario")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser scenario failed:\n{stderr}\n{stdout}"
+    );
+    let line = stdout.lines().last().expect("the scenario prints a result");
+    serde_json::from_str(line).expect("the scenario prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_editors_annotate_and_type_together_in_chromium() {
+    let result = browser("collaborate").await;
+    assert_eq!(result["ok"], true);
+    // Both people's words are in the one note, and the server logged the same text.
+    let note = result["note"].as_str().unwrap();
+    assert!(note.contains("Alpha checked the pool report.") && note.contains("Bravo: "));
+    assert_eq!(result["server_note"], result["note"]);
+    assert!(result["story_entries"].as_u64().unwrap() >= 4);
+    assert!(artifacts().join("web-collaboration-alice.png").exists());
+    assert!(artifacts().join("web-collaboration-bruno.png").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_reads_but_cannot_edit_in_chromium() {
+    let result = browser("viewer").await;
+    assert_eq!(result["readOnly"], true);
+    assert_eq!(result["controls"], 0);
+    assert_eq!(result["annotate"], false);
+    assert_eq!(result["status"], 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_fits_desktop_and_phone_and_works_from_the_keyboard() {
+    let result = browser("layout").await;
+    for viewport in ["desktop", "phone"] {
+        assert_eq!(result[viewport]["overflow"], 0, "{viewport}");
+        assert!(result[viewport]["worst_contrast"].as_f64().unwrap() >= 4.5);
+    }
+}

@@ -1,0 +1,300 @@
+// End-to-end tests of the web UI in a real headless Chromium (Debian's package) driven by
+// playwright-core. The Rust suite starts a server and runs one scenario per process:
+//
+//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout
+//
+// Prints one JSON line with what it saw; exits non-zero with a message when a check fails.
+
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { chromium } from "playwright-core"
+
+const BASE = process.env.GLOSSA_BASE
+const ARTIFACTS = process.env.GLOSSA_ARTIFACTS ?? "."
+const ARTICLE = process.env.GLOSSA_ARTICLE ?? "twenty-six-nations-pledge"
+const PHRASE = "following a Paris summit aimed at clarifying the level of US support"
+const WAIT = 20000
+
+mkdirSync(ARTIFACTS, { recursive: true })
+
+function fail(message) {
+  throw new Error(message)
+}
+
+async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  })
+}
+
+/** A fresh browser profile signed in as one of the demo users, on the article. */
+async function open(browser, who, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport })
+  const page = await context.newPage()
+  const errors = []
+  page.on("pageerror", e => errors.push(e.message))
+  page.errors = errors
+  await page.goto(`${BASE}/`)
+  await page.getByRole("button", { name: `Sign in as ${who}` }).click()
+  await page.waitForSelector(`.article-list a[data-article="${ARTICLE}"]`, { timeout: WAIT })
+  await page.click(`.article-list a[data-article="${ARTICLE}"]`)
+  await page.waitForSelector("#article-text[data-highlighted]", { timeout: WAIT })
+  await page.waitForSelector(".connection.online", { timeout: WAIT })
+  return page
+}
+
+/** Selects `phrase` in the article with the mouse, as a person would. */
+async function selectWithMouse(page, phrase) {
+  const box = await page.evaluate(phrase => {
+    const scope = document.getElementById("article-text")
+    const text = scope.textContent
+    const at = text.indexOf(phrase)
+    if (at < 0) return null
+    const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT)
+    const range = document.createRange()
+    let seen = 0
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const len = node.data.length
+      if (seen <= at && at < seen + len) range.setStart(node, at - seen)
+      if (seen < at + phrase.length && at + phrase.length <= seen + len) range.setEnd(node, at + phrase.length - seen)
+      seen += len
+    }
+    range.startContainer.parentElement.scrollIntoView({ block: "center" })
+    const rects = [...range.getClientRects()].filter(r => r.width > 0)
+    const first = rects[0]
+    const last = rects[rects.length - 1]
+    return { x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2 }
+  }, phrase)
+  if (!box) fail(`the phrase ${JSON.stringify(phrase)} is not in the article`)
+  await page.mouse.move(box.x1, box.y1)
+  await page.mouse.down()
+  await page.mouse.move((box.x1 + box.x2) / 2, box.y2, { steps: 5 })
+  await page.mouse.move(box.x2, box.y2, { steps: 5 })
+  await page.mouse.up()
+  return page.evaluate(() => window.getSelection().toString())
+}
+
+async function until(what, check, timeout = WAIT, explain = async () => "") {
+  const deadline = Date.now() + timeout
+  let last
+  while (Date.now() < deadline) {
+    last = await check()
+    if (last) return last
+    await new Promise(r => setTimeout(r, 100))
+  }
+  fail(`timed out waiting for ${what} ${await explain()}`.trim())
+}
+
+const note = (page, id) => page.locator(`.card[data-annotation="${id}"] textarea.note`)
+
+const scenarios = {
+  async collaborate(browser) {
+    const alice = await open(browser, "Alice Martin")
+    const bruno = await open(browser, "Bruno Costa")
+
+    // Alice selects a passage and files a fact-check.
+    const selected = await selectWithMouse(alice, PHRASE)
+    if (selected !== PHRASE) fail(`the mouse selected ${JSON.stringify(selected)}`)
+    await alice.getByRole("button", { name: "Annotate" }).click()
+    const form = alice.locator("form.composer")
+    await form.getByLabel("Kind").selectOption("fact-check")
+    await form.locator('select[name="verdict"]').selectOption("mostly-true")
+    await form.locator('textarea[name="note"]').fill("The summit was in Paris on 4 Sept.")
+    await form.locator('input[name="source-url"]').fill("https://www.elysee.fr/")
+    await form.getByRole("button", { name: "Save annotation" }).click()
+    const card = alice.locator(".card.kind-fact-check", { hasText: "clarifying the level of US support" })
+    await card.waitFor({ timeout: WAIT })
+    const id = await card.getAttribute("data-annotation")
+
+    // Bruno sees it highlighted, with its verdict, without reloading.
+    const mark = bruno.locator(`mark.kind-fact-check[data-annotation="${id}"]`)
+    await mark.first().waitFor({ timeout: WAIT })
+    const highlighted = (await mark.allTextContents()).join("")
+    if (highlighted !== PHRASE) fail(`Bruno's highlight covers ${JSON.stringify(highlighted)}`)
+    const badge = await bruno.locator(`mark.verdict-end[data-annotation="${id}"]`).getAttribute("data-badge")
+    if (badge !== "Mostly true") fail(`Bruno's verdict badge reads ${badge}`)
+
+    // Presence: each sees the other.
+    await bruno.locator('.presence .avatar[data-user="alice"]').waitFor({ timeout: WAIT })
+    await alice.locator('.presence .avatar[data-user="bruno"]').waitFor({ timeout: WAIT })
+
+    // Both type into the note at once; both pages converge on one text holding both edits.
+    await note(alice, id).click()
+    await note(bruno, id).click()
+    await alice.keyboard.press("End")
+    await bruno.keyboard.press("Home")
+    await Promise.all([
+      alice.keyboard.type(" Alpha checked the pool report.", { delay: 25 }),
+      bruno.keyboard.type("Bravo: ", { delay: 25 }),
+    ])
+    const converged = await until("both notes to converge", async () => {
+      const [a, b] = [await note(alice, id).inputValue(), await note(bruno, id).inputValue()]
+      return a === b && a.includes("Alpha checked the pool report.") && a.includes("Bravo: ") ? a : null
+    }, WAIT, async () => `(Alice has ${JSON.stringify(await note(alice, id).inputValue())}, Bruno ${JSON.stringify(await note(bruno, id).inputValue())})`)
+    // The server has the same text, logged.
+    const server = await until("the server to hold the converged note", async () => {
+      const response = await fetch(`${BASE}/annotations/${id}`, { headers: { Authorization: "Bearer demo-alice-token" } })
+      const json = await response.json()
+      const body = [json.body].flat().find(b => b.purpose === "assessing")?.value
+      return body === converged ? body : null
+    })
+
+    await alice.screenshot({ path: join(ARTIFACTS, "web-collaboration-alice.png"), fullPage: false })
+    await bruno.screenshot({ path: join(ARTIFACTS, "web-collaboration-bruno.png"), fullPage: false })
+
+    // Workflow: Bruno moves it to review and replies; Alice sees both.
+    await bruno.locator(`.card[data-annotation="${id}"] select[aria-label="Status"]`).selectOption("in_review")
+    await alice.locator(`.card[data-annotation="${id}"][data-status="in_review"]`).waitFor({ timeout: WAIT })
+    const reply = bruno.locator(`.card[data-annotation="${id}"] .reply-form textarea`)
+    await reply.fill("Checked against the Elysée readout.")
+    await bruno.locator(`.card[data-annotation="${id}"] .reply-form button`).click()
+    await alice.locator(`.card[data-annotation="${id}"] .reply-text`, { hasText: "Checked against the Elysée readout." }).waitFor({ timeout: WAIT })
+    await alice.locator(`.card[data-annotation="${id}"] select[aria-label="Assignee"]`).selectOption("bruno")
+    await bruno.locator(`.card[data-annotation="${id}"] .meta`, { hasText: "assigned to Bruno Costa" }).waitFor({ timeout: WAIT })
+
+    // Per-annotation history names who did what.
+    await alice.locator(`.card[data-annotation="${id}"] .tools button`).click()
+    const story = alice.locator("dialog.story-dialog .story > li")
+    await until("the history to list the changes", async () => (await story.count()) >= 4)
+    const storyText = await alice.locator("dialog.story-dialog").textContent()
+    for (const expected of ["Alice Martin", "Bruno Costa", "created", "status changed", "reply.added"]) {
+      if (!storyText.includes(expected)) fail(`the history does not mention ${expected}: ${storyText}`)
+    }
+    const storyEntries = await story.count()
+    await alice.keyboard.press("Escape")
+
+    // The timeline: before the fact-check existed, it is not there; back to live, it is.
+    await alice.getByRole("button", { name: "Timeline", exact: true }).click()
+    const slider = alice.locator(".timeline-slider")
+    await slider.waitFor()
+    await slider.focus()
+    await alice.keyboard.press("Home")
+    await alice.locator(".banner.past").waitFor({ timeout: WAIT })
+    await until("the past desk to lack the new fact-check", async () => (await alice.locator(`.card[data-annotation="${id}"]`).count()) === 0)
+    await alice.getByRole("button", { name: "Back to live" }).click()
+    await alice.locator(`.card[data-annotation="${id}"]`).waitFor({ timeout: WAIT })
+
+    // Delete, with confirmation; it disappears for Bruno too.
+    await alice.locator(`.card[data-annotation="${id}"] button.danger`).click()
+    await alice.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click()
+    await until("Bruno to see the deletion", async () =>
+      (await bruno.locator(`.card[data-annotation="${id}"]`).count()) === 0 &&
+      (await bruno.locator(`mark[data-annotation="${id}"]`).count()) === 0)
+
+    const errors = [...alice.errors, ...bruno.errors]
+    if (errors.length) fail(`page errors: ${errors.join("; ")}`)
+    return { id, note: converged, server_note: server, story_entries: storyEntries }
+  },
+
+  async viewer(browser) {
+    const victor = await open(browser, "Victor Lang")
+    await victor.locator(".banner", { hasText: "viewer" }).waitFor()
+    const card = victor.locator(".card").first()
+    await card.waitFor()
+    const id = await card.getAttribute("data-annotation")
+    const before = await note(victor, id).inputValue()
+    const readOnly = await note(victor, id).evaluate(el => el.readOnly)
+    await note(victor, id).click()
+    await victor.keyboard.type("vandalism")
+    const after = await note(victor, id).inputValue()
+    const controls = await victor.locator(".card .controls, .card .reply-form, .card button.danger").count()
+    await selectWithMouse(victor, PHRASE)
+    await victor.waitForTimeout(300)
+    const annotate = await victor.getByRole("button", { name: "Annotate" }).isVisible()
+    // Even a hand-made request is refused by the server.
+    const status = await victor.evaluate(async id => {
+      const response = await fetch(`/api/annotations/${id}/status`, {
+        method: "POST",
+        headers: { Authorization: "Bearer demo-victor-token", "Content-Type": "application/json" },
+        body: JSON.stringify({ status: "rejected" }),
+      })
+      return response.status
+    }, id)
+    await victor.screenshot({ path: join(ARTIFACTS, "web-viewer.png") })
+    if (!readOnly) fail("the viewer's note field is editable")
+    if (after !== before) fail("typing changed the viewer's note")
+    if (controls !== 0) fail(`the viewer sees ${controls} editing controls`)
+    if (annotate) fail("the viewer is offered to annotate a selection")
+    if (status !== 403) fail(`the server answered ${status} to a viewer's status change`)
+    if (victor.errors.length) fail(`page errors: ${victor.errors.join("; ")}`)
+    return { id, readOnly, controls, annotate, status }
+  },
+
+  async layout(browser) {
+    const result = {}
+    for (const [name, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]]) {
+      const page = await open(browser, "Chiara Rossi", viewport)
+      await page.locator(".card").first().waitFor()
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      if (overflow > 0) fail(`${name}: the page is ${overflow}px wider than the ${window?.innerWidth ?? ""} viewport`)
+      // Keyboard: Tab reaches a card, arrows move between cards, the focus ring shows.
+      const first = page.locator(".cards > .card").first()
+      await first.focus()
+      await page.keyboard.press("ArrowDown")
+      const moved = await page.evaluate(() => {
+        const cards = [...document.querySelectorAll(".cards > .card")]
+        return cards.indexOf(document.activeElement)
+      })
+      if (moved !== 1) fail(`${name}: ArrowDown moved focus to card ${moved}, not 1`)
+      await page.keyboard.press("Enter")
+      const inNote = await page.evaluate(() => document.activeElement?.matches("textarea.note"))
+      if (!inNote) fail(`${name}: Enter on a card does not reach its note`)
+      await page.keyboard.press("Escape")
+      const ring = await page.evaluate(() => {
+        const style = getComputedStyle(document.activeElement)
+        return { outline: style.outlineStyle, width: parseFloat(style.outlineWidth), card: document.activeElement.matches(".card") }
+      })
+      if (!ring.card || ring.outline === "none" || ring.width < 2) fail(`${name}: no visible focus ring on the focused card (${JSON.stringify(ring)})`)
+      // Contrast of the text people read, against what is behind it (WCAG AA: 4.5:1).
+      const worst = await page.evaluate(() => {
+        const parse = c => (c.match(/[\d.]+/g) ?? []).map(Number)
+        const lum = ([r, g, b]) => {
+          const f = v => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+        }
+        const background = el => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = parse(getComputedStyle(e).backgroundColor)
+            if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3)
+          }
+          return [255, 255, 255]
+        }
+        const ratio = el => {
+          const [a, b] = [lum(parse(getComputedStyle(el).color).slice(0, 3)), lum(background(el))]
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
+        }
+        const picks = ".article-text p, mark.hl, .chip, .meta, .muted, .passage, .control span, .topbar a, .count, .reply-text"
+        let worst = { ratio: 99 }
+        for (const el of document.querySelectorAll(picks)) {
+          if (!el.textContent.trim() || el.closest("[hidden]")) continue
+          const r = ratio(el)
+          if (r < worst.ratio) worst = { ratio: Math.round(r * 100) / 100, what: el.className || el.tagName, text: el.textContent.slice(0, 40) }
+        }
+        return worst
+      })
+      if (worst.ratio < 4.5) fail(`${name}: contrast ${worst.ratio}:1 for ${worst.what} (“${worst.text}”)`)
+      await page.screenshot({ path: join(ARTIFACTS, `web-layout-${name}.png`), fullPage: false })
+      if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
+      result[name] = { overflow, worst_contrast: worst.ratio }
+      await page.context().close()
+    }
+    return result
+  },
+}
+
+const name = process.argv[2]
+if (!scenarios[name]) {
+  console.error(`usage: node web-e2e.mjs ${Object.keys(scenarios).join("|")}`)
+  process.exit(2)
+}
+const browser = await launch()
+try {
+  const result = await scenarios[name](browser)
+  console.log(JSON.stringify({ scenario: name, ok: true, ...result }))
+} catch (e) {
+  console.error(`${name}: ${e.message}`)
+  process.exitCode = 1
+} finally {
+  await browser.close()
+}
