@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use actix_web::http::header;
+use actix_web::middleware::Compress;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
@@ -40,9 +41,19 @@ pub const ASSETS: [Asset; 4] = [
     },
 ];
 
+/// The page and its assets, gzip-compressed for clients that accept it (the WebAssembly file
+/// shrinks to about a third).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index))
-        .route("/assets/{name}", web::get().to(asset));
+    cfg.service(
+        web::resource("/")
+            .wrap(Compress::default())
+            .route(web::get().to(index)),
+    )
+    .service(
+        web::scope("/assets")
+            .wrap(Compress::default())
+            .route("/{name}", web::get().to(asset)),
+    );
 }
 
 fn etags() -> &'static [String] {

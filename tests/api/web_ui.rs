@@ -10,7 +10,7 @@ use glossa::http::WEB_ASSETS;
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{ensure_node_packages, spawn_app, ALICE, VICTOR};
+use crate::helpers::{ensure_node_packages, spawn_app, TestApp, ALICE, VICTOR};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -87,6 +87,24 @@ async fn the_server_serves_the_desk_with_validators() {
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
     }
 
+    let wasm = WEB_ASSETS
+        .iter()
+        .find(|a| a.name == "automerge.wasm")
+        .unwrap();
+    let compressed = app
+        .request(Method::GET, "/assets/automerge.wasm", None)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()[header::CONTENT_ENCODING], "gzip");
+    let sent = compressed.bytes().await.unwrap().len();
+    assert!(
+        sent < wasm.bytes.len() / 2,
+        "{sent} bytes sent for a {}-byte file",
+        wasm.bytes.len()
+    );
+
     let missing = app
         .request(Method::GET, "/assets/../Cargo.toml", None)
         .send()
@@ -146,9 +164,17 @@ async fn the_desk_learns_who_is_signed_in_and_who_can_be_assigned() {
 
 /// Runs one scenario of `tests/js/web-e2e.mjs` against a fresh server; returns its JSON line.
 async fn browser(scenario: &str) -> Value {
-    ensure_node_packages();
     let app = spawn_app().await;
+    run_scenario(&app, scenario, &[]).await
+}
+
+async fn run_scenario(app: &TestApp, scenario: &str, env: &[(&str, &str)]) -> Value {
+    ensure_node_packages();
     let base = app.base.clone();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let scenario = scenario.to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
@@ -157,6 +183,7 @@ async fn browser(scenario: &str) -> Value {
             .current_dir(root().join("tests/js"))
             .env("GLOSSA_BASE", base)
             .env("GLOSSA_ARTIFACTS", artifacts())
+            .envs(env)
             .output()
             .expect("node runs the browser scenario")
     })
@@ -201,4 +228,31 @@ async fn the_desk_fits_desktop_and_phone_and_works_from_the_keyboard() {
         assert_eq!(result[viewport]["overflow"], 0, "{viewport}");
         assert!(result[viewport]["worst_contrast"].as_f64().unwrap() >= 4.5);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_is_composed_from_a_selection_in_chromium() {
+    // Emoji before the passages: the browser counts UTF-16 units, selectors count code points.
+    let app = spawn_app().await;
+    let text = "Crowds 🎉🎉 gathered in Kyiv’s Maidan as the “reassurance force” was announced.\n\
+                The minister said 26 nations had signed, though only 12 confirmed troops.\n\
+                A third line about Kiev and Nato.";
+    let created = app
+        .request(Method::POST, "/api/articles", Some(ALICE))
+        .json(&serde_json::json!({ "id": "emoji-desk", "title": "Emoji desk", "text": text }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let result = run_scenario(&app, "compose", &[("GLOSSA_COMPOSE_ARTICLE", "emoji-desk")]).await;
+    let quote = "“reassurance force” was announced";
+    let start = text[..text.find(quote).unwrap()].chars().count();
+    assert_eq!(result["correction"]["start"], start);
+    assert_eq!(result["correction"]["end"], start + quote.chars().count());
+    assert_eq!(result["filtered"], 1);
+    assert!(result["synced"]
+        .as_str()
+        .unwrap()
+        .ends_with("Written offline."));
 }

@@ -29,25 +29,34 @@ async function launch() {
 }
 
 /** A fresh browser profile signed in as one of the demo users, on the article. */
-async function open(browser, who, viewport = { width: 1280, height: 800 }) {
+async function open(browser, who, viewport = { width: 1280, height: 800 }, article = ARTICLE, gate = null) {
   const context = await browser.newContext({ viewport })
   const page = await context.newPage()
+  if (gate) {
+    // The page's sync socket passes through here, so a test can cut the connection and refuse
+    // new ones (the browser's offline emulation leaves open WebSockets alone).
+    await page.routeWebSocket(/\/sync/, ws => {
+      if (!gate.online) return ws.close({ code: 1006, reason: "offline" })
+      const server = ws.connectToServer()
+      gate.sockets.push({ ws, server })
+    })
+  }
   const errors = []
   page.on("pageerror", e => errors.push(e.message))
   page.errors = errors
   await page.goto(`${BASE}/`)
   await page.getByRole("button", { name: `Sign in as ${who}` }).click()
-  await page.waitForSelector(`.article-list a[data-article="${ARTICLE}"]`, { timeout: WAIT })
-  await page.click(`.article-list a[data-article="${ARTICLE}"]`)
+  await page.waitForSelector(`.article-list a[data-article="${article}"]`, { timeout: WAIT })
+  await page.click(`.article-list a[data-article="${article}"]`)
   await page.waitForSelector("#article-text[data-highlighted]", { timeout: WAIT })
   await page.waitForSelector(".connection.online", { timeout: WAIT })
   return page
 }
 
 /** Selects `phrase` in the article with the mouse, as a person would. */
-async function selectWithMouse(page, phrase) {
-  const box = await page.evaluate(phrase => {
-    const scope = document.getElementById("article-text")
+async function selectWithMouse(page, phrase, scopeSelector = "#article-text") {
+  const box = await page.evaluate(([phrase, scopeSelector]) => {
+    const scope = document.querySelector(scopeSelector)
     const text = scope.textContent
     const at = text.indexOf(phrase)
     if (at < 0) return null
@@ -65,7 +74,7 @@ async function selectWithMouse(page, phrase) {
     const first = rects[0]
     const last = rects[rects.length - 1]
     return { x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2 }
-  }, phrase)
+  }, [phrase, scopeSelector])
   if (!box) fail(`the phrase ${JSON.stringify(phrase)} is not in the article`)
   await page.mouse.move(box.x1, box.y1)
   await page.mouse.down()
@@ -185,6 +194,122 @@ const scenarios = {
     const errors = [...alice.errors, ...bruno.errors]
     if (errors.length) fail(`page errors: ${errors.join("; ")}`)
     return { id, note: converged, server_note: server, story_entries: storyEntries }
+  },
+
+  /** Every kind of the composer on an article with emoji and curly quotes; filters; offline. */
+  async compose(browser) {
+    const article = process.env.GLOSSA_COMPOSE_ARTICLE
+    const gate = { online: true, sockets: [] }
+    const page = await open(browser, "Chiara Rossi", { width: 1280, height: 800 }, article, gate)
+    const text = await page.evaluate(() => document.getElementById("article-text").textContent)
+    const codePoints = phrase => {
+      const at = text.indexOf(phrase)
+      return [Array.from(text.slice(0, at)).length, Array.from(text.slice(0, at)).length + Array.from(phrase).length]
+    }
+    const server = async id => {
+      const response = await fetch(`${BASE}/annotations/${id}`, { headers: { Authorization: "Bearer demo-chiara-token" } })
+      return response.json()
+    }
+    const save = async () => {
+      await page.locator("form.composer").getByRole("button", { name: "Save annotation" }).click()
+      await page.locator("form.composer").waitFor({ state: "detached", timeout: WAIT }).catch(async () =>
+        fail(`the composer stayed open: ${await page.locator("form.composer .error").textContent()}`))
+    }
+    const created = async phrase => {
+      const card = page.locator(".card", { has: page.locator(".passage", { hasText: phrase }) }).first()
+      await card.waitFor({ timeout: WAIT })
+      return card.getAttribute("data-annotation")
+    }
+
+    // A correction after two emoji: positions go to the server in code points.
+    const quote = "“reassurance force” was announced"
+    await selectWithMouse(page, quote)
+    await page.getByRole("button", { name: "Annotate" }).click()
+    let form = page.locator("form.composer")
+    await form.getByLabel("Kind").selectOption("correction")
+    await form.getByRole("button", { name: "Save annotation" }).click()
+    const refusal = await form.locator(".error").textContent()
+    if (!refusal.includes("corrected text")) fail(`a correction without its text was not refused in the form: ${refusal}`)
+    await form.locator('input[name="suggestion"]').fill("“reassurance force” was unveiled")
+    await form.locator('select[name="editLabel"]').selectOption("clarification")
+    await form.locator('textarea[name="note"]').fill("The force was unveiled, not announced.")
+    await save()
+    const correction = await server(await created("reassurance force"))
+    const position = correction.target[0].selector.find(s => s.type === "TextPositionSelector")
+    const [start, end] = codePoints(quote)
+    if (position.start !== start || position.end !== end) fail(`the correction was stored at ${position.start}..${position.end}, not ${start}..${end}`)
+    if (correction.editLabel !== "clarification") fail(`edit label ${correction.editLabel}`)
+    const suggestion = [correction.body].flat().find(b => b.purpose === "editing")?.value
+    if (suggestion !== "“reassurance force” was unveiled") fail(`suggestion ${suggestion}`)
+
+    // A contradiction with a passage picked in a second article.
+    await selectWithMouse(page, "26 nations had signed")
+    await page.getByRole("button", { name: "Annotate" }).click()
+    form = page.locator("form.composer")
+    await form.getByLabel("Kind").selectOption("contradiction")
+    await form.locator('select[name="second-article"]').selectOption(ARTICLE)
+    await form.getByRole("button", { name: "Pick the passage…" }).click()
+    await page.locator("dialog.picker .picker-text p").first().waitFor()
+    const picked = await selectWithMouse(page, "26 nations have pledged", "dialog.picker .picker-text")
+    await page.locator("dialog.picker").getByRole("button", { name: "Use this passage" }).click()
+    await page.locator("dialog.picker").waitFor({ state: "detached", timeout: 5000 }).catch(async () =>
+      fail(`the picker stayed open after selecting ${JSON.stringify(picked)}: ${await page.locator("dialog.picker .error").textContent()}`))
+    await form.locator('textarea[name="note"]').fill("The other report has 26 pledging, not signing.")
+    await save()
+    const contradiction = await server(await created("26 nations had signed"))
+    const sources = contradiction.target.map(t => t.source.replace(/.*\/articles\//, ""))
+    if (contradiction.motivation !== "linking" || sources.length !== 2 || !sources[1].startsWith(ARTICLE)) {
+      fail(`the contradiction targets ${JSON.stringify(sources)} with motivation ${contradiction.motivation}`)
+    }
+
+    // A tag.
+    await selectWithMouse(page, "Nato")
+    await page.getByRole("button", { name: "Annotate" }).click()
+    form = page.locator("form.composer")
+    await form.getByLabel("Kind").selectOption("tag")
+    await form.locator('input[name="tags"]').fill("house-style, nato")
+    await save()
+    const tagId = await created("Nato")
+    await page.locator(`mark.kind-tag[data-annotation="${tagId}"]`).waitFor({ timeout: WAIT })
+
+    // Filters narrow the sidebar and dim the other highlights.
+    await page.locator('select[data-filter="kind"]').selectOption("tag")
+    const filtered = await page.locator(".cards > .card").count()
+    const dimmed = await page.locator(`mark.dim:not([data-annotation="${tagId}"])`).count()
+    await page.locator('select[data-filter="kind"]').selectOption("")
+    const all = await page.locator(".cards > .card").count()
+    if (filtered !== 1 || all < 3 || dimmed === 0) fail(`filtering by tag showed ${filtered} of ${all} cards, ${dimmed} dimmed`)
+
+    // Offline: an edit made without a connection reaches the server when it is back.
+    const correctionId = correction.id.replace(/.*\//, "")
+    gate.online = false
+    for (const { ws, server } of gate.sockets.splice(0)) {
+      await server.close().catch(() => {})
+      await ws.close().catch(() => {})
+    }
+    await page.locator(".connection.offline").waitFor({ timeout: WAIT })
+    await note(page, correctionId).click()
+    await page.keyboard.press("End")
+    await page.keyboard.type(" Written offline.")
+    const offlineText = await note(page, correctionId).inputValue()
+    const before = await server(correctionId)
+    if ([before.body].flat().some(b => b.value?.endsWith("Written offline."))) fail("the edit reached the server while offline")
+    gate.online = true
+    await page.locator(".connection.online").waitFor({ timeout: WAIT })
+    const synced = await until("the offline edit to reach the server", async () => {
+      const json = await server(correctionId)
+      const body = [json.body].flat().find(b => b.purpose === "editing" ? false : b.value !== undefined && b.purpose !== "tagging")?.value
+      return body?.endsWith("Written offline.") ? body : null
+    })
+
+    // The contradiction shows on the second article too, highlighted there.
+    await page.goto(`${BASE}/#/articles/${ARTICLE}`)
+    const contradictionId = contradiction.id.replace(/.*\//, "")
+    await page.locator(`mark.kind-contradiction[data-annotation="${contradictionId}"]`).first().waitFor({ timeout: WAIT })
+    await page.screenshot({ path: join(ARTIFACTS, "web-compose.png") })
+    if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
+    if (synced !== offlineText) fail(`the server has ${JSON.stringify(synced)}, the page had ${JSON.stringify(offlineText)}`)
+    return { correction: position, contradiction: sources, filtered, all, synced }
   },
 
   async viewer(browser) {

@@ -10,7 +10,7 @@ import {
   highlightText,
 } from "@apache-annotator/dom"
 
-import { codePointOffset, utf16Offset } from "./text.js"
+import { utf16Offset } from "./text.js"
 import { label, VERDICTS } from "./vocab.js"
 
 export function renderText(scope, text) {
@@ -33,10 +33,11 @@ async function first(matches) {
 /** Where a target is in the page: its position if the quote is there, else the quote nearest to it. */
 export async function locate(scope, text, target) {
   if (Number.isInteger(target.start) && Number.isInteger(target.end)) {
-    const start = utf16Offset(text, target.start)
-    const end = utf16Offset(text, target.end)
+    // Like the W3C model, @apache-annotator counts positions in code points.
+    const [start, end] = [utf16Offset(text, target.start), utf16Offset(text, target.end)]
     if (!target.exact || text.slice(start, end) === target.exact) {
-      const range = await first(createTextPositionSelectorMatcher({ type: "TextPositionSelector", start, end })(scope))
+      const selector = { type: "TextPositionSelector", start: target.start, end: target.end }
+      const range = await first(createTextPositionSelectorMatcher(selector)(scope))
       if (range) return range
     }
   }
@@ -49,7 +50,7 @@ export async function locate(scope, text, target) {
   })
   let best = null
   let bestDistance = Infinity
-  const wanted = Number.isInteger(target.start) ? utf16Offset(text, target.start) : 0
+  const wanted = Number.isInteger(target.start) ? target.start : 0
   for await (const range of matcher(scope)) {
     const at = (await describeTextPosition(range, scope)).start
     const distance = Math.abs(at - wanted)
@@ -95,7 +96,7 @@ export async function highlight(scope, text, annotations, articleId) {
 }
 
 /** The selection as a target on `article` version `version`: quote with context, code points. */
-export async function describe(range, scope, text, article, version) {
+export async function describe(range, scope, article, version) {
   const quote = await describeTextQuote(range, scope, { minimumQuoteLength: 24 })
   const position = await describeTextPosition(range, scope)
   return {
@@ -104,8 +105,8 @@ export async function describe(range, scope, text, article, version) {
     exact: quote.exact,
     prefix: quote.prefix ?? "",
     suffix: quote.suffix ?? "",
-    start: codePointOffset(text, position.start),
-    end: codePointOffset(text, position.end),
+    start: position.start,
+    end: position.end,
   }
 }
 

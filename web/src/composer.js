@@ -97,18 +97,29 @@ export class Composer {
     const scope = h("div", { class: "article-text picker-text" })
     renderText(scope, article.text)
     const note = h("p", { class: "error", role: "alert" })
+    const chosen = h("p", { class: "muted", "aria-live": "polite" }, "Nothing selected yet.")
+    // Remember the selection as it is made: pressing a button may clear it.
+    let range = null
+    const remember = () => {
+      const now = selectionIn(scope)
+      if (!now) return
+      range = now
+      chosen.textContent = `Selected: “${now.toString()}”`
+      note.textContent = ""
+    }
+    scope.addEventListener("mouseup", remember)
+    scope.addEventListener("keyup", remember)
     const dialog = h("dialog", { class: "picker", "aria-label": `Pick a passage in ${article.title}` },
       h("h2", {}, article.title ?? id),
       h("p", { class: "muted" }, "Select the passage that contradicts the first one, then choose “Use this passage”."),
-      scope, note,
+      scope, chosen, note,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "primary", onclick: async () => {
-          const range = selectionIn(scope)
           if (!range) {
             note.textContent = "Select some text in the article first."
             return
           }
-          this.second = await describe(range, scope, article.text, id, article.latest_version)
+          this.second = await describe(range, scope, id, article.latest_version)
           this.secondShown.textContent = `“${this.second.exact}” in ${article.title ?? id}`
           this.secondShown.classList.remove("muted")
           dialog.close()

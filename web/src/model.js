@@ -112,7 +112,10 @@ export function anchorKey(annotations) {
 /** A W3C annotation for the server, from the composer's fields. */
 export function toJsonLd({ kind, motivation, note, verdict, suggestion, editLabel, tags, sources, targets }) {
   const body = []
-  if (note) body.push({ type: "TextualBody", value: note, format: "text/plain", purpose: motivation === "tagging" ? "commenting" : motivation })
+  // The note's purpose is the motivation where W3C has one for notes; a correction's note and a
+  // tag's note comment (their "editing" and "tagging" bodies are the suggestion and the tags).
+  const purpose = ["assessing", "questioning", "linking", "commenting"].includes(motivation) ? motivation : "commenting"
+  if (note) body.push({ type: "TextualBody", value: note, format: "text/plain", purpose })
   if (suggestion) body.push({ type: "TextualBody", value: suggestion, format: "text/plain", purpose: "editing" })
   for (const tag of tags ?? []) body.push({ type: "TextualBody", value: tag, purpose: "tagging" })
   const annotation = {

@@ -274,7 +274,7 @@ export class Reader {
     this.annotateButton.hidden = true
     const range = this.pending
     if (!range) return
-    const target = await describe(range, this.text, this.article.text, this.articleId, this.version)
+    const target = await describe(range, this.text, this.articleId, this.version)
     this.composer.start(target)
   }
 
