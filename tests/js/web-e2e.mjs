@@ -162,6 +162,10 @@ const scenarios = {
     await alice.locator(`.card[data-annotation="${id}"] select[aria-label="Assignee"]`).selectOption("bruno")
     await bruno.locator(`.card[data-annotation="${id}"] .meta`, { hasText: "assigned to Bruno Costa" }).waitFor({ timeout: WAIT })
 
+    // Bruno changes the verdict; Alice's badge follows.
+    await bruno.locator(`.card[data-annotation="${id}"] select[aria-label="Verdict"]`).selectOption("false")
+    await alice.locator(`mark.verdict-end.verdict-false[data-annotation="${id}"][data-badge="False"]`).waitFor({ timeout: WAIT })
+
     // Per-annotation history names who did what.
     await alice.locator(`.card[data-annotation="${id}"] .tools button`).click()
     const story = alice.locator("dialog.story-dialog .story > li")
