@@ -3,6 +3,7 @@
 //! Pure code: no IO, no sled, no actix, no tokio. Time and ids come in as arguments, so every
 //! rule can be tested given/when/then without a server.
 
+pub mod anchoring;
 mod annotation;
 pub mod commands;
 mod events;

@@ -82,12 +82,12 @@ impl<'a> IndexedText<'a> {
         &self.text[self.offsets[start]..self.offsets[end.max(start)]]
     }
 
-    fn char_offset(&self, byte: usize) -> u64 {
+    pub(crate) fn char_offset(&self, byte: usize) -> u64 {
         self.offsets.partition_point(|&b| b < byte) as u64
     }
 
     /// Every code-point offset at which `exact` occurs (overlapping occurrences included).
-    fn occurrences(&self, exact: &str) -> Vec<u64> {
+    pub(crate) fn occurrences(&self, exact: &str) -> Vec<u64> {
         let mut found = Vec::new();
         let mut from = 0;
         while let Some(i) = self.text[from..].find(exact) {

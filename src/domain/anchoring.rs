@@ -1,0 +1,636 @@
+//! Re-anchoring: where a passage annotated on one version of an article is in a later one.
+//!
+//! Positions are first mapped through a character diff of the two versions. A passage the diff
+//! left untouched keeps its text; it is `exact` where it was and `moved` elsewhere, unless its
+//! quote now occurs again with context as good, which makes it `ambiguous` (a diff cannot tell
+//! which copy of a duplicated sentence is the original). Otherwise the quote is searched for
+//! (with its prefix and suffix), then a correction whose suggested text is now where its passage
+//! was is `resolved`, and last a fuzzy search scores candidates on quote, prefix, suffix and
+//! distance from the mapped position. A candidate is accepted only above a minimum score and
+//! with a clear margin over the next one; else the passage is `ambiguous` or `orphaned`.
+//! Nothing here guesses: a passage is never attached to a lookalike.
+
+use serde::{Deserialize, Serialize};
+use similar::{capture_diff_slices_deadline, Algorithm, DiffOp};
+
+use super::text::{IndexedText, TextPosition, TextQuote};
+
+/// Where an annotation's passage stands in one version of its article.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnchorStatus {
+    /// The same text at the same place.
+    Exact,
+    /// The same text, elsewhere.
+    Moved,
+    /// Similar text, found by a scored search.
+    Fuzzy,
+    /// Several places fit about equally well; a person must choose.
+    Ambiguous,
+    /// Nowhere in this version.
+    Orphaned,
+    /// A correction whose suggested text is now where its passage was: the fix was applied.
+    Resolved,
+    /// Placed by a person.
+    Reattached,
+}
+
+impl AnchorStatus {
+    pub const ALL: [AnchorStatus; 7] = [
+        AnchorStatus::Exact,
+        AnchorStatus::Moved,
+        AnchorStatus::Fuzzy,
+        AnchorStatus::Ambiguous,
+        AnchorStatus::Orphaned,
+        AnchorStatus::Resolved,
+        AnchorStatus::Reattached,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnchorStatus::Exact => "exact",
+            AnchorStatus::Moved => "moved",
+            AnchorStatus::Fuzzy => "fuzzy",
+            AnchorStatus::Ambiguous => "ambiguous",
+            AnchorStatus::Orphaned => "orphaned",
+            AnchorStatus::Resolved => "resolved",
+            AnchorStatus::Reattached => "reattached",
+        }
+    }
+
+    /// Whether the passage has a place in the version (and can be highlighted there).
+    pub fn is_placed(self) -> bool {
+        !matches!(self, AnchorStatus::Ambiguous | AnchorStatus::Orphaned)
+    }
+
+    /// Whether a person should look at it.
+    pub fn needs_attention(self) -> bool {
+        !self.is_placed()
+    }
+}
+
+/// The result of anchoring one target in one version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub status: AnchorStatus,
+    /// Where the passage is in this version (absent when ambiguous or orphaned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<TextPosition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<TextQuote>,
+    /// The match score, 0..1, for fuzzy and ambiguous results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// The places that fit about equally well, when ambiguous.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<TextPosition>,
+}
+
+impl Anchor {
+    fn placed(
+        status: AnchorStatus,
+        text: &IndexedText,
+        at: TextPosition,
+        score: Option<f64>,
+    ) -> Self {
+        Anchor {
+            status,
+            position: Some(at),
+            quote: Some(text.describe(at)),
+            score: score.map(round),
+            candidates: Vec::new(),
+        }
+    }
+
+    fn orphaned() -> Self {
+        Anchor {
+            status: AnchorStatus::Orphaned,
+            position: None,
+            quote: None,
+            score: None,
+            candidates: Vec::new(),
+        }
+    }
+}
+
+fn round(score: f64) -> f64 {
+    (score * 1000.0).round() / 1000.0
+}
+
+/// Weights of a candidate's score (they sum to 1).
+const QUOTE_WEIGHT: f64 = 0.5;
+const PREFIX_WEIGHT: f64 = 0.2;
+const SUFFIX_WEIGHT: f64 = 0.2;
+const DISTANCE_WEIGHT: f64 = 0.1;
+/// An exact occurrence of the quote needs some of its context (or the diff) to be accepted.
+const MIN_EXACT_SCORE: f64 = 0.65;
+/// A fuzzy candidate needs a quote this similar and a score this high.
+const MIN_FUZZY_QUOTE: f64 = 0.75;
+const MIN_FUZZY_SCORE: f64 = 0.7;
+/// The best candidate must beat the next one by this much, or the result is ambiguous.
+const MARGIN: f64 = 0.1;
+/// How long the diff of two versions may take before it falls back to a coarser one.
+const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The character diff between two versions of an article, for mapping positions.
+pub struct VersionDiff {
+    ops: Vec<DiffOp>,
+    old_len: usize,
+    new_len: usize,
+}
+
+impl VersionDiff {
+    pub fn new(old: &str, new: &str) -> Self {
+        let old: Vec<char> = old.chars().collect();
+        let new: Vec<char> = new.chars().collect();
+        let deadline = std::time::Instant::now() + DIFF_DEADLINE;
+        let ops = capture_diff_slices_deadline(Algorithm::Myers, &old, &new, Some(deadline));
+        Self {
+            ops,
+            old_len: old.len(),
+            new_len: new.len(),
+        }
+    }
+
+    /// The op covering old character `pos` (ops with an empty old range never do).
+    fn op_at(&self, pos: usize) -> Option<&DiffOp> {
+        let i = self.ops.partition_point(|op| op.old_range().end <= pos);
+        self.ops[i..]
+            .iter()
+            .find(|op| !op.old_range().is_empty())
+            .filter(|op| op.old_range().contains(&pos))
+    }
+
+    /// Where a passage starting at old `pos` starts in the new text (after text inserted there).
+    pub fn map_start(&self, pos: usize) -> usize {
+        if pos >= self.old_len {
+            return self.new_len;
+        }
+        match self.op_at(pos) {
+            Some(DiffOp::Equal {
+                old_index,
+                new_index,
+                ..
+            }) => new_index + (pos - old_index),
+            Some(op) => op.new_range().start,
+            None => self.new_len,
+        }
+    }
+
+    /// Where a passage ending at old `pos` (exclusive) ends in the new text (before text
+    /// inserted there).
+    pub fn map_end(&self, pos: usize) -> usize {
+        if pos == 0 {
+            return 0;
+        }
+        match self.op_at(pos - 1) {
+            Some(DiffOp::Equal {
+                old_index,
+                new_index,
+                ..
+            }) => new_index + (pos - 1 - old_index) + 1,
+            Some(op) => op.new_range().end,
+            None => self.new_len,
+        }
+    }
+
+    /// Whether no edit touched the old range `start..end`: no character changed or removed,
+    /// nothing inserted inside it.
+    pub fn untouched(&self, start: usize, end: usize) -> bool {
+        self.ops.iter().all(|op| {
+            let old = op.old_range();
+            match op {
+                DiffOp::Equal { .. } => true,
+                DiffOp::Insert { old_index, .. } => !(start < *old_index && *old_index < end),
+                _ => old.end <= start || old.start >= end,
+            }
+        })
+    }
+}
+
+/// Where a passage was: its selectors in the version it was last placed in.
+#[derive(Clone, Debug)]
+pub struct Base {
+    pub quote: TextQuote,
+    pub position: TextPosition,
+    /// The passage was a correction already applied (so finding it again keeps it resolved).
+    pub resolved: bool,
+}
+
+/// Anchors a passage in a new version. `diff` goes from the base's version to the new one;
+/// `suggestion` is a correction's suggested text.
+pub fn reanchor(
+    diff: &VersionDiff,
+    new: &IndexedText,
+    base: &Base,
+    suggestion: Option<&str>,
+) -> Anchor {
+    let (start, end) = (base.position.start as usize, base.position.end as usize);
+    let expected = diff.map_start(start) as u64;
+    let scorer = Scorer {
+        text: new,
+        quote: &base.quote,
+        expected,
+    };
+    let found = |status: AnchorStatus, at: TextPosition, score: Option<f64>| {
+        let status = if base.resolved && status != AnchorStatus::Fuzzy {
+            AnchorStatus::Resolved
+        } else {
+            status
+        };
+        Anchor::placed(status, new, at, score)
+    };
+    let here = |at: TextPosition| {
+        if at == base.position {
+            AnchorStatus::Exact
+        } else {
+            AnchorStatus::Moved
+        }
+    };
+
+    // Exact occurrences of the quote, best first.
+    let exact_len = base.quote.exact.chars().count() as u64;
+    let mut occurrences: Vec<(TextPosition, f64)> = new
+        .occurrences(&base.quote.exact)
+        .into_iter()
+        .map(|s| {
+            let at = TextPosition {
+                start: s,
+                end: s + exact_len,
+            };
+            (at, scorer.score(at, 1.0))
+        })
+        .collect();
+    occurrences.sort_by(|a, b| b.1.total_cmp(&a.1));
+
+    // 1. The diff left the passage alone.
+    if diff.untouched(start, end) && !base.quote.exact.is_empty() {
+        let at = TextPosition {
+            start: diff.map_start(start) as u64,
+            end: diff.map_end(end) as u64,
+        };
+        if new.slice(at.start, at.end) == base.quote.exact {
+            let mine = scorer.score(at, 1.0);
+            let rivals: Vec<&(TextPosition, f64)> = occurrences
+                .iter()
+                .filter(|(p, s)| *p != at && *s >= MIN_EXACT_SCORE && mine - s < MARGIN)
+                .collect();
+            if rivals.is_empty() {
+                return found(here(at), at, None);
+            }
+            let mut candidates: Vec<TextPosition> = rivals.iter().map(|(p, _)| *p).collect();
+            candidates.push(at);
+            candidates.sort_by_key(|p| p.start);
+            return ambiguous(mine, candidates);
+        }
+    }
+
+    // 2. The quote itself, elsewhere.
+    if let Some(&(best, score)) = occurrences.first() {
+        if score >= MIN_EXACT_SCORE {
+            let close: Vec<TextPosition> = occurrences
+                .iter()
+                .skip(1)
+                .filter(|(_, s)| *s >= MIN_EXACT_SCORE && score - s < MARGIN)
+                .map(|(p, _)| *p)
+                .collect();
+            if close.is_empty() {
+                return found(here(best), best, None);
+            }
+            let mut candidates = close;
+            candidates.push(best);
+            candidates.sort_by_key(|p| p.start);
+            return ambiguous(score, candidates);
+        }
+    }
+
+    // 3. A correction whose fix is now in the text where its passage was.
+    let mapped = TextPosition {
+        start: expected,
+        end: (diff.map_end(end) as u64).max(expected),
+    };
+    if let Some(suggestion) = suggestion.filter(|s| !s.is_empty()) {
+        if new.slice(mapped.start, mapped.end) == suggestion {
+            return Anchor::placed(AnchorStatus::Resolved, new, mapped, None);
+        }
+        let reach = exact_len + 32;
+        let suggestion_len = suggestion.chars().count() as u64;
+        if let Some(s) = new
+            .occurrences(suggestion)
+            .into_iter()
+            .filter(|s| s.abs_diff(mapped.start) <= reach)
+            .min_by_key(|s| s.abs_diff(mapped.start))
+        {
+            let at = TextPosition {
+                start: s,
+                end: s + suggestion_len,
+            };
+            return Anchor::placed(AnchorStatus::Resolved, new, at, None);
+        }
+    }
+
+    // 4. A scored search for similar text.
+    let mut candidates: Vec<(TextPosition, f64, f64)> = fuzzy_windows(new, &base.quote, mapped)
+        .into_iter()
+        .map(|at| {
+            let quote_sim = similarity(new.slice(at.start, at.end), &base.quote.exact);
+            (at, quote_sim, scorer.score(at, quote_sim))
+        })
+        .filter(|(_, quote_sim, score)| *quote_sim >= MIN_FUZZY_QUOTE && *score >= MIN_FUZZY_SCORE)
+        .collect();
+    candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let Some(&(best, _, score)) = candidates.first() else {
+        return Anchor::orphaned();
+    };
+    // Rivals are candidates elsewhere (overlapping windows are the same place, re-cut).
+    let rivals: Vec<TextPosition> = candidates
+        .iter()
+        .filter(|(p, _, s)| !overlaps(*p, best) && score - s < MARGIN)
+        .map(|(p, _, _)| *p)
+        .collect();
+    if rivals.is_empty() {
+        return found(AnchorStatus::Fuzzy, best, Some(score));
+    }
+    let mut all = rivals;
+    all.push(best);
+    all.sort_by_key(|p| p.start);
+    ambiguous(score, all)
+}
+
+fn ambiguous(score: f64, candidates: Vec<TextPosition>) -> Anchor {
+    Anchor {
+        status: AnchorStatus::Ambiguous,
+        position: None,
+        quote: None,
+        score: Some(round(score)),
+        candidates,
+    }
+}
+
+fn overlaps(a: TextPosition, b: TextPosition) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Scores a candidate place for a quote on context and distance.
+struct Scorer<'a, 'b> {
+    text: &'a IndexedText<'b>,
+    quote: &'a TextQuote,
+    expected: u64,
+}
+
+impl Scorer<'_, '_> {
+    fn score(&self, at: TextPosition, quote_sim: f64) -> f64 {
+        let len = self.text.len();
+        let prefix_len = self.quote.prefix.chars().count() as u64;
+        let suffix_len = self.quote.suffix.chars().count() as u64;
+        let prefix_sim = if prefix_len == 0 {
+            if at.start == 0 {
+                1.0
+            } else {
+                0.5
+            }
+        } else {
+            similarity(
+                self.text
+                    .slice(at.start.saturating_sub(prefix_len), at.start),
+                &self.quote.prefix,
+            )
+        };
+        let suffix_sim = if suffix_len == 0 {
+            if at.end >= len {
+                1.0
+            } else {
+                0.5
+            }
+        } else {
+            similarity(
+                self.text.slice(at.end, at.end + suffix_len),
+                &self.quote.suffix,
+            )
+        };
+        let scale = (len / 4).max(64) as f64;
+        let closeness = 1.0 - (at.start.abs_diff(self.expected) as f64 / scale).min(1.0);
+        QUOTE_WEIGHT * quote_sim
+            + PREFIX_WEIGHT * prefix_sim
+            + SUFFIX_WEIGHT * suffix_sim
+            + DISTANCE_WEIGHT * closeness
+    }
+}
+
+/// Places where a reworded quote may be: where the diff put it, and around occurrences of its
+/// first and last words.
+fn fuzzy_windows(text: &IndexedText, quote: &TextQuote, mapped: TextPosition) -> Vec<TextPosition> {
+    let exact: Vec<char> = quote.exact.chars().collect();
+    let len = exact.len() as u64;
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut windows = Vec::new();
+    if mapped.end > mapped.start {
+        windows.push(mapped);
+    }
+    let gram = (exact.len()).min(12);
+    let head: String = exact[..gram].iter().collect();
+    let tail: String = exact[exact.len() - gram..].iter().collect();
+    const MAX_HITS: usize = 64;
+    for start in text.occurrences(&head).into_iter().take(MAX_HITS) {
+        windows.push(TextPosition {
+            start,
+            end: (start + len).min(text.len()),
+        });
+        if mapped.end > mapped.start
+            && start < mapped.end
+            && start >= mapped.start.saturating_sub(len)
+        {
+            windows.push(TextPosition {
+                start,
+                end: mapped.end.max(start + 1),
+            });
+        }
+    }
+    for hit in text.occurrences(&tail).into_iter().take(MAX_HITS) {
+        let end = hit + gram as u64;
+        windows.push(TextPosition {
+            start: end.saturating_sub(len),
+            end,
+        });
+        if mapped.end > mapped.start && end > mapped.start && end <= mapped.end + len {
+            windows.push(TextPosition {
+                start: mapped.start.min(end - 1),
+                end,
+            });
+        }
+    }
+    windows.sort_by_key(|p| (p.start, p.end));
+    windows.dedup();
+    windows
+}
+
+/// 1 − normalised edit distance, over code points.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    1.0 - levenshtein(&a, &b) as f64 / longest as f64
+}
+
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    if a.is_empty() {
+        return b.len();
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NATO: &str = include_str!("../../seeds/articles/000_b8b91b8f13ffc2b9.txt");
+
+    /// Given an annotation on `quote` in `old`, when `new` is published, where is it?
+    fn anchor(old: &str, new: &str, quote: &str, suggestion: Option<&str>) -> Anchor {
+        let old_text = IndexedText::new(old);
+        let byte = old.find(quote).expect("the quote is in the old text");
+        let start = old[..byte].chars().count() as u64;
+        let position = TextPosition {
+            start,
+            end: start + quote.chars().count() as u64,
+        };
+        let base = Base {
+            quote: old_text.describe(position),
+            position,
+            resolved: false,
+        };
+        reanchor(
+            &VersionDiff::new(old, new),
+            &IndexedText::new(new),
+            &base,
+            suggestion,
+        )
+    }
+
+    fn at(text: &str, anchor: &Anchor) -> String {
+        let p = anchor.position.expect("placed");
+        IndexedText::new(text).slice(p.start, p.end).to_owned()
+    }
+
+    #[test]
+    fn a_passage_the_edit_did_not_touch_stays_exact() {
+        let new = NATO.replace("Speaking to reporters", "Speaking to journalists");
+        let result = anchor(NATO, &new, "The United States is prepared", None);
+        assert_eq!(result.status, AnchorStatus::Exact);
+        assert_eq!(at(&new, &result), "The United States is prepared");
+    }
+
+    #[test]
+    fn fixing_the_typo_resolves_the_correction() {
+        let new = NATO.replace("remakrs", "remarks");
+        let result = anchor(NATO, &new, "remakrs", Some("remarks"));
+        assert_eq!(result.status, AnchorStatus::Resolved);
+        assert_eq!(at(&new, &result), "remarks");
+    }
+
+    #[test]
+    fn a_paragraph_inserted_before_moves_the_passage() {
+        let inserted = "Editor’s Note: A paragraph on the Alaska summit was added.\n";
+        let new = NATO.replacen(
+            "Speaking to reporters",
+            &format!("{inserted}Speaking to reporters"),
+            1,
+        );
+        let result = anchor(NATO, &new, "after a the call", Some("after the call"));
+        assert_eq!(result.status, AnchorStatus::Moved);
+        assert_eq!(at(&new, &result), "after a the call");
+        let shift = inserted.chars().count() as u64;
+        let old_start = NATO[..NATO.find("after a the call").unwrap()]
+            .chars()
+            .count() as u64;
+        assert_eq!(result.position.unwrap().start, old_start + shift);
+    }
+
+    #[test]
+    fn a_light_rewording_is_found_fuzzily_with_its_score() {
+        let quote = "The online talks come just two days before Trump is set to meet Russian President Vladimir Putin in Alaska on Aug. 15.";
+        let reworded = "The online talks came just two days before Trump was due to meet Russian President Vladimir Putin in Alaska on Aug. 15.";
+        let new = NATO.replace(quote, reworded);
+        let result = anchor(NATO, &new, quote, None);
+        assert_eq!(result.status, AnchorStatus::Fuzzy);
+        assert_eq!(at(&new, &result), reworded);
+        let score = result.score.unwrap();
+        assert!(score > MIN_FUZZY_SCORE && score < 1.0, "score {score}");
+    }
+
+    #[test]
+    fn a_duplicated_sentence_is_ambiguous_not_guessed() {
+        let line =
+            "“President Trump expressed this clearly in these terms,” Macron told the press.";
+        let new = NATO.replace(line, &format!("{line}\n{line}"));
+        let result = anchor(NATO, &new, line, None);
+        assert_eq!(result.status, AnchorStatus::Ambiguous);
+        assert_eq!(result.position, None);
+        assert_eq!(result.candidates.len(), 2);
+        for candidate in &result.candidates {
+            assert_eq!(
+                IndexedText::new(&new).slice(candidate.start, candidate.end),
+                line
+            );
+        }
+    }
+
+    #[test]
+    fn a_deleted_paragraph_orphans_its_annotations() {
+        let paragraph = "Zelensky has repeatedly said that NATO accession is the best possible security guarantee for postwar Ukraine. Kyiv officially applied for NATO membership in September 2022 after Russia illegally declared the annexation of four Ukrainian oblasts.\n";
+        let new = NATO.replace(paragraph, "");
+        assert_ne!(new, NATO);
+        let sentence = anchor(
+            NATO,
+            &new,
+            "Zelensky has repeatedly said that NATO accession is the best possible security guarantee for postwar Ukraine.",
+            None,
+        );
+        assert_eq!(sentence.status, AnchorStatus::Orphaned);
+        // A one-word quote does not jump to the same word elsewhere in the article.
+        let word = anchor(NATO, &new, "Kyiv officially", None);
+        assert_eq!(word.status, AnchorStatus::Orphaned);
+    }
+
+    #[test]
+    fn a_short_quote_keeps_to_its_own_occurrence_when_the_text_around_changes() {
+        // "Kyiv" occurs several times; the annotated one is followed by "officially applied".
+        let new = NATO.replace("in September 2022", "in autumn 2022");
+        let result = anchor(NATO, &new, "Kyiv officially applied", None);
+        assert_eq!(result.status, AnchorStatus::Exact);
+    }
+
+    #[test]
+    fn positions_map_through_the_diff() {
+        let diff = VersionDiff::new("abcdef", "abXcdYYf");
+        assert_eq!(diff.map_start(2), 3); // "c" after the inserted X
+        assert_eq!(diff.map_end(2), 2); // an end before the insertion stays before it
+        assert_eq!(diff.map_start(4), 5); // "e" was replaced by YY
+        assert_eq!(diff.map_end(5), 7);
+        assert!(diff.untouched(0, 2));
+        assert!(!diff.untouched(1, 3)); // X was inserted inside
+        assert!(!diff.untouched(4, 5));
+    }
+
+    #[test]
+    fn similarity_is_one_minus_the_normalised_edit_distance() {
+        assert_eq!(similarity("remarks", "remarks"), 1.0);
+        assert!((similarity("remakrs", "remarks") - (1.0 - 2.0 / 7.0)).abs() < 1e-9);
+        assert_eq!(similarity("", ""), 1.0);
+    }
+}
