@@ -115,6 +115,8 @@ pub struct Published {
     pub article: ArticleRow,
     /// False when the text equalled the latest version: nothing was written.
     pub created: bool,
+    /// Where the annotations went in the new version (for a version after the first).
+    pub anchoring: Option<AnchoringReport>,
 }
 
 #[derive(Clone)]
@@ -125,6 +127,9 @@ pub struct Desk {
 }
 
 pub use crate::clock::now;
+
+mod versions;
+pub use versions::{AnchoringReport, Placement};
 
 impl Desk {
     pub fn new(store: Store, limits: ContentLimits) -> Self {
@@ -458,6 +463,7 @@ impl Desk {
                 Ok(Published {
                     article: existing,
                     created: false,
+                    anchoring: None,
                 })
             } else {
                 Err(DeskError::Conflict(format!(
@@ -497,6 +503,7 @@ impl Desk {
         Ok(Published {
             article: self.article(&draft.id)?,
             created: true,
+            anchoring: None,
         })
     }
 
@@ -516,6 +523,7 @@ impl Desk {
             return Ok(Published {
                 article,
                 created: false,
+                anchoring: None,
             });
         }
         let stream = StreamId::Article(id.clone());
@@ -530,9 +538,12 @@ impl Desk {
             .append(user, now(), &stream, Expected::Exact(version), vec![event])
             .await?;
         self.store.read_model.wait_for(committed).await?;
+        // The version is durable; if anchoring is interrupted, start-up finishes it.
+        let anchoring = self.reanchor(id, latest + 1).await?;
         Ok(Published {
             article: self.article(id)?,
             created: true,
+            anchoring: Some(anchoring),
         })
     }
 

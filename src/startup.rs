@@ -52,11 +52,16 @@ impl Application {
         } else {
             SeedReport::default()
         };
+        // A crash between publishing a version and anchoring its annotations is finished here.
+        desk.reanchor_missing()
+            .await
+            .context("re-anchoring annotations on the latest article versions")?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {
             desk: desk.clone(),
             users,
-            renderer: Renderer::new(&base_url, Users::load(&settings.data_dir)?),
+            renderer: Renderer::new(&base_url, Users::load(&settings.data_dir)?)
+                .with_read_model(desk.store().read_model.clone()),
             limits: settings.limits,
             sync_peer_id: format!("glossa-{}", uuid::Uuid::new_v4().simple()),
             storage_id: desk.store().storage_id()?,
@@ -182,9 +187,10 @@ pub fn export_offline(
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
     let limits = crate::config::Limits::default();
     let users = Users::load(data_dir)?;
+    let read_model = store.read_model.clone();
     let state = AppState {
         desk: Desk::new(store, limits.content),
-        renderer: Renderer::new(public_url, users.clone()),
+        renderer: Renderer::new(public_url, users.clone()).with_read_model(read_model),
         users,
         limits,
         sync_peer_id: String::new(),

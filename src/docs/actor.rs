@@ -122,6 +122,24 @@ pub(super) enum Command {
     Inspect {
         reply: oneshot::Sender<DocState>,
     },
+    /// A person places a target in a version.
+    Reattach {
+        user: UserName,
+        id: AnnotationId,
+        article: ArticleId,
+        version: u32,
+        target: usize,
+        position: crate::domain::TextPosition,
+        at: DateTime<Utc>,
+        reply: oneshot::Sender<Result<u64, DocError>>,
+    },
+    /// Anchor this document's annotations on `article` in its new version `version`.
+    Reanchor {
+        article: ArticleId,
+        version: u32,
+        at: DateTime<Utc>,
+        reply: oneshot::Sender<Result<super::reanchor::Reanchored, DocError>>,
+    },
 }
 
 pub(super) struct DocumentActor {
@@ -211,6 +229,29 @@ impl DocumentActor {
                 Command::Presence { from, presence } => self.relay(from, presence),
                 Command::Leave { conn } => {
                     self.remove_peer(conn);
+                }
+                Command::Reanchor {
+                    article,
+                    version,
+                    at,
+                    reply,
+                } => {
+                    let _ = reply.send(self.reanchor(&article, version, at).await);
+                }
+                Command::Reattach {
+                    user,
+                    id,
+                    article,
+                    version,
+                    target,
+                    position,
+                    at,
+                    reply,
+                } => {
+                    let done = self
+                        .reattach(&user, &id, &article, version, target, position, at)
+                        .await;
+                    let _ = reply.send(done);
                 }
                 Command::Inspect { reply } => {
                     let mut annotations: Vec<Annotation> =

@@ -5,6 +5,7 @@
 //! endpoint plugs into the same actors: a sync change is one more way to change a document.
 
 mod actor;
+mod reanchor;
 mod replication;
 pub mod schema;
 
@@ -20,6 +21,7 @@ use crate::store::{Store, StoreError};
 
 pub use actor::{user_actor, DocState, Edit, Written};
 use actor::{Command, DocumentActor};
+pub use reanchor::Reanchored;
 pub use schema::SchemaError;
 
 /// Commands that may queue for one document before senders wait.
@@ -214,6 +216,60 @@ impl Documents {
     }
 
     /// The document's heads, annotations and saved bytes.
+    /// Anchors the annotations of `document` (an article's document) that target `article` in
+    /// `article`'s version `version`.
+    pub async fn reanchor(
+        &self,
+        document: &ArticleId,
+        article: &ArticleId,
+        version: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Reanchored, DocError> {
+        let mailbox = self.mailbox(document).await?;
+        let (reply, answer) = oneshot::channel();
+        mailbox
+            .send(Command::Reanchor {
+                article: article.clone(),
+                version,
+                at,
+                reply,
+            })
+            .await
+            .map_err(|_| DocError::Stopped)?;
+        answer.await.map_err(|_| DocError::Stopped)?
+    }
+
+    /// Records a person's placement of an annotation's target; returns the event's sequence.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reattach(
+        &self,
+        document: &ArticleId,
+        user: &UserName,
+        id: &AnnotationId,
+        article: &ArticleId,
+        version: u32,
+        target: usize,
+        position: crate::domain::TextPosition,
+        at: DateTime<Utc>,
+    ) -> Result<u64, DocError> {
+        let mailbox = self.mailbox(document).await?;
+        let (reply, answer) = oneshot::channel();
+        mailbox
+            .send(Command::Reattach {
+                user: user.clone(),
+                id: id.clone(),
+                article: article.clone(),
+                version,
+                target,
+                position,
+                at,
+                reply,
+            })
+            .await
+            .map_err(|_| DocError::Stopped)?;
+        answer.await.map_err(|_| DocError::Stopped)?
+    }
+
     pub async fn inspect(&self, article: &ArticleId) -> Result<DocState, DocError> {
         let mailbox = self.mailbox(article).await?;
         let (reply, answer) = oneshot::channel();

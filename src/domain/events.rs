@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Annotation, AnnotationId, ArticleId, Reply, Status};
+use super::anchoring::Anchor;
+use super::{Annotation, AnnotationId, ArticleId, ClaimId, Reply, Status, TextPosition, TextQuote};
 
 /// Schema version written with every event of this release.
 pub const SCHEMA_VERSION: u16 = 1;
@@ -89,6 +90,50 @@ pub enum DomainEvent {
         article: ArticleId,
         modified: DateTime<Utc>,
     },
+    /// Where an annotation's targets on `article` are in that article's version `version`,
+    /// computed when the version was published. The original selectors are never changed.
+    #[serde(rename = "annotation.anchored")]
+    AnnotationAnchored {
+        id: AnnotationId,
+        article: ArticleId,
+        version: u32,
+        anchors: Vec<TargetAnchor>,
+    },
+    /// A person placed an annotation's target in a version (an orphaned or ambiguous one, or a
+    /// correction of the server's placement).
+    #[serde(rename = "annotation.reattached")]
+    AnnotationReattached {
+        id: AnnotationId,
+        article: ArticleId,
+        version: u32,
+        /// Index of the target in the annotation's `targets`.
+        target: usize,
+        quote: TextQuote,
+        position: TextPosition,
+    },
+    /// A claim: one statement that fact-checks and passages across articles are about.
+    #[serde(rename = "claim.created")]
+    ClaimCreated {
+        claim: ClaimId,
+        /// The claim, briefly, as ClaimReview's `claimReviewed`.
+        text: String,
+        /// Who made the claim, if known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claimant: Option<String>,
+    },
+    #[serde(rename = "claim.linked")]
+    ClaimLinked {
+        claim: ClaimId,
+        annotation: AnnotationId,
+    },
+    #[serde(rename = "claim.unlinked")]
+    ClaimUnlinked {
+        claim: ClaimId,
+        annotation: AnnotationId,
+    },
+    /// The desk-wide term list: variants and the house spelling each should become.
+    #[serde(rename = "style.rules_set")]
+    StyleRulesSet { rules: Vec<StyleRule> },
     /// A sync client's change broke the document's rules; the server compensated it.
     #[serde(rename = "change.rejected")]
     ChangeRejected {
@@ -103,12 +148,30 @@ pub enum DomainEvent {
     },
 }
 
+/// Where one target (by index) is in one article version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetAnchor {
+    pub target: usize,
+    #[serde(flatten)]
+    pub anchor: Anchor,
+}
+
+/// One entry of the desk's term list: occurrences of `variants` are flagged with a tag
+/// annotation suggesting `preferred`. Matching is case-sensitive and on whole words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StyleRule {
+    /// A short slug, used as the tag on the annotations the rule makes.
+    pub id: String,
+    pub preferred: String,
+    pub variants: Vec<String>,
+}
+
 /// Fields whose changes get their own event type, or that no update touches.
 const NOT_IN_UPDATES: [&str; 5] = ["status", "replies", "deleted", "modified", "id"];
 
 impl DomainEvent {
     /// Every event type this version understands.
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 15] = [
         "article.created",
         "article.version_published",
         "document.changed",
@@ -118,6 +181,12 @@ impl DomainEvent {
         "reply.added",
         "annotation.deleted",
         "change.rejected",
+        "annotation.anchored",
+        "annotation.reattached",
+        "claim.created",
+        "claim.linked",
+        "claim.unlinked",
+        "style.rules_set",
     ];
 
     /// The event type name, e.g. `annotation.created`.
@@ -132,6 +201,12 @@ impl DomainEvent {
             DomainEvent::ReplyAdded { .. } => "reply.added",
             DomainEvent::AnnotationDeleted { .. } => "annotation.deleted",
             DomainEvent::ChangeRejected { .. } => "change.rejected",
+            DomainEvent::AnnotationAnchored { .. } => "annotation.anchored",
+            DomainEvent::AnnotationReattached { .. } => "annotation.reattached",
+            DomainEvent::ClaimCreated { .. } => "claim.created",
+            DomainEvent::ClaimLinked { .. } => "claim.linked",
+            DomainEvent::ClaimUnlinked { .. } => "claim.unlinked",
+            DomainEvent::StyleRulesSet { .. } => "style.rules_set",
         }
     }
 
@@ -157,7 +232,9 @@ impl DomainEvent {
             DomainEvent::AnnotationUpdated { id, .. }
             | DomainEvent::AnnotationStatusChanged { id, .. }
             | DomainEvent::ReplyAdded { id, .. }
-            | DomainEvent::AnnotationDeleted { id, .. } => Some(id),
+            | DomainEvent::AnnotationDeleted { id, .. }
+            | DomainEvent::AnnotationAnchored { id, .. }
+            | DomainEvent::AnnotationReattached { id, .. } => Some(id),
             _ => None,
         }
     }

@@ -86,6 +86,12 @@ slug_type!(
     MAX_SLUG_LEN
 );
 slug_type!(
+    /// The slug of a claim that fact-checks across articles are about.
+    ClaimId,
+    "claim id",
+    MAX_SLUG_LEN
+);
+slug_type!(
     /// The id of a reply inside an annotation's thread.
     ReplyId,
     "reply id",
@@ -154,6 +160,10 @@ pub enum StreamId {
     Document(ArticleId),
     /// The semantic events of one annotation; its version is the annotation's ETag.
     Annotation(AnnotationId),
+    /// A claim and the annotations linked to it.
+    Claim(ClaimId),
+    /// The desk's house style (its term list).
+    Style,
 }
 
 impl StreamId {
@@ -164,6 +174,8 @@ impl StreamId {
             "article" => Ok(Self::Article(ArticleId::parse(id)?)),
             "document" => Ok(Self::Document(ArticleId::parse(id)?)),
             "annotation" => Ok(Self::Annotation(AnnotationId::parse(id)?)),
+            "claim" => Ok(Self::Claim(ClaimId::parse(id)?)),
+            "style" if id == "rules" => Ok(Self::Style),
             _ => Err(bad()),
         }
     }
@@ -175,6 +187,8 @@ impl fmt::Display for StreamId {
             Self::Article(id) => write!(f, "article-{id}"),
             Self::Document(id) => write!(f, "document-{id}"),
             Self::Annotation(id) => write!(f, "annotation-{id}"),
+            Self::Claim(id) => write!(f, "claim-{id}"),
+            Self::Style => f.write_str("style-rules"),
         }
     }
 }

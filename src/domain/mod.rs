@@ -12,8 +12,12 @@ mod text;
 mod vocab;
 
 pub use annotation::{Annotation, Content, ContentLimits, Reply, Source, Target};
-pub use events::{apply, derive_events, DomainEvent, FieldChange, SCHEMA_VERSION};
-pub use ids::{AnnotationId, ArticleId, EventId, ReplyId, StreamId, UserName, MAX_SLUG_LEN};
+pub use events::{
+    apply, derive_events, DomainEvent, FieldChange, StyleRule, TargetAnchor, SCHEMA_VERSION,
+};
+pub use ids::{
+    AnnotationId, ArticleId, ClaimId, EventId, ReplyId, StreamId, UserName, MAX_SLUG_LEN,
+};
 pub use text::{
     normalise, require_text, sha256_hex, IndexedText, SelectorMismatch, TextPosition, TextQuote,
 };

@@ -6,7 +6,7 @@ use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::docs::Written;
-use crate::domain::{AnnotationId, ReplyId, Status, UserName};
+use crate::domain::{AnnotationId, ArticleId, ReplyId, Status, TextPosition, UserName};
 use crate::history::{self, AsOf};
 use crate::store::AnnotationRow;
 
@@ -33,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/annotations/{id}/history", web::get().to(history))
     .route("/api/annotations/{id}/replies", web::post().to(reply))
     .route("/api/annotations/{id}/status", web::post().to(set_status))
-    .route("/api/annotations/{id}/assignee", web::post().to(assign));
+    .route("/api/annotations/{id}/assignee", web::post().to(assign))
+    .route("/api/annotations/{id}/anchor", web::post().to(reattach));
 }
 
 fn parse_id(raw: &str) -> Result<AnnotationId, ApiError> {
@@ -302,4 +303,55 @@ async fn assign(
         .assign(&caller.0.name, &id, assignee, expected)
         .await?;
     Ok(written(&state, &done, HttpResponse::Ok()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReattachRequest {
+    /// The article of the target (the annotation's first article by default).
+    #[serde(default)]
+    article: Option<String>,
+    /// Which target (the first on the article by default).
+    #[serde(default)]
+    target: Option<usize>,
+    /// The article version (the latest by default).
+    #[serde(default)]
+    version: Option<u32>,
+    /// The passage, in code points of that version's text, end exclusive.
+    start: u64,
+    end: u64,
+}
+
+/// A person places an orphaned or ambiguous target (or corrects the server's placement).
+#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+async fn reattach(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = parse_id(&path)?;
+    let request: ReattachRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let article = request
+        .article
+        .as_deref()
+        .map(|raw| ArticleId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string())))
+        .transpose()?;
+    let placement = state
+        .desk
+        .reattach(
+            &caller.0.name,
+            &id,
+            article,
+            request.target,
+            request.version,
+            TextPosition {
+                start: request.start,
+                end: request.end,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(placement))
 }

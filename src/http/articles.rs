@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/articles/{id}/versions", web::post().to(publish))
         .route("/api/articles/{id}/versions/{n}", web::get().to(version))
         .route("/api/articles/{id}/document", web::get().to(document))
+        .route("/api/articles/{id}/anchors", web::get().to(anchors))
         .route("/articles/{id}", web::get().to(get))
         .route("/articles/{id}/versions/{n}", web::get().to(version));
 }
@@ -131,6 +132,46 @@ async fn document(
 }
 
 #[derive(Deserialize)]
+struct VersionQuery {
+    version: Option<String>,
+}
+
+/// Where every annotation on the article is in one version (the latest by default), and the
+/// ones a person should re-attach.
+async fn anchors(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<VersionQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let version = query
+        .version
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<u32>().map_err(|_| {
+                ApiError::BadRequest(format!("`version` must be a version number, not {raw:?}"))
+            })
+        })
+        .transpose()?;
+    let (version, placements) = state.desk.placements(&id, version)?;
+    let mut counts = serde_json::Map::new();
+    for p in &placements {
+        let n = counts.get(&p.status).and_then(Value::as_u64).unwrap_or(0);
+        counts.insert(p.status.clone(), (n + 1).into());
+    }
+    let attention: Vec<&crate::desk::Placement> =
+        placements.iter().filter(|p| p.needs_attention()).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "article": id,
+        "version": version,
+        "counts": counts,
+        "needs_attention": attention,
+        "placements": placements,
+    })))
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewArticle {
     id: String,
@@ -157,12 +198,16 @@ fn published(state: &AppState, done: Published) -> HttpResponse {
     } else {
         HttpResponse::Ok()
     };
+    let mut body = view(state, &done.article);
+    if let Some(anchoring) = &done.anchoring {
+        body["anchoring"] = json!(anchoring);
+    }
     response
         .insert_header((
             header::LOCATION,
             format!("{}/api/articles/{}", state.renderer.base(), done.article.id),
         ))
-        .json(view(state, &done.article))
+        .json(body)
 }
 
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]

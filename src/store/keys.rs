@@ -90,6 +90,9 @@ pub const RM_BY_ASSIGNEE: u8 = 0x14;
 pub const RM_ALL: u8 = 0x15;
 pub const RM_ARTICLE: u8 = 0x20;
 pub const RM_ARTICLE_TEXT: u8 = 0x21;
+pub const RM_ANCHOR: u8 = 0x30;
+pub const RM_CLAIM: u8 = 0x40;
+pub const RM_STYLE: &[u8] = &[0x50];
 pub const RM_CHECKPOINT: &[u8] = &[0xf0];
 
 /// `prefix | name` for a row keyed by a slug (slugs never contain a zero byte).
@@ -124,6 +127,21 @@ pub fn id_of_index_key(key: &[u8]) -> Option<&str> {
 /// `0x21 | article | 0 | version` → that version's text.
 pub fn rm_article_text(article: &str, version: u32) -> Vec<u8> {
     let mut key = rm_index_prefix(RM_ARTICLE_TEXT, article);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// `0x30 | annotation | 0 |` — the scan prefix of one annotation's anchors.
+pub fn rm_anchor_prefix(annotation: &str) -> Vec<u8> {
+    rm_index_prefix(RM_ANCHOR, annotation)
+}
+
+/// `0x30 | annotation | 0 | article | 0 | version` → where its targets on that article are in
+/// that version.
+pub fn rm_anchor(annotation: &str, article: &str, version: u32) -> Vec<u8> {
+    let mut key = rm_anchor_prefix(annotation);
+    key.extend_from_slice(article.as_bytes());
+    key.push(0);
     key.extend_from_slice(&version.to_be_bytes());
     key
 }

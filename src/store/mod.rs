@@ -16,7 +16,9 @@ use std::sync::mpsc as std_mpsc;
 use std::thread;
 
 pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
-pub use read_model::{AnnotationRow, ArticleRow, Filter, ReadModel, VersionInfo};
+pub use read_model::{
+    AnchorRow, AnnotationRow, ArticleRow, ClaimRow, Filter, ReadModel, VersionInfo,
+};
 pub use record::{EventRecord, NewEvent};
 pub use snapshots::{Snapshot, Snapshots};
 

@@ -13,7 +13,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::domain::{apply, Annotation, ArticleId, DomainEvent, Kind, Status, UserName};
+use crate::domain::anchoring::{Anchor, AnchorStatus};
+use crate::domain::{
+    apply, Annotation, AnnotationId, ArticleId, ClaimId, DomainEvent, Kind, Status, StyleRule,
+    TargetAnchor, UserName,
+};
 
 use super::keys::{self, *};
 use super::log::EventLog;
@@ -30,6 +34,30 @@ pub struct AnnotationRow {
     pub created_seq: u64,
     /// Sequence number of the last event that changed it.
     pub last_seq: u64,
+}
+
+/// Where an annotation's targets on one article are in one of its versions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnchorRow {
+    pub annotation: AnnotationId,
+    pub article: ArticleId,
+    pub version: u32,
+    pub anchors: Vec<TargetAnchor>,
+    /// Who placed it: `glossa` for the server's re-anchoring, else the person who re-attached.
+    pub by: UserName,
+    pub at: DateTime<Utc>,
+}
+
+/// A claim and the annotations about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimRow {
+    pub id: ClaimId,
+    pub text: String,
+    #[serde(default)]
+    pub claimant: Option<String>,
+    pub annotations: Vec<AnnotationId>,
+    pub created: DateTime<Utc>,
+    pub creator: UserName,
 }
 
 /// One immutable version of an article's text.
@@ -157,6 +185,8 @@ impl ReadModel {
         let mut original: HashMap<String, Option<AnnotationRow>> = HashMap::new();
         let mut current: BTreeMap<String, Option<AnnotationRow>> = BTreeMap::new();
         let mut articles: BTreeMap<String, ArticleRow> = BTreeMap::new();
+        let mut anchors: BTreeMap<Vec<u8>, AnchorRow> = BTreeMap::new();
+        let mut claims: BTreeMap<String, ClaimRow> = BTreeMap::new();
         let mut batch = sled::Batch::default();
         for record in records {
             // Types this version does not know (written by a later one) are not projected here.
@@ -212,7 +242,48 @@ impl ReadModel {
                     batch.insert(rm_article_text(article.as_str(), *version), text.as_bytes());
                 }
                 DomainEvent::DocumentChanged { .. } | DomainEvent::ChangeRejected { .. } => {}
+                DomainEvent::ClaimCreated {
+                    claim,
+                    text,
+                    claimant,
+                } => {
+                    claims.insert(
+                        claim.to_string(),
+                        ClaimRow {
+                            id: claim.clone(),
+                            text: text.clone(),
+                            claimant: claimant.clone(),
+                            annotations: Vec::new(),
+                            created: record.at,
+                            creator: record.actor.clone(),
+                        },
+                    );
+                }
+                DomainEvent::ClaimLinked { claim, annotation }
+                | DomainEvent::ClaimUnlinked { claim, annotation } => {
+                    let key = claim.to_string();
+                    let row = match claims.remove(&key) {
+                        Some(row) => Some(row),
+                        None => self.claim(claim)?,
+                    };
+                    if let Some(mut row) = row {
+                        row.annotations.retain(|a| a != annotation);
+                        if matches!(event, DomainEvent::ClaimLinked { .. }) {
+                            row.annotations.push(annotation.clone());
+                        }
+                        claims.insert(key, row);
+                    }
+                }
+                DomainEvent::StyleRulesSet { rules } => {
+                    batch.insert(RM_STYLE, encode(rules)?);
+                }
                 _ => {
+                    if let Some(row) = anchor_row(&event, record, &anchors, self)? {
+                        anchors.insert(
+                            rm_anchor(row.annotation.as_str(), row.article.as_str(), row.version),
+                            row,
+                        );
+                    }
                     let Some(id) = event.annotation_id() else {
                         continue;
                     };
@@ -251,6 +322,12 @@ impl ReadModel {
         }
         for (id, row) in &articles {
             batch.insert(rm_row(RM_ARTICLE, id), encode(row)?);
+        }
+        for (key, row) in &anchors {
+            batch.insert(key.as_slice(), encode(row)?);
+        }
+        for (id, row) in &claims {
+            batch.insert(rm_row(RM_CLAIM, id), encode(row)?);
         }
         batch.insert(RM_CHECKPOINT, &keys::u64_value(last));
         self.tree.apply_batch(batch)?;
@@ -318,6 +395,43 @@ impl ReadModel {
         Ok(rows)
     }
 
+    /// Every anchor row of an annotation (all articles and versions), oldest version first.
+    pub fn anchors(&self, annotation: &AnnotationId) -> Result<Vec<AnchorRow>, StoreError> {
+        self.tree
+            .scan_prefix(rm_anchor_prefix(annotation.as_str()))
+            .map(|entry| decode(&entry?.1))
+            .collect()
+    }
+
+    fn anchor_at(&self, key: &[u8]) -> Result<Option<AnchorRow>, StoreError> {
+        self.tree.get(key)?.map(|bytes| decode(&bytes)).transpose()
+    }
+
+    pub fn claim(&self, id: &ClaimId) -> Result<Option<ClaimRow>, StoreError> {
+        self.tree
+            .get(rm_row(RM_CLAIM, id.as_str()))?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    pub fn claims(&self) -> Result<Vec<ClaimRow>, StoreError> {
+        let mut rows: Vec<ClaimRow> = self
+            .tree
+            .scan_prefix([RM_CLAIM])
+            .map(|entry| decode(&entry?.1))
+            .collect::<Result<_, _>>()?;
+        rows.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        Ok(rows)
+    }
+
+    /// The desk's term list (`None` before one was ever set).
+    pub fn style_rules(&self) -> Result<Option<Vec<StyleRule>>, StoreError> {
+        self.tree
+            .get(RM_STYLE)?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
     pub fn article_text(&self, id: &ArticleId, version: u32) -> Result<Option<String>, StoreError> {
         self.tree
             .get(rm_article_text(id.as_str(), version))?
@@ -326,6 +440,68 @@ impl ReadModel {
                     .map_err(|e| StoreError::Corrupt(format!("article text: {e}")))
             })
             .transpose()
+    }
+}
+
+/// The anchor row an anchoring event leaves (a re-attachment changes one target of the row).
+fn anchor_row(
+    event: &DomainEvent,
+    record: &EventRecord,
+    pending: &BTreeMap<Vec<u8>, AnchorRow>,
+    model: &ReadModel,
+) -> Result<Option<AnchorRow>, StoreError> {
+    match event {
+        DomainEvent::AnnotationAnchored {
+            id,
+            article,
+            version,
+            anchors,
+        } => Ok(Some(AnchorRow {
+            annotation: id.clone(),
+            article: article.clone(),
+            version: *version,
+            anchors: anchors.clone(),
+            by: record.actor.clone(),
+            at: record.at,
+        })),
+        DomainEvent::AnnotationReattached {
+            id,
+            article,
+            version,
+            target,
+            quote,
+            position,
+        } => {
+            let key = rm_anchor(id.as_str(), article.as_str(), *version);
+            let existing = match pending.get(&key) {
+                Some(row) => Some(row.clone()),
+                None => model.anchor_at(&key)?,
+            };
+            let mut row = existing.unwrap_or_else(|| AnchorRow {
+                annotation: id.clone(),
+                article: article.clone(),
+                version: *version,
+                anchors: Vec::new(),
+                by: record.actor.clone(),
+                at: record.at,
+            });
+            row.anchors.retain(|a| a.target != *target);
+            row.anchors.push(TargetAnchor {
+                target: *target,
+                anchor: Anchor {
+                    status: AnchorStatus::Reattached,
+                    position: Some(*position),
+                    quote: Some(quote.clone()),
+                    score: None,
+                    candidates: Vec::new(),
+                },
+            });
+            row.anchors.sort_by_key(|a| a.target);
+            row.by = record.actor.clone();
+            row.at = record.at;
+            Ok(Some(row))
+        }
+        _ => Ok(None),
     }
 }
 

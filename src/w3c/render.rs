@@ -3,9 +3,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::docs::schema::timestamp;
-use crate::domain::{Annotation, Kind, UserName};
+use crate::domain::{Annotation, ArticleId, Kind, Target, UserName};
 use crate::identity::Users;
-use crate::store::AnnotationRow;
+use crate::store::{AnnotationRow, ReadModel};
 
 pub const ANNO_CONTEXT: &str = "http://www.w3.org/ns/anno.jsonld";
 pub const LDP_CONTEXT: &str = "http://www.w3.org/ns/ldp.jsonld";
@@ -25,7 +25,11 @@ fn glossa_context() -> Value {
         "title": "glossa:title",
         "archived": "glossa:archived",
         "parent": "glossa:parent",
-        "text": "glossa:text"
+        "text": "glossa:text",
+        "anchor": "glossa:anchor",
+        "version": "glossa:version",
+        "score": "glossa:score",
+        "candidates": "glossa:candidates"
     })
 }
 
@@ -51,6 +55,8 @@ pub struct Page<'a> {
 pub struct Renderer {
     base: String,
     users: Users,
+    /// Article versions and anchors, for each target's `TimeState` and current place.
+    read_model: Option<ReadModel>,
 }
 
 impl Renderer {
@@ -58,7 +64,87 @@ impl Renderer {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             users,
+            read_model: None,
         }
+    }
+
+    /// Lets targets say when their version was published and where they are in the latest.
+    pub fn with_read_model(mut self, read_model: ReadModel) -> Self {
+        self.read_model = Some(read_model);
+        self
+    }
+
+    fn version_url(&self, article: &ArticleId, version: u32) -> String {
+        format!("{}/articles/{article}/versions/{version}", self.base)
+    }
+
+    /// The target's `state` (the version it was made on, as a W3C `TimeState`) and, when the
+    /// article has a newer version, where the target is in it (Glossa's `anchor`).
+    fn placement(
+        &self,
+        a: &Annotation,
+        index: usize,
+        t: &Target,
+    ) -> (Option<Value>, Option<Value>) {
+        let Some(rm) = &self.read_model else {
+            return (None, None);
+        };
+        let Ok(Some(article)) = rm.article(&t.article) else {
+            return (None, None);
+        };
+        let state = article
+            .versions
+            .iter()
+            .find(|v| v.number == t.version)
+            .map(|v| {
+                json!({
+                    "type": "TimeState",
+                    "sourceDate": timestamp(v.ingested),
+                    "cached": self.version_url(&t.article, t.version),
+                })
+            });
+        let latest = article.latest().map_or(t.version, |v| v.number);
+        if latest <= t.version {
+            return (state, None);
+        }
+        let found = rm.anchors(&a.id).ok().and_then(|rows| {
+            rows.into_iter()
+                .find(|r| r.article == t.article && r.version == latest)
+                .and_then(|r| r.anchors.into_iter().find(|x| x.target == index))
+        });
+        let mut anchor = json!({
+            "version": latest,
+            "source": self.version_url(&t.article, latest),
+        });
+        match found {
+            None => anchor["status"] = "pending".into(),
+            Some(found) => {
+                let x = found.anchor;
+                anchor["status"] = x.status.as_str().into();
+                if let (Some(quote), Some(position)) = (&x.quote, x.position) {
+                    anchor["selector"] = json!([
+                        {
+                            "type": "TextQuoteSelector",
+                            "exact": quote.exact,
+                            "prefix": quote.prefix,
+                            "suffix": quote.suffix,
+                        },
+                        { "type": "TextPositionSelector", "start": position.start, "end": position.end }
+                    ]);
+                }
+                if let Some(score) = x.score {
+                    anchor["score"] = score.into();
+                }
+                if !x.candidates.is_empty() {
+                    anchor["candidates"] = x
+                        .candidates
+                        .iter()
+                        .map(|c| json!({ "type": "TextPositionSelector", "start": c.start, "end": c.end }))
+                        .collect();
+                }
+            }
+        }
+        (state, Some(anchor))
     }
 
     pub fn base(&self) -> &str {
@@ -143,8 +229,10 @@ impl Renderer {
         let targets: Vec<Value> = a
             .targets
             .iter()
-            .map(|t| {
-                json!({
+            .enumerate()
+            .map(|(index, t)| {
+                let (state, anchor) = self.placement(a, index, t);
+                let mut target = json!({
                     "type": "SpecificResource",
                     "source": format!("{}/articles/{}/versions/{}", self.base, t.article, t.version),
                     "selector": [
@@ -160,7 +248,14 @@ impl Renderer {
                             "end": t.position.end,
                         }
                     ]
-                })
+                });
+                if let Some(state) = state {
+                    target["state"] = state;
+                }
+                if let Some(anchor) = anchor {
+                    target["anchor"] = anchor;
+                }
+                target
             })
             .collect();
         out.insert("target".into(), Value::Array(targets));

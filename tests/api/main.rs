@@ -15,5 +15,6 @@ mod history;
 mod js_client;
 mod rebuild;
 mod sync;
+mod versions;
 mod w3c;
 mod web_ui;

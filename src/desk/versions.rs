@@ -1,0 +1,230 @@
+//! Article versions and where annotations are in them: re-anchoring every document that holds
+//! an annotation on the article when a version arrives, the per-version placements the API and
+//! the reader show, and re-attachment by a person.
+
+use serde::Serialize;
+
+use crate::docs::Reanchored;
+use crate::domain::anchoring::AnchorStatus;
+use crate::domain::{AnnotationId, ArticleId, Kind, Status, TextPosition, TextQuote, UserName};
+use crate::store::Filter;
+
+use super::{now, Desk, DeskError};
+
+/// What re-anchoring one version did, across documents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AnchoringReport {
+    pub version: u32,
+    /// Annotations that got an anchor for the version.
+    pub annotations: usize,
+    /// Targets by result.
+    pub targets: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl AnchoringReport {
+    fn add(&mut self, done: &Reanchored) {
+        self.annotations += done.annotations;
+        for (status, n) in &done.by_status {
+            *self.targets.entry(status.as_str()).or_default() += n;
+        }
+    }
+}
+
+/// Where one target of one annotation is in one version of an article.
+#[derive(Clone, Debug, Serialize)]
+pub struct Placement {
+    pub annotation: AnnotationId,
+    pub kind: Kind,
+    /// The annotation's workflow status.
+    pub annotation_status: Status,
+    pub target: usize,
+    /// The version the target's selectors were made on.
+    pub made_on: u32,
+    /// `original` when the version is the one the target was made on, `pending` before the
+    /// server has anchored it there, else the anchor's status.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<TextPosition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<TextQuote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<TextPosition>,
+    /// Who placed it (the server, or the person who re-attached it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<UserName>,
+}
+
+impl Placement {
+    /// Whether a person should re-attach it.
+    pub fn needs_attention(&self) -> bool {
+        self.status == AnchorStatus::Orphaned.as_str()
+            || self.status == AnchorStatus::Ambiguous.as_str()
+    }
+}
+
+impl Desk {
+    /// Anchors every live annotation with a target on `article` in its version `version`: the
+    /// article's own document and every other document holding one (contradictions).
+    pub async fn reanchor(
+        &self,
+        article: &ArticleId,
+        version: u32,
+    ) -> Result<AnchoringReport, DeskError> {
+        let mut documents = vec![article.clone()];
+        for row in self.list(&Filter {
+            article: Some(article.clone()),
+            ..Filter::default()
+        })? {
+            let home = row.annotation.home_article();
+            if !documents.contains(home) {
+                documents.push(home.clone());
+            }
+        }
+        let mut report = AnchoringReport {
+            version,
+            ..AnchoringReport::default()
+        };
+        for document in &documents {
+            let done = self
+                .docs
+                .reanchor(document, article, version, now())
+                .await?;
+            report.add(&done);
+        }
+        self.store
+            .read_model
+            .wait_for(self.store.log.head())
+            .await?;
+        Ok(report)
+    }
+
+    /// Finishes re-anchoring that a crash interrupted: every article's latest version.
+    pub async fn reanchor_missing(&self) -> Result<(), DeskError> {
+        for article in self.articles()? {
+            if let Some(latest) = article.latest().filter(|v| v.number > 1) {
+                self.reanchor(&article.id, latest.number).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where each live annotation's targets on `article` are in `version` (the latest when
+    /// `None`), in the order of the passages.
+    pub fn placements(
+        &self,
+        article: &ArticleId,
+        version: Option<u32>,
+    ) -> Result<(u32, Vec<Placement>), DeskError> {
+        let row = self.article(article)?;
+        let latest = row.latest().map_or(1, |v| v.number);
+        let version = version.unwrap_or(latest);
+        if !row.versions.iter().any(|v| v.number == version) {
+            return Err(DeskError::NotFound(format!(
+                "article {article} has no version {version}"
+            )));
+        }
+        let mut placements = Vec::new();
+        for annotation_row in self.list(&Filter {
+            article: Some(article.clone()),
+            ..Filter::default()
+        })? {
+            let a = &annotation_row.annotation;
+            let anchors = self.store.read_model.anchors(&a.id)?;
+            for (index, target) in a.targets.iter().enumerate() {
+                if &target.article != article || target.version > version {
+                    continue;
+                }
+                let base = Placement {
+                    annotation: a.id.clone(),
+                    kind: a.kind,
+                    annotation_status: a.status,
+                    target: index,
+                    made_on: target.version,
+                    status: "original".into(),
+                    position: Some(target.position),
+                    quote: Some(target.quote.clone()),
+                    score: None,
+                    candidates: Vec::new(),
+                    by: None,
+                };
+                let anchored = anchors
+                    .iter()
+                    .find(|r| &r.article == article && r.version == version)
+                    .and_then(|r| r.anchors.iter().find(|x| x.target == index).map(|x| (r, x)));
+                let placement = match anchored {
+                    Some((row, found)) => Placement {
+                        status: found.anchor.status.as_str().into(),
+                        position: found.anchor.position,
+                        quote: found.anchor.quote.clone(),
+                        score: found.anchor.score,
+                        candidates: found.anchor.candidates.clone(),
+                        by: Some(row.by.clone()),
+                        ..base
+                    },
+                    None if target.version == version => base,
+                    None => Placement {
+                        status: "pending".into(),
+                        position: None,
+                        quote: None,
+                        ..base
+                    },
+                };
+                placements.push(placement);
+            }
+        }
+        placements.sort_by_key(|p| p.position.map_or(u64::MAX, |p| p.start));
+        Ok((version, placements))
+    }
+
+    /// A person places target `target` (the first on `article` when `None`) of an annotation
+    /// in `article`'s version `version` (the latest when `None`).
+    pub async fn reattach(
+        &self,
+        user: &UserName,
+        id: &AnnotationId,
+        article: Option<ArticleId>,
+        target: Option<usize>,
+        version: Option<u32>,
+        position: TextPosition,
+    ) -> Result<Placement, DeskError> {
+        let row = self.live_row(id)?;
+        let annotation = &row.annotation;
+        let article = article.unwrap_or_else(|| annotation.home_article().clone());
+        let target = match target {
+            Some(index) => index,
+            None => annotation
+                .targets
+                .iter()
+                .position(|t| t.article == article)
+                .ok_or_else(|| {
+                    DeskError::Domain(crate::domain::DomainError::invalid(
+                        "article",
+                        format!("{id} has no target on article {article}"),
+                    ))
+                })?,
+        };
+        let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
+        let version = version.unwrap_or(latest);
+        let seq = self
+            .docs
+            .reattach(
+                annotation.home_article(),
+                user,
+                id,
+                &article,
+                version,
+                target,
+                position,
+                now(),
+            )
+            .await?;
+        self.store.read_model.wait_for(seq).await?;
+        let (_, placements) = self.placements(&article, Some(version))?;
+        placements
+            .into_iter()
+            .find(|p| &p.annotation == id && p.target == target)
+            .ok_or_else(|| DeskError::Internal("the re-attached target is not listed".into()))
+    }
+}

@@ -1,0 +1,272 @@
+//! Article versions and server-side re-anchoring, with real edits of a seed article: every
+//! annotation follows its passage to the new text or says plainly that it did not.
+
+use serde_json::{json, Value};
+
+use crate::conformance::annotation_must_failures;
+use crate::helpers::{detail, id_of, spawn_app, TestApp, ALICE, BRUNO, VICTOR};
+
+const NATO: &str = "macron-us-guarantees-nato";
+const DELETED: &str = "Zelensky has repeatedly said that NATO accession is the best possible security guarantee for postwar Ukraine. Kyiv officially applied for NATO membership in September 2022 after Russia illegally declared the annexation of four Ukrainian oblasts.\n";
+const HEADLINE: &str = "As Putin, Trump debate Ukraine’s future borders, Donetsk Oblast residents are split on what they would accept to end the war";
+
+/// The corrected text: the typo fixed, a paragraph inserted before "after a the call", the
+/// Kramatorsk paragraph lightly reworded, its headline duplicated, one paragraph deleted.
+fn second_version(v1: &str) -> String {
+    let v2 = v1
+        .replace("remakrs", "remarks")
+        .replacen(
+            "Speaking to reporters",
+            "Editor’s Note: Details of the video call were added.\nSpeaking to reporters",
+            1,
+        )
+        .replace(
+            "began to actively push Ukraine",
+            "began actively pushing Ukraine",
+        )
+        .replace(HEADLINE, &format!("{HEADLINE}\n{HEADLINE}"))
+        .replace(DELETED, "");
+    assert_eq!(v2.matches(HEADLINE).count(), 2);
+    assert!(!v2.contains("Kyiv officially applied"));
+    v2
+}
+
+async fn placement(app: &TestApp, id: &str, version: Option<u32>) -> Value {
+    let query = version.map_or(String::new(), |v| format!("?version={v}"));
+    let anchors = app
+        .get_json(&format!("/api/articles/{NATO}/anchors{query}"))
+        .await;
+    anchors["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["annotation"] == id)
+        .unwrap_or_else(|| panic!("{id} is not placed: {anchors}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn a_new_version_re_anchors_every_annotation_and_never_guesses() {
+    let app = spawn_app().await;
+    let v1 = app.article_text(NATO).await;
+    // An annotation inside the paragraph the new version deletes.
+    let response = app
+        .post_json(
+            &format!("/articles/{NATO}/annotations/"),
+            &app.fact_check_on(
+                NATO,
+                "NATO accession is the best possible security guarantee",
+            )
+            .await,
+            BRUNO,
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let doomed = id_of(&response);
+
+    // Publishing the corrected text re-anchors, and says how it went.
+    let published = app
+        .post_json(
+            &format!("/api/articles/{NATO}/versions"),
+            &json!({ "text": second_version(&v1) }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(published.status(), 201);
+    let body: Value = published.json().await.unwrap();
+    assert_eq!(body["latest_version"], 2);
+    assert_eq!(body["anchoring"]["version"], 2);
+    assert_eq!(body["anchoring"]["annotations"], 5);
+
+    let v2 = app.article_text(NATO).await;
+    let text_at = |p: &Value| -> String {
+        let (start, end) = (
+            p["position"]["start"].as_u64().unwrap() as usize,
+            p["position"]["end"].as_u64().unwrap() as usize,
+        );
+        v2.chars().skip(start).take(end - start).collect()
+    };
+
+    let remakrs = placement(&app, "seed-000-remakrs", None).await;
+    assert_eq!(remakrs["status"], "resolved", "{remakrs}");
+    assert_eq!(text_at(&remakrs), "remarks");
+
+    let after = placement(&app, "seed-000-after-a-the", None).await;
+    assert_eq!(after["status"], "moved", "{after}");
+    assert_eq!(text_at(&after), "after a the call");
+
+    let reworded = placement(&app, "seed-000-truncated-ending", None).await;
+    assert_eq!(reworded["status"], "fuzzy", "{reworded}");
+    assert!(text_at(&reworded).starts_with(
+        "KRAMATORSK, Donetsk Oblast — U.S. President Donald Trump began actively pushing Ukraine"
+    ));
+    let score = reworded["score"].as_f64().unwrap();
+    assert!(score > 0.7 && score < 1.0, "{score}");
+
+    let duplicated = placement(&app, "seed-000-second-story", None).await;
+    assert_eq!(duplicated["status"], "ambiguous", "{duplicated}");
+    assert!(
+        duplicated.get("position").is_none(),
+        "an ambiguous passage is not placed"
+    );
+    assert_eq!(duplicated["candidates"].as_array().unwrap().len(), 2);
+
+    let orphan = placement(&app, &doomed, None).await;
+    assert_eq!(orphan["status"], "orphaned", "{orphan}");
+
+    // The orphan and the ambiguous one are listed for a person; version 1 is as it was.
+    let anchors = app.get_json(&format!("/api/articles/{NATO}/anchors")).await;
+    let mut attention: Vec<&str> = anchors["needs_attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["annotation"].as_str().unwrap())
+        .collect();
+    attention.sort();
+    let mut expected = vec![doomed.as_str(), "seed-000-second-story"];
+    expected.sort();
+    assert_eq!(attention, expected);
+    assert_eq!(
+        placement(&app, "seed-000-remakrs", Some(1)).await["status"],
+        "original"
+    );
+
+    // Every result is an event; the original selectors are untouched.
+    let anchored: Vec<Value> = app
+        .get_json("/api/events?type=annotation.anchored&limit=100")
+        .await["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(anchored.len(), 5);
+    let w3c = app.get_json("/annotations/seed-000-remakrs").await;
+    let target = &w3c["target"][0];
+    assert!(target["source"].as_str().unwrap().ends_with("/versions/1"));
+    assert_eq!(target["selector"][0]["exact"], "remakrs");
+    assert_eq!(target["state"]["type"], "TimeState");
+    assert!(target["state"]["sourceDate"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert_eq!(target["anchor"]["version"], 2);
+    assert_eq!(target["anchor"]["status"], "resolved");
+    assert_eq!(target["anchor"]["selector"][0]["exact"], "remarks");
+    assert!(
+        annotation_must_failures(&w3c).is_empty(),
+        "{:?}",
+        annotation_must_failures(&w3c)
+    );
+
+    // A person re-attaches the ambiguous headline to its second copy: an event too.
+    let second = duplicated["candidates"][1].clone();
+    let reattached = app
+        .post_json(
+            "/api/annotations/seed-000-second-story/anchor",
+            &json!({ "start": second["start"], "end": second["end"] }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(reattached.status(), 200);
+    let after: Value = reattached.json().await.unwrap();
+    assert_eq!(after["status"], "reattached");
+    assert_eq!(after["by"], "alice");
+    assert_eq!(text_at(&after), HEADLINE);
+    let events = app.get_json("/api/events?type=annotation.reattached").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+    let anchors = app.get_json(&format!("/api/articles/{NATO}/anchors")).await;
+    assert_eq!(anchors["needs_attention"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn re_attaching_checks_its_input_and_its_caller() {
+    let app = spawn_app().await;
+    let v1 = app.article_text(NATO).await;
+    app.post_json(
+        &format!("/api/articles/{NATO}/versions"),
+        &json!({ "text": second_version(&v1) }),
+        ALICE,
+    )
+    .await;
+    let head = app.log_head();
+    let cases = [
+        (json!({ "start": 5, "end": 2 }), ALICE, 422, "not a passage"),
+        (
+            json!({ "start": 0, "end": 9_999_999 }),
+            ALICE,
+            422,
+            "not a passage",
+        ),
+        (
+            json!({ "start": 0, "end": 4, "version": 7 }),
+            ALICE,
+            422,
+            "no version 7",
+        ),
+        (
+            json!({ "start": 0, "end": 4, "target": 3 }),
+            ALICE,
+            422,
+            "no target 3",
+        ),
+        (
+            json!({ "start": 0, "end": 4, "article": "twenty-six-nations-pledge" }),
+            ALICE,
+            422,
+            "no target on article",
+        ),
+        (json!({ "start": "x", "end": 4 }), ALICE, 400, ""),
+        (json!({ "start": 0, "end": 4 }), VICTOR, 403, "viewer"),
+    ];
+    for (body, token, status, message) in cases {
+        let response = app
+            .post_json(
+                "/api/annotations/seed-000-second-story/anchor",
+                &body,
+                token,
+            )
+            .await;
+        assert_eq!(response.status(), status, "{body}");
+        let text = detail(response).await;
+        assert!(text.contains(message), "{body}: {text}");
+    }
+    assert_eq!(app.log_head(), head, "nothing refused was written");
+    let missing = app
+        .post_json(
+            "/api/annotations/nope/anchor",
+            &json!({ "start": 0, "end": 4 }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn a_version_of_the_second_article_re_anchors_a_contradiction_kept_in_the_first() {
+    // seed-001-004-reassurance-force lives in macron-us-support-finalised's document and
+    // targets twenty-six-nations-pledge too.
+    let app = spawn_app().await;
+    let article = "twenty-six-nations-pledge";
+    let v1 = app.article_text(article).await;
+    let v2 = format!("Editor’s Note: updated with the leaders’ statements.\n{v1}");
+    let published = app
+        .post_json(
+            &format!("/api/articles/{article}/versions"),
+            &json!({ "text": v2 }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(published.status(), 201);
+    let anchors = app
+        .get_json(&format!("/api/articles/{article}/anchors"))
+        .await;
+    let contradiction = anchors["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["annotation"] == "seed-001-004-reassurance-force")
+        .expect("the contradiction is placed on the second article")
+        .clone();
+    assert_eq!(contradiction["status"], "moved");
+    assert_eq!(contradiction["target"], 1);
+    assert!(anchors["needs_attention"].as_array().unwrap().is_empty());
+}
