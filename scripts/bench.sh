@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes the results to bench-results/:
-#   scripts/bench.sh            # appends, HTTP, start-up, and sync against Glossa and the
-#                               # reference automerge-repo sync server, side by side
+#   scripts/bench.sh            # criterion (benches/), appends, HTTP, start-up, and sync fan-out
+#                               # and memory against Glossa and the reference automerge-repo sync
+#                               # server, side by side
 #   BIG=1 scripts/bench.sh      # also 1M-event logs and 500 sync clients
 # Build is release; numbers depend on the machine, so compare ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench-results
+target="${CARGO_TARGET_DIR:-target}"
+
+# In-process figures (criterion; medians under $target/criterion/).
+cargo bench --bench core 2>&1 | tee bench-results/criterion.txt
+
 cargo build --release --bin glossa --bin glossa-bench
 
 extra=()
 [ "${BIG:-0}" = "1" ] && extra+=(--big)
-./target/release/glossa-bench --seconds "${SECONDS_PER_CASE:-3}" --json bench-results/core.json "${extra[@]}" | tee bench-results/core.md
+"$target/release/glossa-bench" --seconds "${SECONDS_PER_CASE:-3}" --json bench-results/core.json "${extra[@]}" | tee bench-results/core.md
 
 # Sync fan-out: Glossa (release) and the reference server under the same client workload.
 [ -d tests/js/node_modules/@automerge/automerge-repo ] || scripts/install-test-deps.sh
@@ -19,9 +25,9 @@ data="$(mktemp -d)"
 # One user may hold 32 sync connections: the extra clients sign in as viewer users.
 readers=4
 [ "${BIG:-0}" = "1" ] && readers=17
-bench/make-reader-tokens.sh "$data" "$readers" target/release/glossa > "$data/reader-tokens.txt"
+bench/make-reader-tokens.sh "$data" "$readers" "$target/release/glossa" > "$data/reader-tokens.txt"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-./target/release/glossa serve --data-dir "$data" --addr "127.0.0.1:$port" > "$data/server.log" 2>&1 &
+"$target/release/glossa" serve --data-dir "$data" --addr "127.0.0.1:$port" > "$data/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do
@@ -30,3 +36,8 @@ for _ in $(seq 1 100); do
 done
 GLOSSA_URL="http://127.0.0.1:$port" GLOSSA_TOKEN=demo-alice-token GLOSSA_USER=alice GLOSSA_PID=$pid \
   GLOSSA_READER_TOKENS="@$data/reader-tokens.txt" bench/run-sync-bench.sh bench-results/sync.json
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+
+# Memory per idle sync connection and per loaded document, both servers (each on fresh processes).
+GLOSSA_BIN="$target/release/glossa" bench/run-memory-bench.sh bench-results/memory.json | tee bench-results/memory.md
