@@ -117,6 +117,8 @@ pub struct Published {
     pub created: bool,
     /// Where the annotations went in the new version (for a version after the first).
     pub anchoring: Option<AnchoringReport>,
+    /// What the house-style check of the new text flagged and resolved.
+    pub style: Option<StyleReport>,
 }
 
 #[derive(Clone)]
@@ -128,7 +130,9 @@ pub struct Desk {
 
 pub use crate::clock::now;
 
+mod style;
 mod versions;
+pub use style::{default_rules, StyleReport, HOUSE_STYLE};
 pub use versions::{AnchoringReport, Placement};
 
 impl Desk {
@@ -464,6 +468,7 @@ impl Desk {
                     article: existing,
                     created: false,
                     anchoring: None,
+                    style: None,
                 })
             } else {
                 Err(DeskError::Conflict(format!(
@@ -500,10 +505,12 @@ impl Desk {
                 other => other,
             })?;
         self.store.read_model.wait_for(committed).await?;
+        let style = self.check_style_if_set(&draft.id, 1).await?;
         Ok(Published {
             article: self.article(&draft.id)?,
             created: true,
             anchoring: None,
+            style,
         })
     }
 
@@ -524,6 +531,7 @@ impl Desk {
                 article,
                 created: false,
                 anchoring: None,
+                style: None,
             });
         }
         let stream = StreamId::Article(id.clone());
@@ -540,11 +548,26 @@ impl Desk {
         self.store.read_model.wait_for(committed).await?;
         // The version is durable; if anchoring is interrupted, start-up finishes it.
         let anchoring = self.reanchor(id, latest + 1).await?;
+        let style = self.check_style_if_set(id, latest + 1).await?;
         Ok(Published {
             article: self.article(id)?,
             created: true,
             anchoring: Some(anchoring),
+            style,
         })
+    }
+
+    /// Runs the house-style check on a new version once the desk has a term list (the seed
+    /// loader ingests articles before the default list is set, then checks them all).
+    async fn check_style_if_set(
+        &self,
+        article: &ArticleId,
+        version: u32,
+    ) -> Result<Option<StyleReport>, DeskError> {
+        if self.store.read_model.style_rules()?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.check_style(article, version).await?))
     }
 
     async fn append(

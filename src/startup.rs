@@ -52,6 +52,9 @@ impl Application {
         } else {
             SeedReport::default()
         };
+        desk.ensure_style_rules()
+            .await
+            .context("setting the default house-style term list")?;
         // A crash between publishing a version and anchoring its annotations is finished here.
         desk.reanchor_missing()
             .await

@@ -202,6 +202,9 @@ fn published(state: &AppState, done: Published) -> HttpResponse {
     if let Some(anchoring) = &done.anchoring {
         body["anchoring"] = json!(anchoring);
     }
+    if let Some(style) = &done.style {
+        body["style"] = json!(style);
+    }
     response
         .insert_header((
             header::LOCATION,

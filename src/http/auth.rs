@@ -27,6 +27,24 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// Refuses everyone but admins (403).
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.role == crate::identity::Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "only an admin may change the house style; {} is {}",
+                self.0.name,
+                match self.0.role {
+                    crate::identity::Role::Viewer => "a viewer",
+                    _ => "an editor",
+                }
+            )))
+        }
+    }
+}
+
 /// Authenticates a WebSocket upgrade: a `token` query parameter or a bearer header.
 pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<User, ApiError> {
     match token {

@@ -14,6 +14,7 @@ mod exports;
 mod health;
 mod people;
 mod request;
+mod style;
 mod sync_socket;
 mod web_ui;
 
@@ -103,5 +104,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(events::routes)
         .configure(exports::routes)
         .configure(people::routes)
+        .configure(style::routes)
         .configure(web_ui::routes);
 }

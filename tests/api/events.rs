@@ -4,7 +4,7 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, TestApp, ALICE, ARTICLE};
+use crate::helpers::{spawn_app, TestApp, ALICE, ARTICLE, DESK_ANNOTATIONS};
 
 #[tokio::test]
 async fn the_feed_pages_through_the_whole_log_in_order() {
@@ -36,7 +36,7 @@ async fn the_feed_pages_through_the_whole_log_in_order() {
         .get_json("/api/events?type=annotation.created&limit=1000")
         .await;
     let created = created["events"].as_array().unwrap();
-    assert_eq!(created.len(), 17);
+    assert_eq!(created.len() as u64, DESK_ANNOTATIONS);
     assert!(created
         .iter()
         .all(|e| e["type"] == "annotation.created" && e["article"].is_string()));

@@ -195,6 +195,12 @@ pub async fn detail(response: Response) -> String {
     body["detail"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Annotations on a new demo desk: the 17 seed annotations, and the house-style tags the
+/// default term list adds for the variants no seed tag covers (9 Zelenskyy, 1 Zelenskiy, 1 Nato).
+pub const SEED_ANNOTATIONS: u64 = 17;
+pub const HOUSE_STYLE_TAGS: u64 = 11;
+pub const DESK_ANNOTATIONS: u64 = SEED_ANNOTATIONS + HOUSE_STYLE_TAGS;
+
 /// A passage of the first seed article that no seed annotation uses.
 pub const ARTICLE: &str = "twenty-six-nations-pledge";
 

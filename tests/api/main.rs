@@ -14,6 +14,7 @@ mod helpers;
 mod history;
 mod js_client;
 mod rebuild;
+mod style;
 mod sync;
 mod versions;
 mod w3c;

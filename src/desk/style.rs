@@ -1,0 +1,283 @@
+//! The desk's house style: a term list whose variants are flagged, wherever they occur in an
+//! article version, as `tag` annotations by the server (tags `house-style` and the rule's id).
+//! A new version re-checks its article: new occurrences get tags, and tags whose word was
+//! fixed (their passage is gone from the version) are resolved.
+
+use serde::Serialize;
+
+use crate::domain::{
+    ArticleId, DomainError, DomainEvent, IndexedText, Kind, Status, StreamId, StyleRule,
+    TextPosition, UserName,
+};
+use crate::store::Expected;
+
+use super::{Desk, DeskError, Draft, TargetDraft};
+
+/// The tag every house-style annotation carries.
+pub const HOUSE_STYLE: &str = "house-style";
+
+/// The term list a new desk starts with.
+pub fn default_rules() -> Vec<StyleRule> {
+    let rule = |id: &str, preferred: &str, variants: &[&str]| StyleRule {
+        id: id.into(),
+        preferred: preferred.into(),
+        variants: variants.iter().map(|v| v.to_string()).collect(),
+    };
+    vec![
+        rule("zelensky", "Zelensky", &["Zelenskyy", "Zelenskiy"]),
+        rule("kyiv", "Kyiv", &["Kiev"]),
+        rule("nato", "NATO", &["Nato"]),
+    ]
+}
+
+/// What one style check did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StyleReport {
+    /// New tag annotations, one per occurrence.
+    pub flagged: usize,
+    /// Tags resolved because their word is gone from the version.
+    pub resolved: usize,
+}
+
+impl StyleReport {
+    fn add(&mut self, other: StyleReport) {
+        self.flagged += other.flagged;
+        self.resolved += other.resolved;
+    }
+}
+
+fn invalid(message: String) -> DeskError {
+    DeskError::Domain(DomainError::invalid("rules", message))
+}
+
+/// Checks a term list: slugs for ids, words for variants, no variant that is a house spelling.
+pub fn validate(rules: &[StyleRule]) -> Result<(), DeskError> {
+    if rules.len() > 200 {
+        return Err(invalid(format!("{} rules; at most 200", rules.len())));
+    }
+    let mut ids = Vec::new();
+    for rule in rules {
+        crate::domain::ArticleId::parse(&rule.id).map_err(|e| {
+            invalid(format!("rule id {:?}: {e}", rule.id).replace("article id", "rule id"))
+        })?;
+        if ids.contains(&rule.id) {
+            return Err(invalid(format!("rule id {:?} is used twice", rule.id)));
+        }
+        ids.push(rule.id.clone());
+        let word = |w: &str| !w.trim().is_empty() && w.trim() == w && w.chars().count() <= 64;
+        if !word(&rule.preferred) {
+            return Err(invalid(format!(
+                "rule {:?}: `preferred` must be a word or phrase of 1 to 64 characters without surrounding spaces",
+                rule.id
+            )));
+        }
+        if rule.variants.is_empty() {
+            return Err(invalid(format!("rule {:?} has no variants", rule.id)));
+        }
+        for variant in &rule.variants {
+            if !word(variant) {
+                return Err(invalid(format!(
+                    "rule {:?}: variant {variant:?} must be a word or phrase of 1 to 64 characters without surrounding spaces",
+                    rule.id
+                )));
+            }
+            if variant == &rule.preferred {
+                return Err(invalid(format!(
+                    "rule {:?}: {variant:?} is the house spelling itself",
+                    rule.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whole-word occurrences of `word` (case-sensitive), in code points.
+fn occurrences(text: &IndexedText, raw: &str, word: &str) -> Vec<TextPosition> {
+    let len = word.chars().count() as u64;
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(i) = raw[from..].find(word) {
+        let byte = from + i;
+        let end = byte + word.len();
+        let before = raw[..byte].chars().next_back();
+        let after = raw[end..].chars().next();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+        if boundary(before) && boundary(after) {
+            let start = text.char_offset(byte);
+            found.push(TextPosition {
+                start,
+                end: start + len,
+            });
+        }
+        from = end;
+    }
+    found
+}
+
+impl Desk {
+    /// The desk's term list (empty until one is set).
+    pub fn style_rules(&self) -> Result<Vec<StyleRule>, DeskError> {
+        Ok(self.store.read_model.style_rules()?.unwrap_or_default())
+    }
+
+    /// Replaces the term list and checks every article's latest version against it.
+    pub async fn set_style_rules(
+        &self,
+        user: &UserName,
+        rules: Vec<StyleRule>,
+    ) -> Result<StyleReport, DeskError> {
+        validate(&rules)?;
+        let committed = self
+            .append(
+                user,
+                super::now(),
+                &StreamId::Style,
+                Expected::Any,
+                vec![DomainEvent::StyleRulesSet { rules }],
+            )
+            .await?;
+        self.store.read_model.wait_for(committed).await?;
+        let mut report = StyleReport::default();
+        for article in self.articles()? {
+            if let Some(latest) = article.latest() {
+                report.add(self.check_style(&article.id, latest.number).await?);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sets the default term list on a desk that never had one.
+    pub async fn ensure_style_rules(&self) -> Result<(), DeskError> {
+        if self.store.read_model.style_rules()?.is_none() {
+            self.set_style_rules(&UserName::system(), default_rules())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Flags the variants in one version of an article, and resolves house-style tags whose
+    /// word is gone from it. Occurrences already covered by a tag are left alone, so a check
+    /// can run again.
+    pub async fn check_style(
+        &self,
+        article: &ArticleId,
+        version: u32,
+    ) -> Result<StyleReport, DeskError> {
+        let rules = self.style_rules()?;
+        let raw = self.article_text(article, version)?;
+        let text = IndexedText::new(&raw);
+        let (_, placements) = self.placements(article, Some(version))?;
+        let tags: Vec<_> = placements.iter().filter(|p| p.kind == Kind::Tag).collect();
+        let system = UserName::system();
+        let mut report = StyleReport::default();
+        for rule in &rules {
+            for variant in &rule.variants {
+                for at in occurrences(&text, &raw, variant) {
+                    let covered = tags.iter().any(|p| {
+                        p.position
+                            .is_some_and(|q| q.start < at.end && at.start < q.end)
+                    });
+                    if covered {
+                        continue;
+                    }
+                    let draft = Draft {
+                        kind: Kind::Tag,
+                        body: format!("House style: “{}”, not “{variant}”.", rule.preferred),
+                        verdict: None,
+                        suggestion: None,
+                        edit_label: None,
+                        sources: Vec::new(),
+                        tags: vec![HOUSE_STYLE.into(), rule.id.clone()],
+                        targets: vec![TargetDraft {
+                            article: article.clone(),
+                            version: Some(version),
+                            quote: text.describe(at),
+                            position: Some(at),
+                        }],
+                        status: None,
+                        assignee: None,
+                        canonical: None,
+                        via: None,
+                    };
+                    self.create(&system, draft, None).await?;
+                    report.flagged += 1;
+                }
+            }
+        }
+        // House-style tags whose word is gone (orphaned) or no longer a variant where it is
+        // (a fuzzy match on the corrected spelling): the word was fixed.
+        for placement in placements
+            .iter()
+            .filter(|p| p.kind == Kind::Tag && p.annotation_status == Status::Open)
+        {
+            let row = self.live_row(&placement.annotation)?;
+            let tags = &row.annotation.tags;
+            if !tags.iter().any(|t| t == HOUSE_STYLE) {
+                continue;
+            }
+            let Some(rule) = rules.iter().find(|r| tags.contains(&r.id)) else {
+                continue;
+            };
+            let fixed = match placement.position {
+                None => placement.status == "orphaned",
+                Some(at) => !rule
+                    .variants
+                    .iter()
+                    .any(|v| v == text.slice(at.start, at.end)),
+            };
+            if !fixed {
+                continue;
+            }
+            let id = &placement.annotation;
+            self.set_status(&system, id, Status::InReview, None).await?;
+            self.set_status(&system, id, Status::Resolved, None).await?;
+            self.reply(
+                &system,
+                id,
+                format!(
+                    "Fixed in version {version}: the text now follows the house style (“{}”).",
+                    rule.preferred
+                ),
+                None,
+            )
+            .await?;
+            report.resolved += 1;
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_match_whole_words_only_and_by_case() {
+        let raw = "Kiev, Kievan Rus and KIEV; NATO or Nato. “Kiev”";
+        let text = IndexedText::new(raw);
+        let found: Vec<&str> = occurrences(&text, raw, "Kiev")
+            .iter()
+            .map(|p| text.slice(p.start, p.end))
+            .collect();
+        assert_eq!(found, ["Kiev", "Kiev"]);
+        assert_eq!(occurrences(&text, raw, "Nato").len(), 1);
+    }
+
+    #[test]
+    fn a_term_list_is_checked_before_it_is_stored() {
+        assert!(validate(&default_rules()).is_ok());
+        let mut rules = default_rules();
+        rules[0].variants.push("Zelensky".into());
+        assert!(validate(&rules).is_err());
+        let mut rules = default_rules();
+        rules[1].id = "Kyiv Rule".into();
+        assert!(validate(&rules).is_err());
+        let mut rules = default_rules();
+        rules.push(rules[0].clone());
+        assert!(validate(&rules).is_err());
+        let mut rules = default_rules();
+        rules[2].variants = vec![" Nato".into()];
+        assert!(validate(&rules).is_err());
+    }
+}

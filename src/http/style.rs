@@ -1,0 +1,46 @@
+//! The desk's house-style term list: read by anyone signed in, replaced by an admin (which
+//! re-checks every article's latest version).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::domain::StyleRule;
+
+use super::request::read_json;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/style-rules", web::get().to(get))
+        .route("/api/style-rules", web::put().to(put));
+}
+
+async fn get(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(json!({ "rules": state.desk.style_rules()? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesRequest {
+    rules: Vec<StyleRule>,
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn put(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let request: RulesRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let report = state
+        .desk
+        .set_style_rules(&caller.0.name, request.rules)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "rules": state.desk.style_rules()?,
+        "flagged": report.flagged,
+        "resolved": report.resolved,
+    })))
+}
