@@ -130,6 +130,7 @@ pub struct Desk {
 
 pub use crate::clock::now;
 
+mod claims;
 mod style;
 mod versions;
 pub use style::{default_rules, StyleReport, HOUSE_STYLE};

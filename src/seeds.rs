@@ -14,6 +14,17 @@ use crate::domain::{AnnotationId, ArticleId, Status, UserName};
 
 const MANIFEST: &str = include_str!("../seeds/manifest.json");
 const ANNOTATIONS: &str = include_str!("../seeds/annotations.json");
+const CLAIMS: &str = include_str!("../seeds/claims.json");
+
+/// A claim of the demo desk, grouping annotations across articles.
+#[derive(Deserialize)]
+struct SeedClaim {
+    id: String,
+    text: String,
+    claimant: Option<String>,
+    user: String,
+    annotations: Vec<String>,
+}
 
 /// The article files, by name, as the manifest refers to them.
 const ARTICLES: [(&str, &str); 5] = [
@@ -113,6 +124,27 @@ pub async fn load(desk: &Desk) -> anyhow::Result<SeedReport> {
             .await
             .with_context(|| format!("seeding annotation {}", seed.slug))?;
         report.annotations += usize::from(loaded);
+    }
+    let claims: Vec<SeedClaim> = serde_json::from_str(CLAIMS).context("seeds/claims.json")?;
+    for seed in claims {
+        let id = crate::domain::ClaimId::parse(&seed.id)?;
+        if desk.store().read_model.claim(&id)?.is_some() {
+            continue;
+        }
+        let annotations = seed
+            .annotations
+            .iter()
+            .map(|a| crate::domain::AnnotationId::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        desk.create_claim(
+            &UserName::parse(&seed.user)?,
+            id,
+            &seed.text,
+            seed.claimant,
+            &annotations,
+        )
+        .await
+        .with_context(|| format!("seeding claim {}", seed.id))?;
     }
     desk.store().mark_seeded()?;
     Ok(report)

@@ -228,9 +228,30 @@ fn claim_review_body(state: &AppState, query: &ExportQuery) -> Result<String, Ap
     for row in rows.iter().filter(|r| r.annotation.kind == Kind::FactCheck) {
         let a = &row.annotation;
         let Some(verdict) = a.verdict else { continue };
+        // A fact-check linked to a claim reviews the claim, wherever it appears.
+        let claim = state.desk.claims_of(&a.id)?.into_iter().next();
+        let mut articles: Vec<&crate::domain::ArticleId> = Vec::new();
+        let linked: Vec<crate::store::AnnotationRow> = match &claim {
+            Some(claim) => claim
+                .annotations
+                .iter()
+                .filter_map(|id| state.desk.row(id).ok())
+                .filter(|r| !r.annotation.deleted)
+                .collect(),
+            None => Vec::new(),
+        };
+        for target in a
+            .targets
+            .iter()
+            .chain(linked.iter().flat_map(|r| r.annotation.targets.iter()))
+        {
+            if !articles.contains(&&target.article) {
+                articles.push(&target.article);
+            }
+        }
         let mut appearances = Vec::new();
-        for target in &a.targets {
-            let article = state.desk.article(&target.article)?;
+        for article_id in articles {
+            let article = state.desk.article(article_id)?;
             let mut appearance = json!({
                 "@type": "CreativeWork",
                 "url": article.url.clone().unwrap_or_else(|| format!("{base}/articles/{}", article.id)),
@@ -243,6 +264,20 @@ fn claim_review_body(state: &AppState, query: &ExportQuery) -> Result<String, Ap
             }
             appearances.push(appearance);
         }
+        let mut item = json!({
+            "@type": "Claim",
+            "appearance": appearances,
+            "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
+        });
+        let mut claim_reviewed = a.targets[0].quote.exact.clone();
+        if let Some(claim) = &claim {
+            item["@id"] = format!("{base}/api/claims/{}", claim.id).into();
+            item["name"] = claim.text.clone().into();
+            if let Some(claimant) = &claim.claimant {
+                item["author"] = json!({ "@type": "Person", "name": claimant });
+            }
+            claim_reviewed = claim.text.clone();
+        }
         let author = state
             .users
             .display_name(&a.creator)
@@ -253,7 +288,7 @@ fn claim_review_body(state: &AppState, query: &ExportQuery) -> Result<String, Ap
             "datePublished": a.created.format("%Y-%m-%d").to_string(),
             "dateModified": timestamp(a.modified),
             "author": { "@type": "Person", "name": author, "url": state.renderer.user_iri(&a.creator) },
-            "claimReviewed": a.targets[0].quote.exact,
+            "claimReviewed": claim_reviewed,
             "reviewBody": a.body,
             "reviewRating": {
                 "@type": "Rating",
@@ -262,11 +297,7 @@ fn claim_review_body(state: &AppState, query: &ExportQuery) -> Result<String, Ap
                 "worstRating": Verdict::WORST_RATING,
                 "alternateName": verdict.as_str(),
             },
-            "itemReviewed": {
-                "@type": "Claim",
-                "appearance": appearances,
-                "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
-            },
+            "itemReviewed": item,
         }));
     }
     Ok(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string())

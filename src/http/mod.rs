@@ -7,6 +7,7 @@
 mod annotations;
 mod articles;
 mod auth;
+mod claims;
 mod containers;
 mod error;
 mod events;
@@ -104,6 +105,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(events::routes)
         .configure(exports::routes)
         .configure(people::routes)
+        .configure(claims::routes)
         .configure(style::routes)
         .configure(web_ui::routes);
 }

@@ -4,6 +4,7 @@
 mod annotations;
 mod articles;
 mod auth;
+mod claims;
 mod conformance;
 mod containers;
 mod crash;

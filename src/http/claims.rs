@@ -1,0 +1,210 @@
+//! Claims: create, read, link and unlink annotations. A claim's appearances are the passages
+//! of its annotations, across articles.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::domain::{AnnotationId, ClaimId};
+use crate::store::ClaimRow;
+
+use super::request::read_json;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/claims", web::get().to(list))
+        .route("/api/claims", web::post().to(create))
+        .route("/api/claims/{id}", web::get().to(get))
+        .route("/api/claims/{id}/annotations", web::post().to(link))
+        .route(
+            "/api/claims/{id}/annotations/{annotation}",
+            web::delete().to(unlink),
+        );
+}
+
+fn claim_id(raw: &str) -> Result<ClaimId, ApiError> {
+    ClaimId::parse(raw).map_err(|_| ApiError::NotFound(format!("claim {raw:?} does not exist")))
+}
+
+fn annotation_id(raw: &str) -> Result<AnnotationId, ApiError> {
+    let bare = raw.rsplit('/').next().unwrap_or(raw);
+    AnnotationId::parse(bare).map_err(|e| ApiError::BadRequest(format!("`annotation`: {e}")))
+}
+
+/// Where a claim appears: each linked annotation's passages.
+pub fn appearances(state: &AppState, claim: &ClaimRow) -> Vec<Value> {
+    let base = state.renderer.base();
+    let mut out = Vec::new();
+    for id in &claim.annotations {
+        let Ok(row) = state.desk.row(id) else {
+            continue;
+        };
+        if row.annotation.deleted {
+            continue;
+        }
+        for target in &row.annotation.targets {
+            let article = state.desk.article(&target.article).ok();
+            out.push(json!({
+                "annotation": state.renderer.annotation_iri(id.as_str()),
+                "kind": row.annotation.kind.as_str(),
+                "article": target.article,
+                "title": article.as_ref().and_then(|a| a.title.clone()),
+                "url": article
+                    .as_ref()
+                    .and_then(|a| a.url.clone())
+                    .unwrap_or_else(|| format!("{base}/articles/{}", target.article)),
+                "version": target.version,
+                "quote": target.quote.exact,
+            }));
+        }
+    }
+    out
+}
+
+fn view(state: &AppState, claim: &ClaimRow) -> Value {
+    json!({
+        "id": claim.id,
+        "url": format!("{}/api/claims/{}", state.renderer.base(), claim.id),
+        "text": claim.text,
+        "claimant": claim.claimant,
+        "creator": claim.creator,
+        "created": crate::docs::schema::timestamp(claim.created),
+        "annotations": claim
+            .annotations
+            .iter()
+            .map(|a| state.renderer.annotation_iri(a.as_str()))
+            .collect::<Vec<_>>(),
+        "appearances": appearances(state, claim),
+    })
+}
+
+async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let claims: Vec<Value> = state
+        .desk
+        .claims()?
+        .iter()
+        .map(|c| view(&state, c))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "claims": claims })))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let claim = state.desk.claim(&claim_id(&path)?)?;
+    Ok(HttpResponse::Ok().json(view(&state, &claim)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewClaim {
+    /// A slug; made from the text when absent.
+    #[serde(default)]
+    id: Option<String>,
+    text: String,
+    #[serde(default)]
+    claimant: Option<String>,
+    #[serde(default)]
+    annotations: Vec<String>,
+}
+
+fn slug_from(text: &str) -> Option<ClaimId> {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 48 {
+            break;
+        }
+    }
+    ClaimId::parse(slug.trim_end_matches('-')).ok()
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let request: NewClaim = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    if request.text.trim().is_empty() {
+        return Err(ApiError::Unprocessable(
+            "`text`: say what the claim is, in a sentence".into(),
+        ));
+    }
+    let id = match &request.id {
+        Some(raw) => ClaimId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        None => slug_from(&request.text).ok_or_else(|| {
+            ApiError::BadRequest("give the claim an `id` (a slug) or a `text` with letters".into())
+        })?,
+    };
+    let annotations = request
+        .annotations
+        .iter()
+        .map(|a| annotation_id(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let claim = state
+        .desk
+        .create_claim(
+            &caller.0.name,
+            id,
+            &request.text,
+            request.claimant,
+            &annotations,
+        )
+        .await?;
+    let body = view(&state, &claim);
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, body["url"].as_str().unwrap_or_default()))
+        .json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkRequest {
+    annotation: String,
+}
+
+#[tracing::instrument(skip_all, fields(claim = %path, user = %caller.0.name))]
+async fn link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let id = claim_id(&path)?;
+    let request: LinkRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let annotation = annotation_id(&request.annotation)?;
+    let claim = state
+        .desk
+        .link_claim(&caller.0.name, &id, &annotation)
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&state, &claim)))
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn unlink(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_writer()?;
+    let (raw_claim, raw_annotation) = path.into_inner();
+    let id = claim_id(&raw_claim)?;
+    let annotation = annotation_id(&raw_annotation)?;
+    let claim = state
+        .desk
+        .unlink_claim(&caller.0.name, &id, &annotation)
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&state, &claim)))
+}
