@@ -74,6 +74,22 @@ pub enum Command {
         #[arg(long)]
         article: Option<String>,
     },
+    /// Publish a new version of an article's text on a running server; every annotation is
+    /// re-anchored and the house style re-checked. Prints where the annotations went.
+    Publish {
+        /// A running server, e.g. http://127.0.0.1:8080.
+        #[arg(long, env = "GLOSSA_SERVER")]
+        server: String,
+        /// Bearer token of an editor.
+        #[arg(long, env = "GLOSSA_TOKEN")]
+        token: String,
+        /// The article's id.
+        #[arg(long)]
+        article: String,
+        /// The new text, as a UTF-8 file (`-` for standard input).
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Delete the derived state (read models, snapshots) of a data directory; the next start
     /// rebuilds it from the event log. The server must not be running.
     Rebuild(DataDirArg),

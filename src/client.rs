@@ -108,3 +108,40 @@ pub async fn export(
     std::io::stdout().lock().write_all(&bytes)?;
     Ok(())
 }
+
+/// Publishes a new version of an article and prints the server's report as JSON: the version,
+/// how the annotations re-anchored, what the house-style check did, and the annotations a
+/// person should re-attach.
+pub async fn publish(server: &str, token: &str, article: &str, text: &str) -> anyhow::Result<()> {
+    let response = reqwest::Client::new()
+        .post(url(server, &format!("/api/articles/{article}/versions")))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{status}: {}",
+            body["detail"].as_str().unwrap_or("no details")
+        );
+    }
+    let anchors: Value = get(server, token, &format!("/api/articles/{article}/anchors"))
+        .await?
+        .json()
+        .await?;
+    let report = serde_json::json!({
+        "article": article,
+        "version": body["latest_version"],
+        "created": status == reqwest::StatusCode::CREATED,
+        "anchoring": body["anchoring"],
+        "style": body["style"],
+        "needs_attention": anchors["needs_attention"],
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}

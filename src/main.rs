@@ -1,5 +1,6 @@
 //! The `glossa` binary: parses the command line and hands over to the library.
 
+use anyhow::Context;
 use clap::Parser;
 
 use glossa::cli::{Cli, Command, Source, TokenCommand};
@@ -139,6 +140,20 @@ async fn main() -> anyhow::Result<()> {
                 std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?;
             }
         },
+        Command::Publish {
+            server,
+            token,
+            article,
+            file,
+        } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            glossa::client::publish(&server, &token, &article, &text).await?
+        }
         Command::Rebuild(args) => {
             glossa::store::drop_derived_state(&args.data_dir)?;
             println!(

@@ -270,3 +270,69 @@ async fn a_version_of_the_second_article_re_anchors_a_contradiction_kept_in_the_
     assert_eq!(contradiction["target"], 1);
     assert!(anchors["needs_attention"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glossa_publish_ingests_a_version_and_reports_what_needs_a_person() {
+    let app = spawn_app().await;
+    let v1 = app.article_text(NATO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v2.txt");
+    std::fs::write(&file, second_version(&v1)).unwrap();
+    let base = app.base.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+            .args([
+                "publish",
+                "--server",
+                &base,
+                "--token",
+                ALICE,
+                "--article",
+                NATO,
+            ])
+            .arg("--file")
+            .arg(&file)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["version"], 2);
+    assert_eq!(report["created"], true);
+    assert_eq!(report["anchoring"]["targets"]["resolved"], 1);
+    let attention: Vec<&str> = report["needs_attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["annotation"].as_str().unwrap())
+        .collect();
+    assert_eq!(attention, ["seed-000-second-story"]);
+
+    // A refused version is a clear error and a failing exit.
+    let base = app.base.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+            .args([
+                "publish",
+                "--server",
+                &base,
+                "--token",
+                VICTOR,
+                "--article",
+                NATO,
+            ])
+            .args(["--file", "/dev/null"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("403"));
+}
