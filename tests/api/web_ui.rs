@@ -257,3 +257,40 @@ async fn every_kind_is_composed_from_a_selection_in_chromium() {
         .unwrap()
         .ends_with("Written offline."));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_anchored_article_shows_its_versions_and_what_to_re_attach_in_chromium() {
+    let app = spawn_app().await;
+    let article = "macron-us-guarantees-nato";
+    let v1 = app.article_text(article).await;
+    let headline = "As Putin, Trump debate Ukraine’s future borders, Donetsk Oblast residents are split on what they would accept to end the war";
+    let v2 = v1
+        .replace("remakrs", "remarks")
+        .replace(headline, &format!("{headline}\n{headline}"));
+    let published = app
+        .request(
+            Method::POST,
+            &format!("/api/articles/{article}/versions"),
+            Some(ALICE),
+        )
+        .json(&serde_json::json!({ "text": v2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), StatusCode::CREATED);
+    let result = run_scenario(&app, "versions", &[]).await;
+    assert_eq!(result["reattached"], 1);
+    let anchors: Value = app
+        .request(
+            Method::GET,
+            &format!("/api/articles/{article}/anchors"),
+            Some(ALICE),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(anchors["needs_attention"].as_array().unwrap().is_empty());
+}

@@ -54,11 +54,12 @@ async function open(browser, who, viewport = { width: 1280, height: 800 }, artic
 }
 
 /** Selects `phrase` in the article with the mouse, as a person would. */
-async function selectWithMouse(page, phrase, scopeSelector = "#article-text") {
-  const box = await page.evaluate(([phrase, scopeSelector]) => {
+async function selectWithMouse(page, phrase, scopeSelector = "#article-text", nth = 0) {
+  const box = await page.evaluate(([phrase, scopeSelector, nth]) => {
     const scope = document.querySelector(scopeSelector)
     const text = scope.textContent
-    const at = text.indexOf(phrase)
+    let at = text.indexOf(phrase)
+    for (let i = 0; i < nth && at >= 0; i++) at = text.indexOf(phrase, at + 1)
     if (at < 0) return null
     const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT)
     const range = document.createRange()
@@ -74,7 +75,7 @@ async function selectWithMouse(page, phrase, scopeSelector = "#article-text") {
     const first = rects[0]
     const last = rects[rects.length - 1]
     return { x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2 }
-  }, [phrase, scopeSelector])
+  }, [phrase, scopeSelector, nth])
   if (!box) fail(`the phrase ${JSON.stringify(phrase)} is not in the article`)
   await page.mouse.move(box.x1, box.y1)
   await page.mouse.down()
@@ -315,6 +316,39 @@ const scenarios = {
     if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
     if (synced !== offlineText) fail(`the server has ${JSON.stringify(synced)}, the page had ${JSON.stringify(offlineText)}`)
     return { correction: position, contradiction: sources, filtered, all, synced }
+  },
+
+  /** A re-anchored article: statuses on the cards, the re-attach list, earlier versions. */
+  async versions(browser) {
+    const article = "macron-us-guarantees-nato"
+    const headline = "As Putin, Trump debate Ukraine’s future borders, Donetsk Oblast residents are split on what they would accept to end the war"
+    const page = await open(browser, "Alice Martin", { width: 1280, height: 800 }, article)
+    await page.locator('select.version-picker').waitFor()
+    const options = await page.locator("select.version-picker option").allTextContents()
+    if (options.join("|") !== "Version 1|Version 2 (latest)") fail(`version picker offers ${options}`)
+    // The fixed typo: its correction is resolved and highlighted on the corrected word.
+    const remakrs = page.locator('.card[data-annotation="seed-000-remakrs"]')
+    await remakrs.locator(".chip.anchor-resolved").waitFor({ timeout: WAIT })
+    const marked = (await page.locator('mark[data-annotation="seed-000-remakrs"]').allTextContents()).join("")
+    if (marked !== "remarks") fail(`the resolved correction highlights ${JSON.stringify(marked)}`)
+    // The duplicated headline waits for a person; re-attach it to the second copy.
+    const item = page.locator('.attention li[data-annotation="seed-000-second-story"]')
+    await item.waitFor({ timeout: WAIT })
+    if (await page.locator('mark[data-annotation="seed-000-second-story"]').count()) fail("an ambiguous passage is highlighted")
+    await selectWithMouse(page, headline, "#article-text", 1)
+    await item.getByRole("button", { name: "Re-attach to selection" }).click()
+    await item.waitFor({ state: "detached", timeout: WAIT })
+    await page.locator('mark[data-annotation="seed-000-second-story"]').first().waitFor({ timeout: WAIT })
+    const reattached = await page.locator('.card[data-annotation="seed-000-second-story"] .chip.anchor-reattached').count()
+    if (reattached !== 1) fail("the card does not say it was re-attached")
+    await page.screenshot({ path: join(ARTIFACTS, "web-versions.png") })
+    // Version 1 shows the original text, with the typo highlighted where it was.
+    await page.locator("select.version-picker").selectOption("1")
+    await page.locator('#article-text[data-version="1"]').waitFor()
+    await until("the typo to be highlighted in version 1", async () =>
+      (await page.locator('mark[data-annotation="seed-000-remakrs"]').allTextContents()).join("") === "remakrs")
+    if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
+    return { options, reattached }
   },
 
   async viewer(browser) {

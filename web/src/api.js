@@ -92,6 +92,19 @@ export class Api {
     }
   }
 
+  version(articleId, number) {
+    return this.get(`/api/articles/${encodeURIComponent(articleId)}/versions/${number}`)
+  }
+
+  /** Where every annotation on the article is in one version, and which need a person. */
+  placements(articleId, version) {
+    return this.get(`/api/articles/${encodeURIComponent(articleId)}/anchors?version=${version}`)
+  }
+
+  reattach(id, body) {
+    return this.post(`/api/annotations/${encodeURIComponent(id)}/anchor`, body)
+  }
+
   history(id) {
     return this.get(`/api/annotations/${encodeURIComponent(id)}/history`)
   }

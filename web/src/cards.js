@@ -29,7 +29,8 @@ export class Sidebar {
     for (const a of annotations) {
       seen.add(a.id)
       const editable = live && a.live && this.ctx.canWrite
-      const sig = JSON.stringify([{ ...a, body: undefined }, live, editable])
+      const anchors = a.targets.map((_, i) => this.ctx.anchorOf?.(a, i) ?? null)
+      const sig = JSON.stringify([{ ...a, body: undefined }, live, editable, anchors])
       let card = this.cards.get(a.id)
       if (!card || card.sig !== sig) {
         const note = card?.note ?? this.noteField(a)
@@ -127,7 +128,7 @@ export class Sidebar {
         h("span", { class: `chip status status-${a.status}` }, label(STATUSES, a.status)),
         watchers,
       ),
-      a.targets.map(t => this.passage(t)),
+      a.targets.map((t, i) => this.passage(t, this.ctx.anchorOf?.(a, i))),
       note,
       a.kind === "correction" && a.suggestion
         ? h("p", { class: "suggestion" }, h("span", { class: "label" }, `Suggested ${label(EDIT_LABELS, a.editLabel ?? "correction").toLowerCase()}: `), a.suggestion)
@@ -150,12 +151,16 @@ export class Sidebar {
     return el
   }
 
-  passage(t) {
+  passage(t, anchor) {
     const here = t.article === this.ctx.articleId
     const quote = t.exact.length > 160 ? `${t.exact.slice(0, 157)}…` : t.exact
+    const chip = anchor && anchor.status !== "original"
+      ? h("span", { class: `chip anchor anchor-${anchor.status}`, title: `Where this passage is in version ${anchor.version}` },
+          anchor.status === "fuzzy" && anchor.score ? `fuzzy ${Math.round(anchor.score * 100)}%` : anchor.status)
+      : null
     return h("blockquote", { class: "passage" },
       here ? null : h("a", { class: "elsewhere", href: `#/articles/${t.article}` }, `In “${this.ctx.articles.get(t.article)?.title ?? t.article}”: `),
-      `“${quote}”`)
+      `“${quote}”`, chip ? " " : null, chip)
   }
 
   controls(a) {

@@ -25,6 +25,8 @@ export class Reader {
     this.presenceList = []
     this.highlighted = null
     this.filters = { kind: "", status: "", assignee: "" }
+    this.placements = new Map() // "annotation/target" → where it is in the displayed version
+    this.attention = []
     this.stopped = false
   }
 
@@ -34,8 +36,10 @@ export class Reader {
     const { api } = this.ctx
     this.article = await api.article(this.articleId)
     this.version = this.article.latest_version
+    this.latest = this.article.latest_version
     this.layout()
     renderText(this.text, this.article.text ?? "")
+    await this.loadPlacements()
     this.refreshForeign()
     try {
       this.handle = await this.ctx.sync.find(this.article.document_url)
@@ -102,6 +106,7 @@ export class Reader {
           this.update()
         } }, h("option", { value: "" }, "All"), options.map(o => h("option", { value: o.id }, o.label))))
     this.count = h("p", { class: "count muted", "aria-live": "polite" })
+    this.attentionEl = h("section", { class: "attention", "aria-label": "Annotations to re-attach", hidden: true })
     this.orphans = h("p", { class: "orphans", hidden: true })
     const cards = h("ol", { class: "cards", "aria-label": "Annotations" })
     this.composerHost = h("div", { class: "composer-host" })
@@ -112,6 +117,12 @@ export class Reader {
       articles: this.ctx.articles,
       articleId: this.articleId,
       onFocus: id => this.focusAnnotation(id),
+      anchorOf: (a, index) => {
+        const t = a.targets[index]
+        if (!t || t.article !== this.articleId || t.version === this.version) return null
+        const p = this.placements.get(`${a.id}/${index}`)
+        return p ? { status: p.status, score: p.score, version: this.version } : null
+      },
       actions: this.actions(),
     })
     this.composer = new Composer(this.composerHost, {
@@ -128,7 +139,8 @@ export class Reader {
           h("header", { class: "article-head" },
             h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← All articles")),
             h("h1", {}, a.title ?? a.id),
-            h("p", { class: "muted" }, [a.outlet, a.published, `version ${this.version}`].filter(Boolean).join(" · ")),
+            h("p", { class: "muted" }, [a.outlet, a.published].filter(Boolean).join(" · ")),
+            this.versionPicker(),
             h("div", { class: "toolbar" },
               this.connection,
               this.presenceEl,
@@ -143,9 +155,100 @@ export class Reader {
             select("Status", STATUSES),
             select("Assignee", this.ctx.users.filter(u => u.can_write).map(u => ({ id: u.name, label: u.display_name })))),
           this.count,
+          this.attentionEl,
           this.composerHost,
           cards,
           this.orphans)))
+  }
+
+  versionPicker() {
+    const versions = this.article.versions ?? []
+    if (versions.length <= 1) return h("p", { class: "muted version-label" }, `Version ${this.version}`)
+    const select = h("select", { class: "version-picker", "aria-label": "Article version", onchange: e => this.showVersion(Number(e.target.value)) },
+      versions.map(v => h("option", { value: v.number, selected: v.number === this.version },
+        `Version ${v.number}${v.number === this.latest ? " (latest)" : ""}`)))
+    return h("label", { class: "control version" }, h("span", {}, "Showing"), select)
+  }
+
+  /** Where each annotation is in the displayed version (the server's re-anchoring results). */
+  async loadPlacements() {
+    try {
+      const result = await this.ctx.api.placements(this.articleId, this.version)
+      this.placements = new Map(result.placements.map(p => [`${p.annotation}/${p.target}`, p]))
+      this.attention = result.needs_attention
+    } catch (e) {
+      this.ctx.toast(e.message, true)
+    }
+    this.renderAttention()
+    this.highlighted = null
+    this.update()
+  }
+
+  async showVersion(number) {
+    try {
+      const version = number === this.latest ? this.article : await this.ctx.api.version(this.articleId, number)
+      this.version = number
+      this.text.dataset.version = String(number)
+      this.shownText = version.text
+      this.setBanner(number === this.latest ? "" : `Version ${number} of ${this.latest}: an earlier text. Annotations show where they were in it.`, number === this.latest ? "" : "past")
+      this.composer.close()
+      await this.loadPlacements()
+    } catch (e) {
+      this.ctx.toast(e.message, true)
+    }
+  }
+
+  get displayedText() {
+    return this.shownText ?? this.article.text ?? ""
+  }
+
+  /** The annotations with their targets on this article placed in the displayed version. */
+  placed(annotations) {
+    return annotations.map(a => ({
+      ...a,
+      targets: a.targets.flatMap((t, index) => {
+        if (t.article !== this.articleId) return [t]
+        if (t.version === this.version) return [t]
+        const p = this.placements.get(`${a.id}/${index}`)
+        if (!p?.position) return []
+        return [{ ...t, start: p.position.start, end: p.position.end, exact: p.quote?.exact ?? "", prefix: p.quote?.prefix ?? "", suffix: p.quote?.suffix ?? "", anchor: p.status }]
+      }),
+    }))
+  }
+
+  renderAttention() {
+    const items = this.attention ?? []
+    this.attentionEl.hidden = items.length === 0 || !this.canWrite
+    if (this.attentionEl.hidden) return this.attentionEl.replaceChildren()
+    this.attentionEl.replaceChildren(
+      h("h2", {}, `${items.length} to re-attach in version ${this.version}`),
+      h("p", { class: "muted" }, "The server could not place these with confidence. Select the passage in the text, then press Re-attach."),
+      h("ul", {}, items.map(p =>
+        h("li", { dataset: { annotation: p.annotation, target: String(p.target) } },
+          h("span", { class: `chip anchor anchor-${p.status}` }, p.status),
+          ` ${p.kind}: “${(p.quote?.exact ?? this.originalQuote(p)).slice(0, 80)}”`,
+          p.candidates?.length ? h("span", { class: "muted" }, ` (${p.candidates.length} places fit)`) : null,
+          " ",
+          h("button", { type: "button", class: "secondary", onclick: () => this.reattach(p) }, "Re-attach to selection")))))
+  }
+
+  originalQuote(p) {
+    const a = [...this.live, ...this.foreign].find(x => x.id === p.annotation)
+    return a?.targets[p.target]?.exact ?? ""
+  }
+
+  async reattach(p) {
+    const range = this.pending && selectionIn(this.text) ? this.pending : selectionIn(this.text) ?? this.pending
+    if (!range) return this.ctx.toast("Select the passage in the article first, then press Re-attach.", true)
+    const where = await describe(range, this.text, this.articleId, this.version)
+    try {
+      await this.ctx.api.reattach(p.annotation, { article: this.articleId, target: p.target, version: this.version, start: where.start, end: where.end })
+      this.ctx.toast("Re-attached.")
+      this.annotateButton.hidden = true
+      await this.loadPlacements()
+    } catch (e) {
+      this.ctx.toast(e.message, true)
+    }
   }
 
   setBanner(text, kind = "") {
@@ -227,13 +330,13 @@ export class Reader {
     let done
     while (done !== this.wanted && !this.stopped) {
       done = this.wanted
-      const key = anchorKey(done.all)
+      const key = `${this.version}|${this.placements.size}|${anchorKey(done.all)}`
       if (key !== this.highlighted) {
         this.highlighted = key
-        renderText(this.text, this.article.text ?? "")
-        const missing = await highlight(this.text, this.article.text ?? "", done.all, this.articleId)
+        renderText(this.text, this.displayedText)
+        const missing = await highlight(this.text, this.displayedText, this.placed(done.all), this.articleId)
         this.orphans.hidden = missing.length === 0
-        this.orphans.textContent = `${missing.length} annotation(s) point at text that is not in this version.`
+        this.orphans.textContent = `${missing.length} annotation(s) have no place in version ${this.version}.`
       }
       for (const mark of this.text.querySelectorAll("mark[data-annotation]")) {
         mark.classList.toggle("dim", !done.ids.has(mark.dataset.annotation))
@@ -258,7 +361,8 @@ export class Reader {
 
   offerAnnotate() {
     const range = selectionIn(this.text)
-    if (!range || !this.canWrite || this.past !== null) {
+    if (range) this.pending = range
+    if (!range || !this.canWrite || this.past !== null || this.version !== this.latest) {
       this.annotateButton.hidden = true
       return
     }
