@@ -211,3 +211,134 @@ pub fn table(rows: &[Row]) -> String {
     }
     out
 }
+
+/// Re-anchoring: an article of `annotations` sentences, one comment on each, and a second
+/// version that inserts a paragraph at the top, rewords every tenth sentence, deletes every
+/// fiftieth and duplicates one in a hundred. Times publishing it (the durable version, the
+/// re-anchoring pass with its events, and the house-style check) and reports the outcome.
+pub async fn reanchoring(data_dir: &Path, annotations: usize) -> Row {
+    use crate::desk::{ArticleDraft, Draft, TargetDraft};
+    use crate::domain::{ArticleId, IndexedText, Kind, TextPosition};
+
+    let app = Application::build(Settings {
+        seed: false,
+        ..Settings::for_tests(data_dir.to_path_buf())
+    })
+    .await
+    .expect("the server starts");
+    let desk = app.desk().clone();
+    tokio::spawn(app.run_until_stopped());
+    // Sentences of varied words, so that, as in a real article, no two are near-copies.
+    let words: Vec<&str> = "the a minister said leaders Kyiv Paris summit talks ceasefire troops \
+        guarantees coalition willing pledge border region oblast army drone strike port grain \
+        envoy treaty vote parliament budget aid sanctions energy winter front line city village \
+        mayor general report deal plan proposal meeting call week month spokesperson Kremlin \
+        Washington Brussels Berlin London Warsaw Rome negotiators observers evidence figures \
+        estimates officials residents families hospital school bridge railway convoy supplies"
+        .split_whitespace()
+        .collect();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let sentences: Vec<String> = (0..annotations)
+        .map(|i| {
+            let length = 10 + next(12);
+            let body: Vec<&str> = (0..length).map(|_| words[next(words.len())]).collect();
+            format!("{} ({i}).", body.join(" "))
+        })
+        .collect();
+    let v1: String = sentences.join("\n");
+    let article = ArticleId::parse("bench-reanchoring").unwrap();
+    let user = UserName::parse("alice").unwrap();
+    desk.create_article(
+        &user,
+        ArticleDraft {
+            id: article.clone(),
+            title: Some("Re-anchoring benchmark".into()),
+            outlet: None,
+            url: None,
+            published: None,
+            text: v1.clone(),
+        },
+    )
+    .await
+    .expect("the article is ingested");
+    let text = IndexedText::new(&v1);
+    let mut start = 0u64;
+    for sentence in &sentences {
+        let len = sentence.chars().count() as u64;
+        let position = TextPosition {
+            start,
+            end: start + len,
+        };
+        start += len + 1;
+        let draft = Draft {
+            kind: Kind::Comment,
+            body: "Check this.".into(),
+            verdict: None,
+            suggestion: None,
+            edit_label: None,
+            sources: Vec::new(),
+            tags: Vec::new(),
+            targets: vec![TargetDraft {
+                article: article.clone(),
+                version: Some(1),
+                quote: text.describe(position),
+                position: Some(position),
+            }],
+            status: None,
+            assignee: None,
+            canonical: None,
+            via: None,
+        };
+        desk.create(&user, draft, None)
+            .await
+            .expect("the annotation is created");
+    }
+    let mut v2 = vec!["Editor’s Note: this report was updated.".to_owned()];
+    for (i, sentence) in sentences.iter().enumerate() {
+        if i % 50 == 49 {
+            continue;
+        }
+        if i % 10 == 5 {
+            // A light rewording: one word changed near the end.
+            let mut reworded: Vec<&str> = sentence.split(' ').collect();
+            let at = reworded.len().saturating_sub(3);
+            reworded[at] = "reportedly";
+            v2.push(reworded.join(" "));
+        } else {
+            v2.push(sentence.clone());
+        }
+        if i % 100 == 42 {
+            v2.push(sentence.clone());
+        }
+    }
+    let started = Instant::now();
+    let published = desk
+        .publish_version(&user, &article, &v2.join("\n"))
+        .await
+        .expect("the version is published");
+    let took = started.elapsed();
+    let report = published.anchoring.expect("a second version re-anchors");
+    let outcome: Vec<String> = report
+        .targets
+        .iter()
+        .map(|(status, n)| format!("{n} {status}"))
+        .collect();
+    Row {
+        suite: "re-anchoring".into(),
+        case: format!(
+            "publish a version of an article with {annotations} annotations ({})",
+            outcome.join(", ")
+        ),
+        ops: report.annotations as u64,
+        seconds: took.as_secs_f64(),
+        per_second: report.annotations as f64 / took.as_secs_f64(),
+        p50_ms: took.as_secs_f64() * 1000.0,
+        p99_ms: took.as_secs_f64() * 1000.0,
+    }
+}

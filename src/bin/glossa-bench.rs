@@ -1,5 +1,6 @@
-//! `glossa-bench`: measures durable appends, the HTTP API and start-up on this machine and
-//! prints a table (and JSON with `--json FILE`). Build with `--release` for meaningful numbers.
+//! `glossa-bench`: measures durable appends, the HTTP API, start-up and re-anchoring on this
+//! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
+//! reanchoring` runs one suite. Build with `--release` for meaningful numbers.
 
 use std::time::{Duration, Instant};
 
@@ -19,11 +20,16 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|w| w[1].parse().ok())
         .unwrap_or(3.0);
     let big = args.iter().any(|a| a == "--big");
+    let only = args
+        .windows(2)
+        .find(|w| w[0] == "--only")
+        .map(|w| w[1].clone());
+    let run = |suite: &str| only.as_deref().is_none_or(|o| o == suite);
     let duration = Duration::from_secs_f64(seconds);
     let mut rows: Vec<Row> = Vec::new();
 
     // Durable appends at several concurrencies and batch sizes, and at a fixed offered rate.
-    {
+    if run("appends") {
         let dir = tempfile_dir("appends")?;
         let store = Store::open(&dir)?;
         for (clients, batch) in [(1, 1), (16, 1), (128, 1), (1, 100), (8, 100)] {
@@ -35,11 +41,12 @@ async fn main() -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir).ok();
     }
     // Appends as the log grows.
-    for size in if big {
-        vec![1_000, 100_000, 1_000_000]
-    } else {
-        vec![1_000, 100_000]
-    } {
+    let sizes = match (run("growth"), big) {
+        (false, _) => vec![],
+        (true, true) => vec![1_000, 100_000, 1_000_000],
+        (true, false) => vec![1_000, 100_000],
+    };
+    for size in sizes {
         let dir = tempfile_dir("growth")?;
         let store = Store::open(&dir)?;
         bench::prefill(&store, size).await;
@@ -65,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir).ok();
     }
     // The HTTP API through a real socket.
-    {
+    if run("http") {
         let dir = tempfile_dir("http")?;
         let base = bench::server(&dir).await;
         for what in ["create", "read", "list"] {
@@ -75,6 +82,14 @@ async fn main() -> anyhow::Result<()> {
                 rows.push(row);
             }
         }
+    }
+    // Re-anchoring an article with 1,000 annotations on a new version.
+    if run("reanchoring") {
+        let dir = tempfile_dir("reanchoring")?;
+        let row = bench::reanchoring(&dir, 1000).await;
+        eprintln!("{}: {:.0} ms", row.case, row.p50_ms);
+        rows.push(row);
+        std::fs::remove_dir_all(&dir).ok();
     }
     println!("{}", bench::table(&rows));
     if let Some(path) = json_out {
