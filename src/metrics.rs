@@ -75,6 +75,8 @@ pub struct Metrics {
     pub append_batches: AtomicU64,
     pub batch_events: Histogram,
     pub fsync_seconds: Histogram,
+    /// Edits a document task logged in one append (its group commit).
+    pub edit_batch: Histogram,
     pub sync_peers: AtomicI64,
     pub documents_loaded: AtomicI64,
     pub changes_rejected: AtomicU64,
@@ -90,6 +92,7 @@ pub fn metrics() -> &'static Metrics {
         append_batches: AtomicU64::new(0),
         batch_events: Histogram::new(SIZES),
         fsync_seconds: Histogram::new(SECONDS),
+        edit_batch: Histogram::new(SIZES),
         sync_peers: AtomicI64::new(0),
         documents_loaded: AtomicI64::new(0),
         changes_rejected: AtomicU64::new(0),
@@ -98,6 +101,10 @@ pub fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
+    pub fn observe_edit_batch(&self, edits: usize) {
+        self.edit_batch.observe(edits as f64);
+    }
+
     /// Records one HTTP request by its route pattern (never the raw path, to bound cardinality).
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
         let class = format!("{}xx", status / 100);
@@ -158,6 +165,9 @@ impl Metrics {
         let _ = writeln!(out, "# HELP glossa_fsync_seconds Time to flush and fsync one batch.\n# TYPE glossa_fsync_seconds histogram");
         self.fsync_seconds
             .render(&mut out, "glossa_fsync_seconds", "");
+        let _ = writeln!(out, "# HELP glossa_document_edit_batch Edits a document task logged in one append.\n# TYPE glossa_document_edit_batch histogram");
+        self.edit_batch
+            .render(&mut out, "glossa_document_edit_batch", "");
         let _ = writeln!(out, "# HELP glossa_http_request_seconds HTTP latency by route.\n# TYPE glossa_http_request_seconds histogram");
         for ((method, route, status), histogram) in self.http.lock().expect("metrics lock").iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");

@@ -98,6 +98,37 @@ pub struct DocState {
     pub saved: Vec<u8>,
 }
 
+/// Most edits logged in one append by a document task.
+const MAX_EDIT_BATCH: usize = 64;
+
+type Answer = oneshot::Sender<Result<Written, DocError>>;
+
+/// An edit waiting in the task's mailbox.
+struct Pending {
+    user: UserName,
+    at: DateTime<Utc>,
+    edit: Edit,
+    reply: oneshot::Sender<Result<Written, DocError>>,
+}
+
+/// An edit applied to the document, with the events that will log it.
+struct Prepared {
+    id: AnnotationId,
+    before: Option<Annotation>,
+    next: Annotation,
+    events: Vec<NewEvent>,
+    stream: StreamId,
+    /// The annotation stream's version before this edit.
+    actual: u64,
+}
+
+// Short-lived, one per edit: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Prepare {
+    Unchanged(Written),
+    Changed(Prepared),
+}
+
 pub(super) enum Command {
     /// A sync message from a connected peer (who is subscribed to the document from now on).
     Sync {
@@ -211,7 +242,15 @@ impl DocumentActor {
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
+        let mut deferred: Option<Command> = None;
+        loop {
+            let command = match deferred.take() {
+                Some(command) => command,
+                None => match commands.recv().await {
+                    Some(command) => command,
+                    None => break,
+                },
+            };
             match command {
                 Command::Edit {
                     user,
@@ -219,11 +258,35 @@ impl DocumentActor {
                     edit,
                     reply,
                 } => {
-                    let result = self.edit(user, at, *edit).await;
-                    if result.is_ok() {
-                        self.broadcast();
+                    // Group commit at the document: take every edit already waiting (up to a
+                    // bound) and log them in one durable append.
+                    let mut batch = vec![Pending {
+                        user,
+                        at,
+                        edit: *edit,
+                        reply,
+                    }];
+                    while batch.len() < MAX_EDIT_BATCH {
+                        match commands.try_recv() {
+                            Ok(Command::Edit {
+                                user,
+                                at,
+                                edit,
+                                reply,
+                            }) => batch.push(Pending {
+                                user,
+                                at,
+                                edit: *edit,
+                                reply,
+                            }),
+                            Ok(other) => {
+                                deferred = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
                     }
-                    let _ = reply.send(result);
+                    self.edit_batch(batch).await;
                 }
                 Command::Sync { link, message } => self.sync(link, *message).await,
                 Command::Presence { from, presence } => self.relay(from, presence),
@@ -334,17 +397,149 @@ impl DocumentActor {
         )
     }
 
+    /// Applies a batch of edits to the document and logs them in one durable append: all of
+    /// them or none (later changes depend on earlier ones). Edits refused by the rules are
+    /// answered at once and leave no trace.
+    async fn edit_batch(&mut self, batch: Vec<Pending>) {
+        crate::metrics::metrics().observe_edit_batch(batch.len());
+        if let Err(error) = self.initialise(batch[0].at).await {
+            let message = error.to_string();
+            for pending in batch {
+                let _ = pending
+                    .reply
+                    .send(Err(DocError::Store(StoreError::Corrupt(message.clone()))));
+            }
+            return;
+        }
+        let heads = self.doc.get_heads();
+        let mut versions: HashMap<StreamId, u64> = HashMap::new();
+        let mut originals: HashMap<AnnotationId, Option<Annotation>> = HashMap::new();
+        let mut prepared: Vec<(Prepared, Answer)> = Vec::new();
+        // No-op edits are answered with the batch: their state may rest on an earlier edit of it.
+        let mut unchanged: Vec<(Written, Answer)> = Vec::new();
+        for Pending {
+            user,
+            at,
+            edit,
+            reply,
+        } in batch
+        {
+            match self.prepare(&user, at, edit, &versions) {
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                }
+                Ok(Prepare::Unchanged(written)) => unchanged.push((written, reply)),
+                Ok(Prepare::Changed(p)) => {
+                    originals
+                        .entry(p.id.clone())
+                        .or_insert_with(|| p.before.clone());
+                    self.annotations.insert(p.id.clone(), p.next.clone());
+                    let on_stream = p.events.iter().filter(|e| e.stream == p.stream).count();
+                    versions.insert(p.stream.clone(), p.actual + on_stream as u64);
+                    prepared.push((p, reply));
+                }
+            }
+        }
+        if prepared.is_empty() {
+            for (written, reply) in unchanged {
+                let _ = reply.send(Ok(written));
+            }
+            return;
+        }
+        let mut events = Vec::new();
+        let mut expectations: Vec<(StreamId, Expected)> = Vec::new();
+        let mut ranges = Vec::with_capacity(prepared.len());
+        for (p, _) in &mut prepared {
+            if !expectations.iter().any(|(s, _)| s == &p.stream) {
+                let expected = if p.actual == 0 {
+                    Expected::NoStream
+                } else {
+                    Expected::Exact(p.actual)
+                };
+                expectations.push((p.stream.clone(), expected));
+            }
+            let start = events.len();
+            events.append(&mut p.events);
+            ranges.push(start..events.len());
+        }
+        match self
+            .store
+            .log
+            .append(AppendRequest {
+                events,
+                expectations,
+            })
+            .await
+        {
+            Ok(committed) => {
+                for ((p, reply), range) in prepared.into_iter().zip(ranges) {
+                    let positions = &committed.positions[range];
+                    self.last_change_seq = positions[0].seq;
+                    self.changes_since_snapshot += 1;
+                    let _ = reply.send(Ok(Written {
+                        version: positions.last().map_or(p.actual, |x| x.version),
+                        seq: positions.last().map_or(0, |x| x.seq),
+                        annotation: p.next,
+                    }));
+                }
+                for (written, reply) in unchanged {
+                    let _ = reply.send(Ok(written));
+                }
+                self.broadcast();
+            }
+            Err(error) => {
+                self.rollback(&heads);
+                for (id, before) in originals {
+                    match before {
+                        Some(annotation) => self.annotations.insert(id, annotation),
+                        None => self.annotations.remove(&id),
+                    };
+                }
+                let message = error.to_string();
+                for (p, reply) in prepared {
+                    let answer = match &error {
+                        StoreError::WrongExpectedVersion { actual: 1.., .. }
+                            if p.before.is_none() =>
+                        {
+                            DocError::AlreadyExists(p.id)
+                        }
+                        StoreError::WrongExpectedVersion {
+                            expected, actual, ..
+                        } => DocError::VersionMismatch {
+                            expected: match expected {
+                                Expected::Exact(v) => *v,
+                                _ => 0,
+                            },
+                            actual: *actual,
+                        },
+                        StoreError::Unavailable => DocError::Store(StoreError::Unavailable),
+                        _ => DocError::Store(StoreError::Corrupt(message.clone())),
+                    };
+                    let _ = reply.send(Err(answer));
+                }
+                for (_, reply) in unchanged {
+                    let _ = reply.send(Err(DocError::Store(StoreError::Corrupt(message.clone()))));
+                }
+            }
+        }
+    }
+
+    /// Decides one edit and applies it to the document (not yet logged). `versions` holds the
+    /// stream versions that earlier edits of the same batch will have reached.
     #[tracing::instrument(skip_all, fields(article = %self.article, annotation = %edit.target()))]
-    async fn edit(
+    fn prepare(
         &mut self,
-        user: UserName,
+        user: &UserName,
         at: DateTime<Utc>,
         edit: Edit,
-    ) -> Result<Written, DocError> {
-        self.initialise(at).await?;
+        versions: &HashMap<StreamId, u64>,
+    ) -> Result<Prepare, DocError> {
         let id = edit.target().clone();
         let stream = StreamId::Annotation(id.clone());
-        let actual = self.store.log.stream_version(&stream)?;
+        let actual = match versions.get(&stream) {
+            Some(version) => *version,
+            None => self.store.log.stream_version(&stream)?,
+        };
         let before = self.annotations.get(&id).cloned();
         if let Some(expected) = edit.expected() {
             if expected != actual {
@@ -386,16 +581,15 @@ impl DocumentActor {
             unchanged.modified = current.modified;
             if &unchanged == current {
                 // Nothing to record: the same state, the same version.
-                return Ok(Written {
+                return Ok(Prepare::Unchanged(Written {
                     annotation: current.clone(),
                     version: actual,
                     seq: 0,
-                });
+                }));
             }
         }
         let semantic = derive_events(before.as_ref(), &next);
-        let heads = self.doc.get_heads();
-        self.doc.set_actor(user_actor(&user));
+        self.doc.set_actor(user_actor(user));
         let mut tx = self.doc.transaction();
         let written = schema::annotations_map(&tx).and_then(|map| {
             let map = map.ok_or_else(|| SchemaError::Invalid {
@@ -408,52 +602,21 @@ impl DocumentActor {
             tx.rollback();
             return Err(error.into());
         }
-        tx.commit_with(commit_options(&user, at));
-        let mut events = vec![self.change_event(&user, at)?];
+        tx.commit_with(commit_options(user, at));
+        let mut events = vec![self.change_event(user, at)?];
         events.extend(
             semantic
                 .into_iter()
-                .map(|event| new_event(stream.clone(), &user, at, event, None)),
+                .map(|event| new_event(stream.clone(), user, at, event, None)),
         );
-        let expected = if actual == 0 {
-            Expected::NoStream
-        } else {
-            Expected::Exact(actual)
-        };
-        let request = AppendRequest {
+        Ok(Prepare::Changed(Prepared {
+            id,
+            before,
+            next,
             events,
-            expectations: vec![(stream, expected)],
-        };
-        let committed = match self.store.log.append(request).await {
-            Ok(committed) => committed,
-            Err(error) => {
-                self.rollback(&heads);
-                return Err(match error {
-                    StoreError::WrongExpectedVersion { actual: 1.., .. } if before.is_none() => {
-                        DocError::AlreadyExists(id)
-                    }
-                    StoreError::WrongExpectedVersion {
-                        expected, actual, ..
-                    } => DocError::VersionMismatch {
-                        expected: match expected {
-                            Expected::Exact(v) => v,
-                            _ => 0,
-                        },
-                        actual,
-                    },
-                    other => other.into(),
-                });
-            }
-        };
-        self.last_change_seq = committed.positions[0].seq;
-        let version = committed.positions.last().map_or(actual, |p| p.version);
-        self.annotations.insert(id, next.clone());
-        self.changes_since_snapshot += 1;
-        Ok(Written {
-            annotation: next,
-            version,
-            seq: committed.last_seq(),
-        })
+            stream,
+            actual,
+        }))
     }
 
     /// Undoes local changes that were not logged, by rebuilding the document at earlier heads.

@@ -460,3 +460,79 @@ async fn the_workflow_moves_step_by_step_and_replies_thread() {
         .await;
     assert_eq!(orphan.status(), 422);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_of_one_annotation_are_each_logged_once_in_order() {
+    // A document task logs the edits waiting for it in one append; each still gets its own
+    // version, and the log folds to exactly what the read side serves.
+    let app = spawn_app().await;
+    let created = app
+        .post_json(
+            "/annotations/",
+            &app.fact_check_on(ARTICLE, "26 nations have pledged").await,
+            ALICE,
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let id = id_of(&created);
+    let mut requests = Vec::new();
+    for i in 0..20 {
+        let (app_client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/annotations/{id}/replies")),
+        );
+        requests.push(tokio::spawn(async move {
+            app_client
+                .post(url)
+                .bearer_auth(ALICE)
+                .json(&json!({ "text": format!("reply {i}") }))
+                .send()
+                .await
+                .unwrap()
+        }));
+    }
+    let status_url = app.url(&format!("/api/annotations/{id}/status"));
+    let client = app.client.clone();
+    requests.push(tokio::spawn(async move {
+        client
+            .post(status_url)
+            .bearer_auth(ALICE)
+            .json(&json!({ "status": "in_review" }))
+            .send()
+            .await
+            .unwrap()
+    }));
+    let mut etags = Vec::new();
+    for request in requests {
+        let response = request.await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        etags.push(etag(&response));
+    }
+    etags.sort();
+    etags.dedup();
+    assert_eq!(etags.len(), 21, "every change got its own version");
+
+    let row = app
+        .desk
+        .row(&glossa::domain::AnnotationId::parse(&id).unwrap())
+        .unwrap();
+    assert_eq!(row.version, 22);
+    assert_eq!(row.annotation.replies.len(), 20);
+    let folded =
+        glossa::history::annotation_at(&app.desk.store().log, &row.annotation.id, app.log_head())
+            .unwrap()
+            .unwrap();
+    assert_eq!(folded.annotation, row.annotation);
+    assert_eq!(folded.version, row.version);
+    let document = app
+        .desk
+        .document(&glossa::domain::ArticleId::parse(ARTICLE).unwrap())
+        .await
+        .unwrap();
+    let in_document = document
+        .annotations
+        .iter()
+        .find(|a| a.id.as_str() == id)
+        .unwrap();
+    assert_eq!(in_document.replies.len(), 20);
+}
