@@ -416,6 +416,14 @@ impl Desk {
         Ok(self.store.read_model.list(filter)?)
     }
 
+    /// A listing shared between readers until the desk changes (container pages).
+    pub fn list_shared(
+        &self,
+        filter: &Filter,
+    ) -> Result<std::sync::Arc<Vec<AnnotationRow>>, DeskError> {
+        Ok(self.store.read_model.list_shared(filter)?)
+    }
+
     /// The live state of an article's document.
     pub async fn document(&self, article: &ArticleId) -> Result<DocState, DeskError> {
         self.article(article)?;

@@ -151,7 +151,7 @@ async fn list(
     };
 
     let (rows, as_of) = match &query.at {
-        None => (state.desk.list(&filter)?, None),
+        None => (state.desk.list_shared(&filter)?, None),
         Some(raw) => {
             let at = AsOf::parse(raw).map_err(ApiError::BadRequest)?;
             let log = state.desk.store().log.clone();
@@ -162,7 +162,7 @@ async fn list(
             })
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))??;
-            (rows, Some(seq))
+            (std::sync::Arc::new(rows), Some(seq))
         }
     };
     let total = rows.len();

@@ -121,7 +121,17 @@ pub struct ReadModel {
     projected: watch::Sender<u64>,
     /// Set when projecting failed: waiters get an error instead of waiting forever.
     failed: Arc<AtomicBool>,
+    /// Recent listings by filter, with the checkpoint they were read at: container pages are
+    /// read far more often than the desk changes, and decoding thousands of rows per page was
+    /// their cost.
+    listings: Arc<std::sync::Mutex<Listings>>,
 }
+
+/// Listings by filter: the checkpoint each was read at, and the rows.
+type Listings = HashMap<String, (u64, Arc<Vec<AnnotationRow>>)>;
+
+/// How many filters' listings are kept.
+const MAX_LISTINGS: usize = 64;
 
 impl ReadModel {
     pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
@@ -132,6 +142,7 @@ impl ReadModel {
             tree,
             projected,
             failed: Arc::default(),
+            listings: Arc::default(),
         })
     }
 
@@ -347,6 +358,28 @@ impl ReadModel {
             .get(rm_row(RM_ANNOTATION, id))?
             .map(|bytes| decode(&bytes))
             .transpose()
+    }
+
+    /// The same as [`ReadModel::list`], shared: reused until the read models move on. The rows
+    /// reflect at least the checkpoint current when this is called.
+    pub fn list_shared(&self, filter: &Filter) -> Result<Arc<Vec<AnnotationRow>>, StoreError> {
+        let checkpoint = self.checkpoint();
+        let key = format!("{filter:?}");
+        if let Some((at, rows)) = self.listings.lock().expect("listings lock").get(&key) {
+            if *at == checkpoint {
+                return Ok(rows.clone());
+            }
+        }
+        let rows = Arc::new(self.list(filter)?);
+        let mut listings = self.listings.lock().expect("listings lock");
+        if listings.len() >= MAX_LISTINGS {
+            listings.retain(|_, (at, _)| *at == checkpoint);
+            if listings.len() >= MAX_LISTINGS {
+                listings.clear();
+            }
+        }
+        listings.insert(key, (checkpoint, rows.clone()));
+        Ok(rows)
     }
 
     /// Live (not deleted) annotations matching the filter, in creation order.
