@@ -97,8 +97,32 @@ impl DocumentActor {
                 );
                 return;
             }
+            self.broadcast();
+        } else {
+            // Nothing new in the document (an acknowledgement, a request): only this peer's
+            // sync state moved, so only this peer may have something to hear. Answering every
+            // peer here made each edit cost peers² sync-message generations.
+            self.answer(conn);
         }
-        self.broadcast();
+    }
+
+    /// Sends one peer whatever it is missing.
+    fn answer(&mut self, conn: ConnId) {
+        let Some(peer) = self.peers.get_mut(&conn) else {
+            return;
+        };
+        let Some(message) = self.doc.generate_sync_message(&mut peer.state) else {
+            return;
+        };
+        let outbound = Outbound::Sync {
+            document_id: peer.link.document_id.clone(),
+            data: message.encode(),
+        };
+        if peer.link.outbox.try_send(outbound).is_err() {
+            if let Some(peer) = self.remove_peer(conn) {
+                peer.link.kick.notify_one();
+            }
+        }
     }
 
     /// Sends each peer whatever it is missing. A peer whose queue is full is too far behind:
