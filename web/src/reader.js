@@ -238,7 +238,8 @@ export class Reader {
   }
 
   async reattach(p) {
-    const range = this.pending && selectionIn(this.text) ? this.pending : selectionIn(this.text) ?? this.pending
+    // The live selection, or the last one made in the text (pressing the button may clear it).
+    const range = selectionIn(this.text) ?? this.pending
     if (!range) return this.ctx.toast("Select the passage in the article first, then press Re-attach.", true)
     const where = await describe(range, this.text, this.articleId, this.version)
     try {
