@@ -162,6 +162,21 @@ impl Documents {
         actors.get(article).filter(|s| !s.is_closed()).cloned()
     }
 
+    /// Sends a command that expects an answer to `article`'s document task and waits for it.
+    async fn ask<T>(
+        &self,
+        article: &ArticleId,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, DocError> {
+        let mailbox = self.mailbox(article).await?;
+        let (reply, answer) = oneshot::channel();
+        mailbox
+            .send(command(reply))
+            .await
+            .map_err(|_| DocError::Stopped)?;
+        answer.await.map_err(|_| DocError::Stopped)
+    }
+
     /// Applies an edit to an annotation in `article`'s document, durably.
     pub async fn edit(
         &self,
@@ -170,18 +185,13 @@ impl Documents {
         at: DateTime<Utc>,
         edit: Edit,
     ) -> Result<Written, DocError> {
-        let mailbox = self.mailbox(article).await?;
-        let (reply, answer) = oneshot::channel();
-        mailbox
-            .send(Command::Edit {
-                user: user.clone(),
-                at,
-                edit: Box::new(edit),
-                reply,
-            })
-            .await
-            .map_err(|_| DocError::Stopped)?;
-        answer.await.map_err(|_| DocError::Stopped)?
+        self.ask(article, |reply| Command::Edit {
+            user: user.clone(),
+            at,
+            edit: Box::new(edit),
+            reply,
+        })
+        .await?
     }
 
     /// Hands a peer's sync message to the document (the peer subscribes with its first one).
@@ -215,7 +225,6 @@ impl Documents {
         }
     }
 
-    /// The document's heads, annotations and saved bytes.
     /// Anchors the annotations of `document` (an article's document) that target `article` in
     /// `article`'s version `version`.
     pub async fn reanchor(
@@ -225,18 +234,13 @@ impl Documents {
         version: u32,
         at: DateTime<Utc>,
     ) -> Result<Reanchored, DocError> {
-        let mailbox = self.mailbox(document).await?;
-        let (reply, answer) = oneshot::channel();
-        mailbox
-            .send(Command::Reanchor {
-                article: article.clone(),
-                version,
-                at,
-                reply,
-            })
-            .await
-            .map_err(|_| DocError::Stopped)?;
-        answer.await.map_err(|_| DocError::Stopped)?
+        self.ask(document, |reply| Command::Reanchor {
+            article: article.clone(),
+            version,
+            at,
+            reply,
+        })
+        .await?
     }
 
     /// Records a person's placement of an annotation's target; returns the event's sequence.
@@ -252,32 +256,22 @@ impl Documents {
         position: crate::domain::TextPosition,
         at: DateTime<Utc>,
     ) -> Result<u64, DocError> {
-        let mailbox = self.mailbox(document).await?;
-        let (reply, answer) = oneshot::channel();
-        mailbox
-            .send(Command::Reattach {
-                user: user.clone(),
-                id: id.clone(),
-                article: article.clone(),
-                version,
-                target,
-                position,
-                at,
-                reply,
-            })
-            .await
-            .map_err(|_| DocError::Stopped)?;
-        answer.await.map_err(|_| DocError::Stopped)?
+        self.ask(document, |reply| Command::Reattach {
+            user: user.clone(),
+            id: id.clone(),
+            article: article.clone(),
+            version,
+            target,
+            position,
+            at,
+            reply,
+        })
+        .await?
     }
 
+    /// The document's heads, annotations and saved bytes.
     pub async fn inspect(&self, article: &ArticleId) -> Result<DocState, DocError> {
-        let mailbox = self.mailbox(article).await?;
-        let (reply, answer) = oneshot::channel();
-        mailbox
-            .send(Command::Inspect { reply })
-            .await
-            .map_err(|_| DocError::Stopped)?;
-        answer.await.map_err(|_| DocError::Stopped)
+        self.ask(article, |reply| Command::Inspect { reply }).await
     }
 
     /// Stops every document task and waits while each saves its snapshot.
