@@ -73,7 +73,11 @@ export class Api {
     const items = []
     let current = page.first
     while (current) {
-      if (typeof current === "string") current = await this.get(current, { ld: true })
+      // Page IRIs are absolute under the server's public URL; fetch them from this origin.
+      if (typeof current === "string") {
+        const url = new URL(current, location.href)
+        current = await this.get(url.pathname + url.search, { ld: true })
+      }
       items.push(...(current.items ?? []))
       current = current.next
     }
