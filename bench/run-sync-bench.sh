@@ -218,6 +218,21 @@ const doc = {
   params: { threads: Number(e.THREADS), edits: Number(e.EDITS || 20), writers: e.WRITERS ? Number(e.WRITERS) : "min(clients,10)", pause_ms: Number(e.PAUSE_MS || 150), article: e.ARTICLE, quote: e.QUOTE },
   results,
 }
+// Ratios per client count where both servers ran: above 1 means Glossa is better.
+const ratio = (a, b) => (a > 0 && b > 0 ? Math.round((a / b) * 100) / 100 : null)
+doc.ratios = []
+for (const g of results.filter(r => r.ok && r.label.startsWith("glossa"))) {
+  const ref = results.find(r => r.ok && r.label.startsWith("reference") && r.clients === g.clients)
+  if (!ref) continue
+  doc.ratios.push({
+    clients: g.clients,
+    fanout_p50: ratio(ref.fanout_ms.p50, g.fanout_ms.p50),
+    fanout_p99: ratio(ref.fanout_ms.p99, g.fanout_ms.p99),
+    edits_per_s: ratio(g.edits_per_s, ref.edits_per_s),
+    server_cpu_per_edit: ratio(ref.server && ref.server.cpu_ms_per_edit, g.server && g.server.cpu_ms_per_edit),
+    server_rss_after: ratio(ref.server && ref.server.rss_kb_after, g.server && g.server.rss_kb_after),
+  })
+}
 fs.writeFileSync(out, JSON.stringify(doc, null, 2) + "\n")
 
 const cols = [
@@ -245,6 +260,10 @@ console.log(fmt(head))
 console.log(w.map(n => "-".repeat(n)).join("  "))
 for (const r of rows) console.log(fmt(r))
 console.log("(latencies in ms; fan-out = until the last of the other clients has the edit)")
+for (const r of doc.ratios) {
+  const x = v => (v === null ? "n/a" : `${v}×`)
+  console.log(`ratios at ${r.clients} clients (above 1: Glossa better): fan-out p50 ${x(r.fanout_p50)}, p99 ${x(r.fanout_p99)}, edits/s ${x(r.edits_per_s)}, server CPU per edit ${x(r.server_cpu_per_edit)}, server RSS ${x(r.server_rss_after)}`)
+}
 for (const r of results) {
   if (r.skipped) console.log(`${r.label}: skipped: ${r.skipped}`)
   else if (!r.ok) console.log(`${r.label}: FAILED: ${(r.errors || []).join("; ").slice(0, 400)}`)
