@@ -15,7 +15,8 @@ pub const META_TREE: &str = "meta";
 // Prefixes in the log tree.
 const EVENT: u8 = 0x01;
 const STREAM_EVENT: u8 = 0x02;
-const STREAM_HEAD: u8 = 0x03;
+// 0x03 held each stream's head until layout 2, which derives it from the last 0x02 key;
+// layout-1 data directories still have those keys, and nothing reads them.
 const EVENT_ID: u8 = 0x05;
 
 /// `0x01 | seq` → the stored event.
@@ -53,11 +54,6 @@ pub fn stream_event(stream: &StreamId, version: u64) -> Vec<u8> {
 
 pub fn stream_events_prefix(stream: &StreamId) -> Vec<u8> {
     stream_part(STREAM_EVENT, stream)
-}
-
-/// `0x03 | len | stream` → the stream's current version.
-pub fn stream_head(stream: &StreamId) -> Vec<u8> {
-    stream_part(STREAM_HEAD, stream)
 }
 
 /// `0x05 | event id` → seq: the persistent idempotency index.

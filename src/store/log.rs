@@ -198,11 +198,25 @@ impl EventLog {
 
     /// The current version of a stream (0 if it has no events).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
-        Ok(self
-            .shared
-            .tree
-            .get(keys::stream_head(stream))?
-            .map_or(0, |v| keys::u64_at(&v, 0)))
+        last_version(&self.shared.tree, stream)
+    }
+}
+
+/// A stream's version: the version in its last index key (0 for a stream with no events).
+/// Deriving it saves the writer a key per event over storing it.
+fn last_version(tree: &sled::Tree, stream: &StreamId) -> Result<u64, StoreError> {
+    match tree
+        .scan_prefix(keys::stream_events_prefix(stream))
+        .next_back()
+    {
+        None => Ok(0),
+        Some(entry) => {
+            let (key, _) = entry?;
+            let tail: [u8; 8] = key[key.len().saturating_sub(8)..].try_into().map_err(|_| {
+                StoreError::Corrupt(format!("stream index key of {stream} is short"))
+            })?;
+            Ok(u64::from_be_bytes(tail))
+        }
     }
 }
 
@@ -257,11 +271,7 @@ impl Writer {
         if let Some(&version) = self.heads.get(stream) {
             return Ok(version);
         }
-        let version = self
-            .shared
-            .tree
-            .get(keys::stream_head(stream))?
-            .map_or(0, |v| keys::u64_at(&v, 0));
+        let version = last_version(&self.shared.tree, stream)?;
         self.heads.insert(stream.clone(), version);
         Ok(version)
     }
@@ -338,7 +348,6 @@ impl Writer {
                 keys::stream_event(&event.stream, version),
                 &keys::u64_value(seq),
             );
-            batch.insert(keys::stream_head(&event.stream), &keys::u64_value(version));
             batch.insert(&keys::event_id(event.id), &keys::u64_value(seq));
             self.heads.insert(event.stream.clone(), version);
             self.next_seq += 1;

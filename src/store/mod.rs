@@ -22,8 +22,10 @@ pub use read_model::{
 pub use record::{EventRecord, NewEvent};
 pub use snapshots::{Snapshot, Snapshots};
 
-/// The on-disk layout version this build reads and writes.
-const SCHEMA_VERSION: u64 = 1;
+/// The on-disk layout version this build writes. Layout 2 stopped storing stream heads (they
+/// are derived from the stream index); a layout-1 directory opens as is and is marked 2, so an
+/// older build, which would trust stale heads, refuses it.
+const SCHEMA_VERSION: u64 = 2;
 
 /// Storage failures. HTTP maps the concurrency ones to 409/412 and everything else to an opaque 5xx.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,9 @@ impl Store {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) if keys::u64_at(&v, 0) == SCHEMA_VERSION => {}
+            Some(v) if keys::u64_at(&v, 0) == 1 => {
+                meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
+            }
             Some(v) => {
                 return Err(StoreError::Corrupt(format!(
                     "this data directory has layout version {}, and this build reads version {SCHEMA_VERSION}",

@@ -157,3 +157,68 @@ async fn the_log_survives_reopening() {
         .unwrap();
     assert_eq!(next.positions, vec![Position { seq: 2, version: 2 }]);
 }
+
+#[tokio::test]
+async fn stream_versions_come_from_each_stream_alone() {
+    // Heads are derived from the stream index: a stream whose name extends another's must not
+    // be read as its continuation.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (a, ab) = (stream("a"), stream("ab"));
+    for _ in 0..3 {
+        store
+            .log
+            .append(append_one(&ab, Expected::Any))
+            .await
+            .unwrap();
+    }
+    store
+        .log
+        .append(append_one(&a, Expected::NoStream))
+        .await
+        .unwrap();
+    assert_eq!(store.log.stream_version(&a).unwrap(), 1);
+    assert_eq!(store.log.stream_version(&ab).unwrap(), 3);
+    assert_eq!(store.log.stream_version(&stream("b")).unwrap(), 0);
+}
+
+#[test]
+fn a_layout_1_directory_opens_and_an_unknown_layout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A dropped store's threads release the database shortly after; wait for the lock.
+    let open = || loop {
+        match sled::open(dir.path().join("sled")) {
+            Ok(db) => break db,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
+    let set_layout = |version: u64| {
+        let db = open();
+        let meta = db.open_tree(keys::META_TREE).unwrap();
+        meta.insert(keys::META_SCHEMA, &keys::u64_value(version))
+            .unwrap();
+        db.flush().unwrap();
+    };
+    let layout = || {
+        let db = open();
+        let meta = db.open_tree(keys::META_TREE).unwrap();
+        keys::u64_at(&meta.get(keys::META_SCHEMA).unwrap().unwrap(), 0)
+    };
+    let store_open = || loop {
+        match Store::open(dir.path()) {
+            Err(StoreError::Sled(_)) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            other => break other,
+        }
+    };
+    set_layout(1);
+    drop(store_open().expect("a layout-1 directory opens"));
+    assert_eq!(layout(), SCHEMA_VERSION);
+    set_layout(9);
+    match store_open() {
+        Err(StoreError::Corrupt(message)) => assert!(message.contains("layout version 9")),
+        other => panic!(
+            "an unknown layout must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
