@@ -281,7 +281,10 @@ impl Desk {
                 .edit(&article, user, create.now, Edit::Create(create))
                 .await
             {
-                Ok(written) => return self.settle(written).await,
+                Ok(written) => {
+                    let written = self.settle(written).await?;
+                    return self.anchor_if_behind(written).await;
+                }
                 // Someone took the id between our check and the write: pick another.
                 Err(DocError::AlreadyExists(_)) => id = AnnotationId::random(),
                 Err(other) => return Err(other.into()),
@@ -334,19 +337,21 @@ impl Desk {
     ) -> Result<Written, DeskError> {
         self.live_row(id)?;
         let content = self.resolve(&draft)?;
-        self.edit_existing(user, id, |now| Edit::Replace {
-            id: id.clone(),
-            expected,
-            replace: commands::Replace {
-                content,
-                status: draft.status,
-                assignee: draft.assignee,
-                canonical: draft.canonical,
-                via: draft.via,
-                now,
-            },
-        })
-        .await
+        let written = self
+            .edit_existing(user, id, |now| Edit::Replace {
+                id: id.clone(),
+                expected,
+                replace: commands::Replace {
+                    content,
+                    status: draft.status,
+                    assignee: draft.assignee,
+                    canonical: draft.canonical,
+                    via: draft.via,
+                    now,
+                },
+            })
+            .await?;
+        self.anchor_if_behind(written).await
     }
 
     pub async fn set_status(

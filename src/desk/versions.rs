@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::docs::Reanchored;
+use crate::docs::{Reanchored, Written};
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{AnnotationId, ArticleId, Kind, Status, TextPosition, TextQuote, UserName};
 use crate::store::Filter;
@@ -98,6 +98,34 @@ impl Desk {
             .wait_for(self.store.log.head())
             .await?;
         Ok(report)
+    }
+
+    /// An annotation written on an older version of an article (from a page opened before the
+    /// latest version arrived) is anchored in the latest at once; the answer then carries the
+    /// version that includes the anchors.
+    pub(super) async fn anchor_if_behind(&self, written: Written) -> Result<Written, DeskError> {
+        let mut behind: Vec<(ArticleId, u32)> = Vec::new();
+        for target in &written.annotation.targets {
+            let latest = self
+                .article(&target.article)?
+                .latest()
+                .map_or(1, |v| v.number);
+            if target.version < latest && !behind.iter().any(|(a, _)| a == &target.article) {
+                behind.push((target.article.clone(), latest));
+            }
+        }
+        if behind.is_empty() {
+            return Ok(written);
+        }
+        for (article, latest) in &behind {
+            self.reanchor(article, *latest).await?;
+        }
+        let row = self.row(&written.annotation.id)?;
+        Ok(Written {
+            version: row.version,
+            seq: row.last_seq,
+            annotation: written.annotation,
+        })
     }
 
     /// Finishes re-anchoring that a crash interrupted: every article's latest version.

@@ -289,6 +289,17 @@ impl ReadModel {
                     batch.insert(RM_STYLE, encode(rules)?);
                 }
                 _ => {
+                    // New targets make the anchors of the old ones meaningless: drop them, and
+                    // the next re-anchoring pass places the new ones.
+                    if let DomainEvent::AnnotationUpdated { id, changes, .. } = &event {
+                        if changes.contains_key("targets") {
+                            let prefix = rm_anchor_prefix(id.as_str());
+                            for entry in self.tree.scan_prefix(&prefix) {
+                                batch.remove(entry?.0);
+                            }
+                            anchors.retain(|key, _| !key.starts_with(&prefix));
+                        }
+                    }
                     if let Some(row) = anchor_row(&event, record, &anchors, self)? {
                         anchors.insert(
                             rm_anchor(row.annotation.as_str(), row.article.as_str(), row.version),

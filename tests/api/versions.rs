@@ -336,3 +336,60 @@ async fn glossa_publish_ingests_a_version_and_reports_what_needs_a_person() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("403"));
 }
+
+#[tokio::test]
+async fn an_annotation_made_on_an_older_version_is_anchored_in_the_latest_at_once() {
+    // A page opened before the new version arrived still annotates version 1.
+    let app = spawn_app().await;
+    let v1 = app.article_text(NATO).await;
+    app.post_json(
+        &format!("/api/articles/{NATO}/versions"),
+        &json!({ "text": second_version(&v1) }),
+        ALICE,
+    )
+    .await;
+    let quote = "Macron hailed Washington’s readiness";
+    let byte = v1.find(quote).unwrap();
+    let start = v1[..byte].chars().count();
+    let annotation = json!({
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "type": "Annotation",
+        "motivation": "commenting",
+        "bodyValue": "Which readiness?",
+        "target": {
+            "source": format!("/articles/{NATO}/versions/1"),
+            "selector": [
+                { "type": "TextQuoteSelector", "exact": quote },
+                { "type": "TextPositionSelector", "start": start, "end": start + quote.chars().count() }
+            ]
+        }
+    });
+    let created = app
+        .post_json(
+            &format!("/articles/{NATO}/annotations/"),
+            &annotation,
+            BRUNO,
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    // The answer's ETag already includes the anchoring.
+    assert_eq!(created.headers()["etag"], "\"v2\"");
+    let id = id_of(&created);
+    let placed = placement(&app, &id, None).await;
+    assert_eq!(placed["status"], "moved", "{placed}");
+
+    // Replacing its targets drops the old anchors and places the new ones.
+    let mut w3c = app.get_json(&format!("/annotations/{id}")).await;
+    let other = "Trump himself has echoed these narratives";
+    let byte = v1.find(other).unwrap();
+    let start = v1[..byte].chars().count();
+    w3c["target"][0]["selector"] = json!([
+        { "type": "TextQuoteSelector", "exact": other },
+        { "type": "TextPositionSelector", "start": start, "end": start + other.chars().count() }
+    ]);
+    let put = app.put_annotation(&id, &w3c, Some("\"v2\"")).await;
+    assert_eq!(put.status(), 200);
+    let placed = placement(&app, &id, None).await;
+    assert_eq!(placed["status"], "moved", "{placed}");
+    assert_eq!(placed["quote"]["exact"], other);
+}
