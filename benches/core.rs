@@ -14,13 +14,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::{json, Value};
 
+use glossa::bench::event;
 use glossa::docs::{schema, user_actor};
 use glossa::domain::{
-    normalise, Annotation, AnnotationId, ArticleId, EventId, IndexedText, Kind, Reply, ReplyId,
-    Source, Status, StreamId, Target, TextPosition, UserName, Verdict,
+    normalise, Annotation, AnnotationId, ArticleId, IndexedText, Kind, Reply, ReplyId, Source,
+    Status, StreamId, Target, TextPosition, UserName, Verdict,
 };
 use glossa::identity::Users;
-use glossa::store::{AppendRequest, Expected, NewEvent, Store};
+use glossa::store::{AppendRequest, Expected, Store};
 use glossa::w3c::{parse_annotation, Renderer};
 
 /// The longest article of the demo corpus (about 5.7 kB), and its slug.
@@ -35,19 +36,6 @@ fn at() -> DateTime<Utc> {
 }
 
 // ---- durable appends -------------------------------------------------------------------------
-
-fn event(stream: &StreamId) -> NewEvent {
-    NewEvent {
-        id: EventId::random(),
-        stream: stream.clone(),
-        event_type: "bench.appended".into(),
-        schema: 1,
-        actor: UserName::system(),
-        at: Utc::now(),
-        data: json!({ "payload": "x".repeat(200) }),
-        change: None,
-    }
-}
 
 /// One client appending a batch and waiting for it to be durable (flushed and fsynced), so the
 /// figure is the acknowledgement latency of one append without group commit across clients.

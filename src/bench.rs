@@ -48,7 +48,8 @@ fn row(suite: &str, case: String, mut latencies: Vec<Duration>, elapsed: Duratio
     }
 }
 
-fn event(stream: &StreamId) -> NewEvent {
+/// One benchmark event on `stream`: about 200 bytes of data, of a type the read models skip.
+pub fn event(stream: &StreamId) -> NewEvent {
     NewEvent {
         id: EventId::random(),
         stream: stream.clone(),
