@@ -128,14 +128,43 @@ impl Desk {
         })
     }
 
-    /// Finishes re-anchoring that a crash interrupted: every article's latest version.
+    /// Finishes re-anchoring that a crash interrupted: an article's latest version with a live
+    /// annotation that has no anchor there. Found from the read models alone, so a start-up
+    /// with nothing to finish loads no document.
     pub async fn reanchor_missing(&self) -> Result<(), DeskError> {
         for article in self.articles()? {
-            if let Some(latest) = article.latest().filter(|v| v.number > 1) {
+            let Some(latest) = article.latest().filter(|v| v.number > 1) else {
+                continue;
+            };
+            if self.anchoring_incomplete(&article.id, latest.number)? {
                 self.reanchor(&article.id, latest.number).await?;
             }
         }
         Ok(())
+    }
+
+    fn anchoring_incomplete(&self, article: &ArticleId, version: u32) -> Result<bool, DeskError> {
+        for row in self.list(&Filter {
+            article: Some(article.clone()),
+            ..Filter::default()
+        })? {
+            let older = row
+                .annotation
+                .targets
+                .iter()
+                .any(|t| &t.article == article && t.version < version);
+            if older
+                && !self
+                    .store
+                    .read_model
+                    .anchors(&row.annotation.id)?
+                    .iter()
+                    .any(|r| &r.article == article && r.version == version)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Where each live annotation's targets on `article` are in `version` (the latest when
