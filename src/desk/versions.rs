@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::docs::{Reanchored, Written};
+use crate::docs::{Reanchored, Reattachment, Written};
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{AnnotationId, ArticleId, Kind, Status, TextPosition, TextQuote, UserName};
 use crate::store::Filter;
@@ -269,11 +269,13 @@ impl Desk {
             .reattach(
                 annotation.home_article(),
                 user,
-                id,
-                &article,
-                version,
-                target,
-                position,
+                Reattachment {
+                    id: id.clone(),
+                    article: article.clone(),
+                    version,
+                    target,
+                    position,
+                },
                 now(),
             )
             .await?;

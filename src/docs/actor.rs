@@ -156,11 +156,7 @@ pub(super) enum Command {
     /// A person places a target in a version.
     Reattach {
         user: UserName,
-        id: AnnotationId,
-        article: ArticleId,
-        version: u32,
-        target: usize,
-        position: crate::domain::TextPosition,
+        placed: super::reanchor::Reattachment,
         at: DateTime<Utc>,
         reply: oneshot::Sender<Result<u64, DocError>>,
     },
@@ -303,18 +299,11 @@ impl DocumentActor {
                 }
                 Command::Reattach {
                     user,
-                    id,
-                    article,
-                    version,
-                    target,
-                    position,
+                    placed,
                     at,
                     reply,
                 } => {
-                    let done = self
-                        .reattach(&user, &id, &article, version, target, position, at)
-                        .await;
-                    let _ = reply.send(done);
+                    let _ = reply.send(self.reattach(&user, placed, at).await);
                 }
                 Command::Inspect { reply } => {
                     let mut annotations: Vec<Annotation> =

@@ -21,7 +21,7 @@ use crate::store::{Store, StoreError};
 
 pub use actor::{user_actor, DocState, Edit, Written};
 use actor::{Command, DocumentActor};
-pub use reanchor::Reanchored;
+pub use reanchor::{Reanchored, Reattachment};
 pub use schema::SchemaError;
 
 /// Commands that may queue for one document before senders wait.
@@ -243,26 +243,18 @@ impl Documents {
         .await?
     }
 
-    /// Records a person's placement of an annotation's target; returns the event's sequence.
-    #[allow(clippy::too_many_arguments)]
+    /// Records a person's placement of an annotation's target, in the task of `document` (the
+    /// annotation's home article); returns the event's sequence number.
     pub async fn reattach(
         &self,
         document: &ArticleId,
         user: &UserName,
-        id: &AnnotationId,
-        article: &ArticleId,
-        version: u32,
-        target: usize,
-        position: crate::domain::TextPosition,
+        placed: Reattachment,
         at: DateTime<Utc>,
     ) -> Result<u64, DocError> {
         self.ask(document, |reply| Command::Reattach {
             user: user.clone(),
-            id: id.clone(),
-            article: article.clone(),
-            version,
-            target,
-            position,
+            placed,
             at,
             reply,
         })

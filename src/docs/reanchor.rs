@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, VersionDiff};
 use crate::domain::{
-    Annotation, ArticleId, DomainEvent, IndexedText, Kind, StreamId, TargetAnchor, UserName,
+    Annotation, AnnotationId, ArticleId, DomainEvent, IndexedText, Kind, StreamId, TargetAnchor,
+    TextPosition, UserName,
 };
 use crate::store::{AppendRequest, Expected, StoreError};
 
@@ -200,20 +201,34 @@ fn anchor_targets(
     Ok(anchors)
 }
 
+/// A person's placement of one target of an annotation in one version of an article.
+#[derive(Clone, Debug)]
+pub struct Reattachment {
+    pub id: AnnotationId,
+    pub article: ArticleId,
+    pub version: u32,
+    /// Index of the target in the annotation's `targets`.
+    pub target: usize,
+    /// The passage, in code points of that version's text.
+    pub position: TextPosition,
+}
+
 impl DocumentActor {
-    /// Records that a person placed target `target` of annotation `id` at `position` in
-    /// `article`'s version `version`.
-    #[allow(clippy::too_many_arguments)]
+    /// Records a person's placement; returns the event's sequence number.
     pub(super) async fn reattach(
         &self,
         user: &UserName,
-        id: &crate::domain::AnnotationId,
-        article: &ArticleId,
-        version: u32,
-        target: usize,
-        position: crate::domain::TextPosition,
+        placed: Reattachment,
         at: DateTime<Utc>,
     ) -> Result<u64, DocError> {
+        let Reattachment {
+            id,
+            article,
+            version,
+            target,
+            position,
+        } = placed;
+        let (id, article) = (&id, &article);
         let annotation = self
             .annotations
             .get(id)
