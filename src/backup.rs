@@ -4,7 +4,8 @@
 //! stream, type, schema, actor, time (microseconds), data and the raw Automerge change
 //! (base64). Restoring appends the events in order into an empty data directory, so sequence
 //! numbers, stream versions, documents and read models come out the same; dump → restore →
-//! dump gives identical bytes.
+//! dump gives identical bytes. Users and tokens are events too, so they come back with the
+//! rest; only `glossa dump` carries token hashes (see [`Secrets`]).
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -55,6 +56,14 @@ impl DumpLine {
         }
     }
 
+    /// A line as it may leave the server: without a token's hash.
+    pub fn public(record: &EventRecord) -> Self {
+        Self {
+            data: crate::identity::public_data(record),
+            ..Self::from_record(record)
+        }
+    }
+
     fn into_event(self) -> anyhow::Result<NewEvent> {
         Ok(NewEvent {
             id: EventId(self.id),
@@ -75,8 +84,18 @@ impl DumpLine {
     }
 }
 
+/// What a dump carries of the desk's tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// Token hashes too, so tokens keep working after a restore: `glossa dump`, which reads the
+    /// data directory (that holds them already).
+    Keep,
+    /// No token hashes: anything served over HTTP. Users survive a restore; tokens do not.
+    Omit,
+}
+
 /// Writes every durable event as NDJSON; returns how many.
-pub fn dump(log: &EventLog, out: &mut impl Write) -> anyhow::Result<u64> {
+pub fn dump(log: &EventLog, out: &mut impl Write, secrets: Secrets) -> anyhow::Result<u64> {
     let mut cursor = 0;
     loop {
         let batch = log.read_after(cursor, 1024)?;
@@ -85,7 +104,11 @@ pub fn dump(log: &EventLog, out: &mut impl Write) -> anyhow::Result<u64> {
         }
         for record in batch {
             cursor = record.seq;
-            serde_json::to_writer(&mut *out, &DumpLine::from_record(&record))?;
+            let line = match secrets {
+                Secrets::Keep => DumpLine::from_record(&record),
+                Secrets::Omit => DumpLine::public(&record),
+            };
+            serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
         }
     }

@@ -18,11 +18,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server (creates and seeds the data directory on first start).
+    /// Run the server. A new data directory becomes a demo desk (seed articles, demo users)
+    /// unless --no-seed makes it a real desk; an existing one keeps its kind.
     Serve(ServeArgs),
-    /// Manage access tokens.
+    /// Issue, list and revoke access tokens, on a running server (--server, --token of an
+    /// admin) or on a data directory no server has open.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create users and change their roles, on a running server or a data directory.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Write every event of a data directory as NDJSON (the server must not be running; a
     /// running server offers the same at /api/export/log.ndjson).
     Dump {
@@ -113,9 +118,14 @@ pub struct ServeArgs {
     /// Base URL in annotation ids and links, when clients reach the server by another name.
     #[arg(long, env = "GLOSSA_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Do not load the seed articles and demo annotations into an empty data directory.
-    #[arg(long, env = "GLOSSA_NO_SEED")]
+    /// Make a new data directory a real desk: no seed articles, no demo users; its first start
+    /// creates an admin and prints their token once. Refused on a demo desk.
+    #[arg(long, env = "GLOSSA_NO_SEED", conflicts_with = "demo")]
     pub no_seed: bool,
+    /// This is a demo on purpose: a new data directory becomes a demo desk, and a demo desk may
+    /// listen on a non-loopback address (its tokens are public). Refused on a real desk.
+    #[arg(long, env = "GLOSSA_DEMO")]
+    pub demo: bool,
     /// Largest request body in bytes.
     #[arg(long, env = "GLOSSA_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
@@ -134,6 +144,7 @@ impl ServeArgs {
             data_dir: self.data_dir.clone(),
             public_url: self.public_url.clone(),
             seed: !self.no_seed,
+            demo: self.demo,
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
                 max_frame_bytes: self.max_frame_bytes,
@@ -145,21 +156,65 @@ impl ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a token for a user and print it (only its hash is stored).
+    /// Issue a token for a user and print it (it is shown this once; only its hash is
+    /// stored). On a data directory, a user who does not exist yet is created with --role.
     Create {
-        /// The data directory.
-        #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        source: Source,
         /// User name (a-z, 0-9, '-', '_', '.').
         #[arg(long)]
         user: String,
+        /// viewer, editor or admin: the role of a user created on a data directory.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// List tokens (ids, users, roles, when issued and revoked; never a token).
+    List {
+        #[command(flatten)]
+        source: Source,
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id: it is refused from its next request, and its open connections
+    /// are closed.
+    Revoke {
+        #[command(flatten)]
+        source: Source,
+        /// The token's id, as `token list` shows it (tok-…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (then issue them a token with `token create`).
+    Create {
+        #[command(flatten)]
+        source: Source,
+        /// User name (a-z, 0-9, '-', '_', '.').
+        #[arg(long)]
+        name: String,
+        /// The name people see; defaults to the user name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// viewer, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// Change a user's role; their tokens carry it from their next request.
+    Role {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long)]
+        name: String,
         /// viewer, editor or admin.
         #[arg(long)]
         role: String,
     },
 }
 
-/// Where `glossa events` reads from.
+/// Where a command reads from or writes to: a running server, or a data directory.
 #[derive(Debug, Args)]
 pub struct Source {
     /// A running server, e.g. http://127.0.0.1:8080 (reads the data directory otherwise).

@@ -16,8 +16,11 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The base IRI in links and annotation ids; defaults to `http://<addr>`.
     pub public_url: Option<String>,
-    /// Load the seed articles and demo annotations into an empty data directory.
+    /// Make a new data directory a demo desk (seed articles, demo users); `false` makes it a
+    /// real desk. An existing data directory keeps its kind (ADR 0008).
     pub seed: bool,
+    /// Declared a demo: a demo desk may listen beyond loopback.
+    pub demo: bool,
     pub limits: Limits,
 }
 
@@ -65,6 +68,7 @@ impl Settings {
             data_dir,
             public_url: None,
             seed: true,
+            demo: false,
             limits: Limits {
                 // Small enough that tests can exceed it cheaply, and quick to give up on
                 // silent peers.

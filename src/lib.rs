@@ -4,6 +4,7 @@
 //! an Automerge document owned by one task (`docs`); read models and snapshots are derived from
 //! the log. See `ARCHITECTURE.md` for the map.
 
+pub mod admin;
 pub mod backup;
 pub mod bench;
 pub mod cli;

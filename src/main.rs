@@ -3,9 +3,9 @@
 use anyhow::Context;
 use clap::Parser;
 
-use glossa::cli::{Cli, Command, Source, TokenCommand};
-use glossa::domain::UserName;
-use glossa::identity::{self, Role, DEMO_USERS};
+use glossa::backup::Secrets;
+use glossa::cli::{Cli, Command, Source};
+use glossa::identity::DEMO_USERS;
 use glossa::startup::Application;
 use glossa::telemetry;
 
@@ -31,41 +31,23 @@ async fn main() -> anyhow::Result<()> {
                     seeded.articles, seeded.annotations
                 );
             }
-            println!("Sign in with a bearer token, e.g. as a demo user (created with a new data directory):");
-            for demo in DEMO_USERS.iter() {
-                println!(
-                    "  {:<8} {:<8} Authorization: Bearer {}",
-                    demo.name,
-                    format!("{:?}", demo.role).to_lowercase(),
-                    demo.token
-                );
-            }
-            println!(
-                "Try: curl -H 'Authorization: Bearer demo-alice-token' {}/api/articles",
-                app.base_url()
-            );
+            print_access(&app);
             app.run_until_stopped().await?;
         }
-        Command::Token(TokenCommand::Create {
-            data_dir,
-            user,
-            role,
-        }) => {
-            let user = UserName::parse(&user)?;
-            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
-            let token = identity::create_token(&data_dir, &user, role)?;
-            println!("{token}");
-        }
+        Command::Token(command) => glossa::admin::token(command).await?,
+        Command::User(command) => glossa::admin::user(command).await?,
         Command::Dump { data, out } => {
             let store = glossa::store::Store::open(&data.data_dir)?;
             let count = match out {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-                    let count = glossa::backup::dump(&store.log, &mut file)?;
+                    let count = glossa::backup::dump(&store.log, &mut file, Secrets::Keep)?;
                     std::io::Write::flush(&mut file)?;
                     count
                 }
-                None => glossa::backup::dump(&store.log, &mut std::io::stdout().lock())?,
+                None => {
+                    glossa::backup::dump(&store.log, &mut std::io::stdout().lock(), Secrets::Keep)?
+                }
             };
             eprintln!("Dumped {count} events.");
         }
@@ -111,10 +93,7 @@ async fn main() -> anyhow::Result<()> {
                 }
                 for record in &batch {
                     cursor = record.seq;
-                    serde_json::to_writer(
-                        &mut out,
-                        &glossa::backup::DumpLine::from_record(record),
-                    )?;
+                    serde_json::to_writer(&mut out, &glossa::backup::DumpLine::public(record))?;
                     std::io::Write::write_all(&mut out, b"\n")?;
                 }
                 left -= batch.len();
@@ -163,4 +142,39 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How to sign in: the demo users' tokens on a demo desk, the first admin's token once on a
+/// real desk's first start, and nothing secret otherwise.
+fn print_access(app: &Application) {
+    if let Some(token) = app.first_admin_token() {
+        println!(
+            "This is a new real desk. Its first admin is `admin`; their token is shown this once:"
+        );
+        println!("  {token}");
+        println!("Keep it safe. Issue more with `glossa token create --server {} --token <admin token> --user NAME --role ROLE`.", app.base_url());
+        return;
+    }
+    let demo = app.users().live_demo_users();
+    if demo.is_empty() {
+        println!("Sign in with a token an admin issued (glossa token create).");
+        return;
+    }
+    println!("This is a demo desk. Sign in as a demo user (their tokens are public: never use them for real work):");
+    for user in &demo {
+        if let Some(known) = DEMO_USERS.iter().find(|d| d.name == user.name.as_str()) {
+            println!(
+                "  {:<8} {:<8} Authorization: Bearer {}",
+                known.name,
+                format!("{:?}", user.role).to_lowercase(),
+                known.token
+            );
+        }
+    }
+    if demo.iter().any(|u| u.name.as_str() == "alice") {
+        println!(
+            "Try: curl -H 'Authorization: Bearer demo-alice-token' {}/api/articles",
+            app.base_url()
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! Wiring: opens the store, loads seeds and users, and builds the HTTP server.
+//! Wiring: opens the store, decides what kind of desk it is (demo or real), loads the seeds of a
+//! demo desk, and builds the HTTP server.
 
 use std::net::TcpListener;
 
@@ -9,7 +10,7 @@ use anyhow::Context;
 use crate::config::Settings;
 use crate::desk::Desk;
 use crate::http::{self, AppState};
-use crate::identity::Users;
+use crate::identity::{self, DeskChoice, DeskOpening, StoreFacts, Users};
 use crate::seeds::{self, SeedReport};
 use crate::store::Store;
 use crate::w3c::Renderer;
@@ -23,6 +24,8 @@ pub struct Application {
     server: Server,
     desk: Desk,
     seeded: SeedReport,
+    users: Users,
+    opening: DeskOpening,
 }
 
 impl Application {
@@ -34,7 +37,22 @@ impl Application {
             .with_context(|| {
                 format!("opening the data directory {}", settings.data_dir.display())
             })?;
-        let users = Users::load_or_create(&settings.data_dir)?;
+        let users = Users::open(&store.log).context("reading the desk's users")?;
+        // Before binding: a desk that may not listen here refuses without touching the port.
+        let opening = identity::open_desk(
+            &users,
+            StoreFacts {
+                log_is_empty: store.log.head() == 0,
+                seeded: store.is_seeded()?,
+            },
+            &settings.data_dir,
+            DeskChoice {
+                seed: settings.seed,
+                demo: settings.demo,
+            },
+            settings.addr,
+        )
+        .await?;
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("listening on {}", settings.addr))?;
         let local = listener.local_addr()?;
@@ -45,7 +63,7 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
         let desk = Desk::new(store, settings.limits.content);
-        let seeded = if settings.seed {
+        let seeded = if opening.demo {
             seeds::load(&desk)
                 .await
                 .context("loading the seed articles")?
@@ -62,8 +80,8 @@ impl Application {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {
             desk: desk.clone(),
-            users,
-            renderer: Renderer::new(&base_url, Users::load(&settings.data_dir)?)
+            users: users.clone(),
+            renderer: Renderer::new(&base_url, users.clone())
                 .with_read_model(desk.store().read_model.clone()),
             limits: settings.limits,
             sync_peer_id: format!("glossa-{}", uuid::Uuid::new_v4().simple()),
@@ -117,6 +135,8 @@ impl Application {
             server,
             desk,
             seeded,
+            users,
+            opening,
         })
     }
 
@@ -139,6 +159,24 @@ impl Application {
 
     pub fn desk(&self) -> &Desk {
         &self.desk
+    }
+
+    /// The desk's users and tokens, live.
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+
+    /// Whether this is a demo desk (seed articles and demo users).
+    pub fn is_demo(&self) -> bool {
+        self.opening.demo
+    }
+
+    /// On the first start of a real desk, the token of its first admin: shown once.
+    pub fn first_admin_token(&self) -> Option<&str> {
+        self.opening
+            .first_admin
+            .as_ref()
+            .map(|issued| issued.secret.as_str())
     }
 
     /// Serves until SIGINT/SIGTERM, then closes sync sockets with a close frame, stops
@@ -189,7 +227,7 @@ pub fn export_offline(
     let store = Store::open(data_dir)
         .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
     let limits = crate::config::Limits::default();
-    let users = Users::load(data_dir)?;
+    let users = Users::open(&store.log)?;
     let read_model = store.read_model.clone();
     let state = AppState {
         desk: Desk::new(store, limits.content),

@@ -164,6 +164,8 @@ pub enum StreamId {
     Claim(ClaimId),
     /// The desk's house style (its term list).
     Style,
+    /// Who may use the desk: users, their roles, and their tokens (hashed).
+    Access,
 }
 
 impl StreamId {
@@ -176,6 +178,7 @@ impl StreamId {
             "annotation" => Ok(Self::Annotation(AnnotationId::parse(id)?)),
             "claim" => Ok(Self::Claim(ClaimId::parse(id)?)),
             "style" if id == "rules" => Ok(Self::Style),
+            "access" if id == "control" => Ok(Self::Access),
             _ => Err(bad()),
         }
     }
@@ -189,6 +192,7 @@ impl fmt::Display for StreamId {
             Self::Annotation(id) => write!(f, "annotation-{id}"),
             Self::Claim(id) => write!(f, "claim-{id}"),
             Self::Style => f.write_str("style-rules"),
+            Self::Access => f.write_str("access-control"),
         }
     }
 }

@@ -6,12 +6,13 @@ use std::future::{ready, Ready};
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::identity::User;
+use crate::identity::{TokenId, User};
 
 use super::{ApiError, AppState};
 
-/// The authenticated user of a request.
-pub struct Caller(pub User);
+/// The authenticated user of a request, and the id of the token they used (open streams
+/// close when it is revoked).
+pub struct Caller(pub User, pub TokenId);
 
 impl Caller {
     /// Refuses viewers (403).
@@ -30,11 +31,16 @@ impl Caller {
 impl Caller {
     /// Refuses everyone but admins (403).
     pub fn require_admin(&self) -> Result<(), ApiError> {
+        self.require_admin_to("change the house style")
+    }
+
+    /// Refuses everyone but admins (403), saying what only an admin may `what`.
+    pub fn require_admin_to(&self, what: &str) -> Result<(), ApiError> {
         if self.0.role == crate::identity::Role::Admin {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
-                "only an admin may change the house style; {} is {}",
+                "only an admin may {what}; {} is {}",
                 self.0.name,
                 match self.0.role {
                     crate::identity::Role::Viewer => "a viewer",
@@ -46,7 +52,7 @@ impl Caller {
 }
 
 /// Authenticates a WebSocket upgrade: a `token` query parameter or a bearer header.
-pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<User, ApiError> {
+pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<Caller, ApiError> {
     match token {
         Some(token) => {
             let state = req
@@ -54,10 +60,11 @@ pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<User
                 .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             state
                 .users
-                .authenticate(token)
+                .authenticate_token(token)
+                .map(|(user, id)| Caller(user, id))
                 .ok_or_else(|| ApiError::Unauthorized("the token is not valid".into()))
         }
-        None => authenticate(req).map(|caller| caller.0),
+        None => authenticate(req),
     }
 }
 
@@ -67,7 +74,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
     let Some(raw) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized(
-            "send Authorization: Bearer <token>; the server's start-up message lists demo tokens"
+            "send Authorization: Bearer <token>; an admin issues tokens (POST /api/users/{name}/tokens or glossa token create)"
                 .into(),
         ));
     };
@@ -84,9 +91,11 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         })?;
     state
         .users
-        .authenticate(token)
-        .map(Caller)
-        .ok_or_else(|| ApiError::Unauthorized("the bearer token is not valid".into()))
+        .authenticate_token(token)
+        .map(|(user, id)| Caller(user, id))
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the bearer token is not valid (unknown or revoked)".into())
+        })
 }
 
 impl FromRequest for Caller {

@@ -145,7 +145,8 @@ impl Filter {
             "article": article_of(record),
             "actor": record.actor.as_str(),
             "at": timestamp(record.at),
-            "data": record.data,
+            // Never a token's hash.
+            "data": crate::identity::public_data(record),
         });
         if let Some(change) = &record.change {
             event["change_hash"] = record.data["hash"].clone();
@@ -271,9 +272,11 @@ async fn stream(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<EventQuery>,
-    _caller: Caller,
+    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let filter = query.filter()?;
+    // The stream ends when the caller's token is revoked.
+    let revoked = state.users.revoked(&caller.1);
     let mut cursor = query.after(&req)?;
     let log = state.desk.store().log.clone();
     let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(STREAM_BUFFER);
@@ -283,6 +286,7 @@ async fn stream(
     actix_web::rt::spawn(async move {
         let mut heartbeat = tokio::time::interval(every);
         heartbeat.tick().await;
+        tokio::pin!(revoked);
         loop {
             // Catch up to the durable head, in order.
             loop {
@@ -314,6 +318,7 @@ async fn stream(
                     }
                 }
                 _ = tx.closed() => return,
+                _ = &mut revoked => return,
             }
         }
     });

@@ -45,7 +45,9 @@ pub fn render(
     match export {
         Export::Log => {
             let mut out = Vec::new();
-            crate::backup::dump(&state.desk.store().log, &mut out)
+            // Served over HTTP: without token hashes.
+            let secrets = crate::backup::Secrets::Omit;
+            crate::backup::dump(&state.desk.store().log, &mut out, secrets)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok(("application/x-ndjson", out))
         }

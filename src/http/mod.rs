@@ -4,6 +4,7 @@
 //! `/api/…` is Glossa's JSON API (articles, workflow shortcuts); `/healthz` is for operators.
 //! Handlers parse requests into desk calls and render the answers; the desk decides.
 
+mod access;
 mod annotations;
 mod articles;
 mod auth;
@@ -105,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(events::routes)
         .configure(exports::routes)
         .configure(people::routes)
+        .configure(access::routes)
         .configure(claims::routes)
         .configure(style::routes)
         .configure(web_ui::routes);

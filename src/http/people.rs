@@ -28,14 +28,7 @@ async fn users(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
         .users
         .people()
         .into_iter()
-        .map(|user| {
-            json!({
-                "name": user.name,
-                "display_name": user.display_name,
-                "role": user.role,
-                "can_write": user.role.can_write(),
-            })
-        })
+        .map(|user| super::access::user_json(&user))
         .collect();
     HttpResponse::Ok().json(json!({ "users": users }))
 }

@@ -2,8 +2,9 @@
 //!
 //! Authentication happens on the HTTP upgrade, because official clients cannot add fields to
 //! their `join`: the token comes as `?token=…` (browsers cannot set headers on a WebSocket) or
-//! as an `Authorization: Bearer` header. This file only pumps frames; the protocol lives in
-//! `sync`.
+//! as an `Authorization: Bearer` header. A connection whose token is revoked is closed at once
+//! (close code 1008, "the token was revoked"). This file only pumps frames; the protocol lives
+//! in `sync`.
 
 use std::time::Instant;
 
@@ -28,7 +29,10 @@ pub async fn sync_socket(
     body: web::Payload,
     query: web::Query<SyncQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = authenticate_token(&req, query.token.as_deref())?;
+    let caller = authenticate_token(&req, query.token.as_deref())?;
+    let user = caller.0;
+    // Resolves when the token is revoked: the connection closes then, not at its next upgrade.
+    let revoked = state.users.revoked(&caller.1);
     let slot = state
         .connections
         .acquire(user.name.as_str(), state.limits.max_connections_per_user)
@@ -59,6 +63,7 @@ pub async fn sync_socket(
             let mut last_heard = Instant::now();
             let mut shutdown = state.shutdown.clone();
             let mut close_reason = None;
+            tokio::pin!(revoked);
             'connection: loop {
                 let steps = tokio::select! {
                     frame = stream.recv() => match frame {
@@ -91,6 +96,14 @@ pub async fn sync_socket(
                         close_reason = Some(actix_ws::CloseReason {
                             code: actix_ws::CloseCode::Away,
                             description: Some("the server is shutting down".into()),
+                        });
+                        vec![Step::Close]
+                    }
+                    _ = &mut revoked => {
+                        tracing::info!("the token was revoked; closing");
+                        close_reason = Some(actix_ws::CloseReason {
+                            code: actix_ws::CloseCode::Policy,
+                            description: Some("the token was revoked".into()),
                         });
                         vec![Step::Close]
                     }

@@ -1,0 +1,261 @@
+//! `glossa user …` and `glossa token …`: managing who may use a desk from the command line,
+//! through a running server's API (`--server`, `--token` of an admin) or straight on a data
+//! directory that no server has open (sled allows one process at a time).
+//!
+//! Either way the change is the same event in the log; a token is printed once, on standard
+//! output alone, so `TOKEN=$(glossa token create …)` works.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+use crate::cli::{Source, TokenCommand, UserCommand};
+use crate::docs::schema::timestamp;
+use crate::domain::UserName;
+use crate::identity::{NewUser, Role, TokenId, TokenInfo, Users};
+use crate::store::Store;
+
+pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { source, user, role } => {
+            let user = UserName::parse(&user)?;
+            let role = role
+                .as_deref()
+                .map(Role::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let secret = match server(&source)? {
+                Some((url, token)) => create_token_on_server(url, token, &user, role).await?,
+                None => {
+                    let users = open(&source.data_dir)?;
+                    let issued = match role {
+                        Some(role) => {
+                            let new = NewUser {
+                                name: user,
+                                display_name: None,
+                                role,
+                            };
+                            users
+                                .issue_token_creating_user(&UserName::system(), new)
+                                .await?
+                        }
+                        None => users
+                            .issue_token(&UserName::system(), &user)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}; give --role to create the user"))?,
+                    };
+                    eprintln!("Issued {} for {}.", issued.info.id, issued.info.user);
+                    issued.secret
+                }
+            };
+            println!("{secret}");
+        }
+        TokenCommand::List { source, user } => {
+            let user = user.as_deref().map(UserName::parse).transpose()?;
+            let rows: Vec<Value> = match server(&source)? {
+                Some((url, token)) => {
+                    let query = user.map(|u| format!("?user={u}")).unwrap_or_default();
+                    let body =
+                        call(url, token, "GET", &format!("/api/tokens{query}"), None).await?;
+                    body["tokens"].as_array().cloned().unwrap_or_default()
+                }
+                None => open(&source.data_dir)?
+                    .tokens()
+                    .iter()
+                    .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
+                    .map(row)
+                    .collect(),
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<20} {:<16} {:<7} {:<25} revoked",
+                "id", "user", "role", "issued"
+            )?;
+            for t in rows {
+                let text = |key: &str| t[key].as_str().unwrap_or("-").to_owned();
+                writeln!(
+                    out,
+                    "{:<20} {:<16} {:<7} {:<25} {}",
+                    text("id"),
+                    text("user"),
+                    text("role"),
+                    text("issued"),
+                    text("revoked")
+                )?;
+            }
+        }
+        TokenCommand::Revoke { source, id } => {
+            let id = TokenId::parse(&id).map_err(anyhow::Error::msg)?;
+            let revoked = match server(&source)? {
+                Some((url, token)) => {
+                    call(url, token, "DELETE", &format!("/api/tokens/{id}"), None).await?
+                }
+                None => row(&open(&source.data_dir)?
+                    .revoke(&UserName::system(), &id)
+                    .await?),
+            };
+            println!(
+                "Revoked {id} of {}.",
+                revoked["user"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            source,
+            name,
+            display_name,
+            role,
+        } => {
+            let name = UserName::parse(&name)?;
+            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            match server(&source)? {
+                Some((url, token)) => {
+                    let body = json!({ "name": name, "display_name": display_name, "role": role });
+                    call(url, token, "POST", "/api/users", Some(body)).await?;
+                }
+                None => {
+                    let new = NewUser {
+                        name: name.clone(),
+                        display_name,
+                        role,
+                    };
+                    open(&source.data_dir)?
+                        .create_user(&UserName::system(), new)
+                        .await?;
+                }
+            }
+            println!("Created {name} ({role:?}); issue a token with `glossa token create --user {name}`.");
+        }
+        UserCommand::Role { source, name, role } => {
+            let name = UserName::parse(&name)?;
+            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            match server(&source)? {
+                Some((url, token)) => {
+                    let path = format!("/api/users/{name}");
+                    call(url, token, "PATCH", &path, Some(json!({ "role": role }))).await?;
+                }
+                None => {
+                    open(&source.data_dir)?
+                        .set_role(&UserName::system(), &name, role)
+                        .await?;
+                }
+            }
+            println!("{name} is now {role:?}.");
+        }
+    }
+    Ok(())
+}
+
+/// The server and token to use, if `--server` was given.
+fn server(source: &Source) -> anyhow::Result<Option<(&str, &str)>> {
+    match (&source.server, &source.token) {
+        (Some(server), Some(token)) => Ok(Some((server, token))),
+        (Some(_), None) => bail!("--server needs --token (or GLOSSA_TOKEN) of an admin"),
+        (None, _) => Ok(None),
+    }
+}
+
+/// The users of a data directory no server has open.
+fn open(data_dir: &Path) -> anyhow::Result<Users> {
+    let store = Store::open(data_dir).map_err(|e| {
+        let held = e.to_string().contains("lock");
+        if held {
+            anyhow::anyhow!(
+                "{} is open in a running server, which holds it alone. Manage users and tokens \
+                 through that server instead: add --server http://HOST:PORT --token ADMIN_TOKEN \
+                 (or GLOSSA_SERVER and GLOSSA_TOKEN).",
+                data_dir.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot open the data directory {}: {e}", data_dir.display())
+        }
+    })?;
+    Ok(Users::open(&store.log)?)
+}
+
+async fn create_token_on_server(
+    url: &str,
+    token: &str,
+    user: &UserName,
+    role: Option<Role>,
+) -> anyhow::Result<String> {
+    let exists = call(url, token, "GET", &format!("/api/users/{user}"), None).await;
+    match (exists, role) {
+        (Ok(found), Some(role)) if found["role"] != json!(role) => bail!(
+            "{user} is already a user with the {} role; change it with `glossa user role`",
+            found["role"]
+        ),
+        (Ok(_), _) => {}
+        (Err(_), Some(role)) => {
+            let body = json!({ "name": user, "role": role });
+            call(url, token, "POST", "/api/users", Some(body)).await?;
+        }
+        (Err(error), None) => return Err(error.context("give --role to create the user")),
+    }
+    let issued = call(
+        url,
+        token,
+        "POST",
+        &format!("/api/users/{user}/tokens"),
+        None,
+    )
+    .await?;
+    eprintln!(
+        "Issued {} for {user}.",
+        issued["id"].as_str().unwrap_or("?")
+    );
+    issued["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the server's answer has no token")
+}
+
+/// One API call; a non-2xx answer becomes an error with the server's detail.
+async fn call(
+    server: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let method = reqwest::Method::from_bytes(method.as_bytes())?;
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{status}: {}",
+            body["detail"].as_str().unwrap_or("no details")
+        );
+    }
+    Ok(body)
+}
+
+/// A token as the API lists it.
+fn row(token: &TokenInfo) -> Value {
+    json!({
+        "id": token.id,
+        "user": token.user,
+        "role": token.role,
+        "issued": timestamp(token.issued),
+        "revoked": token.revoked.map(timestamp),
+    })
+}

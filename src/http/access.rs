@@ -1,0 +1,245 @@
+//! Managing who may use the desk while it runs: admins create users, change their roles, issue
+//! tokens (the secret is in the 201 answer and nowhere else, ever), list tokens (never a
+//! secret or a hash) and revoke them. `GET /api/desk`, unauthenticated, says whether this is
+//! a demo desk and which demo users the sign-in page may offer.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::docs::schema::timestamp;
+use crate::domain::UserName;
+use crate::identity::{AccessError, NewUser, Role, TokenId, TokenInfo, User, DEMO_USERS};
+
+use super::request::read_json;
+use super::{ApiError, AppState, Caller};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/desk", web::get().to(desk))
+        .route("/api/users", web::post().to(create_user))
+        .route("/api/users/{name}", web::get().to(get_user))
+        .route("/api/users/{name}", web::patch().to(change_user))
+        .route("/api/users/{name}/tokens", web::post().to(issue_token))
+        .route("/api/tokens", web::get().to(list_tokens))
+        .route("/api/tokens/{id}", web::get().to(get_token))
+        .route("/api/tokens/{id}", web::delete().to(revoke_token));
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::UserExists(_) => ApiError::Conflict(error.to_string()),
+            AccessError::UnknownUser(_) | AccessError::UnknownToken(_) => {
+                ApiError::NotFound(error.to_string())
+            }
+            AccessError::Invalid(m) => ApiError::Unprocessable(m),
+            AccessError::Store(e) => match e {
+                crate::store::StoreError::Unavailable => ApiError::Unavailable(e.to_string()),
+                // Two admins writing at once: the loser may simply retry.
+                crate::store::StoreError::WrongExpectedVersion { .. } => ApiError::Conflict(
+                    "another change to users or tokens was written at the same time; try again"
+                        .into(),
+                ),
+                other => ApiError::Internal(other.to_string()),
+            },
+        }
+    }
+}
+
+pub fn user_json(user: &User) -> Value {
+    json!({
+        "name": user.name,
+        "display_name": user.display_name,
+        "role": user.role,
+        "can_write": user.role.can_write(),
+    })
+}
+
+fn token_json(token: &TokenInfo) -> Value {
+    json!({
+        "id": token.id,
+        "user": token.user,
+        "role": token.role,
+        "issued": timestamp(token.issued),
+        "revoked": token.revoked.map(timestamp),
+        "demo": token.demo,
+    })
+}
+
+fn parse_name(raw: &str) -> Result<UserName, ApiError> {
+    UserName::parse(raw).map_err(|e| {
+        ApiError::Unprocessable(format!(
+            "{e}; a user name is lower-case letters, digits, '-', '_' or '.'"
+        ))
+    })
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    Role::parse(raw).map_err(ApiError::Unprocessable)
+}
+
+fn parse_token_id(raw: &str) -> Result<TokenId, ApiError> {
+    TokenId::parse(raw).map_err(ApiError::NotFound)
+}
+
+/// Whether this is a demo desk, and the demo users whose well-known token still works (with
+/// that token: it is printed in the README anyway). A real desk offers nobody.
+async fn desk(state: web::Data<AppState>) -> HttpResponse {
+    let demo_users: Vec<Value> = state
+        .users
+        .live_demo_users()
+        .iter()
+        .filter_map(|user| {
+            let demo = DEMO_USERS.iter().find(|d| d.name == user.name.as_str())?;
+            let mut entry = user_json(user);
+            entry["token"] = demo.token.into();
+            Some(entry)
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "demo": state.users.is_demo_desk(),
+        "demo_users": demo_users,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUser {
+    name: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    role: String,
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn create_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin_to("create users")?;
+    let body: CreateUser = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let new = NewUser {
+        name: parse_name(&body.name)?,
+        display_name: body.display_name,
+        role: parse_role(&body.role)?,
+    };
+    let user = state.users.create_user(&caller.0.name, new).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/api/users/{}", state.renderer.base(), user.name),
+        ))
+        .json(user_json(&user)))
+}
+
+async fn get_user(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let name = parse_name(&name)?;
+    let user = state
+        .users
+        .user(&name)
+        .ok_or_else(|| AccessError::UnknownUser(name))?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeUser {
+    role: String,
+}
+
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn change_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin_to("change roles")?;
+    let name = parse_name(&name)?;
+    let body: ChangeUser = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let role = parse_role(&body.role)?;
+    let user = state.users.set_role(&caller.0.name, &name, role).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+/// 201 with the token: the only time anyone sees it.
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn issue_token(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin_to("issue tokens")?;
+    let name = parse_name(&name)?;
+    let issued = state.users.issue_token(&caller.0.name, &name).await?;
+    let mut body = token_json(&issued.info);
+    body["token"] = issued.secret.into();
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/api/tokens/{}", state.renderer.base(), issued.info.id),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenQuery {
+    user: Option<String>,
+}
+
+async fn list_tokens(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin_to("list tokens")?;
+    let user = query.user.as_deref().map(parse_name).transpose()?;
+    let tokens: Vec<Value> = state
+        .users
+        .tokens()
+        .iter()
+        .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
+        .map(token_json)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
+}
+
+async fn get_token(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin_to("read tokens")?;
+    let id = parse_token_id(&id)?;
+    let token = state
+        .users
+        .tokens()
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or(AccessError::UnknownToken(id))?;
+    Ok(HttpResponse::Ok().json(token_json(&token)))
+}
+
+/// Revokes a token: refused on its next request, and its open sync sockets and live tails are
+/// closed. Revoking a revoked token answers the same.
+#[tracing::instrument(skip_all, fields(user = %caller.0.name))]
+async fn revoke_token(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin_to("revoke tokens")?;
+    let id = parse_token_id(&id)?;
+    let token = state.users.revoke(&caller.0.name, &id).await?;
+    Ok(HttpResponse::Ok().json(token_json(&token)))
+}
