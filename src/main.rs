@@ -147,13 +147,14 @@ async fn main() -> anyhow::Result<()> {
 /// How to sign in: the demo users' tokens on a demo desk, the first admin's token once on a
 /// real desk's first start, and nothing secret otherwise.
 fn print_access(app: &Application) {
-    if let Some(token) = app.first_admin_token() {
-        println!(
-            "This is a new real desk. Its first admin is `admin`; their token is shown this once:"
-        );
+    if let Some(token) = app.admin_token() {
+        if app.is_new_desk() && !app.is_demo() {
+            println!("This is a new real desk (no demo users). Its first admin's token is shown this once:");
+        } else {
+            println!("No admin of this desk had a working token; a new one is shown this once:");
+        }
         println!("  {token}");
         println!("Keep it safe. Issue more with `glossa token create --server {} --token <admin token> --user NAME --role ROLE`.", app.base_url());
-        return;
     }
     let demo = app.users().live_demo_users();
     if demo.is_empty() {

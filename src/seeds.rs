@@ -86,6 +86,18 @@ pub struct SeedReport {
     pub annotations: usize,
 }
 
+/// Whether the log holds the seed articles: only a demo desk ever had them, whichever build
+/// wrote the log (a restored dump included).
+pub fn in_log(store: &crate::store::Store) -> anyhow::Result<bool> {
+    let manifest: Vec<ManifestEntry> =
+        serde_json::from_str(MANIFEST).context("seeds/manifest.json")?;
+    let Some(first) = manifest.first() else {
+        return Ok(false);
+    };
+    let stream = crate::domain::StreamId::Article(ArticleId::parse(&first.slug)?);
+    Ok(store.log.stream_version(&stream)? > 0)
+}
+
 /// Loads the seeds unless this store has them already.
 pub async fn load(desk: &Desk) -> anyhow::Result<SeedReport> {
     if desk.store().is_seeded()? {

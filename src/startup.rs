@@ -43,7 +43,7 @@ impl Application {
             &users,
             StoreFacts {
                 log_is_empty: store.log.head() == 0,
-                seeded: store.is_seeded()?,
+                has_seeds: seeds::in_log(&store)?,
             },
             &settings.data_dir,
             DeskChoice {
@@ -171,10 +171,16 @@ impl Application {
         self.opening.demo
     }
 
-    /// On the first start of a real desk, the token of its first admin: shown once.
-    pub fn first_admin_token(&self) -> Option<&str> {
+    /// Whether this start gave the desk its first users.
+    pub fn is_new_desk(&self) -> bool {
+        self.opening.new_desk
+    }
+
+    /// A token issued on this start because no admin had a live one (the first start of a real
+    /// desk): shown once.
+    pub fn admin_token(&self) -> Option<&str> {
         self.opening
-            .first_admin
+            .admin_token
             .as_ref()
             .map(|issued| issued.secret.as_str())
     }

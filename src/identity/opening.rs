@@ -35,20 +35,23 @@ pub struct DeskChoice {
 pub struct StoreFacts {
     /// The log holds no event at all.
     pub log_is_empty: bool,
-    /// The seeds were loaded (by this build or an older one).
-    pub seeded: bool,
+    /// The log holds the seed articles (only a demo desk ever had them).
+    pub has_seeds: bool,
 }
 
 /// What the start decided.
 #[derive(Clone, Debug, Default)]
 pub struct DeskOpening {
     pub demo: bool,
-    /// The first admin's token, on the first start of a real desk: print it once.
-    pub first_admin: Option<IssuedToken>,
+    /// This start gave the desk its first users.
+    pub new_desk: bool,
+    /// A token issued because no admin had a live one (the first start of a real desk, or a
+    /// desk restored from a dump without token hashes): print it once.
+    pub admin_token: Option<IssuedToken>,
 }
 
 /// Decides what kind of desk this is, refuses flags and addresses that do not fit it, and
-/// writes the demo users or the first admin when the desk has no users yet.
+/// writes the demo users, or an admin, when the desk needs them.
 pub async fn open_desk(
     users: &Users,
     store: StoreFacts,
@@ -57,16 +60,28 @@ pub async fn open_desk(
     addr: SocketAddr,
 ) -> anyhow::Result<DeskOpening> {
     if users.is_empty() {
-        import_users_file(users, data_dir, store.seeded).await?;
+        import_users_file(users, data_dir, store.has_seeds).await?;
     }
-    let system = UserName::system();
+    let wants_demo = choice.seed || choice.demo;
     let mut opening = DeskOpening::default();
-    if users.is_empty() && store.log_is_empty {
-        if choice.seed || choice.demo {
+    if users.is_empty() {
+        // A new data directory, or a log restored from a dump of a build that kept users
+        // outside the log: its kind is decided now, once.
+        opening.new_desk = true;
+        let demo = wants_demo && (store.log_is_empty || store.has_seeds);
+        if choice.demo && !demo {
+            bail!(
+                "{} already holds a desk without the demo articles, so it cannot become a demo \
+                 desk. Drop --demo (GLOSSA_DEMO) to run it as a real desk, or start a demo on a \
+                 new, empty data directory.",
+                data_dir.display()
+            );
+        }
+        if demo {
             check_exposure(addr, true, choice.demo)?;
-            users.append_checked(&system, demo_events()).await?;
-        } else {
-            opening.first_admin = Some(first_admin(users).await?);
+            users
+                .append_checked(&UserName::system(), demo_events())
+                .await?;
         }
     } else {
         if users.is_demo_desk() && !choice.seed {
@@ -85,11 +100,9 @@ pub async fn open_desk(
             );
         }
         check_exposure(addr, !users.live_demo_users().is_empty(), choice.demo)?;
-        if users.is_empty() {
-            // A real desk restored from a dump without users, or an old data directory whose
-            // only tokens were the demo ones: nobody could sign in.
-            opening.first_admin = Some(first_admin(users).await?);
-        }
+    }
+    if !users.has_live_admin() {
+        opening.admin_token = Some(admin_token(users).await?);
     }
     opening.demo = users.is_demo_desk();
     Ok(opening)
@@ -133,17 +146,29 @@ fn demo_events() -> Vec<AccessEvent> {
     events
 }
 
-/// The first admin of a real desk, `admin`, with a fresh token.
-async fn first_admin(users: &Users) -> anyhow::Result<IssuedToken> {
-    let name = UserName::parse("admin").expect("a valid name");
+/// A token for the first admin user, or for `admin`, created if there is none: nobody could
+/// manage the desk otherwise. Whoever reads the server's output could as well run
+/// `glossa token create` on its data directory, so this gives nobody new power.
+async fn admin_token(users: &Users) -> anyhow::Result<IssuedToken> {
+    let system = UserName::system();
+    if let Some(admin) = users.people().into_iter().find(|u| u.role == Role::Admin) {
+        return Ok(users.issue_token(&system, &admin.name).await?);
+    }
     let new = NewUser {
-        name,
+        name: UserName::parse("admin").expect("a valid name"),
         display_name: Some("Administrator".into()),
         role: Role::Admin,
     };
-    Ok(users
-        .issue_token_creating_user(&UserName::system(), new)
-        .await?)
+    users
+        .issue_token_creating_user(&system, new)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "this desk has no admin who can sign in, and `admin` cannot be made one ({e}); \
+                 issue an admin token with `glossa token create --user NAME --role admin` on the \
+                 data directory"
+            )
+        })
 }
 
 /// `users.json` as builds before ADR 0008 wrote it.

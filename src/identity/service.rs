@@ -130,6 +130,15 @@ impl Users {
         self.read(Directory::is_empty)
     }
 
+    /// Whether some admin has a live token.
+    pub fn has_live_admin(&self) -> bool {
+        self.read(|d| {
+            d.tokens()
+                .iter()
+                .any(|t| t.revoked.is_none() && t.role == Role::Admin)
+        })
+    }
+
     pub fn is_demo_desk(&self) -> bool {
         self.read(Directory::is_demo_desk)
     }
@@ -366,10 +375,12 @@ pub fn access_event(record: &EventRecord) -> Option<AccessEvent> {
     serde_json::from_value(json!({ "type": record.event_type, "data": record.data })).ok()
 }
 
-/// The data of an event as it may leave the server: a token's hash is left out.
+/// The data of an event as it may leave the server: a token's hash is left out, unless it is a
+/// demo token's (whose secret is public anyway, so a demo desk's dump restores a working demo).
 pub fn public_data(record: &EventRecord) -> serde_json::Value {
     let mut data = record.data.clone();
-    if record.stream == StreamId::Access {
+    let demo = data.get("demo").and_then(serde_json::Value::as_bool) == Some(true);
+    if record.stream == StreamId::Access && !demo {
         if let Some(fields) = data.as_object_mut() {
             fields.remove("sha256");
         }

@@ -86,6 +86,21 @@ async fn the_token_command_creates_a_working_token() {
         .await
         .unwrap();
     assert_eq!(read.status(), 200);
-    let stored = std::fs::read_to_string(dir.path().join("users.json")).unwrap();
-    assert!(!stored.contains(&token), "tokens are stored hashed");
+    assert!(
+        !any_file_contains(dir.path(), token.as_bytes()),
+        "tokens are stored hashed"
+    );
+}
+
+/// Whether any file under `dir` contains `needle`.
+pub fn any_file_contains(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|entry| {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            any_file_contains(&path, needle)
+        } else {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            bytes.windows(needle.len()).any(|w| w == needle)
+        }
+    })
 }

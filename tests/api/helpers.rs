@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 pub const ALICE: &str = "demo-alice-token";
 pub const BRUNO: &str = "demo-bruno-token";
 pub const VICTOR: &str = "demo-victor-token";
+/// The demo desk chief: an admin.
+pub const CHIARA: &str = "demo-chiara-token";
 pub const JSONLD: &str = "application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\"";
 
 /// Logs go nowhere unless `TEST_LOG` is set.
@@ -30,6 +32,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's desk, to look at the event log and documents behind the API.
     pub desk: Desk,
+    /// The token printed once when the desk had no admin (the first start of a real desk).
+    pub admin_token: Option<String>,
     /// Keeps the temporary directory alive for the test.
     _dir: Option<tempfile::TempDir>,
 }
@@ -45,15 +49,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server in-process on an existing data directory.
 pub async fn spawn_app_on(data_dir: &Path) -> TestApp {
+    spawn_app_with(Settings::for_tests(data_dir.to_path_buf())).await
+}
+
+/// Starts the server in-process with these settings.
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
     LazyLock::force(&TRACING);
-    let settings = Settings::for_tests(data_dir.to_path_buf());
     let app = Application::build(settings).await.expect("the app builds");
     let base = app.base_url().to_owned();
     let desk = app.desk().clone();
+    let admin_token = app.admin_token().map(str::to_owned);
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
         desk,
+        admin_token,
         client: reqwest::Client::new(),
         _dir: None,
     }

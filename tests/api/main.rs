@@ -1,6 +1,7 @@
 //! Integration tests: one binary, every test through the public boundaries (HTTP on port 0,
 //! the real binary for crash tests).
 
+mod access;
 mod annotations;
 mod articles;
 mod auth;
