@@ -475,3 +475,81 @@ async fn a_role_change_applies_to_the_next_request() {
         .unwrap();
     assert_eq!(by_editor.status(), 403);
 }
+
+/// Runs the `glossa` binary off the runtime's thread (the server under test runs on it);
+/// returns (success, stdout, stderr).
+async fn glossa(args: &[&str]) -> (bool, String, String) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_manages_users_and_tokens_on_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_on(dir.path()).await;
+    let server = ["--server", app.base.as_str(), "--token", CHIARA];
+    let run = |args: &[&str]| {
+        let all: Vec<String> = args.iter().chain(&server).map(|a| a.to_string()).collect();
+        async move {
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            glossa(&all).await
+        }
+    };
+    let (ok, _, err) = run(&["user", "create", "--name", "erin", "--role", "viewer"]).await;
+    assert!(ok, "{err}");
+    let (ok, token, err) = run(&["token", "create", "--user", "erin"]).await;
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    assert_eq!(status_of(&app, Method::GET, "/api/me", &token).await, 200);
+
+    let (ok, listing, err) = run(&["token", "list", "--user", "erin"]).await;
+    assert!(ok, "{err}");
+    assert!(!listing.contains(&token), "{listing}");
+    let id = listing
+        .lines()
+        .find(|l| l.contains("erin"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("erin's token is listed")
+        .to_owned();
+    let (ok, _, err) = run(&["token", "revoke", &id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(status_of(&app, Method::GET, "/api/me", &token).await, 401);
+
+    // An editor cannot, and says so.
+    let (ok, _, err) = glossa(&["token", "list", "--server", &app.base, "--token", ALICE]).await;
+    assert!(!ok && err.contains("only an admin"), "{err}");
+
+    // The data directory is the running server's alone: the offline command says what to do.
+    let data_dir = dir.path().to_str().unwrap();
+    let (ok, _, err) = glossa(&[
+        "token",
+        "create",
+        "--user",
+        "frank",
+        "--role",
+        "viewer",
+        "--data-dir",
+        data_dir,
+    ])
+    .await;
+    assert!(
+        !ok,
+        "the offline command opened a data directory a server holds"
+    );
+    assert!(
+        err.contains("running server") && err.contains("--server"),
+        "{err}"
+    );
+}
