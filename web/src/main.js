@@ -7,12 +7,16 @@ import { Reader } from "./reader.js"
 import { loadAutomerge, Sync } from "./sync.js"
 
 const TOKEN_KEY = "glossa.token"
-const DEMO = [
-  ["demo-alice-token", "Alice Martin", "reporter"],
-  ["demo-bruno-token", "Bruno Costa", "fact-checker"],
-  ["demo-chiara-token", "Chiara Rossi", "desk chief"],
-  ["demo-victor-token", "Victor Lang", "viewer, read-only"],
-]
+
+// The demo users the server offers: only a demo desk has them (GET /api/desk needs no token).
+async function demoUsers() {
+  try {
+    const response = await fetch("/api/desk", { headers: { Accept: "application/json" } })
+    return response.ok ? (await response.json()).demo_users ?? [] : []
+  } catch {
+    return []
+  }
+}
 
 const app = document.getElementById("app")
 const toasts = h("div", { class: "toasts", role: "status", "aria-live": "polite" })
@@ -46,13 +50,17 @@ function signInView(message) {
         h("label", { for: "token" }, "Access token"),
         input,
         h("button", { type: "submit", class: "primary" }, "Sign in"),
-        error),
+        error)))
+  input.focus()
+  demoUsers().then(demo => {
+    if (!demo.length || !input.isConnected) return
+    input.closest("main").append(
       h("details", { class: "demo", open: true },
         h("summary", {}, "Demo desk"),
-        h("p", { class: "muted" }, "A new server starts with four demo users (and prints their tokens). Remove them before real use."),
-        h("ul", {}, DEMO.map(([token, name, role]) =>
-          h("li", {}, h("button", { type: "button", class: "link", onclick: () => submit(token) }, `Sign in as ${name}`), ` (${role})`))))))
-  input.focus()
+        h("p", { class: "muted" }, "This is a demo desk: its users' tokens are public. A real desk has none of them."),
+        h("ul", {}, demo.map(user =>
+          h("li", {}, h("button", { type: "button", class: "link", onclick: () => submit(user.token) }, `Sign in as ${user.display_name}`), ` (${user.role})`)))))
+  })
 }
 
 async function signIn(token) {
