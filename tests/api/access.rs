@@ -273,20 +273,25 @@ async fn sync_peer(app: &TestApp, token: &str) -> SyncSocket {
 type SyncSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The close frame the server ends a socket with.
+/// The close frame the server ends a socket with. Pings arrive every 500 ms while the socket
+/// is open, so the bound is on the whole wait, not on each frame.
 async fn close_frame(socket: &mut SyncSocket) -> (CloseCode, String) {
-    loop {
-        match tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("the socket is closed in time")
-        {
-            Some(Ok(Message::Close(Some(frame)))) => return (frame.code, frame.reason.to_string()),
-            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
-                panic!("the socket ended without a close reason")
+    let wait = async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (frame.code, frame.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    panic!("the socket ended without a close reason")
+                }
+                Some(Ok(_)) => {}
             }
-            Some(Ok(_)) => {}
         }
-    }
+    };
+    tokio::time::timeout(PATIENCE, wait)
+        .await
+        .expect("the socket of a revoked token is closed in time")
 }
 
 #[tokio::test]
