@@ -190,21 +190,38 @@ impl Serve {
             .as_u16()
     }
 
-    fn stop(mut self) {
+    fn stop(self) {}
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
         let _ = self.child.kill();
-        self.child.wait().unwrap();
+        let _ = self.child.wait();
     }
 }
 
-/// Runs `glossa serve` expecting a refusal; returns what it said.
+/// Runs `glossa serve` expecting a refusal; returns what it said. A server that starts
+/// instead is stopped, and the test fails.
 fn refused(dir: &std::path::Path, args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .args(args)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!output.status.success(), "the server started");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > PATIENCE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success(), "the server started and stopped");
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
