@@ -238,11 +238,11 @@ async fn the_binary_prints_a_real_desks_admin_token_once_and_never_adds_demo_use
 
     // Restarted without --no-seed: still a real desk, no new admin token, no demo users.
     let second = Serve::start(dir.path(), &[]);
-    let said = second.read_until(|l| l.starts_with("Sign in"));
+    let said = second.read_until(|l| l.starts_with("Sign in") || l.contains("demo desk"));
     assert!(
         !said
             .iter()
-            .any(|l| l.contains("glossa_") || l.contains("demo-")),
+            .any(|l| l.contains("glossa_") || l.contains("demo")),
         "{said:?}"
     );
     assert_eq!(second.me(&admin).await, 200);
@@ -570,5 +570,36 @@ async fn the_command_line_manages_users_and_tokens_on_a_running_server() {
     assert!(
         err.contains("running server") && err.contains("--server"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_older_users_file_moves_into_the_log_without_the_demo_tokens_of_a_real_desk() {
+    // What builds before the log held users wrote for a desk without the seeds: the demo
+    // tokens (every data directory got them) and one real token.
+    let dir = tempfile::tempdir().unwrap();
+    let real = "glossa_an-older-real-token";
+    let sha = |token: &str| hex::encode(Sha256::digest(token.as_bytes()));
+    let mut tokens: Vec<Value> = DEMO_TOKENS
+        .iter()
+        .map(|t| json!({ "user": t.split('-').nth(1).unwrap(), "role": "admin", "sha256": sha(t) }))
+        .collect();
+    tokens.push(
+        json!({ "user": "dana", "display_name": "Dana", "role": "editor", "sha256": sha(real) }),
+    );
+    let file = dir.path().join("users.json");
+    std::fs::write(&file, json!({ "tokens": tokens }).to_string()).unwrap();
+
+    let app = spawn_app_with(Settings::for_tests(dir.path().to_path_buf())).await;
+    assert_eq!(status_of(&app, Method::GET, "/api/me", real).await, 200);
+    for token in DEMO_TOKENS {
+        assert_eq!(status_of(&app, Method::GET, "/api/me", token).await, 401);
+    }
+    assert!(!file.exists() && dir.path().join("users.json.imported").exists());
+    // Nobody left is an admin, so the start issued an admin token.
+    let admin = app.admin_token.clone().expect("an admin token");
+    assert_eq!(
+        status_of(&app, Method::GET, "/api/tokens", &admin).await,
+        200
     );
 }
