@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Limits, Settings};
@@ -120,11 +121,11 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     /// Make a new data directory a real desk: no seed articles, no demo users; its first start
     /// creates an admin and prints their token once. Refused on a demo desk.
-    #[arg(long, env = "GLOSSA_NO_SEED", conflicts_with = "demo")]
+    #[arg(long, env = "GLOSSA_NO_SEED", conflicts_with = "demo", value_parser = FalseyValueParser::new())]
     pub no_seed: bool,
     /// This is a demo on purpose: a new data directory becomes a demo desk, and a demo desk may
     /// listen on a non-loopback address (its tokens are public). Refused on a real desk.
-    #[arg(long, env = "GLOSSA_DEMO")]
+    #[arg(long, env = "GLOSSA_DEMO", value_parser = FalseyValueParser::new())]
     pub demo: bool,
     /// Largest request body in bytes.
     #[arg(long, env = "GLOSSA_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]

@@ -22,7 +22,7 @@ async fn me(caller: Caller) -> HttpResponse {
     }))
 }
 
-/// Every user with at least one token, once each, in name order.
+/// Every user of the desk, in name order (for the assignee picker).
 async fn users(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {
     let users: Vec<_> = state
         .users

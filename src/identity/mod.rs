@@ -168,8 +168,3 @@ fn new_secret() -> String {
         uuid::Uuid::new_v4().simple()
     )
 }
-
-/// Whether `token` is one of the well-known demo tokens.
-pub fn is_demo_token(token: &str) -> bool {
-    DEMO_USERS.iter().any(|demo| demo.token == token)
-}

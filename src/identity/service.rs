@@ -171,11 +171,8 @@ impl Users {
     /// Creates a user.
     pub async fn create_user(&self, actor: &UserName, new: NewUser) -> Result<User, AccessError> {
         let _write = self.inner.writes.lock().await;
+        let name = new.name.clone();
         let event = self.user_created(new)?;
-        let AccessEvent::UserCreated { name, .. } = &event else {
-            unreachable!("user_created makes a user.created event")
-        };
-        let name = name.clone();
         self.append(actor, vec![event]).await?;
         self.user(&name).ok_or(AccessError::UnknownUser(name))
     }
