@@ -3,7 +3,8 @@
 //! Users and tokens are events in the log (`access-control` stream, see `directory`), folded
 //! into an in-memory directory that every request authenticates against; `service` writes them
 //! while the server runs and tells open connections when their token is revoked. Only the
-//! SHA-256 of a token is stored, and no HTTP answer carries even that. Demo users with
+//! SHA-256 of a token is stored, and no HTTP answer carries even that (but for the demo tokens,
+//! whose secrets are public). Demo users with
 //! well-known tokens exist only on a demo desk; `opening` decides, on each start, what kind of
 //! desk a data directory is (ADR 0008).
 
