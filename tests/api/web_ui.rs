@@ -162,6 +162,19 @@ async fn the_desk_learns_who_is_signed_in_and_who_can_be_assigned() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
+#[tokio::test]
+async fn the_sign_in_page_offers_demo_users_only_on_a_demo_desk() {
+    let demo = spawn_app().await;
+    assert_eq!(run_scenario(&demo, "signin", &[]).await["offered"], 4);
+    let dir = tempfile::tempdir().unwrap();
+    let real = crate::helpers::spawn_app_with(glossa::config::Settings {
+        seed: false,
+        ..glossa::config::Settings::for_tests(dir.path().to_path_buf())
+    })
+    .await;
+    assert_eq!(run_scenario(&real, "signin", &[]).await["offered"], 0);
+}
+
 /// Runs one scenario of `tests/js/web-e2e.mjs` against a fresh server; returns its JSON line.
 async fn browser(scenario: &str) -> Value {
     let app = spawn_app().await;

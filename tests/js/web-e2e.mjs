@@ -1,7 +1,7 @@
 // End-to-end tests of the web UI in a real headless Chromium (Debian's package) driven by
 // playwright-core. The Rust suite starts a server and runs one scenario per process:
 //
-//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout
+//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin
 //
 // Prints one JSON line with what it saw; exits non-zero with a message when a check fails.
 
@@ -383,6 +383,19 @@ const scenarios = {
     if (status !== 403) fail(`the server answered ${status} to a viewer's status change`)
     if (victor.errors.length) fail(`page errors: ${victor.errors.join("; ")}`)
     return { id, readOnly, controls, annotate, status }
+  },
+
+  // The sign-in page offers exactly the demo users the server names: four on a demo desk,
+  // none on a real one.
+  async signin(browser) {
+    const page = await (await browser.newContext()).newPage()
+    await page.goto(`${BASE}/`)
+    await page.waitForSelector("main.signin[data-demo-users]", { timeout: WAIT })
+    const offered = await page.getByRole("button", { name: /^Sign in as / }).count()
+    const told = await page.locator("main.signin").getAttribute("data-demo-users")
+    if (String(offered) !== told) fail(`${offered} demo buttons for ${told} demo users`)
+    await page.context().close()
+    return { offered }
   },
 
   async layout(browser) {

@@ -53,8 +53,11 @@ function signInView(message) {
         error)))
   input.focus()
   demoUsers().then(demo => {
-    if (!demo.length || !input.isConnected) return
-    input.closest("main").append(
+    if (!input.isConnected) return
+    const main = input.closest("main")
+    main.dataset.demoUsers = String(demo.length)
+    if (!demo.length) return
+    main.append(
       h("details", { class: "demo", open: true },
         h("summary", {}, "Demo desk"),
         h("p", { class: "muted" }, "This is a demo desk: its users' tokens are public. A real desk has none of them."),
