@@ -122,6 +122,10 @@ pub struct ServeArgs {
     /// Largest WebSocket message on /sync, in bytes.
     #[arg(long, env = "GLOSSA_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
     pub max_frame_bytes: usize,
+    /// Milliseconds an article's document stays in memory with no sync peer and no request
+    /// before it is saved and unloaded (the next request loads it again).
+    #[arg(long, env = "GLOSSA_DOCUMENT_IDLE_MS", default_value_t = Limits::default().document_idle.as_millis() as u64)]
+    pub document_idle_ms: u64,
     /// Log format.
     #[arg(long, env = "GLOSSA_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -137,6 +141,7 @@ impl ServeArgs {
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
                 max_frame_bytes: self.max_frame_bytes,
+                document_idle: std::time::Duration::from_millis(self.document_idle_ms),
                 ..Limits::default()
             },
         }

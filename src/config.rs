@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_connections_per_user: usize,
     /// How often an idle event stream sends a keep-alive comment.
     pub heartbeat_every: Duration,
+    /// How long an article's document stays in memory with no sync peer and no request; it is
+    /// saved and unloaded then, and loaded again by the next request.
+    pub document_idle: Duration,
     pub content: ContentLimits,
 }
 
@@ -52,6 +55,7 @@ impl Default for Limits {
             ping_timeout: Duration::from_secs(30),
             heartbeat_every: Duration::from_secs(15),
             max_connections_per_user: 32,
+            document_idle: Duration::from_secs(300),
             content: ContentLimits::default(),
         }
     }
@@ -73,6 +77,8 @@ impl Settings {
                 ping_timeout: Duration::from_secs(2),
                 heartbeat_every: Duration::from_millis(200),
                 max_connections_per_user: 8,
+                // Short, so every test also loads documents again after they were unloaded.
+                document_idle: Duration::from_millis(300),
                 ..Limits::default()
             },
         }

@@ -146,6 +146,12 @@ impl Desk {
         }
     }
 
+    /// Unloads documents that have had no peer and no request for `idle`.
+    pub fn with_document_idle(mut self, idle: std::time::Duration) -> Self {
+        self.docs = self.docs.with_idle(idle);
+        self
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -21,6 +21,7 @@ use crate::domain::{
 };
 use crate::store::{AppendRequest, Expected, NewEvent, Snapshot, Store, StoreError};
 
+use super::registry::Lease;
 use super::schema::{self, SchemaError};
 use super::{ConnId, DocError, Peer, PeerLink, Presence};
 
@@ -237,85 +238,58 @@ impl DocumentActor {
         Ok(actor)
     }
 
-    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// Handles commands until the registry forgets the document (shutdown) or, with no peers,
+    /// none arrives for the lease's idle time: then the mailbox closes, anything still queued is
+    /// handled (and keeps the document loaded), and otherwise the snapshot is saved and the task
+    /// ends, releasing the lease.
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>, lease: Lease) {
         let mut deferred: Option<Command> = None;
+        // The mailbox is closed for unloading; `drained` says whether a command still came.
+        let mut closing = false;
+        let mut drained = false;
         loop {
             let command = match deferred.take() {
                 Some(command) => command,
-                None => match commands.recv().await {
-                    Some(command) => command,
-                    None => break,
-                },
-            };
-            match command {
-                Command::Edit {
-                    user,
-                    at,
-                    edit,
-                    reply,
-                } => {
-                    // Group commit at the document: take every edit already waiting (up to a
-                    // bound) and log them in one durable append.
-                    let mut batch = vec![Pending {
-                        user,
-                        at,
-                        edit: *edit,
-                        reply,
-                    }];
-                    while batch.len() < MAX_EDIT_BATCH {
-                        match commands.try_recv() {
-                            Ok(Command::Edit {
-                                user,
-                                at,
-                                edit,
-                                reply,
-                            }) => batch.push(Pending {
-                                user,
-                                at,
-                                edit: *edit,
-                                reply,
-                            }),
-                            Ok(other) => {
-                                deferred = Some(other);
-                                break;
+                None => {
+                    let idle = lease.idle.filter(|_| !closing && self.peers.is_empty());
+                    let received = match idle {
+                        Some(idle) => match tokio::time::timeout(idle, commands.recv()).await {
+                            Ok(received) => received,
+                            Err(_) => {
+                                // Senders that find the mailbox closed retry on the next task.
+                                commands.close();
+                                closing = true;
+                                continue;
                             }
-                            Err(_) => break,
+                        },
+                        None => commands.recv().await,
+                    };
+                    match received {
+                        Some(command) => {
+                            drained |= closing;
+                            command
+                        }
+                        None if closing && drained => match lease.open() {
+                            Some((_, reopened)) => {
+                                commands = reopened;
+                                closing = false;
+                                drained = false;
+                                continue;
+                            }
+                            None => break,
+                        },
+                        None => {
+                            if closing {
+                                crate::metrics::metrics()
+                                    .documents_unloaded
+                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            break;
                         }
                     }
-                    self.edit_batch(batch).await;
                 }
-                Command::Sync { link, message } => self.sync(link, *message).await,
-                Command::Presence { from, presence } => self.relay(from, presence),
-                Command::Leave { conn } => {
-                    self.remove_peer(conn);
-                }
-                Command::Reanchor {
-                    article,
-                    version,
-                    at,
-                    reply,
-                } => {
-                    let _ = reply.send(self.reanchor(&article, version, at).await);
-                }
-                Command::Reattach {
-                    user,
-                    placed,
-                    at,
-                    reply,
-                } => {
-                    let _ = reply.send(self.reattach(&user, placed, at).await);
-                }
-                Command::Inspect { reply } => {
-                    let mut annotations: Vec<Annotation> =
-                        self.annotations.values().cloned().collect();
-                    annotations.sort_by(|a, b| a.id.cmp(&b.id));
-                    let _ = reply.send(DocState {
-                        heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
-                        annotations,
-                        saved: self.doc.save(),
-                    });
-                }
-            }
+            };
+            self.handle(command, &mut commands, &mut deferred).await;
             // Compaction runs after the answer went out, off the writer's latency path.
             self.maybe_snapshot();
         }
@@ -327,6 +301,84 @@ impl DocumentActor {
         );
         m.documents_loaded
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        // Only now may the next task load the document: everything this one wrote is logged.
+        drop(lease);
+    }
+
+    async fn handle(
+        &mut self,
+        command: Command,
+        commands: &mut mpsc::Receiver<Command>,
+        deferred: &mut Option<Command>,
+    ) {
+        match command {
+            Command::Edit {
+                user,
+                at,
+                edit,
+                reply,
+            } => {
+                // Group commit at the document: take every edit already waiting (up to a
+                // bound) and log them in one durable append.
+                let mut batch = vec![Pending {
+                    user,
+                    at,
+                    edit: *edit,
+                    reply,
+                }];
+                while batch.len() < MAX_EDIT_BATCH {
+                    match commands.try_recv() {
+                        Ok(Command::Edit {
+                            user,
+                            at,
+                            edit,
+                            reply,
+                        }) => batch.push(Pending {
+                            user,
+                            at,
+                            edit: *edit,
+                            reply,
+                        }),
+                        Ok(other) => {
+                            *deferred = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                self.edit_batch(batch).await;
+            }
+            Command::Sync { link, message } => self.sync(link, *message).await,
+            Command::Presence { from, presence } => self.relay(from, presence),
+            Command::Leave { conn } => {
+                self.remove_peer(conn);
+            }
+            Command::Reanchor {
+                article,
+                version,
+                at,
+                reply,
+            } => {
+                let _ = reply.send(self.reanchor(&article, version, at).await);
+            }
+            Command::Reattach {
+                user,
+                placed,
+                at,
+                reply,
+            } => {
+                let _ = reply.send(self.reattach(&user, placed, at).await);
+            }
+            Command::Inspect { reply } => {
+                let mut annotations: Vec<Annotation> = self.annotations.values().cloned().collect();
+                annotations.sort_by(|a, b| a.id.cmp(&b.id));
+                let _ = reply.send(DocState {
+                    heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                    annotations,
+                    saved: self.doc.save(),
+                });
+            }
+        }
     }
 
     /// Makes sure the document has its `annotations` map; the first change of every document.

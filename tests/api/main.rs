@@ -17,6 +17,7 @@ mod js_client;
 mod rebuild;
 mod style;
 mod sync;
+mod unload;
 mod versions;
 mod w3c;
 mod web_ui;
