@@ -6,6 +6,8 @@
 //! endpoint plugs into the same actors: a sync change is one more way to change a document.
 
 mod actor;
+mod compensate;
+mod fields;
 mod reanchor;
 mod registry;
 mod replication;

@@ -145,6 +145,10 @@ pub enum DomainEvent {
         reason: String,
         /// Hashes of the rejected changes.
         changes: Vec<String>,
+        /// The fields given back their last valid values, when only some were; absent when
+        /// the entry was removed (a new annotation) or written afresh as a whole.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restored: Option<Vec<String>>,
     },
 }
 

@@ -485,3 +485,108 @@ async fn presence_forwarded_by_a_client_is_relayed_once() {
         [("peer-a".into(), 2)]
     );
 }
+
+/// A field of an annotation in a client's document, as a string (text objects included).
+fn field(doc: &Automerge, id: &str, key: &str) -> Option<String> {
+    let (_, map) = doc.get(ROOT, "annotations").unwrap()?;
+    let (_, obj) = doc.get(&map, id).unwrap()?;
+    match doc.get(&obj, key).unwrap()? {
+        (automerge::Value::Object(ObjType::Text), text) => Some(doc.text(&text).unwrap()),
+        (automerge::Value::Scalar(s), _) => s.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn tags(doc: &Automerge, id: &str) -> Vec<String> {
+    let (_, map) = doc.get(ROOT, "annotations").unwrap().unwrap();
+    let (_, obj) = doc.get(&map, id).unwrap().unwrap();
+    let (_, list) = doc.get(&obj, "tags").unwrap().unwrap();
+    (0..doc.length(&list))
+        .map(|i| match doc.get(&list, i).unwrap().unwrap() {
+            (automerge::Value::Object(ObjType::Text), text) => doc.text(&text).unwrap(),
+            (automerge::Value::Scalar(s), _) => s.as_str().unwrap().to_owned(),
+            other => panic!("a tag is a string, not {other:?}"),
+        })
+        .collect()
+}
+
+/// Alice types in a note while Bruno, in one change, tags the annotation (valid) and gives it a
+/// verdict that does not exist (invalid). Alice's typing is concurrent with the compensation:
+/// it reaches the server only after it. Only the verdict is put back; the tag and every
+/// character Alice typed stay, on the server and on both clients.
+#[tokio::test]
+async fn a_compensation_puts_back_only_the_invalid_field_and_concurrent_typing_survives() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut a = client("alice", false, &doc_id);
+    let mut b = client("bruno", false, &doc_id);
+    settle(&app, &mut a).await;
+    add_annotation(&mut a.doc, "typed", "alice", "fact-check", Some("false"));
+    settle(&app, &mut a).await;
+    settle(&app, &mut b).await;
+    assert_eq!(field(&b.doc, "typed", "verdict").as_deref(), Some("false"));
+
+    // Alice types, and her change stays with her for now.
+    {
+        let (_, map) = a.doc.get(ROOT, "annotations").unwrap().unwrap();
+        let (_, obj) = a.doc.get(&map, "typed").unwrap().unwrap();
+        let (_, body) = a.doc.get(&obj, "body").unwrap().unwrap();
+        let mut tx = a.doc.transaction();
+        let end = tx.length(&body);
+        tx.splice_text(&body, end, 0, ", typed while offline")
+            .unwrap();
+        tx.commit();
+    }
+    // Bruno's change: one valid field, one invalid.
+    {
+        let (_, map) = b.doc.get(ROOT, "annotations").unwrap().unwrap();
+        let (_, obj) = b.doc.get(&map, "typed").unwrap().unwrap();
+        let (_, list) = b.doc.get(&obj, "tags").unwrap().unwrap();
+        let mut tx = b.doc.transaction();
+        tx.insert(&list, 0, "checked").unwrap();
+        tx.put(&obj, "verdict", "pants-on-fire").unwrap();
+        tx.commit();
+    }
+    let head = app.log_head();
+    settle(&app, &mut b).await;
+    let rejected: Vec<_> = app
+        .events()
+        .into_iter()
+        .filter(|e| e.seq > head && e.event_type == "change.rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].data["key"], "typed");
+    assert_eq!(rejected[0].data["restored"], serde_json::json!(["verdict"]));
+    assert_eq!(field(&b.doc, "typed", "verdict").as_deref(), Some("false"));
+    assert_eq!(tags(&b.doc, "typed"), ["checked"], "the valid part stays");
+
+    settle(&app, &mut a).await;
+    settle(&app, &mut b).await;
+    let expected = "from a sync client, typed while offline";
+    for (who, doc) in [("alice", &a.doc), ("bruno", &b.doc)] {
+        assert_eq!(
+            field(doc, "typed", "body").as_deref(),
+            Some(expected),
+            "{who}"
+        );
+        assert_eq!(
+            field(doc, "typed", "verdict").as_deref(),
+            Some("false"),
+            "{who}"
+        );
+        assert_eq!(tags(doc, "typed"), ["checked"], "{who}");
+    }
+    assert_eq!(a.doc.get_heads(), b.doc.get_heads());
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let state = app.desk.documents().inspect(&article).await.unwrap();
+    let typed = state
+        .annotations
+        .iter()
+        .find(|x| x.id.as_str() == "typed")
+        .unwrap();
+    assert_eq!(typed.body, expected);
+    assert_eq!(typed.verdict.map(|v| v.as_str()), Some("false"));
+    assert_eq!(typed.tags, ["checked"]);
+    let json = app.get_json("/annotations/typed").await;
+    assert!(json.to_string().contains(expected), "{json}");
+}
