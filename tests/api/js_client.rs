@@ -227,6 +227,42 @@ async fn invalid_js_changes_are_compensated_and_clients_converge() {
         .any(|e| e.event_type == "change.rejected" && e.data["key"] == id));
 }
 
+/// One client types in a note while another makes an invalid change to the verdict: the
+/// compensation puts back the verdict alone, and the typing survives everywhere.
+#[tokio::test]
+async fn typing_in_a_note_survives_the_compensation_of_another_clients_invalid_verdict() {
+    let (app, setup) = app_and_setup().await;
+    let result = run(
+        &setup,
+        "typing-survives-compensation",
+        (ALICE, BRUNO),
+        ("alice", "bruno"),
+    )
+    .await;
+    let id = result["id"].as_str().unwrap();
+    // The typing reached B only after the compensation: it was concurrent with it.
+    assert_eq!(result["bodyOnBAfterCompensation"], "base");
+    let rejected: Vec<_> = app
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == "change.rejected" && e.data["key"] == id)
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].data["user"], "bruno");
+    assert_eq!(rejected[0].data["restored"], serde_json::json!(["verdict"]));
+    let json = app.get_json(&format!("/annotations/{id}")).await;
+    assert!(json.to_string().contains("base and typed"), "{json}");
+    let article = glossa::domain::ArticleId::parse(ARTICLE).unwrap();
+    let state = app.desk.documents().inspect(&article).await.unwrap();
+    let on_server = state
+        .annotations
+        .iter()
+        .find(|a| a.id.as_str() == id)
+        .unwrap();
+    assert_eq!(on_server.body, "base and typed");
+    assert_eq!(on_server.verdict.map(|v| v.as_str()), Some("false"));
+}
+
 #[tokio::test]
 async fn garbage_on_one_socket_leaves_the_others_syncing() {
     let (app, setup) = app_and_setup().await;

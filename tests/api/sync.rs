@@ -590,3 +590,115 @@ async fn a_compensation_puts_back_only_the_invalid_field_and_concurrent_typing_s
     let json = app.get_json("/annotations/typed").await;
     assert!(json.to_string().contains(expected), "{json}");
 }
+
+/// Bruno's client breaks one rule in a change that also edits the note; each time only the
+/// broken field gets its last valid value back, and the note edit stays.
+#[tokio::test]
+async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
+    type Mutation = fn(&mut automerge::transaction::Transaction<'_>, &automerge::ObjId);
+    let cases: [(&str, Mutation, &str); 8] = [
+        (
+            "status",
+            |tx, obj| tx.put(obj, "status", "resolved").unwrap(),
+            "open",
+        ),
+        (
+            "kind",
+            |tx, obj| tx.delete(obj, "kind").unwrap(),
+            "fact-check",
+        ),
+        (
+            "kind",
+            |tx, obj| tx.put(obj, "kind", "comment").unwrap(),
+            "fact-check",
+        ),
+        (
+            "verdict",
+            |tx, obj| tx.delete(obj, "verdict").unwrap(),
+            "false",
+        ),
+        (
+            "creator",
+            |tx, obj| tx.put(obj, "creator", "bruno").unwrap(),
+            "alice",
+        ),
+        (
+            "created",
+            |tx, obj| tx.put(obj, "created", "2020-01-01T00:00:00.000Z").unwrap(),
+            "2025-09-04T12:00:00.000Z",
+        ),
+        (
+            "id",
+            |tx, obj| tx.put(obj, "id", "someone-else").unwrap(),
+            "",
+        ),
+        (
+            "deleted",
+            |tx, obj| tx.put(obj, "deleted", "yes").unwrap(),
+            "",
+        ),
+    ];
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut a = client("alice", false, &doc_id);
+    let mut b = client("bruno", false, &doc_id);
+    settle(&app, &mut a).await;
+    for (n, (key, mutate, restored)) in cases.into_iter().enumerate() {
+        let id = format!("case-{n}");
+        add_annotation(&mut a.doc, &id, "alice", "fact-check", Some("false"));
+        settle(&app, &mut a).await;
+        settle(&app, &mut b).await;
+        {
+            let (_, map) = b.doc.get(ROOT, "annotations").unwrap().unwrap();
+            let (_, obj) = b.doc.get(&map, &id).unwrap().unwrap();
+            let (_, body) = b.doc.get(&obj, "body").unwrap().unwrap();
+            let mut tx = b.doc.transaction();
+            let end = tx.length(&body);
+            tx.splice_text(&body, end, 0, " (b)").unwrap();
+            mutate(&mut tx, &obj);
+            tx.commit();
+        }
+        let head = app.log_head();
+        settle(&app, &mut b).await;
+        let events: Vec<_> = app.events().into_iter().filter(|e| e.seq > head).collect();
+        let rejected: Vec<_> = events
+            .iter()
+            .filter(|e| e.event_type == "change.rejected")
+            .collect();
+        assert_eq!(rejected.len(), 1, "{key}");
+        assert_eq!(rejected[0].data["key"], id.as_str(), "{key}");
+        assert_eq!(
+            rejected[0].data["restored"],
+            serde_json::json!([key]),
+            "{key}: {}",
+            rejected[0].data
+        );
+        assert!(
+            events.iter().any(|e| e.event_type == "annotation.updated"),
+            "{key}: the note edit is logged"
+        );
+        let expected = match restored {
+            "" if key == "id" => Some(id.clone()),
+            "" => None,
+            value => Some(value.to_owned()),
+        };
+        assert_eq!(field(&b.doc, &id, key), expected, "{key}");
+        assert_eq!(
+            field(&b.doc, &id, "body").as_deref(),
+            Some("from a sync client (b)"),
+            "{key}"
+        );
+        let article = ArticleId::parse(ARTICLE).unwrap();
+        let state = app.desk.documents().inspect(&article).await.unwrap();
+        let on_server = state
+            .annotations
+            .iter()
+            .find(|x| x.id.as_str() == id)
+            .unwrap();
+        assert_eq!(on_server.body, "from a sync client (b)", "{key}");
+        assert_eq!(on_server.creator.as_str(), "alice", "{key}");
+        assert!(!on_server.deleted, "{key}");
+        settle(&app, &mut a).await;
+        assert_eq!(a.doc.get_heads(), b.doc.get_heads(), "{key}");
+    }
+}
