@@ -171,10 +171,10 @@ impl Documents {
                 .documents_loaded
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let span = tracing::info_span!("document", article = %article);
-            self.tasks
-                .lock()
-                .expect("document task set lock")
-                .spawn(actor.run(receiver, lease).instrument(span));
+            let mut tasks = self.tasks.lock().expect("document task set lock");
+            // Tasks of unloaded documents are done: forget them, or the set grows forever.
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(actor.run(receiver, lease).instrument(span));
             return Ok(sender);
         }
     }

@@ -225,8 +225,8 @@ impl DocumentActor {
             }
         }
         let mut accepted: Vec<Annotation> = Vec::new();
-        // (key, last valid value, how it is put right, reason)
-        let mut rejected: Vec<(String, Option<Annotation>, Repair, String)> = Vec::new();
+        // (key, how it is put right, reason)
+        let mut rejected: Vec<(String, Repair, String)> = Vec::new();
         for key in keys {
             let before = AnnotationId::parse(&key)
                 .ok()
@@ -271,21 +271,21 @@ impl DocumentActor {
                     ));
                 }
             }
-            rejected.push((key, before, repair, reason));
+            rejected.push((key, repair, reason));
         }
         if !rejected.is_empty() {
             let system = UserName::system();
             self.doc.set_actor(user_actor(&system));
             let mut tx = self.doc.transaction();
             let map = schema::annotations_map(&tx)?.ok_or(DocError::Stopped)?;
-            for (key, _, repair, _) in &rejected {
+            for (key, repair, _) in &rejected {
                 compensate::apply(&mut tx, &map, key, repair)?;
             }
             tx.commit_with(commit_options(&system, at));
             let compensation = self.doc.get_last_local_change().ok_or(DocError::Stopped)?;
             last_change = events.len();
             events.push(self.event_for_change(&system, at, &compensation));
-            for (key, _, repair, reason) in &rejected {
+            for (key, repair, reason) in &rejected {
                 tracing::info!(article = %self.article, %key, %user, %reason, "compensated an invalid sync change");
                 events.push(new_event(
                     StreamId::Document(self.article.clone()),
@@ -318,7 +318,7 @@ impl DocumentActor {
         for annotation in accepted {
             self.annotations.insert(annotation.id.clone(), annotation);
         }
-        for (key, _, repair, _) in rejected {
+        for (key, repair, _) in rejected {
             match repair.result() {
                 Some(valid) => {
                     self.annotations.insert(valid.id.clone(), valid.clone());
