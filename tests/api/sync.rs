@@ -596,7 +596,7 @@ async fn a_compensation_puts_back_only_the_invalid_field_and_concurrent_typing_s
 #[tokio::test]
 async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
     type Mutation = fn(&mut automerge::transaction::Transaction<'_>, &automerge::ObjId);
-    let cases: [(&str, Mutation, &str); 8] = [
+    let cases: [(&str, Mutation, &str); 10] = [
         (
             "status",
             |tx, obj| tx.put(obj, "status", "resolved").unwrap(),
@@ -630,6 +630,27 @@ async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
         (
             "id",
             |tx, obj| tx.put(obj, "id", "someone-else").unwrap(),
+            "",
+        ),
+        // A kind and a verdict that only fit together stay; the forged creator goes back.
+        (
+            "creator",
+            |tx, obj| {
+                tx.put(obj, "kind", "comment").unwrap();
+                tx.delete(obj, "verdict").unwrap();
+                tx.put(obj, "creator", "bruno").unwrap();
+            },
+            "alice",
+        ),
+        // A valid status move stays; a passage that is not in the article goes back.
+        (
+            "targets",
+            |tx, obj| {
+                tx.put(obj, "status", "in_review").unwrap();
+                let (_, targets) = tx.get(obj, "targets").unwrap().unwrap();
+                let (_, first) = tx.get(&targets, 0).unwrap().unwrap();
+                tx.put(&first, "exact", "words that are not there").unwrap();
+            },
             "",
         ),
         (
@@ -698,6 +719,15 @@ async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
         assert_eq!(on_server.body, "from a sync client (b)", "{key}");
         assert_eq!(on_server.creator.as_str(), "alice", "{key}");
         assert!(!on_server.deleted, "{key}");
+        if n == 7 {
+            assert_eq!(field(&b.doc, &id, "kind").as_deref(), Some("comment"));
+            assert_eq!(on_server.kind.as_str(), "comment");
+            assert_eq!(on_server.verdict, None);
+        }
+        if n == 8 {
+            assert_eq!(on_server.status.as_str(), "in_review");
+            assert_eq!(on_server.targets[0].quote.exact, "26 nations have pledged");
+        }
         settle(&app, &mut a).await;
         assert_eq!(a.doc.get_heads(), b.doc.get_heads(), "{key}");
     }
