@@ -4,7 +4,8 @@
 //! interleave; many documents progress in parallel. A write is: decide with the domain, apply it
 //! as an Automerge change made on behalf of the user, derive the semantic events, append the
 //! change and the events in one durable write, and only then answer. If the append fails the
-//! document is rolled back to the heads before the change.
+//! document is rolled back to the heads before the change. A task with no sync peers that gets
+//! no command for its idle time saves a snapshot and ends (see `registry`).
 
 use std::collections::HashMap;
 
