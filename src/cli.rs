@@ -122,6 +122,13 @@ pub struct ServeArgs {
     /// Largest WebSocket message on /sync, in bytes.
     #[arg(long, env = "GLOSSA_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
     pub max_frame_bytes: usize,
+    /// Events a live-tail (`/api/events/stream`) consumer may leave unread before the server
+    /// waits for it.
+    #[arg(long, env = "GLOSSA_TAIL_BUFFER", default_value_t = Limits::default().tail_buffer)]
+    pub tail_buffer: usize,
+    /// Seconds the live tail waits for a consumer that reads nothing before dropping it.
+    #[arg(long, env = "GLOSSA_TAIL_SLOW_CONSUMER_SECS", default_value_t = Limits::default().tail_slow_consumer.as_secs())]
+    pub tail_slow_consumer_secs: u64,
     /// Log format.
     #[arg(long, env = "GLOSSA_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -137,6 +144,8 @@ impl ServeArgs {
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
                 max_frame_bytes: self.max_frame_bytes,
+                tail_buffer: self.tail_buffer.max(1),
+                tail_slow_consumer: std::time::Duration::from_secs(self.tail_slow_consumer_secs),
                 ..Limits::default()
             },
         }
