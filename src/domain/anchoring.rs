@@ -701,7 +701,10 @@ mod tests {
         assert_eq!(result.status, AnchorStatus::Ambiguous, "{result:?}");
         assert_eq!(result.position, None);
         assert!(result.candidates.len() >= 2, "{result:?}");
-        assert!(result.candidates.iter().all(|c| c.end - c.start == was.end - was.start));
+        assert!(result
+            .candidates
+            .iter()
+            .all(|c| c.end - c.start == was.end - was.start));
     }
 
     #[test]
