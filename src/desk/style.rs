@@ -1,7 +1,9 @@
 //! The desk's house style: a term list whose variants are flagged, wherever they occur in an
 //! article version, as `tag` annotations by the server (tags `house-style` and the rule's id).
-//! A new version re-checks its article: new occurrences get tags, and tags whose word was
-//! fixed (their passage is gone from the version) are resolved.
+//! A new version re-checks its article: occurrences without a tag in that version get one, and
+//! tags whose word was fixed (their passage is gone from the version) are resolved. Existing
+//! tags are seen where re-anchoring put them in the version, so each occurrence keeps one tag
+//! however many versions are published.
 
 use serde::Serialize;
 
@@ -214,8 +216,8 @@ impl Desk {
     }
 
     /// Flags the variants in one version of an article, and resolves house-style tags whose
-    /// word is gone from it. Occurrences already covered by a tag are left alone, so a check
-    /// can run again.
+    /// word is gone from it. Occurrences that already have a tag in this version are left
+    /// alone (see `tagged_occurrences`), so a check can run again, on any version.
     pub async fn check_style(
         &self,
         article: &ArticleId,

@@ -2,14 +2,14 @@
 //!
 //! Positions are first mapped through a character diff of the two versions. A passage the diff
 //! left untouched keeps its text; it is `exact` where it was and `moved` elsewhere, however
-//! often its quote occurs, unless the new version has a copy of it with context as good that
-//! the old version did not have, which makes it `ambiguous` (a diff cannot tell which copy of
-//! a duplicated sentence is the original). Copies both versions share are told apart by the
-//! diff itself. Otherwise the quote is searched for
-//! (with its prefix and suffix), then a correction whose suggested text is now where its passage
-//! was is `resolved`, and last a fuzzy search scores candidates on quote, prefix, suffix and
-//! distance from the mapped position. A candidate is accepted only above a minimum score and
-//! with a clear margin over the next one; else the passage is `ambiguous` or `orphaned`.
+//! often its quote occurs (copies both versions have are told apart by the diff, which keeps
+//! them in order), unless the new version has a copy with context as good that the old one did
+//! not have, which makes it `ambiguous` (a diff cannot tell which copy of a duplicated sentence
+//! is the original). Otherwise the quote is searched for (with its prefix and suffix), then a
+//! correction whose suggested text is now where its passage was is `resolved`, and last a fuzzy
+//! search scores candidates on quote, prefix, suffix and distance from the mapped position. A
+//! candidate is accepted only above a minimum score and with a clear margin over the next one;
+//! else the passage is `ambiguous` or `orphaned`.
 //! Nothing here guesses: a passage is never attached to a lookalike.
 
 use serde::{Deserialize, Serialize};
