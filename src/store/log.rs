@@ -172,6 +172,15 @@ impl EventLog {
         }
     }
 
+    /// One durable event by id, through the index that makes appends idempotent: what a
+    /// deterministic id (an idempotency key's receipt, say) finds after a restart.
+    pub fn by_id(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
+        match self.shared.tree.get(keys::event_id(id))? {
+            Some(seq) => self.get(keys::u64_at(&seq, 0)),
+            None => Ok(None),
+        }
+    }
+
     /// Every durable event of a stream with a sequence number above `after_seq`, in order.
     pub fn read_stream(
         &self,
