@@ -155,3 +155,47 @@ impl Desk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ContentLimits;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_key_in_flight_is_refused_until_its_request_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = Desk::new(Store::open(dir.path()).unwrap(), ContentLimits::default());
+        let alice = UserName::parse("alice").unwrap();
+        let key = IdempotencyKey::parse("k").unwrap();
+        let fingerprint = || Fingerprint::new("POST", "/annotations/", b"{}");
+
+        let Begun::Fresh(running) = desk
+            .begin_request(&alice, &key, fingerprint())
+            .await
+            .unwrap()
+        else {
+            panic!("a new key is fresh");
+        };
+        assert!(running.receipt().is_some());
+        // The same key while the first request runs: 409, whatever the body.
+        let second = desk.begin_request(&alice, &key, fingerprint()).await;
+        assert!(
+            matches!(&second, Err(DeskError::Conflict(m)) if m.contains("still being carried out")),
+            "{:?}",
+            second.err()
+        );
+        // Someone else's key of the same spelling is not held.
+        let bruno = UserName::parse("bruno").unwrap();
+        assert!(matches!(
+            desk.begin_request(&bruno, &key, fingerprint()).await,
+            Ok(Begun::Fresh(_))
+        ));
+        // Answered without writing (refused, say): the key is free again.
+        drop(running);
+        assert!(matches!(
+            desk.begin_request(&alice, &key, fingerprint()).await,
+            Ok(Begun::Fresh(_))
+        ));
+    }
+}
