@@ -332,6 +332,11 @@ impl Writer {
             }
             return Ok(Plan::Refused(StoreError::PartialDuplicate));
         }
+        // One id twice in one append would leave two events behind one index entry.
+        let mut ids = std::collections::HashSet::with_capacity(request.events.len());
+        if !request.events.iter().all(|event| ids.insert(event.id)) {
+            return Ok(Plan::Refused(StoreError::PartialDuplicate));
+        }
         for (stream, expected) in &request.expectations {
             let actual = self.head_of(stream)?;
             let fits = match expected {

@@ -98,6 +98,18 @@ async fn retrying_an_append_with_the_same_event_ids_is_idempotent() {
         Err(StoreError::PartialDuplicate)
     ));
     assert_eq!(store.log.head(), 1);
+
+    // So is an append that carries one new id twice: the id index could find only one.
+    let twice = event(EventId::random(), &a);
+    let doubled = AppendRequest {
+        events: vec![twice.clone(), twice],
+        expectations: vec![],
+    };
+    assert!(matches!(
+        store.log.append(doubled).await,
+        Err(StoreError::PartialDuplicate)
+    ));
+    assert_eq!(store.log.head(), 1);
 }
 
 #[tokio::test]

@@ -252,6 +252,26 @@ async fn malformed_keys_are_refused_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn concurrent_requests_with_one_key_write_once() {
+    let app = spawn_app().await;
+    let created = annotations_created(&app);
+    let body = comment("at the same moment");
+    let sends = (0..8).map(|_| post_keyed(&app, "/annotations/", &body, "together", ALICE));
+    let answers = futures_util::future::join_all(sends).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    // Each is either the write, its replay, or told that the key is still in use.
+    assert!(
+        statuses.iter().all(|s| [201, 409].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201), "{statuses:?}");
+    let locations: std::collections::BTreeSet<String> =
+        answers.iter().filter_map(location).collect();
+    assert_eq!(locations.len(), 1, "{locations:?}");
+    assert_eq!(annotations_created(&app), created + 1);
+}
+
+#[tokio::test]
 async fn keys_outlive_a_killed_server() {
     let dir = tempfile::tempdir().unwrap();
     // A fixed public URL keeps IRIs equal across restarts on different ports.
