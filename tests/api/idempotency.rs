@@ -86,6 +86,14 @@ async fn a_retried_post_creates_one_annotation_and_answers_the_same() {
     assert_eq!(bruno.status(), 201);
     assert_ne!(location(&bruno).as_deref(), Some(original.as_str()));
     assert_eq!(annotations_created(&app), created + 2);
+
+    // Each keyed write left one receipt in the feed, which names no key.
+    let feed = app.get_json("/api/events?type=request.recorded").await;
+    let receipts = feed["events"].as_array().unwrap();
+    assert_eq!(receipts.len(), 2, "{feed}");
+    assert_eq!(receipts[0]["actor"], "alice");
+    assert_eq!(receipts[0]["data"]["path"], "/annotations/");
+    assert!(!receipts[0].to_string().contains("k-1"));
 }
 
 /// One POST of each kind that writes: a path, a first body, and another body.
