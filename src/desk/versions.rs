@@ -281,22 +281,7 @@ impl Desk {
     ) -> Result<Placement, DeskError> {
         let row = self.live_row(id)?;
         let annotation = &row.annotation;
-        let article = article.unwrap_or_else(|| annotation.home_article().clone());
-        let target = match target {
-            Some(index) => index,
-            None => annotation
-                .targets
-                .iter()
-                .position(|t| t.article == article)
-                .ok_or_else(|| {
-                    DeskError::Domain(crate::domain::DomainError::invalid(
-                        "article",
-                        format!("{id} has no target on article {article}"),
-                    ))
-                })?,
-        };
-        let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
-        let version = version.unwrap_or(latest);
+        let (article, target, version) = self.placement_of(annotation, article, target, version)?;
         let seq = self
             .docs
             .reattach(
@@ -308,15 +293,59 @@ impl Desk {
                     version,
                     target,
                     position,
+                    receipt: self.receipt(),
                 },
                 now(),
             )
             .await?;
+        self.receipt_logged();
         self.store.read_model.wait_for(seq).await?;
+        self.placement(id, Some(article), Some(target), Some(version))
+    }
+
+    /// Where target `target` (the first on `article` when `None`) of an annotation is in
+    /// `article`'s version `version` (the latest when `None`): what a re-attachment answers.
+    pub fn placement(
+        &self,
+        id: &AnnotationId,
+        article: Option<ArticleId>,
+        target: Option<usize>,
+        version: Option<u32>,
+    ) -> Result<Placement, DeskError> {
+        let row = self.row(id)?;
+        let (article, target, version) =
+            self.placement_of(&row.annotation, article, target, version)?;
         let (_, placements) = self.placements(&article, Some(version))?;
         placements
             .into_iter()
             .find(|p| &p.annotation == id && p.target == target)
             .ok_or_else(|| DeskError::Internal("the re-attached target is not listed".into()))
+    }
+
+    /// The defaults of a placement: the annotation's home article, its first target there, the
+    /// article's latest version.
+    fn placement_of(
+        &self,
+        annotation: &crate::domain::Annotation,
+        article: Option<ArticleId>,
+        target: Option<usize>,
+        version: Option<u32>,
+    ) -> Result<(ArticleId, usize, u32), DeskError> {
+        let article = article.unwrap_or_else(|| annotation.home_article().clone());
+        let target = match target {
+            Some(index) => index,
+            None => annotation
+                .targets
+                .iter()
+                .position(|t| t.article == article)
+                .ok_or_else(|| {
+                    DeskError::Domain(crate::domain::DomainError::invalid(
+                        "article",
+                        format!("{} has no target on article {article}", annotation.id),
+                    ))
+                })?,
+        };
+        let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
+        Ok((article, target, version.unwrap_or(latest)))
     }
 }

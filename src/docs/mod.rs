@@ -16,10 +16,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::domain::idempotency::Receipt;
 use crate::domain::{AnnotationId, ArticleId, ContentLimits, DomainError, UserName};
 use crate::store::{Store, StoreError};
 
-pub use actor::{user_actor, DocState, Edit, Written};
+pub use actor::{receipt_event, user_actor, DocState, Edit, Written};
 use actor::{Command, DocumentActor};
 pub use reanchor::{Reanchored, Reattachment};
 pub use schema::SchemaError;
@@ -185,10 +186,25 @@ impl Documents {
         at: DateTime<Utc>,
         edit: Edit,
     ) -> Result<Written, DocError> {
+        self.edit_keyed(article, user, at, edit, None).await
+    }
+
+    /// [`Documents::edit`] for a request with an idempotency key: the receipt is appended with
+    /// the edit's events, in the same durable write (and not at all if the edit changes
+    /// nothing).
+    pub async fn edit_keyed(
+        &self,
+        article: &ArticleId,
+        user: &UserName,
+        at: DateTime<Utc>,
+        edit: Edit,
+        receipt: Option<Receipt>,
+    ) -> Result<Written, DocError> {
         self.ask(article, |reply| Command::Edit {
             user: user.clone(),
             at,
             edit: Box::new(edit),
+            receipt,
             reply,
         })
         .await?
