@@ -185,6 +185,12 @@ impl Users {
         people
     }
 
+    /// Whether `name` is a user of this desk (has a token of any role): the one question every
+    /// check on a person's name (an assignee, say) asks.
+    pub fn is_user(&self, name: &UserName) -> bool {
+        self.entries.iter().any(|entry| &entry.user == name)
+    }
+
     /// The display name of a user, if known.
     pub fn display_name(&self, name: &UserName) -> Option<String> {
         self.entries

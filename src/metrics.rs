@@ -82,6 +82,8 @@ pub struct Metrics {
     /// Documents saved and let go after an idle time.
     pub documents_unloaded: AtomicU64,
     pub changes_rejected: AtomicU64,
+    /// Live-tail consumers dropped for leaving their buffer full past the patience.
+    pub tail_consumers_dropped: AtomicU64,
     /// HTTP latency by (method, route pattern, status class).
     http: Mutex<BTreeMap<(String, String, String), Histogram>>,
 }
@@ -99,6 +101,7 @@ pub fn metrics() -> &'static Metrics {
         documents_loaded: AtomicI64::new(0),
         documents_unloaded: AtomicU64::new(0),
         changes_rejected: AtomicU64::new(0),
+        tail_consumers_dropped: AtomicU64::new(0),
         http: Mutex::new(BTreeMap::new()),
     })
 }
@@ -149,6 +152,12 @@ impl Metrics {
             "glossa_changes_rejected_total",
             "Sync changes compensated because they broke the rules.",
             self.changes_rejected.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "glossa_tail_consumers_dropped_total",
+            "Live-tail consumers dropped for reading nothing while their buffer was full.",
+            self.tail_consumers_dropped.load(Ordering::Relaxed),
         );
         gauge(
             &mut out,

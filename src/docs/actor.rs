@@ -16,6 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::domain::idempotency::Receipt;
 use crate::domain::{
     commands, derive_events, Annotation, AnnotationId, ArticleId, ContentLimits, DomainEvent,
     EventId, Reply, Status, StreamId, UserName, SCHEMA_VERSION,
@@ -110,6 +111,7 @@ struct Pending {
     user: UserName,
     at: DateTime<Utc>,
     edit: Edit,
+    receipt: Option<Receipt>,
     reply: oneshot::Sender<Result<Written, DocError>>,
 }
 
@@ -150,6 +152,8 @@ pub(super) enum Command {
         user: UserName,
         at: DateTime<Utc>,
         edit: Box<Edit>,
+        /// An idempotency key's receipt, logged with the edit.
+        receipt: Option<Receipt>,
         reply: oneshot::Sender<Result<Written, DocError>>,
     },
     Inspect {
@@ -317,6 +321,7 @@ impl DocumentActor {
                 user,
                 at,
                 edit,
+                receipt,
                 reply,
             } => {
                 // Group commit at the document: take every edit already waiting (up to a
@@ -325,6 +330,7 @@ impl DocumentActor {
                     user,
                     at,
                     edit: *edit,
+                    receipt,
                     reply,
                 }];
                 while batch.len() < MAX_EDIT_BATCH {
@@ -333,11 +339,13 @@ impl DocumentActor {
                             user,
                             at,
                             edit,
+                            receipt,
                             reply,
                         }) => batch.push(Pending {
                             user,
                             at,
                             edit: *edit,
+                            receipt,
                             reply,
                         }),
                         Ok(other) => {
@@ -459,10 +467,13 @@ impl DocumentActor {
         let mut prepared: Vec<(Prepared, Answer)> = Vec::new();
         // No-op edits are answered with the batch: their state may rest on an earlier edit of it.
         let mut unchanged: Vec<(Written, Answer)> = Vec::new();
+        // Idempotency keys' receipts go after every edit's own events, in the same append.
+        let mut receipts: Vec<NewEvent> = Vec::new();
         for Pending {
             user,
             at,
             edit,
+            receipt,
             reply,
         } in batch
         {
@@ -472,6 +483,9 @@ impl DocumentActor {
                 }
                 Ok(Prepare::Unchanged(written)) => unchanged.push((written, reply)),
                 Ok(Prepare::Changed(p)) => {
+                    if let Some(receipt) = receipt {
+                        receipts.push(receipt_event(&receipt, &p.stream, &user, at));
+                    }
                     originals
                         .entry(p.id.clone())
                         .or_insert_with(|| p.before.clone());
@@ -504,6 +518,7 @@ impl DocumentActor {
             events.append(&mut p.events);
             ranges.push(start..events.len());
         }
+        events.append(&mut receipts);
         match self
             .store
             .log
@@ -731,6 +746,20 @@ pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOption
     CommitOptions::default()
         .with_message(json!({ "user": user.as_str() }).to_string())
         .with_time(at.timestamp_millis())
+}
+
+/// The `request.recorded` event of an idempotency key, about `subject`. Its id is the
+/// receipt's, derived from the key, never random: that is what finds it again.
+pub fn receipt_event(
+    receipt: &Receipt,
+    subject: &StreamId,
+    user: &UserName,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        id: receipt.id,
+        ..new_event(receipt.stream(), user, at, receipt.event(subject), None)
+    }
 }
 
 pub(super) fn new_event(

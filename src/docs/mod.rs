@@ -20,10 +20,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::domain::idempotency::Receipt;
 use crate::domain::{AnnotationId, ArticleId, ContentLimits, DomainError, UserName};
 use crate::store::{Store, StoreError};
 
-pub use actor::{user_actor, DocState, Edit, Written};
+pub use actor::{receipt_event, user_actor, DocState, Edit, Written};
 use actor::{Command, DocumentActor};
 pub use reanchor::{Reanchored, Reattachment};
 use registry::{Claim, Lookup, Registry};
@@ -117,8 +118,6 @@ pub struct Documents {
     store: Store,
     limits: ContentLimits,
     registry: Arc<Registry>,
-    /// How long a document with no peers waits for a command before it is unloaded.
-    idle: Option<Duration>,
     /// The document tasks, so shutdown can wait for their last snapshots.
     tasks: Arc<Mutex<tokio::task::JoinSet<()>>>,
 }
@@ -130,15 +129,14 @@ impl Documents {
             store,
             limits,
             registry: Arc::default(),
-            idle: None,
             tasks: Arc::default(),
         }
     }
 
     /// Unloads a document (after saving its snapshot) once it has had no peers and no command
-    /// for `idle`; the next command loads it again.
+    /// for `idle`; the next command loads it again. For a registry not yet in use.
     pub fn with_idle(mut self, idle: Duration) -> Self {
-        self.idle = Some(idle);
+        self.registry = Arc::new(Registry::with_idle(Some(idle)));
         self
     }
 
@@ -151,7 +149,7 @@ impl Documents {
     /// Automerge, say) is replaced by a fresh one loaded from storage.
     async fn mailbox(&self, article: &ArticleId) -> Result<mpsc::Sender<Command>, DocError> {
         loop {
-            let lease = match self.registry.claim(article, self.idle) {
+            let lease = match self.registry.claim(article) {
                 Ok(sender) => return Ok(sender),
                 Err(Claim::Wait(mut changed)) => {
                     // Loading or unloading: look again once that is over.
@@ -239,10 +237,25 @@ impl Documents {
         at: DateTime<Utc>,
         edit: Edit,
     ) -> Result<Written, DocError> {
+        self.edit_keyed(article, user, at, edit, None).await
+    }
+
+    /// [`Documents::edit`] for a request with an idempotency key: the receipt is appended with
+    /// the edit's events, in the same durable write (and not at all if the edit changes
+    /// nothing).
+    pub async fn edit_keyed(
+        &self,
+        article: &ArticleId,
+        user: &UserName,
+        at: DateTime<Utc>,
+        edit: Edit,
+        receipt: Option<Receipt>,
+    ) -> Result<Written, DocError> {
         self.ask(article, |reply| Command::Edit {
             user: user.clone(),
             at,
             edit: Box::new(edit),
+            receipt,
             reply,
         })
         .await?

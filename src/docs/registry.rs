@@ -53,9 +53,18 @@ pub(super) struct Lease {
 pub(super) struct Registry {
     slots: Mutex<HashMap<ArticleId, Slot>>,
     next: AtomicU64,
+    /// How long a task with no peers waits for a command before it unloads; never if `None`.
+    idle: Option<Duration>,
 }
 
 impl Registry {
+    pub(super) fn with_idle(idle: Option<Duration>) -> Self {
+        Self {
+            idle,
+            ..Self::default()
+        }
+    }
+
     fn slots(&self) -> MutexGuard<'_, HashMap<ArticleId, Slot>> {
         // A panic never happens while the lock is held; a poisoned map is still consistent.
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
@@ -88,7 +97,6 @@ impl Registry {
     pub(super) fn claim(
         self: &Arc<Self>,
         article: &ArticleId,
-        idle: Option<Duration>,
     ) -> Result<mpsc::Sender<Command>, Claim> {
         let mut slots = self.slots();
         match Self::find(&mut slots, article) {
@@ -110,7 +118,7 @@ impl Registry {
                     article: article.clone(),
                     id,
                     changed,
-                    idle,
+                    idle: self.idle,
                 }))
             }
         }

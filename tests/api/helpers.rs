@@ -43,10 +43,24 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// Starts the server in-process on a fresh data directory (seeded) with settings changed by
+/// `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut settings = Settings::for_tests(dir.path().to_path_buf());
+    configure(&mut settings);
+    let mut app = spawn_app_from(settings).await;
+    app._dir = Some(dir);
+    app
+}
+
 /// Starts the server in-process on an existing data directory.
 pub async fn spawn_app_on(data_dir: &Path) -> TestApp {
+    spawn_app_from(Settings::for_tests(data_dir.to_path_buf())).await
+}
+
+async fn spawn_app_from(settings: Settings) -> TestApp {
     LazyLock::force(&TRACING);
-    let settings = Settings::for_tests(data_dir.to_path_buf());
     let app = Application::build(settings).await.expect("the app builds");
     let base = app.base_url().to_owned();
     let desk = app.desk().clone();

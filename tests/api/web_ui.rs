@@ -231,6 +231,14 @@ async fn the_desk_fits_desktop_and_phone_and_works_from_the_keyboard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_survives_annotations_arriving_mid_selection_in_chromium() {
+    let result = browser("selection").await;
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["stored"], "Zelensky hailed the pledges as");
+    assert_eq!(result["arrived"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_is_composed_from_a_selection_in_chromium() {
     // Emoji before the passages: the browser counts UTF-16 units, selectors count code points.
     let app = spawn_app().await;

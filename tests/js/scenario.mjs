@@ -474,13 +474,16 @@ const scenarios = {
         )
       )
       ws.on("error", () => {})
-      ws.on("close", () => {
+      ws.on("close", (code, reason) => {
         clearTimeout(timer)
-        resolve({ closedByServer: true })
+        resolve({ closedByServer: true, code, reason: reason.toString() })
       })
     })
     if (!outcome.closedByServer) fail(`the server kept a peer that answers no pings for ${limit} ms`)
-    return { closedByServer: true, ms: Date.now() - t0 }
+    // Any close is not enough: it must be the ping timeout's, not an error or a shutdown.
+    if (outcome.code !== 1008 || !/^no pong within \d+ ms$/.test(outcome.reason))
+      fail(`the server closed the silent peer, but not for its missing pongs`, outcome)
+    return { ...outcome, ms: Date.now() - t0 }
   },
 
   async "garbage-resilience"() {
