@@ -145,6 +145,17 @@ impl TestApp {
         self.desk.store().log.head()
     }
 
+    /// Waits until the read models have read the whole log, so REST reads show every change
+    /// that arrived through sync.
+    pub async fn read_models_caught_up(&self) {
+        self.desk
+            .store()
+            .read_model
+            .wait_for(self.log_head())
+            .await
+            .expect("the read models catch up");
+    }
+
     /// Every event in the log, in order.
     pub fn events(&self) -> Vec<EventRecord> {
         self.desk

@@ -112,6 +112,7 @@ async fn a_js_client_annotation_reaches_another_client_the_api_and_the_log() {
     let (app, setup) = app_and_setup().await;
     let result = run(&setup, "create", (ALICE, BRUNO), ("alice", "bruno")).await;
     let id = result["id"].as_str().unwrap();
+    app.read_models_caught_up().await;
     let json = app.get_json(&format!("/annotations/{id}")).await;
     assert_eq!(json["creator"]["nickname"], "alice");
     assert_eq!(json["body"][0]["value"], "note from A");
@@ -181,6 +182,7 @@ async fn concurrent_body_edits_from_two_js_clients_both_survive() {
     let result = run(&setup, "concurrent", (ALICE, BRUNO), ("alice", "bruno")).await;
     let id = result["id"].as_str().unwrap();
     assert_eq!(result["bodyA"], result["bodyB"]);
+    app.read_models_caught_up().await;
     let json = app.get_json(&format!("/annotations/{id}")).await;
     let body = json["body"][0]["value"].as_str().unwrap();
     assert!(body.contains("AAA") && body.contains("BBB"), "{body}");
@@ -250,12 +252,7 @@ async fn typing_in_a_note_survives_the_compensation_of_another_clients_invalid_v
     assert_eq!(rejected[0].data["user"], "bruno");
     assert_eq!(rejected[0].data["restored"], serde_json::json!(["verdict"]));
     // The read models follow the log; wait until they have read all of it.
-    app.desk
-        .store()
-        .read_model
-        .wait_for(app.log_head())
-        .await
-        .unwrap();
+    app.read_models_caught_up().await;
     let json = app.get_json(&format!("/annotations/{id}")).await;
     assert!(json.to_string().contains("base and typed"), "{json}");
     let article = glossa::domain::ArticleId::parse(ARTICLE).unwrap();

@@ -588,12 +588,7 @@ async fn a_compensation_puts_back_only_the_invalid_field_and_concurrent_typing_s
     assert_eq!(typed.verdict.map(|v| v.as_str()), Some("false"));
     assert_eq!(typed.tags, ["checked"]);
     // The read models follow the log; wait until they have read all of it.
-    app.desk
-        .store()
-        .read_model
-        .wait_for(app.log_head())
-        .await
-        .unwrap();
+    app.read_models_caught_up().await;
     let json = app.get_json("/annotations/typed").await;
     assert!(json.to_string().contains(expected), "{json}");
 }
