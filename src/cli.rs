@@ -133,6 +133,17 @@ pub struct ServeArgs {
     /// Largest WebSocket message on /sync, in bytes.
     #[arg(long, env = "GLOSSA_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
     pub max_frame_bytes: usize,
+    /// Events a live-tail (`/api/events/stream`) consumer may leave unread before the server
+    /// waits for it.
+    #[arg(long, env = "GLOSSA_TAIL_BUFFER", default_value_t = Limits::default().tail_buffer)]
+    pub tail_buffer: usize,
+    /// Seconds the live tail waits for a consumer that reads nothing before dropping it.
+    #[arg(long, env = "GLOSSA_TAIL_SLOW_CONSUMER_SECS", default_value_t = Limits::default().tail_slow_consumer.as_secs())]
+    pub tail_slow_consumer_secs: u64,
+    /// Milliseconds an article's document stays in memory with no sync peer and no request
+    /// before it is saved and unloaded (the next request loads it again).
+    #[arg(long, env = "GLOSSA_DOCUMENT_IDLE_MS", default_value_t = Limits::default().document_idle.as_millis() as u64)]
+    pub document_idle_ms: u64,
     /// Log format.
     #[arg(long, env = "GLOSSA_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -149,6 +160,9 @@ impl ServeArgs {
             limits: Limits {
                 max_body_bytes: self.max_body_bytes,
                 max_frame_bytes: self.max_frame_bytes,
+                tail_buffer: self.tail_buffer.max(1),
+                tail_slow_consumer: std::time::Duration::from_secs(self.tail_slow_consumer_secs),
+                document_idle: std::time::Duration::from_millis(self.document_idle_ms),
                 ..Limits::default()
             },
         }

@@ -41,6 +41,15 @@ pub struct Limits {
     pub max_connections_per_user: usize,
     /// How often an idle event stream sends a keep-alive comment.
     pub heartbeat_every: Duration,
+    /// Events a live-tail consumer may leave unread in the server's buffer (beyond what the
+    /// network buffers hold) before the stream waits for it.
+    pub tail_buffer: usize,
+    /// How long the live tail waits for a consumer with a full buffer before dropping it; the
+    /// consumer resumes from its `Last-Event-ID`.
+    pub tail_slow_consumer: Duration,
+    /// How long an article's document stays in memory with no sync peer and no request; it is
+    /// saved and unloaded then, and loaded again by the next request.
+    pub document_idle: Duration,
     pub content: ContentLimits,
 }
 
@@ -54,7 +63,10 @@ impl Default for Limits {
             ping_every: Duration::from_secs(10),
             ping_timeout: Duration::from_secs(30),
             heartbeat_every: Duration::from_secs(15),
+            tail_buffer: 1024,
+            tail_slow_consumer: Duration::from_secs(30),
             max_connections_per_user: 32,
+            document_idle: Duration::from_secs(300),
             content: ContentLimits::default(),
         }
     }
@@ -77,6 +89,8 @@ impl Settings {
                 ping_timeout: Duration::from_secs(2),
                 heartbeat_every: Duration::from_millis(200),
                 max_connections_per_user: 8,
+                // Short, so every test also loads documents again after they were unloaded.
+                document_idle: Duration::from_millis(300),
                 ..Limits::default()
             },
         }

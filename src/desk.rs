@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::docs::{DocError, DocState, Documents, Edit, Written};
+use crate::docs::{receipt_event, DocError, DocState, Documents, Edit, Written};
 use crate::domain::{
     commands, AnnotationId, ArticleId, Content, ContentLimits, DomainError, DomainEvent, EditLabel,
     EventId, IndexedText, Kind, Reply, ReplyId, Source, Status, StreamId, Target, TextPosition,
@@ -36,6 +36,9 @@ pub enum DeskError {
     /// The thing exists already, or the request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// An idempotency key sent again with another request (422).
+    #[error("{0}")]
+    KeyReused(String),
     /// Storage or a document task failed (503/500, opaque to clients).
     #[error("internal: {0}")]
     Internal(String),
@@ -126,13 +129,19 @@ pub struct Desk {
     store: Store,
     docs: Documents,
     limits: ContentLimits,
+    /// Idempotency keys being carried out now (see `requests`).
+    in_flight: requests::InFlight,
+    /// On a desk scoped to one request with an idempotency key: that request.
+    request: Option<std::sync::Arc<requests::Keyed>>,
 }
 
 pub use crate::clock::now;
 
 mod claims;
+mod requests;
 mod style;
 mod versions;
+pub use requests::{Begun, Recorded};
 pub use style::{default_rules, StyleReport, HOUSE_STYLE};
 pub use versions::{AnchoringReport, Placement};
 
@@ -143,7 +152,15 @@ impl Desk {
             store,
             docs,
             limits,
+            in_flight: Default::default(),
+            request: None,
         }
+    }
+
+    /// Unloads documents that have had no peer and no request for `idle`.
+    pub fn with_document_idle(mut self, idle: std::time::Duration) -> Self {
+        self.docs = self.docs.with_idle(idle);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -278,10 +295,17 @@ impl Desk {
             };
             match self
                 .docs
-                .edit(&article, user, create.now, Edit::Create(create))
+                .edit_keyed(
+                    &article,
+                    user,
+                    create.now,
+                    Edit::Create(create),
+                    self.receipt(),
+                )
                 .await
             {
                 Ok(written) => {
+                    self.receipt_logged();
                     let written = self.settle(written).await?;
                     return self.anchor_if_behind(written).await;
                 }
@@ -322,8 +346,15 @@ impl Desk {
         let at = now();
         let written = self
             .docs
-            .edit(row.annotation.home_article(), user, at, make(at))
+            .edit_keyed(
+                row.annotation.home_article(),
+                user,
+                at,
+                make(at),
+                self.receipt(),
+            )
             .await?;
+        self.receipt_logged();
         self.settle(written).await
     }
 
@@ -592,7 +623,8 @@ impl Desk {
         expected: Expected,
         events: Vec<DomainEvent>,
     ) -> Result<u64, DeskError> {
-        let events = events
+        let receipt = self.receipt();
+        let mut events: Vec<NewEvent> = events
             .into_iter()
             .map(|event| {
                 let (event_type, data) = event.into_parts();
@@ -608,6 +640,9 @@ impl Desk {
                 }
             })
             .collect();
+        if let Some(receipt) = &receipt {
+            events.push(receipt_event(receipt, stream, user, at));
+        }
         let committed = self
             .store
             .log
@@ -616,6 +651,7 @@ impl Desk {
                 expectations: vec![(stream.clone(), expected)],
             })
             .await?;
+        self.receipt_logged();
         Ok(committed.last_seq())
     }
 }

@@ -79,7 +79,11 @@ pub struct Metrics {
     pub edit_batch: Histogram,
     pub sync_peers: AtomicI64,
     pub documents_loaded: AtomicI64,
+    /// Documents saved and let go after an idle time.
+    pub documents_unloaded: AtomicU64,
     pub changes_rejected: AtomicU64,
+    /// Live-tail consumers dropped for leaving their buffer full past the patience.
+    pub tail_consumers_dropped: AtomicU64,
     /// HTTP latency by (method, route pattern, status class).
     http: Mutex<BTreeMap<(String, String, String), Histogram>>,
 }
@@ -95,7 +99,9 @@ pub fn metrics() -> &'static Metrics {
         edit_batch: Histogram::new(SIZES),
         sync_peers: AtomicI64::new(0),
         documents_loaded: AtomicI64::new(0),
+        documents_unloaded: AtomicU64::new(0),
         changes_rejected: AtomicU64::new(0),
+        tail_consumers_dropped: AtomicU64::new(0),
         http: Mutex::new(BTreeMap::new()),
     })
 }
@@ -147,6 +153,12 @@ impl Metrics {
             "Sync changes compensated because they broke the rules.",
             self.changes_rejected.load(Ordering::Relaxed),
         );
+        counter(
+            &mut out,
+            "glossa_tail_consumers_dropped_total",
+            "Live-tail consumers dropped for reading nothing while their buffer was full.",
+            self.tail_consumers_dropped.load(Ordering::Relaxed),
+        );
         gauge(
             &mut out,
             "glossa_sync_peers",
@@ -158,6 +170,12 @@ impl Metrics {
             "glossa_documents_loaded",
             "Article documents loaded in memory.",
             self.documents_loaded.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "glossa_documents_unloaded_total",
+            "Article documents saved and unloaded after an idle time.",
+            self.documents_unloaded.load(Ordering::Relaxed),
         );
         let _ = writeln!(out, "# HELP glossa_batch_events Events per group-commit batch.\n# TYPE glossa_batch_events histogram");
         self.batch_events

@@ -62,7 +62,8 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local}"))
             .trim_end_matches('/')
             .to_owned();
-        let desk = Desk::new(store, settings.limits.content);
+        let desk = Desk::new(store, settings.limits.content)
+            .with_document_idle(settings.limits.document_idle);
         let seeded = if opening.demo {
             seeds::load(&desk)
                 .await

@@ -1,7 +1,9 @@
 //! The desk's house style: a term list whose variants are flagged, wherever they occur in an
 //! article version, as `tag` annotations by the server (tags `house-style` and the rule's id).
-//! A new version re-checks its article: new occurrences get tags, and tags whose word was
-//! fixed (their passage is gone from the version) are resolved.
+//! A new version re-checks its article: occurrences without a tag in that version get one, and
+//! tags whose word was fixed (their passage is gone from the version) are resolved. Existing
+//! tags are seen where re-anchoring put them in the version, so each occurrence keeps one tag
+//! however many versions are published.
 
 use serde::Serialize;
 
@@ -11,7 +13,7 @@ use crate::domain::{
 };
 use crate::store::Expected;
 
-use super::{Desk, DeskError, Draft, TargetDraft};
+use super::{Desk, DeskError, Draft, Placement, TargetDraft};
 
 /// The tag every house-style annotation carries.
 pub const HOUSE_STYLE: &str = "house-style";
@@ -92,6 +94,63 @@ pub fn validate(rules: &[StyleRule]) -> Result<(), DeskError> {
     Ok(())
 }
 
+/// Which occurrences already have a tag in the version, so that a check flags each occurrence
+/// once however many versions it runs on. A tag placed over an occurrence (a person's, or one
+/// the server made on an earlier version and re-anchored since) has it. A tag that re-anchoring
+/// found `ambiguous` is on one of its candidates, only no one knows which: it has one of them,
+/// matched so that as many occurrences as possible have a tag, and the rest are flagged.
+fn tagged_occurrences(occurrences: &[TextPosition], tags: &[&Placement]) -> Vec<bool> {
+    let overlaps = |a: TextPosition, b: TextPosition| a.start < b.end && b.start < a.end;
+    let mut tagged: Vec<bool> = occurrences
+        .iter()
+        .map(|&at| {
+            tags.iter()
+                .any(|p| p.position.is_some_and(|q| overlaps(q, at)))
+        })
+        .collect();
+    // Each ambiguous tag, by index: the untagged occurrences among its candidates.
+    let options: Vec<Vec<usize>> = tags
+        .iter()
+        .filter(|p| p.position.is_none() && !p.candidates.is_empty())
+        .map(|p| {
+            (0..occurrences.len())
+                .filter(|&i| !tagged[i])
+                .filter(|&i| p.candidates.iter().any(|&c| overlaps(c, occurrences[i])))
+                .collect()
+        })
+        .collect();
+    let mut holder: Vec<Option<usize>> = vec![None; occurrences.len()];
+    for tag in 0..options.len() {
+        let mut seen = vec![false; occurrences.len()];
+        claim(tag, &options, &mut holder, &mut seen);
+    }
+    for (i, held) in holder.iter().enumerate() {
+        tagged[i] |= held.is_some();
+    }
+    tagged
+}
+
+/// Finds `tag` an occurrence of its own, moving other tags to their other options where that
+/// frees one (an augmenting path of a bipartite matching).
+fn claim(
+    tag: usize,
+    options: &[Vec<usize>],
+    holder: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    for &i in &options[tag] {
+        if seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        if holder[i].is_none_or(|other| claim(other, options, holder, seen)) {
+            holder[i] = Some(tag);
+            return true;
+        }
+    }
+    false
+}
+
 /// Whole-word occurrences of `word` (case-sensitive), in code points.
 fn occurrences(text: &IndexedText, raw: &str, word: &str) -> Vec<TextPosition> {
     let len = word.chars().count() as u64;
@@ -157,8 +216,8 @@ impl Desk {
     }
 
     /// Flags the variants in one version of an article, and resolves house-style tags whose
-    /// word is gone from it. Occurrences already covered by a tag are left alone, so a check
-    /// can run again.
+    /// word is gone from it. Occurrences that already have a tag in this version are left
+    /// alone (see `tagged_occurrences`), so a check can run again, on any version.
     pub async fn check_style(
         &self,
         article: &ArticleId,
@@ -168,42 +227,45 @@ impl Desk {
         let raw = self.article_text(article, version)?;
         let text = IndexedText::new(&raw);
         let (_, placements) = self.placements(article, Some(version))?;
-        let tags: Vec<_> = placements.iter().filter(|p| p.kind == Kind::Tag).collect();
+        let tags: Vec<&Placement> = placements.iter().filter(|p| p.kind == Kind::Tag).collect();
+        let found: Vec<(&StyleRule, &String, TextPosition)> = rules
+            .iter()
+            .flat_map(|rule| rule.variants.iter().map(move |v| (rule, v)))
+            .flat_map(|(rule, v)| {
+                occurrences(&text, &raw, v)
+                    .into_iter()
+                    .map(move |at| (rule, v, at))
+            })
+            .collect();
+        let places: Vec<TextPosition> = found.iter().map(|(_, _, at)| *at).collect();
+        let tagged = tagged_occurrences(&places, &tags);
         let system = UserName::system();
         let mut report = StyleReport::default();
-        for rule in &rules {
-            for variant in &rule.variants {
-                for at in occurrences(&text, &raw, variant) {
-                    let covered = tags.iter().any(|p| {
-                        p.position
-                            .is_some_and(|q| q.start < at.end && at.start < q.end)
-                    });
-                    if covered {
-                        continue;
-                    }
-                    let draft = Draft {
-                        kind: Kind::Tag,
-                        body: format!("House style: “{}”, not “{variant}”.", rule.preferred),
-                        verdict: None,
-                        suggestion: None,
-                        edit_label: None,
-                        sources: Vec::new(),
-                        tags: vec![HOUSE_STYLE.into(), rule.id.clone()],
-                        targets: vec![TargetDraft {
-                            article: article.clone(),
-                            version: Some(version),
-                            quote: text.describe(at),
-                            position: Some(at),
-                        }],
-                        status: None,
-                        assignee: None,
-                        canonical: None,
-                        via: None,
-                    };
-                    self.create(&system, draft, None).await?;
-                    report.flagged += 1;
-                }
+        for (&(rule, variant, at), tagged) in found.iter().zip(tagged) {
+            if tagged {
+                continue;
             }
+            let draft = Draft {
+                kind: Kind::Tag,
+                body: format!("House style: “{}”, not “{variant}”.", rule.preferred),
+                verdict: None,
+                suggestion: None,
+                edit_label: None,
+                sources: Vec::new(),
+                tags: vec![HOUSE_STYLE.into(), rule.id.clone()],
+                targets: vec![TargetDraft {
+                    article: article.clone(),
+                    version: Some(version),
+                    quote: text.describe(at),
+                    position: Some(at),
+                }],
+                status: None,
+                assignee: None,
+                canonical: None,
+                via: None,
+            };
+            self.create(&system, draft, None).await?;
+            report.flagged += 1;
         }
         // House-style tags whose word is gone (orphaned) or no longer a variant where it is
         // (a fuzzy match on the corrected spelling): the word was fixed.

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::docs::{Reanchored, Reattachment, Written};
 use crate::domain::anchoring::AnchorStatus;
-use crate::domain::{AnnotationId, ArticleId, Kind, Status, TextPosition, TextQuote, UserName};
+use crate::domain::{
+    AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote, UserName,
+};
 use crate::store::Filter;
 
 use super::{now, Desk, DeskError};
@@ -54,13 +56,22 @@ pub struct Placement {
     /// Who placed it (the server, or the person who re-attached it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<UserName>,
+    /// The server closed the annotation itself (the house-style check resolves a tag whose
+    /// word was fixed), so where its passage went is no one's work.
+    #[serde(skip)]
+    pub closed_by_server: bool,
 }
 
 impl Placement {
-    /// Whether a person should re-attach it.
-    pub fn needs_attention(&self) -> bool {
+    /// Whether the target has no place in the version.
+    fn unplaced(&self) -> bool {
         self.status == AnchorStatus::Orphaned.as_str()
             || self.status == AnchorStatus::Ambiguous.as_str()
+    }
+
+    /// Whether a person should re-attach it.
+    pub fn needs_attention(&self) -> bool {
+        self.unplaced() && !self.closed_by_server
     }
 }
 
@@ -205,6 +216,7 @@ impl Desk {
                     score: None,
                     candidates: Vec::new(),
                     by: None,
+                    closed_by_server: false,
                 };
                 let anchored = anchors
                     .iter()
@@ -228,11 +240,32 @@ impl Desk {
                         ..base
                     },
                 };
-                placements.push(placement);
+                let closed_by_server = placement.unplaced()
+                    && a.status == Status::Resolved
+                    && self.closed_by_server(&a.id)?;
+                placements.push(Placement {
+                    closed_by_server,
+                    ..placement
+                });
             }
         }
         placements.sort_by_key(|p| p.position.map_or(u64::MAX, |p| p.start));
         Ok((version, placements))
+    }
+
+    /// Whether the annotation's last status change was the server's own.
+    fn closed_by_server(&self, id: &AnnotationId) -> Result<bool, DeskError> {
+        let events = self
+            .store
+            .log
+            .read_stream(&StreamId::Annotation(id.clone()), 0)?;
+        // Event type names never change once shipped.
+        let status_changed = "annotation.status_changed";
+        Ok(events
+            .iter()
+            .rev()
+            .find(|e| e.event_type == status_changed)
+            .is_some_and(|e| e.actor == UserName::system()))
     }
 
     /// A person places target `target` (the first on `article` when `None`) of an annotation
@@ -248,22 +281,7 @@ impl Desk {
     ) -> Result<Placement, DeskError> {
         let row = self.live_row(id)?;
         let annotation = &row.annotation;
-        let article = article.unwrap_or_else(|| annotation.home_article().clone());
-        let target = match target {
-            Some(index) => index,
-            None => annotation
-                .targets
-                .iter()
-                .position(|t| t.article == article)
-                .ok_or_else(|| {
-                    DeskError::Domain(crate::domain::DomainError::invalid(
-                        "article",
-                        format!("{id} has no target on article {article}"),
-                    ))
-                })?,
-        };
-        let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
-        let version = version.unwrap_or(latest);
+        let (article, target, version) = self.placement_of(annotation, article, target, version)?;
         let seq = self
             .docs
             .reattach(
@@ -275,15 +293,59 @@ impl Desk {
                     version,
                     target,
                     position,
+                    receipt: self.receipt(),
                 },
                 now(),
             )
             .await?;
+        self.receipt_logged();
         self.store.read_model.wait_for(seq).await?;
+        self.placement(id, Some(article), Some(target), Some(version))
+    }
+
+    /// Where target `target` (the first on `article` when `None`) of an annotation is in
+    /// `article`'s version `version` (the latest when `None`): what a re-attachment answers.
+    pub fn placement(
+        &self,
+        id: &AnnotationId,
+        article: Option<ArticleId>,
+        target: Option<usize>,
+        version: Option<u32>,
+    ) -> Result<Placement, DeskError> {
+        let row = self.row(id)?;
+        let (article, target, version) =
+            self.placement_of(&row.annotation, article, target, version)?;
         let (_, placements) = self.placements(&article, Some(version))?;
         placements
             .into_iter()
             .find(|p| &p.annotation == id && p.target == target)
             .ok_or_else(|| DeskError::Internal("the re-attached target is not listed".into()))
+    }
+
+    /// The defaults of a placement: the annotation's home article, its first target there, the
+    /// article's latest version.
+    fn placement_of(
+        &self,
+        annotation: &crate::domain::Annotation,
+        article: Option<ArticleId>,
+        target: Option<usize>,
+        version: Option<u32>,
+    ) -> Result<(ArticleId, usize, u32), DeskError> {
+        let article = article.unwrap_or_else(|| annotation.home_article().clone());
+        let target = match target {
+            Some(index) => index,
+            None => annotation
+                .targets
+                .iter()
+                .position(|t| t.article == article)
+                .ok_or_else(|| {
+                    DeskError::Domain(crate::domain::DomainError::invalid(
+                        "article",
+                        format!("{} has no target on article {article}", annotation.id),
+                    ))
+                })?,
+        };
+        let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
+        Ok((article, target, version.unwrap_or(latest)))
     }
 }

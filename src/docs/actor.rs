@@ -4,7 +4,8 @@
 //! interleave; many documents progress in parallel. A write is: decide with the domain, apply it
 //! as an Automerge change made on behalf of the user, derive the semantic events, append the
 //! change and the events in one durable write, and only then answer. If the append fails the
-//! document is rolled back to the heads before the change.
+//! document is rolled back to the heads before the change. A task with no sync peers that gets
+//! no command for its idle time saves a snapshot and ends (see `registry`).
 
 use std::collections::HashMap;
 
@@ -15,12 +16,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::domain::idempotency::Receipt;
 use crate::domain::{
     commands, derive_events, Annotation, AnnotationId, ArticleId, ContentLimits, DomainEvent,
     EventId, Reply, Status, StreamId, UserName, SCHEMA_VERSION,
 };
 use crate::store::{AppendRequest, Expected, NewEvent, Snapshot, Store, StoreError};
 
+use super::registry::Lease;
 use super::schema::{self, SchemaError};
 use super::{ConnId, DocError, Peer, PeerLink, Presence};
 
@@ -108,6 +111,7 @@ struct Pending {
     user: UserName,
     at: DateTime<Utc>,
     edit: Edit,
+    receipt: Option<Receipt>,
     reply: oneshot::Sender<Result<Written, DocError>>,
 }
 
@@ -148,6 +152,8 @@ pub(super) enum Command {
         user: UserName,
         at: DateTime<Utc>,
         edit: Box<Edit>,
+        /// An idempotency key's receipt, logged with the edit.
+        receipt: Option<Receipt>,
         reply: oneshot::Sender<Result<Written, DocError>>,
     },
     Inspect {
@@ -237,85 +243,58 @@ impl DocumentActor {
         Ok(actor)
     }
 
-    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// Handles commands until the registry forgets the document (shutdown) or, with no peers,
+    /// none arrives for the lease's idle time: then the mailbox closes, anything still queued is
+    /// handled (and keeps the document loaded), and otherwise the snapshot is saved and the task
+    /// ends, releasing the lease.
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>, lease: Lease) {
         let mut deferred: Option<Command> = None;
+        // The mailbox is closed for unloading; `drained` says whether a command still came.
+        let mut closing = false;
+        let mut drained = false;
         loop {
             let command = match deferred.take() {
                 Some(command) => command,
-                None => match commands.recv().await {
-                    Some(command) => command,
-                    None => break,
-                },
-            };
-            match command {
-                Command::Edit {
-                    user,
-                    at,
-                    edit,
-                    reply,
-                } => {
-                    // Group commit at the document: take every edit already waiting (up to a
-                    // bound) and log them in one durable append.
-                    let mut batch = vec![Pending {
-                        user,
-                        at,
-                        edit: *edit,
-                        reply,
-                    }];
-                    while batch.len() < MAX_EDIT_BATCH {
-                        match commands.try_recv() {
-                            Ok(Command::Edit {
-                                user,
-                                at,
-                                edit,
-                                reply,
-                            }) => batch.push(Pending {
-                                user,
-                                at,
-                                edit: *edit,
-                                reply,
-                            }),
-                            Ok(other) => {
-                                deferred = Some(other);
-                                break;
+                None => {
+                    let idle = lease.idle.filter(|_| !closing && self.peers.is_empty());
+                    let received = match idle {
+                        Some(idle) => match tokio::time::timeout(idle, commands.recv()).await {
+                            Ok(received) => received,
+                            Err(_) => {
+                                // Senders that find the mailbox closed retry on the next task.
+                                commands.close();
+                                closing = true;
+                                continue;
                             }
-                            Err(_) => break,
+                        },
+                        None => commands.recv().await,
+                    };
+                    match received {
+                        Some(command) => {
+                            drained |= closing;
+                            command
+                        }
+                        None if closing && drained => match lease.open() {
+                            Some((_, reopened)) => {
+                                commands = reopened;
+                                closing = false;
+                                drained = false;
+                                continue;
+                            }
+                            None => break,
+                        },
+                        None => {
+                            if closing {
+                                crate::metrics::metrics()
+                                    .documents_unloaded
+                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            break;
                         }
                     }
-                    self.edit_batch(batch).await;
                 }
-                Command::Sync { link, message } => self.sync(link, *message).await,
-                Command::Presence { from, presence } => self.relay(from, presence),
-                Command::Leave { conn } => {
-                    self.remove_peer(conn);
-                }
-                Command::Reanchor {
-                    article,
-                    version,
-                    at,
-                    reply,
-                } => {
-                    let _ = reply.send(self.reanchor(&article, version, at).await);
-                }
-                Command::Reattach {
-                    user,
-                    placed,
-                    at,
-                    reply,
-                } => {
-                    let _ = reply.send(self.reattach(&user, placed, at).await);
-                }
-                Command::Inspect { reply } => {
-                    let mut annotations: Vec<Annotation> =
-                        self.annotations.values().cloned().collect();
-                    annotations.sort_by(|a, b| a.id.cmp(&b.id));
-                    let _ = reply.send(DocState {
-                        heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
-                        annotations,
-                        saved: self.doc.save(),
-                    });
-                }
-            }
+            };
+            self.handle(command, &mut commands, &mut deferred).await;
             // Compaction runs after the answer went out, off the writer's latency path.
             self.maybe_snapshot();
         }
@@ -327,6 +306,88 @@ impl DocumentActor {
         );
         m.documents_loaded
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        // Only now may the next task load the document: everything this one wrote is logged.
+        drop(lease);
+    }
+
+    async fn handle(
+        &mut self,
+        command: Command,
+        commands: &mut mpsc::Receiver<Command>,
+        deferred: &mut Option<Command>,
+    ) {
+        match command {
+            Command::Edit {
+                user,
+                at,
+                edit,
+                receipt,
+                reply,
+            } => {
+                // Group commit at the document: take every edit already waiting (up to a
+                // bound) and log them in one durable append.
+                let mut batch = vec![Pending {
+                    user,
+                    at,
+                    edit: *edit,
+                    receipt,
+                    reply,
+                }];
+                while batch.len() < MAX_EDIT_BATCH {
+                    match commands.try_recv() {
+                        Ok(Command::Edit {
+                            user,
+                            at,
+                            edit,
+                            receipt,
+                            reply,
+                        }) => batch.push(Pending {
+                            user,
+                            at,
+                            edit: *edit,
+                            receipt,
+                            reply,
+                        }),
+                        Ok(other) => {
+                            *deferred = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                self.edit_batch(batch).await;
+            }
+            Command::Sync { link, message } => self.sync(link, *message).await,
+            Command::Presence { from, presence } => self.relay(from, presence),
+            Command::Leave { conn } => {
+                self.remove_peer(conn);
+            }
+            Command::Reanchor {
+                article,
+                version,
+                at,
+                reply,
+            } => {
+                let _ = reply.send(self.reanchor(&article, version, at).await);
+            }
+            Command::Reattach {
+                user,
+                placed,
+                at,
+                reply,
+            } => {
+                let _ = reply.send(self.reattach(&user, placed, at).await);
+            }
+            Command::Inspect { reply } => {
+                let mut annotations: Vec<Annotation> = self.annotations.values().cloned().collect();
+                annotations.sort_by(|a, b| a.id.cmp(&b.id));
+                let _ = reply.send(DocState {
+                    heads: self.doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                    annotations,
+                    saved: self.doc.save(),
+                });
+            }
+        }
     }
 
     /// Makes sure the document has its `annotations` map; the first change of every document.
@@ -406,10 +467,13 @@ impl DocumentActor {
         let mut prepared: Vec<(Prepared, Answer)> = Vec::new();
         // No-op edits are answered with the batch: their state may rest on an earlier edit of it.
         let mut unchanged: Vec<(Written, Answer)> = Vec::new();
+        // Idempotency keys' receipts go after every edit's own events, in the same append.
+        let mut receipts: Vec<NewEvent> = Vec::new();
         for Pending {
             user,
             at,
             edit,
+            receipt,
             reply,
         } in batch
         {
@@ -419,6 +483,9 @@ impl DocumentActor {
                 }
                 Ok(Prepare::Unchanged(written)) => unchanged.push((written, reply)),
                 Ok(Prepare::Changed(p)) => {
+                    if let Some(receipt) = receipt {
+                        receipts.push(receipt_event(&receipt, &p.stream, &user, at));
+                    }
                     originals
                         .entry(p.id.clone())
                         .or_insert_with(|| p.before.clone());
@@ -451,6 +518,7 @@ impl DocumentActor {
             events.append(&mut p.events);
             ranges.push(start..events.len());
         }
+        events.append(&mut receipts);
         match self
             .store
             .log
@@ -678,6 +746,20 @@ pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOption
     CommitOptions::default()
         .with_message(json!({ "user": user.as_str() }).to_string())
         .with_time(at.timestamp_millis())
+}
+
+/// The `request.recorded` event of an idempotency key, about `subject`. Its id is the
+/// receipt's, derived from the key, never random: that is what finds it again.
+pub fn receipt_event(
+    receipt: &Receipt,
+    subject: &StreamId,
+    user: &UserName,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        id: receipt.id,
+        ..new_event(receipt.stream(), user, at, receipt.event(subject), None)
+    }
 }
 
 pub(super) fn new_event(

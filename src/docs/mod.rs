@@ -1,31 +1,34 @@
 //! Per-article Automerge documents: their layout (`schema`), the task that owns each one
-//! (`actor`), and the registry that starts those tasks on first use.
+//! (`actor`), and the registry that starts those tasks on first use and lets idle ones go
+//! (`registry`).
 //!
 //! This module knows the store and the domain; it knows nothing of HTTP. The WebSocket sync
 //! endpoint plugs into the same actors: a sync change is one more way to change a document.
 
 mod actor;
+mod compensate;
+mod fields;
 mod reanchor;
+mod registry;
 mod replication;
 pub mod schema;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::domain::idempotency::Receipt;
 use crate::domain::{AnnotationId, ArticleId, ContentLimits, DomainError, UserName};
 use crate::store::{Store, StoreError};
 
-pub use actor::{user_actor, DocState, Edit, Written};
+pub use actor::{receipt_event, user_actor, DocState, Edit, Written};
 use actor::{Command, DocumentActor};
 pub use reanchor::{Reanchored, Reattachment};
+use registry::{Claim, Lookup, Registry};
 pub use schema::SchemaError;
-
-/// Commands that may queue for one document before senders wait.
-const MAILBOX: usize = 256;
 
 /// Identifies one sync connection.
 pub type ConnId = u64;
@@ -114,52 +117,105 @@ pub enum DocError {
 pub struct Documents {
     store: Store,
     limits: ContentLimits,
-    actors: Arc<Mutex<HashMap<ArticleId, mpsc::Sender<Command>>>>,
+    registry: Arc<Registry>,
     /// The document tasks, so shutdown can wait for their last snapshots.
     tasks: Arc<Mutex<tokio::task::JoinSet<()>>>,
 }
 
 impl Documents {
+    /// A registry whose documents stay loaded until shutdown.
     pub fn new(store: Store, limits: ContentLimits) -> Self {
         Self {
             store,
             limits,
-            actors: Arc::default(),
+            registry: Arc::default(),
             tasks: Arc::default(),
         }
+    }
+
+    /// Unloads a document (after saving its snapshot) once it has had no peers and no command
+    /// for `idle`; the next command loads it again. For a registry not yet in use.
+    pub fn with_idle(mut self, idle: Duration) -> Self {
+        self.registry = Arc::new(Registry::with_idle(Some(idle)));
+        self
+    }
+
+    /// Documents with a task: loading, loaded, or saving before they unload.
+    pub fn loaded(&self) -> usize {
+        self.registry.len()
     }
 
     /// The mailbox of an article's document, loading it if needed. A task that died (a panic in
     /// Automerge, say) is replaced by a fresh one loaded from storage.
     async fn mailbox(&self, article: &ArticleId) -> Result<mpsc::Sender<Command>, DocError> {
-        if let Some(sender) = self.live(article) {
+        loop {
+            let lease = match self.registry.claim(article) {
+                Ok(sender) => return Ok(sender),
+                Err(Claim::Wait(mut changed)) => {
+                    // Loading or unloading: look again once that is over.
+                    let _ = changed.changed().await;
+                    continue;
+                }
+                Err(Claim::Load(lease)) => lease,
+            };
+            let (store, limits, id) = (self.store.clone(), self.limits, article.clone());
+            // The lease goes with the load: if this caller is cancelled meanwhile, the slot
+            // is freed when the lease drops.
+            let actor = tokio::task::spawn_blocking(move || DocumentActor::load(id, store, limits))
+                .await
+                .map_err(|_| DocError::Stopped)??;
+            let (sender, receiver) = lease.open().ok_or(DocError::Stopped)?;
+            crate::metrics::metrics()
+                .documents_loaded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let span = tracing::info_span!("document", article = %article);
+            let mut tasks = self.tasks.lock().expect("document task set lock");
+            // Tasks of unloaded documents are done: forget them, or the set grows forever.
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(actor.run(receiver, lease).instrument(span));
             return Ok(sender);
         }
-        let (store, limits, id) = (self.store.clone(), self.limits, article.clone());
-        let actor = tokio::task::spawn_blocking(move || DocumentActor::load(id, store, limits))
-            .await
-            .map_err(|_| DocError::Stopped)??;
-        let mut actors = self.actors.lock().expect("document registry lock");
-        // Another caller may have loaded it meanwhile; keep the first.
-        if let Some(sender) = actors.get(article).filter(|s| !s.is_closed()) {
-            return Ok(sender.clone());
-        }
-        let (sender, receiver) = mpsc::channel(MAILBOX);
-        let span = tracing::info_span!("document", article = %article);
-        self.tasks
-            .lock()
-            .expect("document task set lock")
-            .spawn(actor.run(receiver).instrument(span));
-        actors.insert(article.clone(), sender.clone());
-        crate::metrics::metrics()
-            .documents_loaded
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(sender)
     }
 
-    fn live(&self, article: &ArticleId) -> Option<mpsc::Sender<Command>> {
-        let actors = self.actors.lock().expect("document registry lock");
-        actors.get(article).filter(|s| !s.is_closed()).cloned()
+    /// Delivers a command to the document, loading it if needed.
+    async fn deliver(&self, article: &ArticleId, command: Command) -> Result<(), DocError> {
+        let mailbox = self.mailbox(article).await?;
+        self.deliver_via(article, mailbox, command).await
+    }
+
+    /// Sends a command to a mailbox found earlier. A task that closed its mailbox to unload
+    /// meanwhile hands the command back; it goes to the next task.
+    async fn deliver_via(
+        &self,
+        article: &ArticleId,
+        mut mailbox: mpsc::Sender<Command>,
+        mut command: Command,
+    ) -> Result<(), DocError> {
+        loop {
+            match mailbox.send(command).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(back)) => {
+                    command = back;
+                    mailbox = self.mailbox(article).await?;
+                }
+            }
+        }
+    }
+
+    /// Delivers a command only if the document is loaded (or loading, or unloading).
+    async fn deliver_if_loaded(&self, article: &ArticleId, mut command: Command) {
+        loop {
+            match self.registry.lookup(article) {
+                Lookup::Absent => return,
+                Lookup::Wait(mut changed) => {
+                    let _ = changed.changed().await;
+                }
+                Lookup::Live(mailbox) => match mailbox.send(command).await {
+                    Ok(()) => return,
+                    Err(mpsc::error::SendError(back)) => command = back,
+                },
+            }
+        }
     }
 
     /// Sends a command that expects an answer to `article`'s document task and waits for it.
@@ -168,12 +224,8 @@ impl Documents {
         article: &ArticleId,
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, DocError> {
-        let mailbox = self.mailbox(article).await?;
         let (reply, answer) = oneshot::channel();
-        mailbox
-            .send(command(reply))
-            .await
-            .map_err(|_| DocError::Stopped)?;
+        self.deliver(article, command(reply)).await?;
         answer.await.map_err(|_| DocError::Stopped)
     }
 
@@ -185,10 +237,25 @@ impl Documents {
         at: DateTime<Utc>,
         edit: Edit,
     ) -> Result<Written, DocError> {
+        self.edit_keyed(article, user, at, edit, None).await
+    }
+
+    /// [`Documents::edit`] for a request with an idempotency key: the receipt is appended with
+    /// the edit's events, in the same durable write (and not at all if the edit changes
+    /// nothing).
+    pub async fn edit_keyed(
+        &self,
+        article: &ArticleId,
+        user: &UserName,
+        at: DateTime<Utc>,
+        edit: Edit,
+        receipt: Option<Receipt>,
+    ) -> Result<Written, DocError> {
         self.ask(article, |reply| Command::Edit {
             user: user.clone(),
             at,
             edit: Box::new(edit),
+            receipt,
             reply,
         })
         .await?
@@ -201,28 +268,26 @@ impl Documents {
         link: PeerLink,
         message: automerge::sync::Message,
     ) -> Result<(), DocError> {
-        let mailbox = self.mailbox(article).await?;
-        mailbox
-            .send(Command::Sync {
+        self.deliver(
+            article,
+            Command::Sync {
                 link,
                 message: Box::new(message),
-            })
-            .await
-            .map_err(|_| DocError::Stopped)
+            },
+        )
+        .await
     }
 
     /// Relays presence to the document's other peers.
     pub async fn presence(&self, article: &ArticleId, from: ConnId, presence: Presence) {
-        if let Some(mailbox) = self.live(article) {
-            let _ = mailbox.send(Command::Presence { from, presence }).await;
-        }
+        self.deliver_if_loaded(article, Command::Presence { from, presence })
+            .await;
     }
 
     /// Unsubscribes a connection from a document.
     pub async fn leave(&self, article: &ArticleId, conn: ConnId) {
-        if let Some(mailbox) = self.live(article) {
-            let _ = mailbox.send(Command::Leave { conn }).await;
-        }
+        self.deliver_if_loaded(article, Command::Leave { conn })
+            .await;
     }
 
     /// Anchors the annotations of `document` (an article's document) that target `article` in
@@ -268,8 +333,42 @@ impl Documents {
 
     /// Stops every document task and waits while each saves its snapshot.
     pub async fn shutdown(&self) {
-        self.actors.lock().expect("document registry lock").clear();
+        self.registry.clear();
         let mut tasks = std::mem::take(&mut *self.tasks.lock().expect("document task set lock"));
         while tasks.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sender that found the task live, then lost the race with its unloading, must not lose
+    /// its command: it is handed back and answered by the next task.
+    #[tokio::test]
+    async fn a_command_for_a_task_that_unloaded_goes_to_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let documents = Documents::new(store, ContentLimits::default())
+            .with_idle(std::time::Duration::from_millis(1));
+        let article = ArticleId::parse("unloading").unwrap();
+        let stale = documents.mailbox(&article).await.unwrap();
+        // The task ends once idle; its mailbox closes first.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !stale.is_closed() || documents.loaded() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the task never unloaded"
+            );
+            tokio::task::yield_now().await;
+        }
+        let (reply, answer) = oneshot::channel();
+        documents
+            .deliver_via(&article, stale, Command::Inspect { reply })
+            .await
+            .unwrap();
+        let state = answer.await.expect("the next task answered");
+        assert!(state.annotations.is_empty());
+        documents.shutdown().await;
     }
 }

@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, VersionDiff};
+use crate::domain::idempotency::Receipt;
 use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainEvent, IndexedText, Kind, StreamId, TargetAnchor,
     TextPosition, UserName,
 };
 use crate::store::{AppendRequest, Expected, StoreError};
 
-use super::actor::{new_event, DocumentActor};
+use super::actor::{new_event, receipt_event, DocumentActor};
 use super::DocError;
 
 /// What one re-anchoring pass did.
@@ -211,6 +212,8 @@ pub struct Reattachment {
     pub target: usize,
     /// The passage, in code points of that version's text.
     pub position: TextPosition,
+    /// An idempotency key's receipt, logged with the placement.
+    pub receipt: Option<Receipt>,
 }
 
 impl DocumentActor {
@@ -227,6 +230,7 @@ impl DocumentActor {
             version,
             target,
             position,
+            receipt,
         } = placed;
         let (id, article) = (&id, &article);
         let annotation = self
@@ -268,24 +272,28 @@ impl DocumentActor {
         }
         let stream = StreamId::Annotation(id.clone());
         let current = self.store.log.stream_version(&stream)?;
+        let mut events = vec![new_event(
+            stream.clone(),
+            user,
+            at,
+            DomainEvent::AnnotationReattached {
+                id: id.clone(),
+                article: article.clone(),
+                version,
+                target,
+                quote: indexed.describe(position),
+                position,
+            },
+            None,
+        )];
+        if let Some(receipt) = &receipt {
+            events.push(receipt_event(receipt, &stream, user, at));
+        }
         let committed = self
             .store
             .log
             .append(AppendRequest {
-                events: vec![new_event(
-                    stream.clone(),
-                    user,
-                    at,
-                    DomainEvent::AnnotationReattached {
-                        id: id.clone(),
-                        article: article.clone(),
-                        version,
-                        target,
-                        quote: indexed.describe(position),
-                        position,
-                    },
-                    None,
-                )],
+                events,
                 expectations: vec![(stream, Expected::Exact(current))],
             })
             .await?;

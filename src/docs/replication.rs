@@ -3,14 +3,14 @@
 //! A peer's sync message is applied to the document; the changes it brought are checked entry
 //! by entry against the same rules REST writes obey. Valid changes are logged with the semantic
 //! events they imply. Invalid ones cannot be refused (the peer already has them), so the server
-//! appends a compensating change that restores the last valid value and records
-//! `change.rejected`. Only once all of it is durable does any peer hear of it.
+//! appends a compensating change that gives the fields that break the rules their last valid
+//! values (`compensate`), leaves valid edits alone, and records `change.rejected`. Only once all
+//! of it is durable does any peer hear of it.
 
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::sync::{self, SyncDoc};
-use automerge::transaction::Transactable;
 use automerge::{ChangeHash, PatchAction, Prop, ReadDoc};
 
 use crate::clock::now;
@@ -20,6 +20,7 @@ use crate::domain::{
 use crate::store::AppendRequest;
 
 use super::actor::{commit_options, new_event, user_actor, DocumentActor};
+use super::compensate::{self, Repair};
 use super::schema;
 use super::{ConnId, DocError, Outbound, Peer, PeerLink, Presence};
 
@@ -224,24 +225,19 @@ impl DocumentActor {
             }
         }
         let mut accepted: Vec<Annotation> = Vec::new();
-        // (key, last valid value to restore, reason)
-        let mut rejected: Vec<(String, Option<Annotation>, String)> = Vec::new();
+        // (key, how it is put right, reason)
+        let mut rejected: Vec<(String, Repair, String)> = Vec::new();
         for key in keys {
             let before = AnnotationId::parse(&key)
                 .ok()
                 .and_then(|id| self.annotations.get(&id).cloned());
             let after = entries.iter().find(|(k, _)| *k == key).map(|(_, a)| a);
-            match after {
-                None => {
-                    if before.is_some() {
-                        rejected.push((
-                            key,
-                            before,
-                            "annotations are never removed; set `deleted` to true instead".into(),
-                        ));
-                    }
+            let reason = match after {
+                None if before.is_some() => {
+                    "annotations are never removed; set `deleted` to true instead".to_owned()
                 }
-                Some(Ok(annotation)) if Some(annotation) == before.as_ref() => {}
+                None => continue,
+                Some(Ok(annotation)) if Some(annotation) == before.as_ref() => continue,
                 Some(Ok(annotation)) => match self.validate(user, before.as_ref(), annotation) {
                     Ok(()) => {
                         for event in derive_events(before.as_ref(), annotation) {
@@ -254,31 +250,42 @@ impl DocumentActor {
                             ));
                         }
                         accepted.push(annotation.clone());
+                        continue;
                     }
-                    Err(reason) => rejected.push((key, before, reason)),
+                    Err(reason) => reason,
                 },
-                Some(Err(error)) => rejected.push((key, before, error.to_string())),
+                Some(Err(error)) => error.to_string(),
+            };
+            let repair = compensate::plan(&self.doc, &map, &key, before.as_ref(), |candidate| {
+                self.validate(user, before.as_ref(), candidate).is_ok()
+            })?;
+            // What the change did right stays, and is logged like any valid change.
+            if let (Some(before), Repair::Revert { kept, .. }) = (&before, &repair) {
+                for event in derive_events(Some(before), kept) {
+                    events.push(new_event(
+                        StreamId::Annotation(kept.id.clone()),
+                        user,
+                        at,
+                        event,
+                        None,
+                    ));
+                }
             }
+            rejected.push((key, repair, reason));
         }
         if !rejected.is_empty() {
             let system = UserName::system();
             self.doc.set_actor(user_actor(&system));
             let mut tx = self.doc.transaction();
             let map = schema::annotations_map(&tx)?.ok_or(DocError::Stopped)?;
-            for (key, restore, _) in &rejected {
-                match restore {
-                    // A fresh copy of the last valid value replaces whatever the peer wrote.
-                    Some(valid) => schema::write_annotation(&mut tx, &map, None, valid)?,
-                    None => tx
-                        .delete(&map, key.as_str())
-                        .map_err(schema::SchemaError::from)?,
-                }
+            for (key, repair, _) in &rejected {
+                compensate::apply(&mut tx, &map, key, repair)?;
             }
             tx.commit_with(commit_options(&system, at));
             let compensation = self.doc.get_last_local_change().ok_or(DocError::Stopped)?;
             last_change = events.len();
             events.push(self.event_for_change(&system, at, &compensation));
-            for (key, _, reason) in &rejected {
+            for (key, repair, reason) in &rejected {
                 tracing::info!(article = %self.article, %key, %user, %reason, "compensated an invalid sync change");
                 events.push(new_event(
                     StreamId::Document(self.article.clone()),
@@ -290,6 +297,7 @@ impl DocumentActor {
                         user: user.to_string(),
                         reason: reason.clone(),
                         changes: hashes.clone(),
+                        restored: repair.restored(),
                     },
                     None,
                 ));
@@ -310,11 +318,16 @@ impl DocumentActor {
         for annotation in accepted {
             self.annotations.insert(annotation.id.clone(), annotation);
         }
-        for (key, restore, _) in rejected {
-            if let Some(valid) = restore {
-                self.annotations.insert(valid.id.clone(), valid);
-            } else if let Ok(id) = AnnotationId::parse(&key) {
-                self.annotations.remove(&id);
+        for (key, repair, _) in rejected {
+            match repair.result() {
+                Some(valid) => {
+                    self.annotations.insert(valid.id.clone(), valid.clone());
+                }
+                None => {
+                    if let Ok(id) = AnnotationId::parse(&key) {
+                        self.annotations.remove(&id);
+                    }
+                }
             }
         }
         self.changes_since_snapshot += 1;

@@ -20,9 +20,10 @@ use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROO
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::{
-    Annotation, AnnotationId, ArticleId, DomainError, EditLabel, Kind, Reply, ReplyId, Source,
-    Status, Target, TextPosition, TextQuote, UserName, Verdict,
+    Annotation, AnnotationId, DomainError, EditLabel, Reply, Source, Target, Verdict,
 };
+
+use super::fields;
 
 pub const ANNOTATIONS: &str = "annotations";
 
@@ -35,7 +36,7 @@ pub enum SchemaError {
     Automerge(#[from] AutomergeError),
 }
 
-fn invalid(path: impl Into<String>, message: impl Into<String>) -> SchemaError {
+pub(super) fn invalid(path: impl Into<String>, message: impl Into<String>) -> SchemaError {
     SchemaError::Invalid {
         path: path.into(),
         message: message.into(),
@@ -69,7 +70,7 @@ pub fn initialise<T: Transactable>(tx: &mut T) -> Result<ObjId, SchemaError> {
 
 // ---- reading ---------------------------------------------------------------------------------
 
-fn scalar<R: ReadDoc>(
+pub(super) fn scalar<R: ReadDoc>(
     doc: &R,
     obj: &ObjId,
     key: &str,
@@ -90,7 +91,7 @@ fn scalar<R: ReadDoc>(
     }
 }
 
-fn opt_str<R: ReadDoc>(
+pub(super) fn opt_str<R: ReadDoc>(
     doc: &R,
     obj: &ObjId,
     key: &str,
@@ -106,11 +107,21 @@ fn opt_str<R: ReadDoc>(
     }
 }
 
-fn req_str<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str, path: &str) -> Result<String, SchemaError> {
+pub(super) fn req_str<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Result<String, SchemaError> {
     opt_str(doc, obj, key, path)?.ok_or_else(|| invalid(format!("{path}.{key}"), "is missing"))
 }
 
-fn req_uint<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str, path: &str) -> Result<u64, SchemaError> {
+pub(super) fn req_uint<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    path: &str,
+) -> Result<u64, SchemaError> {
     let bad = || invalid(format!("{path}.{key}"), "must be a non-negative integer");
     match scalar(doc, obj, key, path)? {
         Some(ScalarValue::Uint(n)) => Ok(n),
@@ -121,7 +132,7 @@ fn req_uint<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str, path: &str) -> Result<u
     }
 }
 
-fn req_time<R: ReadDoc>(
+pub(super) fn req_time<R: ReadDoc>(
     doc: &R,
     obj: &ObjId,
     key: &str,
@@ -133,11 +144,11 @@ fn req_time<R: ReadDoc>(
         .map_err(|_| invalid(format!("{path}.{key}"), "must be an RFC 3339 timestamp"))
 }
 
-fn parsed<T>(path: String, result: Result<T, DomainError>) -> Result<T, SchemaError> {
+pub(super) fn parsed<T>(path: String, result: Result<T, DomainError>) -> Result<T, SchemaError> {
     result.map_err(|e| SchemaError::from((path, e)))
 }
 
-fn child<R: ReadDoc>(
+pub(super) fn child<R: ReadDoc>(
     doc: &R,
     obj: &ObjId,
     key: &str,
@@ -154,7 +165,7 @@ fn child<R: ReadDoc>(
     }
 }
 
-fn list_items<R: ReadDoc>(
+pub(super) fn list_items<R: ReadDoc>(
     doc: &R,
     list: &ObjId,
 ) -> Result<Vec<(Value<'static>, ObjId)>, SchemaError> {
@@ -167,7 +178,7 @@ fn list_items<R: ReadDoc>(
     Ok(items)
 }
 
-fn map_list<R: ReadDoc, T>(
+pub(super) fn map_list<R: ReadDoc, T>(
     doc: &R,
     obj: &ObjId,
     key: &str,
@@ -190,7 +201,7 @@ fn map_list<R: ReadDoc, T>(
         .collect()
 }
 
-/// Reads one annotation map.
+/// Reads one annotation map: every field, strictly.
 pub fn read_annotation<R: ReadDoc>(
     doc: &R,
     obj: &ObjId,
@@ -198,111 +209,27 @@ pub fn read_annotation<R: ReadDoc>(
 ) -> Result<Annotation, SchemaError> {
     let path = format!("annotations.{key}");
     let p = path.as_str();
-    let id = parsed(
-        format!("{p}.id"),
-        AnnotationId::parse(&req_str(doc, obj, "id", p)?),
-    )?;
-    if id.as_str() != key {
-        return Err(invalid(
-            format!("{p}.id"),
-            "must equal the annotation's key",
-        ));
-    }
-    let body = match doc.get(obj, "body")? {
-        Some((Value::Object(ObjType::Text), text)) => doc.text(&text)?,
-        Some((Value::Scalar(s), _)) if s.is_str() => s.as_str().unwrap_or_default().to_owned(),
-        None => String::new(),
-        Some(_) => return Err(invalid(format!("{p}.body"), "must be text")),
-    };
-    let tags = match child(doc, obj, "tags", ObjType::List, p)? {
-        None => Vec::new(),
-        Some(list) => list_items(doc, &list)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, (value, item))| match value {
-                Value::Scalar(s) if s.is_str() => Ok(s.as_str().unwrap_or_default().to_owned()),
-                Value::Object(ObjType::Text) => Ok(doc.text(&item)?),
-                _ => Err(invalid(format!("{p}.tags[{i}]"), "must be a string")),
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let sources = map_list(doc, obj, "sources", p, |item, ip| {
-        Ok(Source {
-            url: req_str(doc, item, "url", ip)?,
-            title: opt_str(doc, item, "title", ip)?,
-            archived: opt_str(doc, item, "archived", ip)?,
-        })
-    })?;
-    let targets = map_list(doc, obj, "targets", p, |item, ip| {
-        let version = req_uint(doc, item, "version", ip)?;
-        Ok(Target {
-            article: parsed(
-                format!("{ip}.article"),
-                ArticleId::parse(&req_str(doc, item, "article", ip)?),
-            )?,
-            version: u32::try_from(version)
-                .map_err(|_| invalid(format!("{ip}.version"), "is too large"))?,
-            quote: TextQuote {
-                exact: req_str(doc, item, "exact", ip)?,
-                prefix: opt_str(doc, item, "prefix", ip)?.unwrap_or_default(),
-                suffix: opt_str(doc, item, "suffix", ip)?.unwrap_or_default(),
-            },
-            position: TextPosition {
-                start: req_uint(doc, item, "start", ip)?,
-                end: req_uint(doc, item, "end", ip)?,
-            },
-        })
-    })?;
-    let replies = map_list(doc, obj, "replies", p, |item, ip| {
-        Ok(Reply {
-            id: parsed(
-                format!("{ip}.id"),
-                ReplyId::parse(&req_str(doc, item, "id", ip)?),
-            )?,
-            parent: opt_str(doc, item, "parent", ip)?
-                .map(|r| parsed(format!("{ip}.parent"), ReplyId::parse(&r)))
-                .transpose()?,
-            creator: parsed(
-                format!("{ip}.creator"),
-                UserName::parse(&req_str(doc, item, "creator", ip)?),
-            )?,
-            created: req_time(doc, item, "created", ip)?,
-            text: req_str(doc, item, "text", ip)?,
-        })
-    })?;
-    let deleted = match scalar(doc, obj, "deleted", p)? {
-        None => false,
-        Some(ScalarValue::Boolean(b)) => b,
-        Some(_) => return Err(invalid(format!("{p}.deleted"), "must be a boolean")),
-    };
+    // In the order errors have always been reported in.
+    let id = fields::id(doc, obj, key, p)?;
+    let body = fields::body(doc, obj, p)?;
+    let tags = fields::tags(doc, obj, p)?;
+    let sources = fields::sources(doc, obj, p)?;
+    let targets = fields::targets(doc, obj, p)?;
+    let replies = fields::replies(doc, obj, p)?;
+    let deleted = fields::deleted(doc, obj, p)?;
     Ok(Annotation {
         id,
-        kind: parsed(
-            format!("{p}.kind"),
-            Kind::parse(&req_str(doc, obj, "kind", p)?),
-        )?,
+        kind: fields::kind(doc, obj, p)?,
         body,
-        verdict: opt_str(doc, obj, "verdict", p)?
-            .map(|v| parsed(format!("{p}.verdict"), Verdict::parse(&v)))
-            .transpose()?,
+        verdict: fields::verdict(doc, obj, p)?,
         suggestion: opt_str(doc, obj, "suggestion", p)?,
-        edit_label: opt_str(doc, obj, "editLabel", p)?
-            .map(|v| parsed(format!("{p}.editLabel"), EditLabel::parse(&v)))
-            .transpose()?,
+        edit_label: fields::edit_label(doc, obj, p)?,
         sources,
-        status: parsed(
-            format!("{p}.status"),
-            Status::parse(&req_str(doc, obj, "status", p)?),
-        )?,
-        assignee: opt_str(doc, obj, "assignee", p)?
-            .map(|v| parsed(format!("{p}.assignee"), UserName::parse(&v)))
-            .transpose()?,
+        status: fields::status(doc, obj, p)?,
+        assignee: fields::assignee(doc, obj, p)?,
         tags,
         targets,
-        creator: parsed(
-            format!("{p}.creator"),
-            UserName::parse(&req_str(doc, obj, "creator", p)?),
-        )?,
+        creator: fields::creator(doc, obj, p)?,
         created: req_time(doc, obj, "created", p)?,
         modified: req_time(doc, obj, "modified", p)?,
         replies,
@@ -357,7 +284,7 @@ pub fn read_all<R: ReadDoc>(doc: &R) -> Result<Vec<Annotation>, SchemaError> {
 
 // ---- writing ---------------------------------------------------------------------------------
 
-fn put_opt<T: Transactable>(
+pub(super) fn put_opt<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
@@ -374,7 +301,7 @@ fn put_opt<T: Transactable>(
     Ok(())
 }
 
-fn put_str_list<T: Transactable>(
+pub(super) fn put_str_list<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
@@ -387,7 +314,7 @@ fn put_str_list<T: Transactable>(
     Ok(())
 }
 
-fn put_sources<T: Transactable>(
+pub(super) fn put_sources<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
     sources: &[Source],
@@ -402,7 +329,7 @@ fn put_sources<T: Transactable>(
     Ok(())
 }
 
-fn put_targets<T: Transactable>(
+pub(super) fn put_targets<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
     targets: &[Target],
@@ -421,7 +348,7 @@ fn put_targets<T: Transactable>(
     Ok(())
 }
 
-fn insert_reply<T: Transactable>(
+pub(super) fn insert_reply<T: Transactable>(
     tx: &mut T,
     list: &ObjId,
     index: usize,

@@ -1,13 +1,15 @@
 //! Re-anchoring: where a passage annotated on one version of an article is in a later one.
 //!
 //! Positions are first mapped through a character diff of the two versions. A passage the diff
-//! left untouched keeps its text; it is `exact` where it was and `moved` elsewhere, unless its
-//! quote now occurs again with context as good, which makes it `ambiguous` (a diff cannot tell
-//! which copy of a duplicated sentence is the original). Otherwise the quote is searched for
-//! (with its prefix and suffix), then a correction whose suggested text is now where its passage
-//! was is `resolved`, and last a fuzzy search scores candidates on quote, prefix, suffix and
-//! distance from the mapped position. A candidate is accepted only above a minimum score and
-//! with a clear margin over the next one; else the passage is `ambiguous` or `orphaned`.
+//! left untouched keeps its text; it is `exact` where it was and `moved` elsewhere, however
+//! often its quote occurs (copies both versions have are told apart by the diff, which keeps
+//! them in order), unless the new version has a copy with context as good that the old one did
+//! not have, which makes it `ambiguous` (a diff cannot tell which copy of a duplicated sentence
+//! is the original). Otherwise the quote is searched for (with its prefix and suffix), then a
+//! correction whose suggested text is now where its passage was is `resolved`, and last a fuzzy
+//! search scores candidates on quote, prefix, suffix and distance from the mapped position. A
+//! candidate is accepted only above a minimum score and with a clear margin over the next one;
+//! else the passage is `ambiguous` or `orphaned`.
 //! Nothing here guesses: a passage is never attached to a lookalike.
 
 use serde::{Deserialize, Serialize};
@@ -194,6 +196,28 @@ impl VersionDiff {
         }
     }
 
+    /// Whether the new range `start..end` is old text the diff carried over unchanged (the old
+    /// version had it too, in the same order), rather than text an edit inserted or assembled.
+    pub fn carried(&self, start: usize, end: usize) -> bool {
+        let i = self.ops.partition_point(|op| op.new_range().end <= start);
+        let Some(DiffOp::Equal {
+            old_index,
+            new_index,
+            ..
+        }) = self.ops.get(i)
+        else {
+            return false;
+        };
+        if start < *new_index {
+            return false;
+        }
+        let old_start = old_index + (start - new_index);
+        let old_end = old_start + (end - start);
+        self.untouched(old_start, old_end)
+            && self.map_start(old_start) == start
+            && self.map_end(old_end) == end
+    }
+
     /// Whether no edit touched the old range `start..end`: no character changed or removed,
     /// nothing inserted inside it.
     pub fn untouched(&self, start: usize, end: usize) -> bool {
@@ -270,10 +294,14 @@ pub fn reanchor(
             end: diff.map_end(end) as u64,
         };
         if new.slice(at.start, at.end) == base.quote.exact {
+            // Other copies of the quote that the old version had too are told apart by the
+            // diff, which keeps each where it was; only a copy the edit brought in (inserted,
+            // or assembled from changed text) may be the passage as well as this one.
             let mine = scorer.score(at, 1.0);
             let rivals: Vec<&(TextPosition, f64)> = occurrences
                 .iter()
                 .filter(|(p, s)| *p != at && *s >= MIN_EXACT_SCORE && mine - s < MARGIN)
+                .filter(|(p, _)| !diff.carried(p.start as usize, p.end as usize))
                 .collect();
             if rivals.is_empty() {
                 return found(here(at), at, None);
@@ -499,6 +527,8 @@ mod tests {
     use super::*;
 
     const NATO: &str = include_str!("../../seeds/articles/000_b8b91b8f13ffc2b9.txt");
+    const FINALISED: &str = include_str!("../../seeds/articles/001_e66dc6db878f3d90.txt");
+    const CAPTION: &str = "France's President Emmanuel Macron greets Ukraine's President Volodymyr Zelenskyy upon his arrival to attend the Coalition of the Willing Summit, at The Elysee presidential Palace in Paris. AFP";
 
     /// Given an annotation on `quote` in `old`, when `new` is published, where is it?
     fn anchor(old: &str, new: &str, quote: &str, suggestion: Option<&str>) -> Anchor {
@@ -520,6 +550,29 @@ mod tests {
             &base,
             suggestion,
         )
+    }
+
+    /// Given an annotation on the `nth` (from 0) occurrence of `quote` in `old`, when `new` is
+    /// published, where is it?
+    fn anchor_nth(old: &str, new: &str, quote: &str, nth: usize) -> (TextPosition, Anchor) {
+        let old_text = IndexedText::new(old);
+        let start = old_text.occurrences(quote)[nth];
+        let position = TextPosition {
+            start,
+            end: start + quote.chars().count() as u64,
+        };
+        let base = Base {
+            quote: old_text.describe(position),
+            position,
+            resolved: false,
+        };
+        let anchor = reanchor(
+            &VersionDiff::new(old, new),
+            &IndexedText::new(new),
+            &base,
+            None,
+        );
+        (position, anchor)
     }
 
     fn at(text: &str, anchor: &Anchor) -> String {
@@ -591,6 +644,70 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_repeated_in_both_versions_keeps_each_copy_where_the_edit_left_it() {
+        // The photo caption runs four times at the top; the edit is further down.
+        assert_eq!(FINALISED.matches(CAPTION).count(), 4);
+        let new = FINALISED.replace("Nato", "NATO");
+        for nth in 0..4 {
+            let (was, result) = anchor_nth(FINALISED, &new, CAPTION, nth);
+            assert_eq!(result.status, AnchorStatus::Exact, "copy {nth}: {result:?}");
+            assert_eq!(result.position, Some(was), "copy {nth}");
+        }
+        // The same for a word inside the caption, whose context is the same in every copy.
+        for nth in 0..4 {
+            let (was, result) = anchor_nth(FINALISED, &new, "Zelenskyy", nth);
+            assert_eq!(result.status, AnchorStatus::Exact, "word {nth}: {result:?}");
+            assert_eq!(result.position, Some(was), "word {nth}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_quote_moves_by_exactly_the_text_inserted_before_it() {
+        let note = "Editor’s Note: This article was updated.\n";
+        let shift = note.chars().count() as u64;
+        let new = format!("{note}{FINALISED}");
+        for nth in 0..4 {
+            let (was, result) = anchor_nth(FINALISED, &new, CAPTION, nth);
+            assert_eq!(result.status, AnchorStatus::Moved, "copy {nth}: {result:?}");
+            let now = result.position.unwrap();
+            assert_eq!((now.start, now.end), (was.start + shift, was.end + shift));
+        }
+    }
+
+    #[test]
+    fn a_new_copy_of_a_unique_passage_with_the_same_context_is_ambiguous() {
+        // A quote that occurs once, copied with its context on both sides to the end.
+        let quote = "The United States is prepared";
+        assert_eq!(NATO.matches(quote).count(), 1);
+        let byte = NATO.find(quote).unwrap();
+        let copy_start = NATO[..byte].char_indices().rev().nth(39).unwrap().0;
+        let copy_end = byte + quote.len() + 40;
+        let new = format!("{NATO}\n{}", &NATO[copy_start..copy_end]);
+        let (was, result) = anchor_nth(NATO, &new, quote, 0);
+        assert_eq!(result.status, AnchorStatus::Ambiguous, "{result:?}");
+        assert_eq!(result.position, None);
+        assert_eq!(result.candidates.len(), 2);
+        assert_eq!(result.candidates[0], was);
+    }
+
+    #[test]
+    fn a_new_copy_of_a_repeated_passage_makes_it_ambiguous() {
+        // The caption runs four times; the new version runs it seven times. Whichever copies
+        // the diff calls new, one of them sits between two copies, as the second one did.
+        let run = [CAPTION; 4].join("\n");
+        let new = FINALISED.replacen(&run, &[CAPTION; 7].join("\n"), 1);
+        assert_eq!(new.matches(CAPTION).count(), 7);
+        let (was, result) = anchor_nth(FINALISED, &new, CAPTION, 1);
+        assert_eq!(result.status, AnchorStatus::Ambiguous, "{result:?}");
+        assert_eq!(result.position, None);
+        assert!(result.candidates.len() >= 2, "{result:?}");
+        assert!(result
+            .candidates
+            .iter()
+            .all(|c| c.end - c.start == was.end - was.start));
+    }
+
+    #[test]
     fn a_deleted_paragraph_orphans_its_annotations() {
         let paragraph = "Zelensky has repeatedly said that NATO accession is the best possible security guarantee for postwar Ukraine. Kyiv officially applied for NATO membership in September 2022 after Russia illegally declared the annexation of four Ukrainian oblasts.\n";
         let new = NATO.replace(paragraph, "");
@@ -625,6 +742,9 @@ mod tests {
         assert!(diff.untouched(0, 2));
         assert!(!diff.untouched(1, 3)); // X was inserted inside
         assert!(!diff.untouched(4, 5));
+        // New ranges the old text had: "ab", "cd", "f"; not X, YY, or anything across them.
+        assert!(diff.carried(0, 2) && diff.carried(3, 5) && diff.carried(7, 8));
+        assert!(!diff.carried(2, 3) && !diff.carried(5, 7) && !diff.carried(1, 4));
     }
 
     #[test]

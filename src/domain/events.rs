@@ -134,6 +134,18 @@ pub enum DomainEvent {
     /// The desk-wide term list: variants and the house spelling each should become.
     #[serde(rename = "style.rules_set")]
     StyleRulesSet { rules: Vec<StyleRule> },
+    /// A request sent with an `Idempotency-Key` wrote: appended with its first write, so a
+    /// retry is recognised (see `idempotency`). The key itself is not stored; the event's id
+    /// is derived from it and the user.
+    #[serde(rename = "request.recorded")]
+    RequestRecorded {
+        method: String,
+        path: String,
+        /// SHA-256 (hex) of the request body exactly as sent.
+        body_sha256: String,
+        /// The stream the request wrote (`annotation-<id>` for a new annotation, say).
+        subject: String,
+    },
     /// A sync client's change broke the document's rules; the server compensated it.
     #[serde(rename = "change.rejected")]
     ChangeRejected {
@@ -145,6 +157,10 @@ pub enum DomainEvent {
         reason: String,
         /// Hashes of the rejected changes.
         changes: Vec<String>,
+        /// The fields given back their last valid values, when only some were; absent when
+        /// the entry was removed (a new annotation) or written afresh as a whole.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restored: Option<Vec<String>>,
     },
 }
 
@@ -171,7 +187,7 @@ const NOT_IN_UPDATES: [&str; 5] = ["status", "replies", "deleted", "modified", "
 
 impl DomainEvent {
     /// Every event type this version understands.
-    pub const TYPES: [&'static str; 15] = [
+    pub const TYPES: [&'static str; 16] = [
         "article.created",
         "article.version_published",
         "document.changed",
@@ -187,6 +203,7 @@ impl DomainEvent {
         "claim.linked",
         "claim.unlinked",
         "style.rules_set",
+        "request.recorded",
     ];
 
     /// The event type name, e.g. `annotation.created`.
@@ -207,6 +224,7 @@ impl DomainEvent {
             DomainEvent::ClaimLinked { .. } => "claim.linked",
             DomainEvent::ClaimUnlinked { .. } => "claim.unlinked",
             DomainEvent::StyleRulesSet { .. } => "style.rules_set",
+            DomainEvent::RequestRecorded { .. } => "request.recorded",
         }
     }
 

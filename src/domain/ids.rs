@@ -164,6 +164,8 @@ pub enum StreamId {
     Claim(ClaimId),
     /// The desk's house style (its term list).
     Style,
+    /// The receipt of one idempotency key of one user (see `idempotency`).
+    Request(EventId),
     /// Who may use the desk: users, their roles, and their tokens (hashed).
     Access,
 }
@@ -178,6 +180,9 @@ impl StreamId {
             "annotation" => Ok(Self::Annotation(AnnotationId::parse(id)?)),
             "claim" => Ok(Self::Claim(ClaimId::parse(id)?)),
             "style" if id == "rules" => Ok(Self::Style),
+            "request" => uuid::Uuid::parse_str(id)
+                .map(|uuid| Self::Request(EventId(uuid)))
+                .map_err(|_| bad()),
             "access" if id == "control" => Ok(Self::Access),
             _ => Err(bad()),
         }
@@ -192,6 +197,7 @@ impl fmt::Display for StreamId {
             Self::Annotation(id) => write!(f, "annotation-{id}"),
             Self::Claim(id) => write!(f, "claim-{id}"),
             Self::Style => f.write_str("style-rules"),
+            Self::Request(id) => write!(f, "request-{id}"),
             Self::Access => f.write_str("access-control"),
         }
     }
@@ -214,6 +220,8 @@ mod tests {
     fn stream_ids_round_trip() {
         let stream = StreamId::Annotation(AnnotationId::parse("seed-1").unwrap());
         assert_eq!(StreamId::parse(&stream.to_string()).unwrap(), stream);
+        let request = StreamId::Request(EventId::derived("k"));
+        assert_eq!(StreamId::parse(&request.to_string()).unwrap(), request);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod anchoring;
 mod annotation;
 pub mod commands;
 mod events;
+pub mod idempotency;
 mod ids;
 mod text;
 mod vocab;

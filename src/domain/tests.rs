@@ -96,14 +96,22 @@ fn a_fact_check_without_a_verdict_is_refused() {
 fn a_comment_cannot_carry_a_verdict() {
     let mut content = fact_check(Some(Verdict::True));
     content.kind = Kind::Comment;
-    assert!(content.check(&ContentLimits::default()).is_err());
+    assert_invalid(
+        content.check(&ContentLimits::default()),
+        "verdict",
+        "only fact-checks carry a verdict",
+    );
 }
 
 #[test]
 fn a_contradiction_needs_two_articles() {
     let mut content = fact_check(None);
     content.kind = Kind::Contradiction;
-    assert!(content.check(&ContentLimits::default()).is_err());
+    assert_invalid(
+        content.check(&ContentLimits::default()),
+        "target",
+        "two or more articles",
+    );
     content.targets.push(target("other"));
     assert!(content.check(&ContentLimits::default()).is_ok());
 }
@@ -146,7 +154,11 @@ fn editing_the_verdict_records_the_changed_field_only() {
 #[test]
 fn status_follows_the_workflow() {
     let open = given_a_fact_check();
-    assert!(commands::change_status(&open, Status::Resolved, at(1)).is_err());
+    assert_invalid(
+        commands::change_status(&open, Status::Resolved, at(1)),
+        "status",
+        "cannot become resolved",
+    );
     let in_review = commands::change_status(&open, Status::InReview, at(1)).unwrap();
     let resolved = commands::change_status(&in_review, Status::Resolved, at(2)).unwrap();
     let reopened = commands::change_status(&resolved, Status::Open, at(3)).unwrap();
@@ -184,7 +196,11 @@ fn replies_thread_and_record_reply_added() {
         created: at(4),
         text: "?".into(),
     };
-    assert!(commands::add_reply(&with_answer, orphan, &limits).is_err());
+    assert_invalid(
+        commands::add_reply(&with_answer, orphan, &limits),
+        "reply",
+        "answers nope, which is not in this thread",
+    );
 }
 
 #[test]
@@ -216,4 +232,22 @@ fn canonical_never_changes() {
         &ContentLimits::default(),
     );
     assert!(matches!(result, Err(DomainError::Immutable(_))));
+}
+
+/// Then: the rule on `field` refused it, with a message that says `says`.
+#[track_caller]
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, DomainError>, field: &str, says: &str) {
+    match result {
+        Err(DomainError::Invalid {
+            field: refused,
+            message,
+        }) => {
+            assert_eq!(refused, field, "refused for the wrong field: {message}");
+            assert!(
+                message.contains(says),
+                "the message {message:?} does not say {says:?}"
+            );
+        }
+        other => panic!("expected {field} to be refused, got {other:?}"),
+    }
 }

@@ -10,16 +10,18 @@ use crate::domain::{AnnotationId, ArticleId, ReplyId, Status, TextPosition, User
 use crate::history::{self, AsOf};
 use crate::store::AnnotationRow;
 
+use super::idempotency::{self, Attempt};
 use super::request::{
-    etag, if_match, parse_json, read_body, read_json, require_acceptable, require_json, JSONLD,
+    etag, if_match, parse_json, parse_shape, read_body, read_json_body, require_acceptable,
+    require_json, JSONLD,
 };
-use super::{ApiError, AppState, Caller};
+use super::{methods, ApiError, AppState, Caller};
 
 const ALLOW: &str = "GET, HEAD, OPTIONS, PUT, DELETE";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/annotations/{id}")
+        methods::resource("/annotations/{id}", ALLOW)
             .route(
                 web::route()
                     .guard(guard::Any(guard::Get()).or(guard::Head()))
@@ -27,14 +29,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route(web::put().to(put))
             .route(web::delete().to(delete))
-            .route(web::route().guard(guard::Options()).to(options))
-            .route(web::route().to(method_not_allowed)),
+            .route(web::route().guard(guard::Options()).to(options)),
     )
-    .route("/api/annotations/{id}/history", web::get().to(history))
-    .route("/api/annotations/{id}/replies", web::post().to(reply))
-    .route("/api/annotations/{id}/status", web::post().to(set_status))
-    .route("/api/annotations/{id}/assignee", web::post().to(assign))
-    .route("/api/annotations/{id}/anchor", web::post().to(reattach));
+    .service(
+        methods::resource("/api/annotations/{id}/history", "GET").route(web::get().to(history)),
+    )
+    .service(
+        methods::resource("/api/annotations/{id}/replies", "POST").route(web::post().to(reply)),
+    )
+    .service(
+        methods::resource("/api/annotations/{id}/status", "POST").route(web::post().to(set_status)),
+    )
+    .service(
+        methods::resource("/api/annotations/{id}/assignee", "POST").route(web::post().to(assign)),
+    )
+    .service(
+        methods::resource("/api/annotations/{id}/anchor", "POST").route(web::post().to(reattach)),
+    );
 }
 
 fn parse_id(raw: &str) -> Result<AnnotationId, ApiError> {
@@ -68,6 +79,50 @@ pub fn written(
 ) -> HttpResponse {
     annotation_headers(&mut response, written.version);
     response.body(state.renderer.annotation(&written.annotation).to_string())
+}
+
+/// The answer to a retried POST about annotation `id`: `response`'s status again, with
+/// `Location` when the original had one (`location`), and the annotation as it is now.
+pub fn replay_annotation(
+    state: &AppState,
+    id: &AnnotationId,
+    mut response: actix_web::HttpResponseBuilder,
+    location: Option<&AnnotationId>,
+) -> Result<HttpResponse, ApiError> {
+    let row = state.desk.row(id)?;
+    if let Some(id) = location {
+        response.insert_header((header::LOCATION, state.renderer.annotation_iri(id.as_str())));
+    }
+    annotation_headers(&mut response, row.version);
+    let body = state.renderer.annotation(&row.annotation).to_string();
+    Ok(idempotency::replayed(response.body(body)))
+}
+
+/// Refuses an assignee who is not a user of the desk (422, naming them), so work is never
+/// assigned to nobody. `current` is the annotation's assignee now: keeping it is always
+/// allowed, so an annotation assigned to someone who has since left can still be edited.
+pub fn check_assignee(
+    state: &AppState,
+    assignee: Option<&UserName>,
+    current: Option<&UserName>,
+) -> Result<(), ApiError> {
+    let Some(name) = assignee else {
+        return Ok(());
+    };
+    if Some(name) == current || state.users.is_user(name) {
+        return Ok(());
+    }
+    let people: Vec<String> = state
+        .users
+        .people()
+        .into_iter()
+        .map(|user| user.name.to_string())
+        .collect();
+    Err(ApiError::Unprocessable(format!(
+        "`assignee`: {:?} is not a user of this desk; assign the annotation to one of {}",
+        name.as_str(),
+        people.join(", ")
+    )))
 }
 
 #[derive(Deserialize)]
@@ -142,15 +197,9 @@ async fn options(path: web::Path<String>) -> HttpResponse {
         .insert_header(("Access-Control-Allow-Methods", ALLOW))
         .insert_header((
             "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, Prefer, If-Match, Slug, Accept",
+            "Authorization, Content-Type, Prefer, If-Match, Slug, Accept, Idempotency-Key",
         ))
         .finish()
-}
-
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(format!(
-        "an annotation supports {ALLOW}; create annotations by POSTing to a container such as /annotations/"
-    )))
 }
 
 #[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
@@ -169,6 +218,9 @@ async fn put(
     let body = read_body(&req, payload, state.limits.max_body_bytes).await?;
     let json = parse_json(&body)?;
     let draft = crate::w3c::parse_annotation(&json, state.renderer.base())?;
+    if let Some(assignee) = &draft.assignee {
+        check_assignee(&state, assignee.as_ref(), row.annotation.assignee.as_ref())?;
+    }
     let done = state
         .desk
         .replace(
@@ -199,23 +251,36 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The common start of the workflow shortcuts: a writer, a live annotation, and an optional
-/// `If-Match` (checked when sent) turned into the expected version.
-fn shortcut(
+/// How a workflow shortcut begins: a writer, the body, and the idempotency key's verdict
+/// (checked before the annotation's state, so a retry is answered even if it changed since).
+async fn begin_shortcut(
     state: &AppState,
     req: &HttpRequest,
     path: &str,
     caller: &Caller,
-) -> Result<(AnnotationId, Option<u64>), ApiError> {
+    payload: web::Payload,
+) -> Result<(AnnotationId, web::BytesMut, Attempt), ApiError> {
     caller.require_writer()?;
     let id = parse_id(path)?;
-    let row = state.desk.live_row(&id)?;
+    let body = read_json_body(req, payload, state.limits.max_body_bytes).await?;
+    let attempt = idempotency::attempt(state, req, caller, &body).await?;
+    Ok((id, body, attempt))
+}
+
+/// The checks of a workflow shortcut that runs: a live annotation, and an optional `If-Match`
+/// (checked when sent) turned into the expected version.
+fn shortcut(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &AnnotationId,
+) -> Result<(AnnotationRow, Option<u64>), ApiError> {
+    let row = state.desk.live_row(id)?;
     let expected = if req.headers().contains_key(header::IF_MATCH) {
         if_match(req, row.version)?.expected(row.version)
     } else {
         None
     };
-    Ok((id, expected))
+    Ok((row, expected))
 }
 
 #[derive(Deserialize)]
@@ -234,8 +299,15 @@ async fn reply(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, _) = shortcut(&state, &req, &path, &caller)?;
-    let request: ReplyRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    let desk = match attempt {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(_) => {
+            return replay_annotation(&state, &id, HttpResponse::Created(), Some(&id));
+        }
+    };
+    shortcut(&state, &req, &id)?;
+    let request: ReplyRequest = parse_shape(&body)?;
     let parent = request
         .parent
         .as_deref()
@@ -245,8 +317,7 @@ async fn reply(
             ReplyId::parse(bare).map_err(|e| ApiError::BadRequest(format!("`parent`: {e}")))
         })
         .transpose()?;
-    let done = state
-        .desk
+    let done = desk
         .reply(&caller.0.name, &id, request.text, parent)
         .await?;
     let mut response = HttpResponse::Created();
@@ -268,13 +339,15 @@ async fn set_status(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, expected) = shortcut(&state, &req, &path, &caller)?;
-    let request: StatusRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    let desk = match attempt {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
+    };
+    let (_, expected) = shortcut(&state, &req, &id)?;
+    let request: StatusRequest = parse_shape(&body)?;
     let to = Status::parse(&request.status).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let done = state
-        .desk
-        .set_status(&caller.0.name, &id, to, expected)
-        .await?;
+    let done = desk.set_status(&caller.0.name, &id, to, expected).await?;
     Ok(written(&state, &done, HttpResponse::Ok()))
 }
 
@@ -292,16 +365,19 @@ async fn assign(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, expected) = shortcut(&state, &req, &path, &caller)?;
-    let request: AssignRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    let desk = match attempt {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
+    };
+    let (row, expected) = shortcut(&state, &req, &id)?;
+    let request: AssignRequest = parse_shape(&body)?;
     let assignee = request
         .assignee
         .map(|name| UserName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string())))
         .transpose()?;
-    let done = state
-        .desk
-        .assign(&caller.0.name, &id, assignee, expected)
-        .await?;
+    check_assignee(&state, assignee.as_ref(), row.annotation.assignee.as_ref())?;
+    let done = desk.assign(&caller.0.name, &id, assignee, expected).await?;
     Ok(written(&state, &done, HttpResponse::Ok()))
 }
 
@@ -331,16 +407,23 @@ async fn reattach(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
-    let request: ReattachRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    let request: ReattachRequest = parse_shape(&body)?;
     let article = request
         .article
         .as_deref()
         .map(|raw| ArticleId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string())))
         .transpose()?;
-    let placement = state
-        .desk
+    let desk = match attempt {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(_) => {
+            let placement = state
+                .desk
+                .placement(&id, article, request.target, request.version)?;
+            return Ok(idempotency::replayed(HttpResponse::Ok().json(placement)));
+        }
+    };
+    let placement = desk
         .reattach(
             &caller.0.name,
             &id,

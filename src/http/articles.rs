@@ -10,19 +10,39 @@ use crate::docs::schema::timestamp;
 use crate::domain::ArticleId;
 use crate::store::{ArticleRow, Filter};
 
-use super::request::read_json;
-use super::{ApiError, AppState, Caller};
+use super::idempotency::{self, Attempt};
+use super::request::{parse_shape, read_json_body};
+use super::{methods, ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/articles", web::get().to(list))
-        .route("/api/articles", web::post().to(create))
-        .route("/api/articles/{id}", web::get().to(get))
-        .route("/api/articles/{id}/versions", web::post().to(publish))
-        .route("/api/articles/{id}/versions/{n}", web::get().to(version))
-        .route("/api/articles/{id}/document", web::get().to(document))
-        .route("/api/articles/{id}/anchors", web::get().to(anchors))
-        .route("/articles/{id}", web::get().to(get))
-        .route("/articles/{id}/versions/{n}", web::get().to(version));
+    cfg.service(
+        methods::resource("/api/articles", "GET, POST")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    );
+    for (path, allow, route) in [
+        ("/api/articles/{id}", "GET", web::get().to(get)),
+        (
+            "/api/articles/{id}/versions",
+            "POST",
+            web::post().to(publish),
+        ),
+        (
+            "/api/articles/{id}/versions/{n}",
+            "GET",
+            web::get().to(version),
+        ),
+        (
+            "/api/articles/{id}/document",
+            "GET",
+            web::get().to(document),
+        ),
+        ("/api/articles/{id}/anchors", "GET", web::get().to(anchors)),
+        ("/articles/{id}", "GET", web::get().to(get)),
+        ("/articles/{id}/versions/{n}", "GET", web::get().to(version)),
+    ] {
+        cfg.service(methods::resource(path, allow).route(route));
+    }
 }
 
 fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
@@ -213,6 +233,18 @@ fn published(state: &AppState, done: Published) -> HttpResponse {
         .json(body)
 }
 
+/// The answer to a retried ingest or publish that wrote: 201 and the article as it is now
+/// (without the anchoring and house-style reports, which were the original's news).
+fn replay(state: &AppState, id: &ArticleId) -> Result<HttpResponse, ApiError> {
+    let done = Published {
+        article: state.desk.article(id)?,
+        created: true,
+        anchoring: None,
+        style: None,
+    };
+    Ok(idempotency::replayed(published(state, done)))
+}
+
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
 async fn create(
     state: web::Data<AppState>,
@@ -221,7 +253,12 @@ async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_writer()?;
-    let request: NewArticle = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(done) => return replay(&state, &idempotency::article_of(&done)?),
+    };
+    let request: NewArticle = parse_shape(&body)?;
     let id = ArticleId::parse(&request.id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if let Some(url) = &request.url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -230,8 +267,7 @@ async fn create(
             )));
         }
     }
-    let done = state
-        .desk
+    let done = desk
         .create_article(
             &caller.0.name,
             ArticleDraft {
@@ -258,9 +294,13 @@ async fn publish(
     caller.require_writer()?;
     let id = parse_id(&path)?;
     state.desk.article(&id)?;
-    let request: NewVersion = read_json(&req, payload, state.limits.max_body_bytes).await?;
-    let done = state
-        .desk
+    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(_) => return replay(&state, &id),
+    };
+    let request: NewVersion = parse_shape(&body)?;
+    let done = desk
         .publish_version(&caller.0.name, &id, &request.text)
         .await?;
     Ok(published(&state, done))

@@ -9,18 +9,27 @@ use serde_json::{json, Value};
 use crate::domain::{AnnotationId, ClaimId};
 use crate::store::ClaimRow;
 
-use super::request::read_json;
-use super::{ApiError, AppState, Caller};
+use super::idempotency::{self, Attempt};
+use super::request::{parse_shape, read_json_body};
+use super::{methods, ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/claims", web::get().to(list))
-        .route("/api/claims", web::post().to(create))
-        .route("/api/claims/{id}", web::get().to(get))
-        .route("/api/claims/{id}/annotations", web::post().to(link))
-        .route(
+    cfg.service(
+        methods::resource("/api/claims", "GET, POST")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    );
+    for (path, allow, route) in [
+        ("/api/claims/{id}", "GET", web::get().to(get)),
+        ("/api/claims/{id}/annotations", "POST", web::post().to(link)),
+        (
             "/api/claims/{id}/annotations/{annotation}",
+            "DELETE",
             web::delete().to(unlink),
-        );
+        ),
+    ] {
+        cfg.service(methods::resource(path, allow).route(route));
+    }
 }
 
 fn claim_id(raw: &str) -> Result<ClaimId, ApiError> {
@@ -134,7 +143,15 @@ async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_writer()?;
-    let request: NewClaim = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(done) => {
+            let claim = state.desk.claim(&idempotency::claim_of(&done)?)?;
+            return Ok(idempotency::replayed(created(&state, &claim)));
+        }
+    };
+    let request: NewClaim = parse_shape(&body)?;
     if request.text.trim().is_empty() {
         return Err(ApiError::Unprocessable(
             "`text`: say what the claim is, in a sentence".into(),
@@ -151,8 +168,7 @@ async fn create(
         .iter()
         .map(|a| annotation_id(a))
         .collect::<Result<Vec<_>, _>>()?;
-    let claim = state
-        .desk
+    let claim = desk
         .create_claim(
             &caller.0.name,
             id,
@@ -161,10 +177,15 @@ async fn create(
             &annotations,
         )
         .await?;
-    let body = view(&state, &claim);
-    Ok(HttpResponse::Created()
+    Ok(created(&state, &claim))
+}
+
+/// 201 with the claim and its `Location`.
+fn created(state: &AppState, claim: &ClaimRow) -> HttpResponse {
+    let body = view(state, claim);
+    HttpResponse::Created()
         .insert_header((header::LOCATION, body["url"].as_str().unwrap_or_default()))
-        .json(body))
+        .json(body)
 }
 
 #[derive(Deserialize)]
@@ -183,12 +204,19 @@ async fn link(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_writer()?;
     let id = claim_id(&path)?;
-    let request: LinkRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(_) => {
+            let claim = state.desk.claim(&id)?;
+            return Ok(idempotency::replayed(
+                HttpResponse::Ok().json(view(&state, &claim)),
+            ));
+        }
+    };
+    let request: LinkRequest = parse_shape(&body)?;
     let annotation = annotation_id(&request.annotation)?;
-    let claim = state
-        .desk
-        .link_claim(&caller.0.name, &id, &annotation)
-        .await?;
+    let claim = desk.link_claim(&caller.0.name, &id, &annotation).await?;
     Ok(HttpResponse::Ok().json(view(&state, &claim)))
 }
 

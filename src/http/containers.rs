@@ -12,11 +12,14 @@ use crate::history::{self, AsOf};
 use crate::store::Filter;
 use crate::w3c::Page;
 
-use super::annotations::written;
+use super::annotations::{check_assignee, replay_annotation, written};
+use super::idempotency::{self, Attempt};
 use super::request::{parse_json, read_body, require_acceptable, require_json, JSONLD};
-use super::{ApiError, AppState, Caller};
+use super::{methods, ApiError, AppState, Caller};
 
 const ALLOW: &str = "GET, HEAD, OPTIONS, POST";
+/// A page of a container (`?page=N`) is read-only.
+const PAGE_ALLOW: &str = "GET, HEAD, OPTIONS";
 const PREFER_MINIMAL: &str = "http://www.w3.org/ns/ldp#PreferMinimalContainer";
 const PREFER_IRIS: &str = "http://www.w3.org/ns/oa#PreferContainedIRIs";
 const PREFER_DESCRIPTIONS: &str = "http://www.w3.org/ns/oa#PreferContainedDescriptions";
@@ -24,15 +27,14 @@ const PREFER_DESCRIPTIONS: &str = "http://www.w3.org/ns/oa#PreferContainedDescri
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for path in ["/annotations/", "/articles/{article}/annotations/"] {
         cfg.service(
-            web::resource(path)
+            methods::resource(path, ALLOW)
                 .route(
                     web::route()
                         .guard(guard::Any(guard::Get()).or(guard::Head()))
                         .to(list),
                 )
                 .route(web::post().to(create))
-                .route(web::route().guard(guard::Options()).to(options))
-                .route(web::route().to(method_not_allowed)),
+                .route(web::route().guard(guard::Options()).to(options)),
         );
     }
 }
@@ -276,15 +278,9 @@ async fn options() -> HttpResponse {
         .insert_header(("Access-Control-Allow-Methods", ALLOW))
         .insert_header((
             "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, Prefer, If-Match, Slug, Accept",
+            "Authorization, Content-Type, Prefer, If-Match, Slug, Accept, Idempotency-Key",
         ))
         .finish()
-}
-
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(format!(
-        "a container supports {ALLOW}"
-    )))
 }
 
 #[tracing::instrument(skip_all, fields(path = %req.path(), user = %caller.0.name))]
@@ -296,13 +292,21 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_writer()?;
     if req.query_string().contains("page=") {
-        return Err(ApiError::MethodNotAllowed(
-            "a page cannot take new annotations; POST to the container itself".into(),
+        return Err(methods::not_allowed(
+            PAGE_ALLOW,
+            "a page cannot take new annotations; POST to the container itself",
         ));
     }
     let article = article_of(&req, &state)?;
     require_json(&req, "the annotation")?;
     let body = read_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(done) => {
+            let id = idempotency::annotation_of(&done)?;
+            return replay_annotation(&state, &id, HttpResponse::Created(), Some(&id));
+        }
+    };
     let json = parse_json(&body)?;
     let draft = crate::w3c::parse_annotation(&json, state.renderer.base())?;
     if let Some(article) = &article {
@@ -313,15 +317,15 @@ async fn create(
             )));
         }
     }
+    if let Some(assignee) = &draft.assignee {
+        check_assignee(&state, assignee.as_ref(), None)?;
+    }
     let slug = req
         .headers()
         .get("Slug")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let done = state
-        .desk
-        .create(&caller.0.name, draft, slug.as_deref())
-        .await?;
+    let done = desk.create(&caller.0.name, draft, slug.as_deref()).await?;
     let location = state.renderer.annotation_iri(done.annotation.id.as_str());
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, location));

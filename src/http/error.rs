@@ -27,9 +27,10 @@ pub enum ApiError {
     /// 404
     #[error("{0}")]
     NotFound(String),
-    /// 405: the resource does not support this method.
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// 405: the resource does not support this method; `allow` lists the methods it does
+    /// support, for the `Allow` header every 405 must carry (RFC 9110, section 15.5.6).
+    #[error("{detail}")]
+    MethodNotAllowed { allow: &'static str, detail: String },
     /// 406: the client accepts no representation we serve.
     #[error("{0}")]
     NotAcceptable(String),
@@ -73,7 +74,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "Not found",
-            ApiError::MethodNotAllowed(_) => "Method not allowed",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::NotAcceptable(_) => "Not acceptable",
             ApiError::Conflict(_) => "Conflict",
             ApiError::Gone(_) => "Gone",
@@ -96,7 +97,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
@@ -129,6 +130,9 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         ));
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
@@ -164,6 +168,7 @@ impl From<DeskError> for ApiError {
             DeskError::NotFound(m) => ApiError::NotFound(m),
             DeskError::Stale { .. } => ApiError::PreconditionFailed(error.to_string()),
             DeskError::Conflict(m) => ApiError::Conflict(m),
+            DeskError::KeyReused(m) => ApiError::Unprocessable(m),
             DeskError::Internal(m) if m.contains("not accepting writes") => {
                 ApiError::Unavailable(m)
             }

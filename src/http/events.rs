@@ -19,10 +19,6 @@ use super::{ApiError, AppState, Caller};
 const MAX_LIMIT: usize = 1000;
 /// Events scanned per request when filters skip most of them; the cursor continues from there.
 const MAX_SCAN: usize = 10_000;
-/// Events a live-tail consumer may have unread; beyond it the stream waits for the consumer.
-const STREAM_BUFFER: usize = 1024;
-/// How long the stream waits for a consumer that reads nothing before dropping it.
-const SLOW_CONSUMER: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/events", web::get().to(page))
@@ -279,10 +275,32 @@ async fn stream(
     let revoked = state.users.revoked(&caller.1);
     let mut cursor = query.after(&req)?;
     let log = state.desk.store().log.clone();
-    let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(STREAM_BUFFER);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(state.limits.tail_buffer);
     let mut head = log.watch_head();
     // An idle stream sends a comment now and then, so proxies and clients keep it open.
     let every = state.limits.heartbeat_every;
+    let patience = state.limits.tail_slow_consumer;
+    let closed = tx.clone();
+    // The buffer is bounded, so memory is too; a consumer that reads nothing for a long while
+    // is dropped and resumes from its Last-Event-ID.
+    let send = move |item: Bytes| {
+        let tx = tx.clone();
+        async move {
+            match tx.send_timeout(Ok(item), patience).await {
+                Ok(()) => true,
+                Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                    tracing::warn!(
+                        "dropping a live-tail consumer that read nothing for {patience:?}"
+                    );
+                    crate::metrics::metrics()
+                        .tail_consumers_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    false
+                }
+                Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
+            }
+        }
+    };
     actix_web::rt::spawn(async move {
         let mut heartbeat = tokio::time::interval(every);
         heartbeat.tick().await;
@@ -298,26 +316,19 @@ async fn stream(
                 }
                 for record in batch {
                     cursor = record.seq;
-                    if filter.matches(&record) {
-                        // The buffer is bounded, so memory is too; a consumer that reads
-                        // nothing for a long while is dropped and resumes from its
-                        // Last-Event-ID.
-                        let item = Ok(frame(&filter.view(&record)));
-                        if tx.send_timeout(item, SLOW_CONSUMER).await.is_err() {
-                            return;
-                        }
+                    if filter.matches(&record) && !send(frame(&filter.view(&record))).await {
+                        return;
                     }
                 }
             }
             tokio::select! {
                 changed = head.changed() => if changed.is_err() { return },
                 _ = heartbeat.tick() => {
-                    let beat = Ok(Bytes::from_static(b": keep-alive\n\n"));
-                    if tx.send_timeout(beat, SLOW_CONSUMER).await.is_err() {
+                    if !send(Bytes::from_static(b": keep-alive\n\n")).await {
                         return;
                     }
                 }
-                _ = tx.closed() => return,
+                _ = closed.closed() => return,
                 _ = &mut revoked => return,
             }
         }

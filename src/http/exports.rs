@@ -12,13 +12,17 @@ use crate::store::{AnnotationRow, Filter};
 use crate::w3c::Page;
 
 use super::request::JSONLD;
-use super::{ApiError, AppState, Caller};
+use super::{methods, ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/export/log.ndjson", web::get().to(log_dump))
-        .route("/api/export/annotations", web::get().to(collection))
-        .route("/api/export/annotations.csv", web::get().to(csv))
-        .route("/api/export/claimreview", web::get().to(claim_review));
+    for (path, route) in [
+        ("/api/export/log.ndjson", web::get().to(log_dump)),
+        ("/api/export/annotations", web::get().to(collection)),
+        ("/api/export/annotations.csv", web::get().to(csv)),
+        ("/api/export/claimreview", web::get().to(claim_review)),
+    ] {
+        cfg.service(methods::resource(path, "GET").route(route));
+    }
 }
 
 /// What can be exported.

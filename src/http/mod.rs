@@ -14,6 +14,8 @@ mod error;
 mod events;
 mod exports;
 mod health;
+mod idempotency;
+mod methods;
 mod people;
 mod request;
 mod style;
@@ -91,7 +93,7 @@ pub fn cors() -> DefaultHeaders {
         .add(("Access-Control-Allow-Origin", "*"))
         .add((
             "Access-Control-Expose-Headers",
-            "ETag, Allow, Vary, Link, Content-Type, Location, Content-Location, Prefer, Preference-Applied",
+            "ETag, Allow, Vary, Link, Content-Type, Location, Content-Location, Prefer, Preference-Applied, Idempotent-Replayed",
         ))
 }
 

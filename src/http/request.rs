@@ -122,7 +122,8 @@ pub enum Precondition {
 }
 
 /// Reads `If-Match`, which PUT and DELETE require (428 without). A value that is no ETag of
-/// ours can never match: 412.
+/// ours can never match: 412. `If-Match` uses the strong comparison (RFC 9110, section
+/// 13.1.1): a weak tag (`W/"v3"`) never matches, even when its opaque part does.
 pub fn if_match(req: &HttpRequest, current: u64) -> Result<Precondition, ApiError> {
     let Some(raw) = req.headers().get(header::IF_MATCH) else {
         return Err(ApiError::PreconditionRequired(format!(
@@ -135,7 +136,7 @@ pub fn if_match(req: &HttpRequest, current: u64) -> Result<Precondition, ApiErro
         return Ok(Precondition::Any);
     }
     for candidate in raw.split(',') {
-        let tag = candidate.trim().trim_start_matches("W/");
+        let tag = candidate.trim();
         if let Some(version) = tag
             .strip_prefix("\"v")
             .and_then(|t| t.strip_suffix('"'))
@@ -146,8 +147,13 @@ pub fn if_match(req: &HttpRequest, current: u64) -> Result<Precondition, ApiErro
             }
         }
     }
+    let weak = if raw.contains("W/") {
+        " (a weak tag never matches: If-Match compares strong tags only)"
+    } else {
+        ""
+    };
     Err(ApiError::PreconditionFailed(format!(
-        "If-Match {raw:?} does not match the current ETag {}; fetch the annotation again and reapply your change",
+        "If-Match {raw:?} does not match the current ETag {}{weak}; fetch the annotation again and reapply your change",
         etag(current)
     )))
 }
@@ -169,9 +175,24 @@ pub async fn read_json<T: for<'de> Deserialize<'de>>(
     payload: web::Payload,
     limit: usize,
 ) -> Result<T, ApiError> {
+    let body = read_json_body(req, payload, limit).await?;
+    parse_shape(&body)
+}
+
+/// The first half of [`read_json`]: the media type and the size limit, leaving the bytes (for
+/// an idempotency key's fingerprint, say).
+pub async fn read_json_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
     require_json(req, "the request")?;
-    let body = read_body(req, payload, limit).await?;
-    serde_json::from_value(parse_json(&body)?).map_err(|e| {
+    read_body(req, payload, limit).await
+}
+
+/// The second half of [`read_json`]: syntax, then shape.
+pub fn parse_shape<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_value(parse_json(body)?).map_err(|e| {
         ApiError::BadRequest(format!(
             "the request body is not what this endpoint takes: {e}"
         ))

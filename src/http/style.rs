@@ -8,11 +8,14 @@ use serde_json::json;
 use crate::domain::StyleRule;
 
 use super::request::read_json;
-use super::{ApiError, AppState, Caller};
+use super::{methods, ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/style-rules", web::get().to(get))
-        .route("/api/style-rules", web::put().to(put));
+    cfg.service(
+        methods::resource("/api/style-rules", "GET, PUT")
+            .route(web::get().to(get))
+            .route(web::put().to(put)),
+    );
 }
 
 async fn get(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {

@@ -114,6 +114,13 @@ pub async fn sync_socket(
                     _ = ping.tick() => {
                         if last_heard.elapsed() > limits.ping_timeout {
                             tracing::info!("no pong in time; closing");
+                            close_reason = Some(actix_ws::CloseReason {
+                                code: actix_ws::CloseCode::Policy,
+                                description: Some(format!(
+                                    "no pong within {} ms",
+                                    limits.ping_timeout.as_millis()
+                                )),
+                            });
                             break;
                         }
                         let _ = socket.ping(b"").await;

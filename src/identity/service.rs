@@ -116,6 +116,12 @@ impl Users {
         self.read(|d| d.user(name))
     }
 
+    /// Whether `name` is a user of this desk: the one question every check on a person's name
+    /// (an assignee, say) asks.
+    pub fn is_user(&self, name: &UserName) -> bool {
+        self.user(name).is_some()
+    }
+
     /// The display name of a user, if known.
     pub fn display_name(&self, name: &UserName) -> Option<String> {
         self.user(name).map(|user| user.display_name)

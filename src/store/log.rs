@@ -172,6 +172,15 @@ impl EventLog {
         }
     }
 
+    /// One durable event by id, through the index that makes appends idempotent: what a
+    /// deterministic id (an idempotency key's receipt, say) finds after a restart.
+    pub fn by_id(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
+        match self.shared.tree.get(keys::event_id(id))? {
+            Some(seq) => self.get(keys::u64_at(&seq, 0)),
+            None => Ok(None),
+        }
+    }
+
     /// Every durable event of a stream with a sequence number above `after_seq`, in order.
     pub fn read_stream(
         &self,
@@ -321,6 +330,11 @@ impl Writer {
                     duplicate: true,
                 }));
             }
+            return Ok(Plan::Refused(StoreError::PartialDuplicate));
+        }
+        // One id twice in one append would leave two events behind one index entry.
+        let mut ids = std::collections::HashSet::with_capacity(request.events.len());
+        if !request.events.iter().all(|event| ids.insert(event.id)) {
             return Ok(Plan::Refused(StoreError::PartialDuplicate));
         }
         for (stream, expected) in &request.expectations {

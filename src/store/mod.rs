@@ -44,7 +44,8 @@ pub enum StoreError {
         expected: Expected,
         actual: u64,
     },
-    /// Some but not all events of an append had been written before (409).
+    /// Some but not all events of an append had been written before, or one id appears twice
+    /// in it (409).
     #[error("some events of this append were already written, others not")]
     PartialDuplicate,
     /// The log stopped after an I/O failure, or is shutting down (503).

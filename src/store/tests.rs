@@ -98,6 +98,18 @@ async fn retrying_an_append_with_the_same_event_ids_is_idempotent() {
         Err(StoreError::PartialDuplicate)
     ));
     assert_eq!(store.log.head(), 1);
+
+    // So is an append that carries one new id twice: the id index could find only one.
+    let twice = event(EventId::random(), &a);
+    let doubled = AppendRequest {
+        events: vec![twice.clone(), twice],
+        expectations: vec![],
+    };
+    assert!(matches!(
+        store.log.append(doubled).await,
+        Err(StoreError::PartialDuplicate)
+    ));
+    assert_eq!(store.log.head(), 1);
 }
 
 #[tokio::test]
@@ -133,13 +145,11 @@ async fn concurrent_appends_are_group_committed_without_gaps() {
 #[tokio::test]
 async fn the_log_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
+    let written = append_one(&stream("a"), Expected::Any);
+    let id = written.events[0].id;
     {
         let store = Store::open(dir.path()).unwrap();
-        store
-            .log
-            .append(append_one(&stream("a"), Expected::Any))
-            .await
-            .unwrap();
+        store.log.append(written).await.unwrap();
     }
     // The first store's threads release the database once its handles are gone.
     let store = loop {
@@ -150,6 +160,9 @@ async fn the_log_survives_reopening() {
         }
     };
     assert_eq!(store.log.head(), 1);
+    // The idempotency index survives too: an event is found by its id.
+    assert_eq!(store.log.by_id(id).unwrap().map(|e| e.seq), Some(1));
+    assert_eq!(store.log.by_id(EventId::random()).unwrap(), None);
     let next = store
         .log
         .append(append_one(&stream("a"), Expected::Exact(1)))

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{detail, spawn_app, spawn_app_with, TestApp, ALICE, BRUNO, CHIARA, VICTOR};
+use crate::helpers::{detail, spawn_app, spawn_app_from, TestApp, ALICE, BRUNO, CHIARA, VICTOR};
 
 /// A bound on how long a healthy server takes to answer: a hang guard, not a speed test.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -39,7 +39,7 @@ fn real_desk(dir: &std::path::Path) -> Settings {
 #[tokio::test]
 async fn a_real_desk_has_no_demo_token_and_one_admin_whose_token_works() {
     let dir = tempfile::tempdir().unwrap();
-    let app = spawn_app_with(real_desk(dir.path())).await;
+    let app = spawn_app_from(real_desk(dir.path())).await;
     for token in DEMO_TOKENS {
         assert_eq!(status_of(&app, Method::GET, "/api/me", token).await, 401);
     }
@@ -590,7 +590,7 @@ async fn an_older_users_file_moves_into_the_log_without_the_demo_tokens_of_a_rea
     let file = dir.path().join("users.json");
     std::fs::write(&file, json!({ "tokens": tokens }).to_string()).unwrap();
 
-    let app = spawn_app_with(Settings::for_tests(dir.path().to_path_buf())).await;
+    let app = spawn_app_from(Settings::for_tests(dir.path().to_path_buf())).await;
     assert_eq!(status_of(&app, Method::GET, "/api/me", real).await, 200);
     for token in DEMO_TOKENS {
         assert_eq!(status_of(&app, Method::GET, "/api/me", token).await, 401);

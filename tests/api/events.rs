@@ -4,7 +4,13 @@ use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, TestApp, ALICE, ARTICLE, DESK_ANNOTATIONS};
+use std::time::{Duration, Instant};
+
+use glossa::domain::{AnnotationId, StreamId};
+use glossa::store::{AppendRequest, NewEvent};
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, ALICE, ARTICLE, DESK_ANNOTATIONS};
 
 #[tokio::test]
 async fn the_feed_pages_through_the_whole_log_in_order() {
@@ -83,6 +89,12 @@ async fn tail(
         request = request.header("Last-Event-ID", id.to_string());
     }
     let response = request.send().await.unwrap();
+    read_ids(response, stop_after, up_to).await
+}
+
+/// Reads an open live tail until `stop_after` events have arrived, event `up_to` has, or the
+/// server ends the stream.
+async fn read_ids(response: reqwest::Response, stop_after: usize, up_to: Option<u64>) -> Vec<u64> {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut body = response.bytes_stream();
@@ -147,4 +159,76 @@ async fn an_idle_live_tail_gets_heartbeats() {
     let first = body.next().await.unwrap().unwrap();
     assert_eq!(&first[..], b": keep-alive\n\n");
     assert_eq!(app.get("/api/events/stream?after=x").await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_consumer_that_reads_nothing_is_dropped_and_resumes_where_it_was_cut() {
+    let app = spawn_app_with(|settings| {
+        settings.limits.tail_buffer = 4;
+        settings.limits.tail_slow_consumer = Duration::from_millis(200);
+    })
+    .await;
+    let start = app.log_head();
+    let stalled = app
+        .request(Method::GET, "/api/events/stream", Some(ALICE))
+        .header("Last-Event-ID", start.to_string())
+        .send()
+        .await
+        .unwrap();
+    let dropped_before = dropped_consumers(&app).await;
+    // 25 MiB of events: more than the socket buffers on both ends hold, so the server's own
+    // buffer of four events fills while the consumer reads nothing.
+    const EVENTS: u64 = 400;
+    let stream = StreamId::Annotation(AnnotationId::parse("tail-flood").unwrap());
+    for _ in 0..EVENTS / 50 {
+        let events = (0..50)
+            .map(|_| NewEvent {
+                data: json!({ "payload": "x".repeat(64 * 1024) }),
+                ..glossa::bench::event(&stream)
+            })
+            .collect();
+        app.desk
+            .store()
+            .log
+            .append(AppendRequest {
+                events,
+                expectations: Vec::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let head = app.log_head();
+    assert_eq!(head, start + EVENTS);
+
+    // The server gives up on the consumer once its buffer has stayed full for the patience.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dropped_consumers(&app).await == dropped_before {
+        assert!(
+            Instant::now() < deadline,
+            "a consumer that read nothing for a minute was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Its stream ends after what was already buffered: a contiguous run short of the head...
+    let cut = read_ids(stalled, usize::MAX, None).await;
+    let last = *cut
+        .last()
+        .expect("the buffered events arrive before the end");
+    assert!(
+        last < head,
+        "the stream was not cut: it delivered up to the head"
+    );
+    assert_eq!(cut, (start + 1..=last).collect::<Vec<_>>());
+    // ...and the consumer resumes from its Last-Event-ID with no gap and no duplicate.
+    let resumed = tail(&app, Some(last), usize::MAX, Some(head)).await;
+    assert_eq!(resumed, (last + 1..=head).collect::<Vec<_>>());
+}
+
+async fn dropped_consumers(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("glossa_tail_consumers_dropped_total "))
+        .expect("the metric is exposed")
+        .parse()
+        .unwrap()
 }

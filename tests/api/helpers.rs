@@ -47,13 +47,24 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// Starts the server in-process on a fresh data directory (seeded) with settings changed by
+/// `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut settings = Settings::for_tests(dir.path().to_path_buf());
+    configure(&mut settings);
+    let mut app = spawn_app_from(settings).await;
+    app._dir = Some(dir);
+    app
+}
+
 /// Starts the server in-process on an existing data directory.
 pub async fn spawn_app_on(data_dir: &Path) -> TestApp {
-    spawn_app_with(Settings::for_tests(data_dir.to_path_buf())).await
+    spawn_app_from(Settings::for_tests(data_dir.to_path_buf())).await
 }
 
 /// Starts the server in-process with these settings.
-pub async fn spawn_app_with(settings: Settings) -> TestApp {
+pub async fn spawn_app_from(settings: Settings) -> TestApp {
     LazyLock::force(&TRACING);
     let app = Application::build(settings).await.expect("the app builds");
     let base = app.base_url().to_owned();
@@ -139,6 +150,17 @@ impl TestApp {
     /// The durable head of the event log.
     pub fn log_head(&self) -> u64 {
         self.desk.store().log.head()
+    }
+
+    /// Waits until the read models have read the whole log, so REST reads show every change
+    /// that arrived through sync.
+    pub async fn read_models_caught_up(&self) {
+        self.desk
+            .store()
+            .read_model
+            .wait_for(self.log_head())
+            .await
+            .expect("the read models catch up");
     }
 
     /// Every event in the log, in order.

@@ -112,6 +112,7 @@ async fn a_js_client_annotation_reaches_another_client_the_api_and_the_log() {
     let (app, setup) = app_and_setup().await;
     let result = run(&setup, "create", (ALICE, BRUNO), ("alice", "bruno")).await;
     let id = result["id"].as_str().unwrap();
+    app.read_models_caught_up().await;
     let json = app.get_json(&format!("/annotations/{id}")).await;
     assert_eq!(json["creator"]["nickname"], "alice");
     assert_eq!(json["body"][0]["value"], "note from A");
@@ -181,6 +182,7 @@ async fn concurrent_body_edits_from_two_js_clients_both_survive() {
     let result = run(&setup, "concurrent", (ALICE, BRUNO), ("alice", "bruno")).await;
     let id = result["id"].as_str().unwrap();
     assert_eq!(result["bodyA"], result["bodyB"]);
+    app.read_models_caught_up().await;
     let json = app.get_json(&format!("/annotations/{id}")).await;
     let body = json["body"][0]["value"].as_str().unwrap();
     assert!(body.contains("AAA") && body.contains("BBB"), "{body}");
@@ -207,12 +209,11 @@ async fn a_js_viewer_reads_but_cannot_write() {
 #[tokio::test]
 async fn presence_is_relayed_and_never_logged() {
     let (app, setup) = app_and_setup().await;
+    let head = app.log_head();
     let result = run(&setup, "presence", (ALICE, BRUNO), ("alice", "bruno")).await;
     assert_eq!(result["received"]["user"], "alice");
-    assert!(app
-        .events()
-        .iter()
-        .all(|e| !e.event_type.contains("ephemeral")));
+    // Whatever a stored presence would be called, it would move the log's head.
+    assert_eq!(app.log_head(), head, "relaying presence wrote to the log");
 }
 
 #[tokio::test]
@@ -225,6 +226,44 @@ async fn invalid_js_changes_are_compensated_and_clients_converge() {
         .events()
         .iter()
         .any(|e| e.event_type == "change.rejected" && e.data["key"] == id));
+}
+
+/// One client types in a note while another makes an invalid change to the verdict: the
+/// compensation puts back the verdict alone, and the typing survives everywhere.
+#[tokio::test]
+async fn typing_in_a_note_survives_the_compensation_of_another_clients_invalid_verdict() {
+    let (app, setup) = app_and_setup().await;
+    let result = run(
+        &setup,
+        "typing-survives-compensation",
+        (ALICE, BRUNO),
+        ("alice", "bruno"),
+    )
+    .await;
+    let id = result["id"].as_str().unwrap();
+    // The typing reached B only after the compensation: it was concurrent with it.
+    assert_eq!(result["bodyOnBAfterCompensation"], "base");
+    let rejected: Vec<_> = app
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == "change.rejected" && e.data["key"] == id)
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].data["user"], "bruno");
+    assert_eq!(rejected[0].data["restored"], serde_json::json!(["verdict"]));
+    // The read models follow the log; wait until they have read all of it.
+    app.read_models_caught_up().await;
+    let json = app.get_json(&format!("/annotations/{id}")).await;
+    assert!(json.to_string().contains("base and typed"), "{json}");
+    let article = glossa::domain::ArticleId::parse(ARTICLE).unwrap();
+    let state = app.desk.documents().inspect(&article).await.unwrap();
+    let on_server = state
+        .annotations
+        .iter()
+        .find(|a| a.id.as_str() == id)
+        .unwrap();
+    assert_eq!(on_server.body, "base and typed");
+    assert_eq!(on_server.verdict.map(|v| v.as_str()), Some("false"));
 }
 
 #[tokio::test]
@@ -293,6 +332,8 @@ async fn a_peer_that_answers_no_pings_is_disconnected() {
     let (_app, setup) = app_and_setup().await;
     let result = run(&setup, "dead-peer", (ALICE, BRUNO), ("alice", "bruno")).await;
     assert_eq!(result["closedByServer"], true);
+    assert_eq!(result["code"], 1008, "{result}");
+    assert_eq!(result["reason"], "no pong within 2000 ms");
 }
 
 #[tokio::test]

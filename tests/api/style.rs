@@ -149,3 +149,170 @@ async fn only_an_admin_changes_the_term_list_and_bad_lists_change_nothing() {
         .iter()
         .any(|(q, _)| q == "Donetsk Oblast"));
 }
+
+/// The tags on an article's latest version, seen from the house-style variants in it.
+#[derive(Debug)]
+struct TagView {
+    /// Every whole-word occurrence of a variant: (variant, start, open tags placed on it).
+    occurrences: Vec<(String, u64, usize)>,
+    /// Open tags that re-anchoring found ambiguous: the starts of their candidates.
+    ambiguous: Vec<Vec<u64>>,
+    /// Open house-style tags with neither a place nor candidates (orphaned, pending).
+    lost: usize,
+}
+
+async fn tag_view(app: &TestApp, article: &str) -> TagView {
+    let text: Vec<char> = app.article_text(article).await.chars().collect();
+    let anchors = app
+        .get_json(&format!("/api/articles/{article}/anchors"))
+        .await;
+    let open: Vec<&serde_json::Value> = anchors["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "tag" && p["annotation_status"] == "open")
+        .collect();
+    let house_style: Vec<String> = app
+        .desk
+        .list(&Filter {
+            article: Some(ArticleId::parse(article).unwrap()),
+            ..Filter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.annotation.tags.iter().any(|t| t == HOUSE_STYLE))
+        .map(|row| row.annotation.id.to_string())
+        .collect();
+    let boundary = |i: Option<usize>| {
+        i.and_then(|i| text.get(i))
+            .is_none_or(|c| !c.is_alphanumeric())
+    };
+    let mut occurrences = Vec::new();
+    for rule in glossa::desk::default_rules() {
+        for variant in &rule.variants {
+            let word: Vec<char> = variant.chars().collect();
+            for start in 0..=text.len().saturating_sub(word.len()) {
+                let end = start + word.len();
+                if text[start..end] == word[..]
+                    && boundary(start.checked_sub(1))
+                    && boundary(Some(end))
+                {
+                    let (start, end) = (start as u64, end as u64);
+                    let on_it = open
+                        .iter()
+                        .filter(|p| {
+                            p["position"]["start"].as_u64().is_some_and(|s| s < end)
+                                && p["position"]["end"].as_u64().is_some_and(|e| e > start)
+                        })
+                        .count();
+                    occurrences.push((variant.clone(), start, on_it));
+                }
+            }
+        }
+    }
+    let ambiguous = open
+        .iter()
+        .filter(|p| p["status"] == "ambiguous")
+        .map(|p| {
+            p["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["start"].as_u64().unwrap())
+                .collect()
+        })
+        .collect();
+    let lost = open
+        .iter()
+        .filter(|p| p.get("position").is_none() && p.get("candidates").is_none())
+        .filter(|p| house_style.iter().any(|id| p["annotation"] == id.as_str()))
+        .count();
+    TagView {
+        occurrences,
+        ambiguous,
+        lost,
+    }
+}
+
+/// Every occurrence has exactly one open tag: placed on it, or an ambiguous tag that has it
+/// among its candidates (one ambiguous tag for each occurrence without a placed one).
+fn assert_one_open_tag_each(view: &TagView) {
+    let doubled: Vec<_> = view.occurrences.iter().filter(|(_, _, n)| *n > 1).collect();
+    assert!(doubled.is_empty(), "tagged twice: {doubled:?} in {view:?}");
+    let bare: Vec<u64> = view
+        .occurrences
+        .iter()
+        .filter(|(_, _, n)| *n == 0)
+        .map(|(_, start, _)| *start)
+        .collect();
+    assert_eq!(bare.len(), view.ambiguous.len(), "{view:?}");
+    for start in &bare {
+        assert!(
+            view.ambiguous.iter().any(|c| c.contains(start)),
+            "no tag for the occurrence at {start}: {view:?}"
+        );
+    }
+    assert_eq!(view.lost, 0, "{view:?}");
+}
+
+#[tokio::test]
+async fn republishing_with_one_word_changed_flags_nothing_twice() {
+    let app = spawn_app().await;
+    let before = tag_view(&app, FINALISED).await;
+    // Eight "Zelenskyy" (four in the repeated caption) and two "Nato".
+    assert_eq!(before.occurrences.len(), 10, "{before:?}");
+    assert_one_open_tag_each(&before);
+    let flagged = house_style(&app, FINALISED).len();
+    let text = app.article_text(FINALISED).await;
+    let published = app
+        .post_json(
+            &format!("/api/articles/{FINALISED}/versions"),
+            &json!({ "text": text.replace("Nato", "NATO") }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(published.status(), 201);
+    let body: serde_json::Value = published.json().await.unwrap();
+    assert_eq!(body["style"]["flagged"], 0, "{body}");
+    assert_eq!(house_style(&app, FINALISED).len(), flagged);
+    let after = tag_view(&app, FINALISED).await;
+    assert_eq!(after.occurrences.len(), 8, "{after:?}");
+    assert!(after.ambiguous.is_empty(), "{after:?}");
+    assert!(
+        after.occurrences.iter().all(|(_, _, n)| *n == 1),
+        "{after:?}"
+    );
+    assert_one_open_tag_each(&after);
+}
+
+#[tokio::test]
+async fn every_occurrence_keeps_one_open_tag_however_many_versions_are_published() {
+    let app = spawn_app().await;
+    assert!(house_style(&app, FINALISED)
+        .iter()
+        .all(|(q, _)| q != "Kiev"));
+    for n in 1..=4 {
+        let text = app.article_text(FINALISED).await;
+        let published = app
+            .post_json(
+                &format!("/api/articles/{FINALISED}/versions"),
+                &json!({ "text": format!("{text}\nThe leaders met again in Kiev.") }),
+                ALICE,
+            )
+            .await;
+        assert_eq!(published.status(), 201);
+        let kiev: Vec<_> = house_style(&app, FINALISED)
+            .into_iter()
+            .filter(|(q, s)| q == "Kiev" && *s == Status::Open)
+            .collect();
+        assert_eq!(kiev.len(), n, "after {n} publishes");
+        let view = tag_view(&app, FINALISED).await;
+        let kiev = view
+            .occurrences
+            .iter()
+            .filter(|(v, _, _)| v == "Kiev")
+            .count();
+        assert_eq!(kiev, n, "{view:?}");
+        assert_one_open_tag_each(&view);
+    }
+}

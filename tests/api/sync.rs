@@ -485,3 +485,252 @@ async fn presence_forwarded_by_a_client_is_relayed_once() {
         [("peer-a".into(), 2)]
     );
 }
+
+/// A field of an annotation in a client's document, as a string (text objects included).
+fn field(doc: &Automerge, id: &str, key: &str) -> Option<String> {
+    let (_, map) = doc.get(ROOT, "annotations").unwrap()?;
+    let (_, obj) = doc.get(&map, id).unwrap()?;
+    match doc.get(&obj, key).unwrap()? {
+        (automerge::Value::Object(ObjType::Text), text) => Some(doc.text(&text).unwrap()),
+        (automerge::Value::Scalar(s), _) => s.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn tags(doc: &Automerge, id: &str) -> Vec<String> {
+    let (_, map) = doc.get(ROOT, "annotations").unwrap().unwrap();
+    let (_, obj) = doc.get(&map, id).unwrap().unwrap();
+    let (_, list) = doc.get(&obj, "tags").unwrap().unwrap();
+    (0..doc.length(&list))
+        .map(|i| match doc.get(&list, i).unwrap().unwrap() {
+            (automerge::Value::Object(ObjType::Text), text) => doc.text(&text).unwrap(),
+            (automerge::Value::Scalar(s), _) => s.as_str().unwrap().to_owned(),
+            other => panic!("a tag is a string, not {other:?}"),
+        })
+        .collect()
+}
+
+/// Alice types in a note while Bruno, in one change, tags the annotation (valid) and gives it a
+/// verdict that does not exist (invalid). Alice's typing is concurrent with the compensation:
+/// it reaches the server only after it. Only the verdict is put back; the tag and every
+/// character Alice typed stay, on the server and on both clients.
+#[tokio::test]
+async fn a_compensation_puts_back_only_the_invalid_field_and_concurrent_typing_survives() {
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut a = client("alice", false, &doc_id);
+    let mut b = client("bruno", false, &doc_id);
+    settle(&app, &mut a).await;
+    add_annotation(&mut a.doc, "typed", "alice", "fact-check", Some("false"));
+    settle(&app, &mut a).await;
+    settle(&app, &mut b).await;
+    assert_eq!(field(&b.doc, "typed", "verdict").as_deref(), Some("false"));
+
+    // Alice types, and her change stays with her for now.
+    {
+        let (_, map) = a.doc.get(ROOT, "annotations").unwrap().unwrap();
+        let (_, obj) = a.doc.get(&map, "typed").unwrap().unwrap();
+        let (_, body) = a.doc.get(&obj, "body").unwrap().unwrap();
+        let mut tx = a.doc.transaction();
+        let end = tx.length(&body);
+        tx.splice_text(&body, end, 0, ", typed while offline")
+            .unwrap();
+        tx.commit();
+    }
+    // Bruno's change: one valid field, one invalid.
+    {
+        let (_, map) = b.doc.get(ROOT, "annotations").unwrap().unwrap();
+        let (_, obj) = b.doc.get(&map, "typed").unwrap().unwrap();
+        let (_, list) = b.doc.get(&obj, "tags").unwrap().unwrap();
+        let mut tx = b.doc.transaction();
+        tx.insert(&list, 0, "checked").unwrap();
+        tx.put(&obj, "verdict", "pants-on-fire").unwrap();
+        tx.commit();
+    }
+    let head = app.log_head();
+    settle(&app, &mut b).await;
+    let rejected: Vec<_> = app
+        .events()
+        .into_iter()
+        .filter(|e| e.seq > head && e.event_type == "change.rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].data["key"], "typed");
+    assert_eq!(rejected[0].data["restored"], serde_json::json!(["verdict"]));
+    assert_eq!(field(&b.doc, "typed", "verdict").as_deref(), Some("false"));
+    assert_eq!(tags(&b.doc, "typed"), ["checked"], "the valid part stays");
+
+    settle(&app, &mut a).await;
+    settle(&app, &mut b).await;
+    let expected = "from a sync client, typed while offline";
+    for (who, doc) in [("alice", &a.doc), ("bruno", &b.doc)] {
+        assert_eq!(
+            field(doc, "typed", "body").as_deref(),
+            Some(expected),
+            "{who}"
+        );
+        assert_eq!(
+            field(doc, "typed", "verdict").as_deref(),
+            Some("false"),
+            "{who}"
+        );
+        assert_eq!(tags(doc, "typed"), ["checked"], "{who}");
+    }
+    assert_eq!(a.doc.get_heads(), b.doc.get_heads());
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let state = app.desk.documents().inspect(&article).await.unwrap();
+    let typed = state
+        .annotations
+        .iter()
+        .find(|x| x.id.as_str() == "typed")
+        .unwrap();
+    assert_eq!(typed.body, expected);
+    assert_eq!(typed.verdict.map(|v| v.as_str()), Some("false"));
+    assert_eq!(typed.tags, ["checked"]);
+    // The read models follow the log; wait until they have read all of it.
+    app.read_models_caught_up().await;
+    let json = app.get_json("/annotations/typed").await;
+    assert!(json.to_string().contains(expected), "{json}");
+}
+
+/// Bruno's client breaks one rule in a change that also edits the note; each time only the
+/// broken field gets its last valid value back, and the note edit stays.
+#[tokio::test]
+async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
+    type Mutation = fn(&mut automerge::transaction::Transaction<'_>, &automerge::ObjId);
+    let cases: [(&str, Mutation, &str); 10] = [
+        (
+            "status",
+            |tx, obj| tx.put(obj, "status", "resolved").unwrap(),
+            "open",
+        ),
+        (
+            "kind",
+            |tx, obj| tx.delete(obj, "kind").unwrap(),
+            "fact-check",
+        ),
+        (
+            "kind",
+            |tx, obj| tx.put(obj, "kind", "comment").unwrap(),
+            "fact-check",
+        ),
+        (
+            "verdict",
+            |tx, obj| tx.delete(obj, "verdict").unwrap(),
+            "false",
+        ),
+        (
+            "creator",
+            |tx, obj| tx.put(obj, "creator", "bruno").unwrap(),
+            "alice",
+        ),
+        (
+            "created",
+            |tx, obj| tx.put(obj, "created", "2020-01-01T00:00:00.000Z").unwrap(),
+            "2025-09-04T12:00:00.000Z",
+        ),
+        (
+            "id",
+            |tx, obj| tx.put(obj, "id", "someone-else").unwrap(),
+            "",
+        ),
+        // A kind and a verdict that only fit together stay; the forged creator goes back.
+        (
+            "creator",
+            |tx, obj| {
+                tx.put(obj, "kind", "comment").unwrap();
+                tx.delete(obj, "verdict").unwrap();
+                tx.put(obj, "creator", "bruno").unwrap();
+            },
+            "alice",
+        ),
+        // A valid status move stays; a passage that is not in the article goes back.
+        (
+            "targets",
+            |tx, obj| {
+                tx.put(obj, "status", "in_review").unwrap();
+                let (_, targets) = tx.get(obj, "targets").unwrap().unwrap();
+                let (_, first) = tx.get(&targets, 0).unwrap().unwrap();
+                tx.put(&first, "exact", "words that are not there").unwrap();
+            },
+            "",
+        ),
+        (
+            "deleted",
+            |tx, obj| tx.put(obj, "deleted", "yes").unwrap(),
+            "",
+        ),
+    ];
+    let app = spawn_app().await;
+    let doc_id = document_id(&app).await;
+    let mut a = client("alice", false, &doc_id);
+    let mut b = client("bruno", false, &doc_id);
+    settle(&app, &mut a).await;
+    for (n, (key, mutate, restored)) in cases.into_iter().enumerate() {
+        let id = format!("case-{n}");
+        add_annotation(&mut a.doc, &id, "alice", "fact-check", Some("false"));
+        settle(&app, &mut a).await;
+        settle(&app, &mut b).await;
+        {
+            let (_, map) = b.doc.get(ROOT, "annotations").unwrap().unwrap();
+            let (_, obj) = b.doc.get(&map, &id).unwrap().unwrap();
+            let (_, body) = b.doc.get(&obj, "body").unwrap().unwrap();
+            let mut tx = b.doc.transaction();
+            let end = tx.length(&body);
+            tx.splice_text(&body, end, 0, " (b)").unwrap();
+            mutate(&mut tx, &obj);
+            tx.commit();
+        }
+        let head = app.log_head();
+        settle(&app, &mut b).await;
+        let events: Vec<_> = app.events().into_iter().filter(|e| e.seq > head).collect();
+        let rejected: Vec<_> = events
+            .iter()
+            .filter(|e| e.event_type == "change.rejected")
+            .collect();
+        assert_eq!(rejected.len(), 1, "{key}");
+        assert_eq!(rejected[0].data["key"], id.as_str(), "{key}");
+        assert_eq!(
+            rejected[0].data["restored"],
+            serde_json::json!([key]),
+            "{key}: {}",
+            rejected[0].data
+        );
+        assert!(
+            events.iter().any(|e| e.event_type == "annotation.updated"),
+            "{key}: the note edit is logged"
+        );
+        let expected = match restored {
+            "" if key == "id" => Some(id.clone()),
+            "" => None,
+            value => Some(value.to_owned()),
+        };
+        assert_eq!(field(&b.doc, &id, key), expected, "{key}");
+        assert_eq!(
+            field(&b.doc, &id, "body").as_deref(),
+            Some("from a sync client (b)"),
+            "{key}"
+        );
+        let article = ArticleId::parse(ARTICLE).unwrap();
+        let state = app.desk.documents().inspect(&article).await.unwrap();
+        let on_server = state
+            .annotations
+            .iter()
+            .find(|x| x.id.as_str() == id)
+            .unwrap();
+        assert_eq!(on_server.body, "from a sync client (b)", "{key}");
+        assert_eq!(on_server.creator.as_str(), "alice", "{key}");
+        assert!(!on_server.deleted, "{key}");
+        if n == 7 {
+            assert_eq!(field(&b.doc, &id, "kind").as_deref(), Some("comment"));
+            assert_eq!(on_server.kind.as_str(), "comment");
+            assert_eq!(on_server.verdict, None);
+        }
+        if n == 8 {
+            assert_eq!(on_server.status.as_str(), "in_review");
+            assert_eq!(on_server.targets[0].quote.exact, "26 nations have pledged");
+        }
+        settle(&app, &mut a).await;
+        assert_eq!(a.doc.get_heads(), b.doc.get_heads(), "{key}");
+    }
+}

@@ -393,3 +393,113 @@ async fn an_annotation_made_on_an_older_version_is_anchored_in_the_latest_at_onc
     assert_eq!(placed["status"], "moved", "{placed}");
     assert_eq!(placed["quote"]["exact"], other);
 }
+
+const FINALISED: &str = "macron-us-support-finalised";
+
+/// Every placement on an article in one version, by (annotation, target).
+async fn placements_of(app: &TestApp, article: &str, version: u32) -> Vec<Value> {
+    app.get_json(&format!(
+        "/api/articles/{article}/anchors?version={version}"
+    ))
+    .await["placements"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn same_target<'a>(all: &'a [Value], p: &Value) -> &'a Value {
+    all.iter()
+        .find(|q| q["annotation"] == p["annotation"] && q["target"] == p["target"])
+        .unwrap_or_else(|| panic!("{} is not placed", p["annotation"]))
+}
+
+#[tokio::test]
+async fn a_passage_repeated_in_the_text_keeps_its_place_when_an_edit_does_not_touch_it() {
+    let app = spawn_app().await;
+    let v1 = app.article_text(FINALISED).await;
+    let caption = v1.lines().next().unwrap().to_owned();
+    assert_eq!(v1.matches(&caption).count(), 4);
+    // The four copies of the caption open the article.
+    let run_end = ([caption.as_str(); 4].join("\n").chars().count()) as u64;
+    let on_caption: Vec<Value> = placements_of(&app, FINALISED, 1)
+        .await
+        .into_iter()
+        .filter(|p| p["position"]["end"].as_u64().is_some_and(|e| e <= run_end))
+        .collect();
+    // alice's correction on the first copy, and a house-style tag on each "Zelenskyy".
+    assert_eq!(on_caption.len(), 5, "{on_caption:?}");
+
+    // Only "Nato" becomes "NATO", further down.
+    let published = app
+        .post_json(
+            &format!("/api/articles/{FINALISED}/versions"),
+            &json!({ "text": v1.replace("Nato", "NATO") }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(published.status(), 201);
+    let v2 = placements_of(&app, FINALISED, 2).await;
+    for before in &on_caption {
+        let now = same_target(&v2, before);
+        assert_eq!(now["status"], "exact", "{now}");
+        assert_eq!(now["position"], before["position"], "{now}");
+    }
+
+    // A note added above the caption moves every copy by exactly its length.
+    let note = "Editor’s Note: NATO’s spelling was corrected.\n";
+    let shift = note.chars().count() as u64;
+    let v2_text = app.article_text(FINALISED).await;
+    app.post_json(
+        &format!("/api/articles/{FINALISED}/versions"),
+        &json!({ "text": format!("{note}{v2_text}") }),
+        ALICE,
+    )
+    .await;
+    let v3 = placements_of(&app, FINALISED, 3).await;
+    for before in &on_caption {
+        let now = same_target(&v3, before);
+        assert_eq!(now["status"], "moved", "{now}");
+        for side in ["start", "end"] {
+            assert_eq!(
+                now["position"][side].as_u64().unwrap(),
+                before["position"][side].as_u64().unwrap() + shift,
+                "{now}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tag_the_server_resolved_itself_needs_no_one() {
+    let app = spawn_app().await;
+    let v1 = app.article_text(FINALISED).await;
+    assert_eq!(v1.matches("Nato").count(), 2);
+    let published = app
+        .post_json(
+            &format!("/api/articles/{FINALISED}/versions"),
+            &json!({ "text": v1.replace("Nato", "NATO") }),
+            ALICE,
+        )
+        .await;
+    let body: Value = published.json().await.unwrap();
+    // The server's tag on the second "Nato" is resolved; alice's own tag on the first is
+    // hers to close.
+    assert_eq!(body["style"]["resolved"], 1, "{body}");
+    let anchors = app
+        .get_json(&format!("/api/articles/{FINALISED}/anchors"))
+        .await;
+    let orphaned: Vec<&Value> = anchors["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "orphaned")
+        .collect();
+    assert_eq!(orphaned.len(), 2, "{orphaned:?}");
+    let attention: Vec<&str> = anchors["needs_attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["annotation"].as_str().unwrap())
+        .collect();
+    assert_eq!(attention, ["seed-001-nato"]);
+}

@@ -167,7 +167,7 @@ async fn the_sign_in_page_offers_demo_users_only_on_a_demo_desk() {
     let demo = spawn_app().await;
     assert_eq!(run_scenario(&demo, "signin", &[]).await["offered"], 4);
     let dir = tempfile::tempdir().unwrap();
-    let real = crate::helpers::spawn_app_with(glossa::config::Settings {
+    let real = crate::helpers::spawn_app_from(glossa::config::Settings {
         seed: false,
         ..glossa::config::Settings::for_tests(dir.path().to_path_buf())
     })
@@ -241,6 +241,14 @@ async fn the_desk_fits_desktop_and_phone_and_works_from_the_keyboard() {
         assert_eq!(result[viewport]["overflow"], 0, "{viewport}");
         assert!(result[viewport]["worst_contrast"].as_f64().unwrap() >= 4.5);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_survives_annotations_arriving_mid_selection_in_chromium() {
+    let result = browser("selection").await;
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["stored"], "Zelensky hailed the pledges as");
+    assert_eq!(result["arrived"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -474,13 +474,16 @@ const scenarios = {
         )
       )
       ws.on("error", () => {})
-      ws.on("close", () => {
+      ws.on("close", (code, reason) => {
         clearTimeout(timer)
-        resolve({ closedByServer: true })
+        resolve({ closedByServer: true, code, reason: reason.toString() })
       })
     })
     if (!outcome.closedByServer) fail(`the server kept a peer that answers no pings for ${limit} ms`)
-    return { closedByServer: true, ms: Date.now() - t0 }
+    // Any close is not enough: it must be the ping timeout's, not an error or a shutdown.
+    if (outcome.code !== 1008 || !/^no pong within \d+ ms$/.test(outcome.reason))
+      fail(`the server closed the silent peer, but not for its missing pongs`, outcome)
+    return { ...outcome, ms: Date.now() - t0 }
   },
 
   async "garbage-resilience"() {
@@ -576,6 +579,50 @@ const scenarios = {
       () => ({ onA: ann(hA, id) !== undefined, onB: ann(hB, id) !== undefined, headsA: hA.heads(), headsB: hB.heads() })
     )
     return { id, removed: true }
+  },
+
+  // A types in a fact-check's note while offline; meanwhile B gives it a verdict that does not
+  // exist, and the server compensates. A's keystrokes are concurrent with the compensation:
+  // they reach the server only after it. Only the verdict may be put back: the typed text
+  // must survive on the server and on both clients.
+  async "typing-survives-compensation"() {
+    const url = env("DOC_URL")
+    const A = newRepo("A", env("TOKEN_A"))
+    const B = newRepo("B", env("TOKEN_B"))
+    const [hA, hB] = await Promise.all([find(A, url), find(B, url)])
+    const id = newId()
+    addAnnotation(hA, annotation(id, env("USER_A"), "base", { kind: "fact-check", verdict: "false" }))
+    // The server writes plain strings, which read as ImmutableString: compare their text.
+    const verdictOf = h => {
+      const a = ann(h, id)
+      return a && a.verdict !== undefined ? String(a.verdict) : undefined
+    }
+    await waitFor(`B to see annotation ${id}`, () => bodyOf(hB, id) === "base" && verdictOf(hB) === "false")
+
+    A.adapter.disconnect()
+    await waitFor("A to be offline", () => A.peers.length === 0)
+    const typed = " and typed"
+    for (const ch of typed) {
+      hA.change(d => splice(d, ["annotations", id, "body"], String(d.annotations[id].body).length, 0, ch))
+    }
+
+    hB.change(d => {
+      d.annotations[id].verdict = "pants-on-fire"
+    })
+    // Only the server's compensation turns B's verdict back.
+    await waitFor("the server to put B's verdict back", () => verdictOf(hB) === "false", TIMEOUT_MS, () => ann(hB, id))
+    const bodyOnBAfterCompensation = bodyOf(hB, id)
+
+    A.adapter.connect(A.adapter.peerId, A.adapter.peerMetadata)
+    const expected = "base" + typed
+    const done = h => bodyOf(h, id) === expected && verdictOf(h) === "false"
+    await waitFor(
+      `A and B to both see ${JSON.stringify(expected)} with the verdict "false"`,
+      () => done(hA) && done(hB) && sortedHeads(hA) === sortedHeads(hB),
+      TIMEOUT_MS,
+      () => ({ bodyA: bodyOf(hA, id), bodyB: bodyOf(hB, id), verdictA: verdictOf(hA), verdictB: verdictOf(hB) })
+    )
+    return { id, body: expected, verdict: "false", bodyOnBAfterCompensation }
   },
 
   // ----- helpers for self-tests against reference-server.mjs (not for Glossa)

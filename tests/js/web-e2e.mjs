@@ -55,6 +55,17 @@ async function open(browser, who, viewport = { width: 1280, height: 800 }, artic
 
 /** Selects `phrase` in the article with the mouse, as a person would. */
 async function selectWithMouse(page, phrase, scopeSelector = "#article-text", nth = 0) {
+  const box = await boxOf(page, phrase, scopeSelector, nth)
+  await page.mouse.move(box.x1, box.y1)
+  await page.mouse.down()
+  await page.mouse.move((box.x1 + box.x2) / 2, box.y2, { steps: 5 })
+  await page.mouse.move(box.x2, box.y2, { steps: 5 })
+  await page.mouse.up()
+  return page.evaluate(() => window.getSelection().toString())
+}
+
+/** Where the mouse goes to select `phrase`: its first and last character, scrolled into view. */
+async function boxOf(page, phrase, scopeSelector = "#article-text", nth = 0) {
   const box = await page.evaluate(([phrase, scopeSelector, nth]) => {
     const scope = document.querySelector(scopeSelector)
     const text = scope.textContent
@@ -77,12 +88,7 @@ async function selectWithMouse(page, phrase, scopeSelector = "#article-text", nt
     return { x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2 }
   }, [phrase, scopeSelector, nth])
   if (!box) fail(`the phrase ${JSON.stringify(phrase)} is not in the article`)
-  await page.mouse.move(box.x1, box.y1)
-  await page.mouse.down()
-  await page.mouse.move((box.x1 + box.x2) / 2, box.y2, { steps: 5 })
-  await page.mouse.move(box.x2, box.y2, { steps: 5 })
-  await page.mouse.up()
-  return page.evaluate(() => window.getSelection().toString())
+  return box
 }
 
 async function until(what, check, timeout = WAIT, explain = async () => "") {
@@ -199,6 +205,66 @@ const scenarios = {
     const errors = [...alice.errors, ...bruno.errors]
     if (errors.length) fail(`page errors: ${errors.join("; ")}`)
     return { id, note: converged, server_note: server, story_entries: storyEntries }
+  },
+
+  /** A person's selection survives annotations arriving from the server while they select. */
+  async selection(browser) {
+    const page = await open(browser, "Chiara Rossi")
+    const auth = { Authorization: "Bearer demo-chiara-token" }
+    const comment = async exact => {
+      const response = await fetch(`${BASE}/annotations/`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/ld+json" },
+        body: JSON.stringify({
+          "@context": "http://www.w3.org/ns/anno.jsonld",
+          type: "Annotation",
+          motivation: "commenting",
+          bodyValue: "Filed by a colleague while Chiara was selecting.",
+          target: { source: `/articles/${ARTICLE}`, selector: { type: "TextQuoteSelector", exact } },
+        }),
+      })
+      if (response.status !== 201) fail(`a colleague's comment on ${JSON.stringify(exact)} got ${response.status}: ${await response.text()}`)
+      return response.headers.get("location").replace(/.*\//, "")
+    }
+    const selected = () => page.evaluate(() => window.getSelection().toString())
+    const annotate = page.getByRole("button", { name: "Annotate" })
+    const phrase = "Zelensky hailed the pledges as"
+
+    // Mid-drag: the button is down and half the phrase is selected when an annotation arrives
+    // (its card shows at once; its highlight waits for the release).
+    const box = await boxOf(page, phrase)
+    await page.mouse.move(box.x1, box.y1)
+    await page.mouse.down()
+    await page.mouse.move((box.x1 + box.x2) / 2, box.y2, { steps: 5 })
+    const during = await comment("The US role in the guarantees")
+    await page.locator(`.card[data-annotation="${during}"]`).waitFor({ timeout: WAIT })
+    await page.mouse.move(box.x2, box.y2, { steps: 5 })
+    await page.mouse.up()
+    await page.locator(`#article-text mark[data-annotation="${during}"]`).waitFor({ timeout: WAIT })
+    if ((await selected()) !== phrase) fail(`after a highlight arrived mid-drag the selection is ${JSON.stringify(await selected())}`)
+    await annotate.waitFor({ timeout: WAIT })
+
+    // Selected, before pressing Annotate: another arrives and is highlighted around it.
+    const after = await comment("Kremlin spokesperson Dmitry Peskov")
+    await page.locator(`#article-text mark[data-annotation="${after}"]`).waitFor({ timeout: WAIT })
+    if ((await selected()) !== phrase) fail(`after a highlight arrived the selection is ${JSON.stringify(await selected())}`)
+    if (!(await annotate.isVisible())) fail("the Annotate button went away when a colleague's annotation arrived")
+
+    // The composer gets the passage that is still selected.
+    await annotate.click()
+    const form = page.locator("form.composer")
+    await form.getByLabel("Kind").selectOption("comment")
+    await form.locator('textarea[name="note"]').fill("Selected while the desk was busy.")
+    await form.getByRole("button", { name: "Save annotation" }).click()
+    await form.waitFor({ state: "detached", timeout: WAIT })
+    const card = page.locator(".card", { has: page.locator(".passage", { hasText: phrase }) }).first()
+    await card.waitFor({ timeout: WAIT })
+    const id = await card.getAttribute("data-annotation")
+    const stored = await (await fetch(`${BASE}/annotations/${id}`, { headers: auth })).json()
+    const quote = [[stored.target].flat()[0].selector].flat().find(s => s.type === "TextQuoteSelector")?.exact
+    if (quote !== phrase) fail(`the annotation was stored on ${JSON.stringify(quote)}`)
+    if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
+    return { selected: phrase, stored: quote, arrived: [during, after] }
   },
 
   /** Every kind of the composer on an article with emoji and curly quotes; filters; offline. */

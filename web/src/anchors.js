@@ -110,6 +110,58 @@ export async function describe(range, scope, article, version) {
   }
 }
 
+/**
+ * Where a boundary point lies in `scope`'s text, in UTF-16 units of its textContent: the same
+ * number whatever elements (highlights) the text is wrapped in.
+ */
+function offsetOf(scope, node, offset) {
+  const before = document.createRange()
+  before.setStart(scope, 0)
+  before.setEnd(node, offset)
+  return before.toString().length
+}
+
+/** The boundary point at UTF-16 offset `at` of `scope`'s text. */
+function pointAt(scope, at) {
+  const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT)
+  let seen = 0
+  let last = null
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (at <= seen + node.data.length) return [node, at - seen]
+    seen += node.data.length
+    last = node
+  }
+  return last ? [last, last.data.length] : [scope, 0]
+}
+
+/** A range as offsets into `scope`'s text, so it outlives a re-rendering of the text. */
+export function offsetsOf(scope, range) {
+  return { start: offsetOf(scope, range.startContainer, range.startOffset), end: offsetOf(scope, range.endContainer, range.endOffset) }
+}
+
+/** The range of `scope`'s text between two offsets (from `offsetsOf`). */
+export function rangeAt(scope, { start, end }) {
+  const range = document.createRange()
+  range.setStart(...pointAt(scope, start))
+  range.setEnd(...pointAt(scope, end))
+  return range
+}
+
+/**
+ * Replaces `scope`'s children with `fresh`'s in one step, carrying a selection in `scope` over
+ * to the same characters (in the same direction). The text is the same before and after; only
+ * the highlights around it differ, so a person's selection survives whatever the server sent.
+ */
+export function swapKeepingSelection(scope, fresh) {
+  const selection = window.getSelection()
+  let kept = null
+  if (selection && selection.rangeCount > 0 && scope.contains(selection.anchorNode) && scope.contains(selection.focusNode)) {
+    kept = { anchor: offsetOf(scope, selection.anchorNode, selection.anchorOffset), focus: offsetOf(scope, selection.focusNode, selection.focusOffset) }
+  }
+  scope.replaceChildren(...fresh.childNodes)
+  if (kept) selection.setBaseAndExtent(...pointAt(scope, kept.anchor), ...pointAt(scope, kept.focus))
+}
+
 /** The selection's range if it lies inside `scope` and is not empty. */
 export function selectionIn(scope) {
   const selection = window.getSelection()

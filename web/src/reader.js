@@ -2,7 +2,7 @@
 // selection, live collaboration through the article's Automerge document, presence, filters and
 // the history timeline.
 
-import { describe, highlight, renderText, selectionIn } from "./anchors.js"
+import { describe, highlight, offsetsOf, rangeAt, renderText, selectionIn, swapKeepingSelection } from "./anchors.js"
 import { initials, Sidebar } from "./cards.js"
 import { Composer } from "./composer.js"
 import { h } from "./dom.js"
@@ -66,12 +66,26 @@ export class Reader {
     this.presence?.stop()
     this.unsubscribe?.()
     document.removeEventListener("selectionchange", this.selectionListener)
+    document.removeEventListener("pointerup", this.pointerUp)
+    document.removeEventListener("pointercancel", this.pointerUp)
+    this.released?.()
   }
 
   layout() {
     const { me } = this.ctx
     this.text = h("article", { class: "article-text", id: "article-text", lang: "en", "aria-label": "Article text" })
     this.text.addEventListener("mouseup", () => setTimeout(() => this.offerAnnotate(), 0))
+    // While a person drags a selection, the highlights wait: replacing the text under the
+    // pointer would end the drag. The pass that waited runs when the button is released.
+    this.pointerDown = false
+    this.text.addEventListener("pointerdown", () => { this.pointerDown = true })
+    this.pointerUp = () => {
+      if (!this.pointerDown) return
+      this.pointerDown = false
+      this.released?.()
+    }
+    document.addEventListener("pointerup", this.pointerUp)
+    document.addEventListener("pointercancel", this.pointerUp)
     this.text.addEventListener("keyup", e => e.shiftKey && this.offerAnnotate())
     this.text.addEventListener("click", e => {
       const mark = e.target.closest?.("mark[data-annotation]")
@@ -239,7 +253,7 @@ export class Reader {
 
   async reattach(p) {
     // The live selection, or the last one made in the text (pressing the button may clear it).
-    const range = selectionIn(this.text) ?? this.pending
+    const range = selectionIn(this.text) ?? (this.pending && rangeAt(this.text, this.pending))
     if (!range) return this.ctx.toast("Select the passage in the article first, then press Re-attach.", true)
     const where = await describe(range, this.text, this.articleId, this.version)
     try {
@@ -333,9 +347,17 @@ export class Reader {
       done = this.wanted
       const key = `${this.version}|${this.placements.size}|${anchorKey(done.all)}`
       if (key !== this.highlighted) {
+        // The highlights are built off the page and swapped in at once, keeping the person's
+        // selection: annotations arrive from the server at any moment, often mid-selection.
+        const fresh = document.createElement("article")
+        renderText(fresh, this.displayedText)
+        const missing = await highlight(fresh, this.displayedText, this.placed(done.all), this.articleId)
+        while (this.pointerDown && !this.stopped) await new Promise(resolve => { this.released = resolve })
+        this.released = null
+        if (this.stopped) return
+        if (done !== this.wanted) continue
         this.highlighted = key
-        renderText(this.text, this.displayedText)
-        const missing = await highlight(this.text, this.displayedText, this.placed(done.all), this.articleId)
+        swapKeepingSelection(this.text, fresh)
         this.orphans.hidden = missing.length === 0
         this.orphans.textContent = `${missing.length} annotation(s) have no place in version ${this.version}.`
       }
@@ -362,7 +384,8 @@ export class Reader {
 
   offerAnnotate() {
     const range = selectionIn(this.text)
-    if (range) this.pending = range
+    // Kept as offsets: the range's nodes may be replaced when highlights change.
+    if (range) this.pending = offsetsOf(this.text, range)
     if (!range || !this.canWrite || this.past !== null || this.version !== this.latest) {
       this.annotateButton.hidden = true
       return
@@ -372,13 +395,12 @@ export class Reader {
     this.annotateButton.style.left = `${Math.max(0, rect.left - host.left)}px`
     this.annotateButton.style.top = `${rect.bottom - host.top + 6}px`
     this.annotateButton.hidden = false
-    this.pending = range
   }
 
   async compose() {
     this.annotateButton.hidden = true
-    const range = this.pending
-    if (!range) return
+    if (!this.pending) return
+    const range = rangeAt(this.text, this.pending)
     const target = await describe(range, this.text, this.articleId, this.version)
     this.composer.start(target)
   }
