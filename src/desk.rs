@@ -163,6 +163,13 @@ impl Desk {
         self
     }
 
+    /// Refuses sync changes that assign an annotation to someone who is not one of `people`
+    /// (REST writes are checked before they reach the document).
+    pub fn with_people(mut self, people: crate::identity::Users) -> Self {
+        self.docs = self.docs.with_people(people);
+        self
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

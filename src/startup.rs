@@ -63,7 +63,8 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
         let desk = Desk::new(store, settings.limits.content)
-            .with_document_idle(settings.limits.document_idle);
+            .with_document_idle(settings.limits.document_idle)
+            .with_people(users.clone());
         let seeded = if opening.demo {
             seeds::load(&desk)
                 .await

@@ -21,6 +21,7 @@ use crate::domain::{
     commands, derive_events, Annotation, AnnotationId, ArticleId, ContentLimits, DomainEvent,
     EventId, Reply, Status, StreamId, UserName, SCHEMA_VERSION,
 };
+use crate::identity::Users;
 use crate::store::{AppendRequest, Expected, NewEvent, Snapshot, Store, StoreError};
 
 use super::registry::Lease;
@@ -180,6 +181,8 @@ pub(super) struct DocumentActor {
     pub(super) doc: Automerge,
     pub(super) store: Store,
     pub(super) limits: ContentLimits,
+    /// The desk's users, when assignees are checked (see `Documents::with_people`).
+    pub(super) people: Option<Users>,
     pub(super) annotations: HashMap<AnnotationId, Annotation>,
     /// Sequence number of the last `document.changed` event in `doc`.
     pub(super) last_change_seq: u64,
@@ -233,6 +236,7 @@ impl DocumentActor {
             doc,
             store,
             limits,
+            people: None,
             annotations,
             last_change_seq,
             changes_since_snapshot: records.len() as u64,

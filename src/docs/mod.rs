@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use crate::domain::idempotency::Receipt;
 use crate::domain::{AnnotationId, ArticleId, ContentLimits, DomainError, UserName};
+use crate::identity::Users;
 use crate::store::{Store, StoreError};
 
 pub use actor::{receipt_event, user_actor, DocState, Edit, Written};
@@ -117,6 +118,9 @@ pub enum DocError {
 pub struct Documents {
     store: Store,
     limits: ContentLimits,
+    /// The desk's users, for the rules that name a person (an assignee); without it (tests,
+    /// benchmarks) any well-formed name passes.
+    people: Option<Users>,
     registry: Arc<Registry>,
     /// The document tasks, so shutdown can wait for their last snapshots.
     tasks: Arc<Mutex<tokio::task::JoinSet<()>>>,
@@ -128,6 +132,7 @@ impl Documents {
         Self {
             store,
             limits,
+            people: None,
             registry: Arc::default(),
             tasks: Arc::default(),
         }
@@ -137,6 +142,12 @@ impl Documents {
     /// for `idle`; the next command loads it again. For a registry not yet in use.
     pub fn with_idle(mut self, idle: Duration) -> Self {
         self.registry = Arc::new(Registry::with_idle(Some(idle)));
+        self
+    }
+
+    /// Checks the people that sync changes name (assignees) against the desk's users.
+    pub fn with_people(mut self, people: Users) -> Self {
+        self.people = Some(people);
         self
     }
 
@@ -161,9 +172,11 @@ impl Documents {
             let (store, limits, id) = (self.store.clone(), self.limits, article.clone());
             // The lease goes with the load: if this caller is cancelled meanwhile, the slot
             // is freed when the lease drops.
-            let actor = tokio::task::spawn_blocking(move || DocumentActor::load(id, store, limits))
-                .await
-                .map_err(|_| DocError::Stopped)??;
+            let mut actor =
+                tokio::task::spawn_blocking(move || DocumentActor::load(id, store, limits))
+                    .await
+                    .map_err(|_| DocError::Stopped)??;
+            actor.people = self.people.clone();
             let (sender, receiver) = lease.open().ok_or(DocError::Stopped)?;
             crate::metrics::metrics()
                 .documents_loaded

@@ -428,6 +428,16 @@ impl DocumentActor {
                 before.targets != after.targets
             }
         };
+        if let (Some(people), Some(assignee)) = (&self.people, &after.assignee) {
+            // An assignee kept as it was stays, even if that person has left the desk since.
+            if before.and_then(|b| b.assignee.as_ref()) != Some(assignee)
+                && !people.is_user(assignee)
+            {
+                return Err(format!(
+                    "{assignee} is not a user of this desk, so the annotation cannot be assigned to them"
+                ));
+            }
+        }
         let known = before.map_or(0, |b| b.replies.len());
         if let Some(reply) = after.replies[known..].iter().find(|r| &r.creator != user) {
             return Err(format!(

@@ -598,7 +598,7 @@ async fn a_compensation_puts_back_only_the_invalid_field_and_concurrent_typing_s
 #[tokio::test]
 async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
     type Mutation = fn(&mut automerge::transaction::Transaction<'_>, &automerge::ObjId);
-    let cases: [(&str, Mutation, &str); 10] = [
+    let cases: [(&str, Mutation, &str); 11] = [
         (
             "status",
             |tx, obj| tx.put(obj, "status", "resolved").unwrap(),
@@ -658,6 +658,12 @@ async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
         (
             "deleted",
             |tx, obj| tx.put(obj, "deleted", "yes").unwrap(),
+            "",
+        ),
+        // Work assigned to nobody on the desk would be assigned to nobody at all.
+        (
+            "assignee",
+            |tx, obj| tx.put(obj, "assignee", "not-on-this-desk").unwrap(),
             "",
         ),
     ];
@@ -733,4 +739,31 @@ async fn each_kind_of_invalid_field_is_put_back_on_its_own() {
         settle(&app, &mut a).await;
         assert_eq!(a.doc.get_heads(), b.doc.get_heads(), "{key}");
     }
+    // A person of the desk may be assigned through sync.
+    {
+        let (_, map) = b.doc.get(ROOT, "annotations").unwrap().unwrap();
+        let (_, obj) = b.doc.get(&map, "case-0").unwrap().unwrap();
+        let mut tx = b.doc.transaction();
+        tx.put(&obj, "assignee", "bruno").unwrap();
+        tx.commit();
+    }
+    let head = app.log_head();
+    settle(&app, &mut b).await;
+    assert!(app
+        .events()
+        .iter()
+        .all(|e| e.seq <= head || e.event_type != "change.rejected"));
+    assert_eq!(
+        field(&b.doc, "case-0", "assignee").as_deref(),
+        Some("bruno")
+    );
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let state = app.desk.documents().inspect(&article).await.unwrap();
+    let assigned = state.annotations.iter().find(|x| x.id.as_str() == "case-0");
+    assert_eq!(
+        assigned
+            .and_then(|x| x.assignee.as_ref())
+            .map(|a| a.as_str()),
+        Some("bruno")
+    );
 }
