@@ -42,7 +42,7 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
                                 .await?
                         }
                         None => users
-                            .issue_token(&UserName::system(), &user)
+                            .issue_token(&UserName::system(), &user, None)
                             .await
                             .map_err(|e| anyhow::anyhow!("{e}; give --role to create the user"))?,
                     };
@@ -128,7 +128,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                         role,
                     };
                     open(&source.data_dir)?
-                        .create_user(&UserName::system(), new)
+                        .create_user(&UserName::system(), new, None)
                         .await?;
                 }
             }

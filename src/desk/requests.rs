@@ -3,7 +3,8 @@
 //! [`Desk::begin_request`] looks the key up (by the receipt id derived from the user and the
 //! key) and either finds what the request wrote before, or hands out a desk scoped to the
 //! request. That desk logs the request's [`Receipt`] with its first durable append (an
-//! annotation edit, an article, a claim, a placement), in the same atomic write: the receipt
+//! annotation edit, an article, a claim, a placement; a user or a token, which `identity`
+//! appends with the receipt it is handed), in the same atomic write: the receipt
 //! exists exactly when the write does, after a crash as after a restart. A request that
 //! writes nothing (refused, or a no-op) leaves no receipt, and its retry is carried out anew.
 //!
@@ -139,8 +140,9 @@ impl Desk {
     }
 
     /// The receipt to log with this desk's next append: only on a desk scoped to a keyed
-    /// request, and only until it is logged.
-    pub(super) fn receipt(&self) -> Option<Receipt> {
+    /// request, and only until it is logged. Writes outside the desk (users and tokens) take it
+    /// from here into their own append, while this desk holds the key.
+    pub fn receipt(&self) -> Option<Receipt> {
         self.request
             .as_ref()
             .filter(|keyed| !keyed.logged.load(Ordering::Acquire))

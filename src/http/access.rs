@@ -2,17 +2,23 @@
 //! tokens (the secret is in the 201 answer and nowhere else, ever), list tokens (never a
 //! secret or a hash) and revoke them. `GET /api/desk`, unauthenticated, says whether this is
 //! a demo desk and which demo users the sign-in page may offer.
+//!
+//! Creating a user and issuing a token honour an `Idempotency-Key` (ADR 0007). A retried token
+//! issue answers the token without its secret, which the server never kept.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::docs::schema::timestamp;
 use crate::domain::UserName;
-use crate::identity::{AccessError, NewUser, Role, TokenId, TokenInfo, User, DEMO_USERS};
+use crate::identity::{
+    AccessError, AccessEvent, NewUser, Role, TokenId, TokenInfo, User, DEMO_USERS,
+};
 
-use super::request::read_json;
+use super::idempotency::{self, Attempt};
+use super::request::{parse_shape, read_body, read_json, read_json_body};
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -120,19 +126,46 @@ async fn create_user(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin_to("create users")?;
-    let body: CreateUser = read_json(&req, payload, state.limits.max_body_bytes).await?;
+    let bytes = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &bytes).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(done) => {
+            let AccessEvent::UserCreated { name, .. } = idempotency::access_of(&state, &done)?
+            else {
+                return Err(ApiError::Internal(format!(
+                    "the receipt at {} is not about a new user",
+                    done.seq
+                )));
+            };
+            let user = state
+                .users
+                .user(&name)
+                .ok_or(AccessError::UnknownUser(name))?;
+            return Ok(idempotency::replayed(user_created(&state, &user)));
+        }
+    };
+    let body: CreateUser = parse_shape(&bytes)?;
     let new = NewUser {
         name: parse_name(&body.name)?,
         display_name: body.display_name,
         role: parse_role(&body.role)?,
     };
-    let user = state.users.create_user(&caller.0.name, new).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("{}/api/users/{}", state.renderer.base(), user.name),
-        ))
-        .json(user_json(&user)))
+    let user = state
+        .users
+        .create_user(&caller.0.name, new, desk.receipt())
+        .await?;
+    Ok(user_created(&state, &user))
+}
+
+/// 201 at `path`, for a user or a token just made (or made by the request a retry repeats).
+fn created(state: &AppState, path: String) -> HttpResponseBuilder {
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("{}{path}", state.renderer.base())));
+    response
+}
+
+fn user_created(state: &AppState, user: &User) -> HttpResponse {
+    created(state, format!("/api/users/{}", user.name)).json(user_json(user))
 }
 
 async fn get_user(
@@ -170,25 +203,55 @@ async fn change_user(
     Ok(HttpResponse::Ok().json(user_json(&user)))
 }
 
-/// 201 with the token: the only time anyone sees it.
+/// 201 with the token: the only time anyone sees it. A retry with the request's
+/// `Idempotency-Key` answers the same token without it, and says so in `note`.
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
 async fn issue_token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     name: web::Path<String>,
     caller: Caller,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin_to("issue tokens")?;
     let name = parse_name(&name)?;
-    let issued = state.users.issue_token(&caller.0.name, &name).await?;
+    // No body is expected; whatever is sent is part of the request a key names.
+    let bytes = read_body(&req, payload, state.limits.max_body_bytes).await?;
+    let desk = match idempotency::attempt(&state, &req, &caller, &bytes).await? {
+        Attempt::Run(desk) => desk,
+        Attempt::Replay(done) => {
+            let AccessEvent::TokenIssued { token, .. } = idempotency::access_of(&state, &done)?
+            else {
+                return Err(ApiError::Internal(format!(
+                    "the receipt at {} is not about a new token",
+                    done.seq
+                )));
+            };
+            let info = state.users.token(&token)?;
+            let mut body = token_json(&info);
+            body["token"] = Value::Null;
+            body["note"] = format!(
+                "the token itself was shown only in the first answer to this request, and the \
+                 server does not keep it; if that answer was lost, revoke {token} (DELETE \
+                 /api/tokens/{token}) and issue a new one"
+            )
+            .into();
+            return Ok(idempotency::replayed(token_created(&state, &info, body)));
+        }
+    };
+    let issued = state
+        .users
+        .issue_token(&caller.0.name, &name, desk.receipt())
+        .await?;
     let mut body = token_json(&issued.info);
     body["token"] = issued.secret.into();
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("{}/api/tokens/{}", state.renderer.base(), issued.info.id),
-        ))
+    Ok(token_created(&state, &issued.info, body))
+}
+
+fn token_created(state: &AppState, token: &TokenInfo, body: Value) -> HttpResponse {
+    created(state, format!("/api/tokens/{}", token.id))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+        .json(body)
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::desk::{Begun, Desk, Recorded};
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey};
 use crate::domain::{AnnotationId, ArticleId, ClaimId, StreamId};
+use crate::identity::AccessEvent;
 
 use super::{ApiError, AppState, Caller};
 
@@ -113,4 +114,13 @@ pub fn claim_of(recorded: &Recorded) -> Result<ClaimId, ApiError> {
         StreamId::Claim(id) => Ok(id.clone()),
         _ => Err(unexpected(recorded, "a claim")),
     }
+}
+
+/// The user or token a replayed request wrote: the access event logged with its receipt.
+pub fn access_of(state: &AppState, recorded: &Recorded) -> Result<AccessEvent, ApiError> {
+    let written = match &recorded.subject {
+        StreamId::Access => state.users.written_with(recorded.seq)?,
+        _ => None,
+    };
+    written.ok_or_else(|| unexpected(recorded, "a user or a token"))
 }

@@ -152,7 +152,7 @@ fn demo_events() -> Vec<AccessEvent> {
 async fn admin_token(users: &Users) -> anyhow::Result<IssuedToken> {
     let system = UserName::system();
     if let Some(admin) = users.people().into_iter().find(|u| u.role == Role::Admin) {
-        return Ok(users.issue_token(&system, &admin.name).await?);
+        return Ok(users.issue_token(&system, &admin.name, None).await?);
     }
     let new = NewUser {
         name: UserName::parse("admin").expect("a valid name"),

@@ -5,6 +5,8 @@
 //! before anyone is told), and only then folded in, under one lock so that two admins cannot
 //! both create the same user. Revocations bump a watch that each open sync socket and live
 //! tail holds, so a revoked token loses its connections at once, not at its next request.
+//! A user created or a token issued under an `Idempotency-Key` carries the request's receipt
+//! in the same append (ADR 0007); [`Users::written_with`] finds what it wrote on a retry.
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -12,6 +14,8 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::docs::receipt_event;
+use crate::domain::idempotency::Receipt;
 use crate::domain::{EventId, StreamId, UserName};
 use crate::store::{AppendRequest, EventLog, EventRecord, Expected, NewEvent, StoreError};
 
@@ -174,12 +178,17 @@ impl Users {
         }
     }
 
-    /// Creates a user.
-    pub async fn create_user(&self, actor: &UserName, new: NewUser) -> Result<User, AccessError> {
+    /// Creates a user; `receipt`, if any, is logged in the same append.
+    pub async fn create_user(
+        &self,
+        actor: &UserName,
+        new: NewUser,
+        receipt: Option<Receipt>,
+    ) -> Result<User, AccessError> {
         let _write = self.inner.writes.lock().await;
         let name = new.name.clone();
         let event = self.user_created(new)?;
-        self.append(actor, vec![event]).await?;
+        self.append(actor, vec![event], receipt).await?;
         self.user(&name).ok_or(AccessError::UnknownUser(name))
     }
 
@@ -200,24 +209,25 @@ impl Users {
                 from: user.role,
                 to: role,
             };
-            self.append(actor, vec![event]).await?;
+            self.append(actor, vec![event], None).await?;
         }
         self.user(name)
             .ok_or_else(|| AccessError::UnknownUser(name.clone()))
     }
 
-    /// Issues a new token for an existing user.
+    /// Issues a new token for an existing user; `receipt`, if any, is logged in the same append.
     pub async fn issue_token(
         &self,
         actor: &UserName,
         user: &UserName,
+        receipt: Option<Receipt>,
     ) -> Result<IssuedToken, AccessError> {
         let _write = self.inner.writes.lock().await;
         if self.user(user).is_none() {
             return Err(AccessError::UnknownUser(user.clone()));
         }
         let (event, id, secret) = token_issued(user);
-        self.append(actor, vec![event]).await?;
+        self.append(actor, vec![event], receipt).await?;
         Ok(IssuedToken {
             info: self.token(&id)?,
             secret,
@@ -249,7 +259,7 @@ impl Users {
         }
         let (issued, id, secret) = token_issued(&new.name);
         events.push(issued);
-        self.append(actor, events).await?;
+        self.append(actor, events, None).await?;
         Ok(IssuedToken {
             info: self.token(&id)?,
             secret,
@@ -262,7 +272,7 @@ impl Users {
         let info = self.token(id)?;
         if info.revoked.is_none() {
             let event = AccessEvent::TokenRevoked { token: id.clone() };
-            self.append(actor, vec![event]).await?;
+            self.append(actor, vec![event], None).await?;
         }
         self.token(id)
     }
@@ -275,10 +285,23 @@ impl Users {
         events: Vec<AccessEvent>,
     ) -> Result<(), AccessError> {
         let _write = self.inner.writes.lock().await;
-        self.append(actor, events).await
+        self.append(actor, events, None).await
     }
 
-    fn token(&self, id: &TokenId) -> Result<TokenInfo, AccessError> {
+    /// The access event a keyed request wrote, from where its receipt is in the log: the
+    /// receipt comes last in that append, so the event is the one just before it.
+    pub fn written_with(&self, receipt_seq: u64) -> Result<Option<AccessEvent>, AccessError> {
+        let Some(log) = &self.inner.log else {
+            return Ok(None);
+        };
+        let before = receipt_seq
+            .checked_sub(1)
+            .map(|seq| log.get(seq))
+            .transpose()?;
+        Ok(before.flatten().as_ref().and_then(access_event))
+    }
+
+    pub fn token(&self, id: &TokenId) -> Result<TokenInfo, AccessError> {
         self.read(|d| d.token(id))
             .ok_or_else(|| AccessError::UnknownToken(id.clone()))
     }
@@ -312,14 +335,20 @@ impl Users {
         })
     }
 
-    /// Appends, and folds once durable. Holds the write lock (the callers take it).
-    async fn append(&self, actor: &UserName, events: Vec<AccessEvent>) -> Result<(), AccessError> {
+    /// Appends, with the receipt of a keyed request last, and folds once durable. Holds the
+    /// write lock (the callers take it).
+    async fn append(
+        &self,
+        actor: &UserName,
+        events: Vec<AccessEvent>,
+        receipt: Option<Receipt>,
+    ) -> Result<(), AccessError> {
         let log = self.inner.log.as_ref().ok_or_else(|| {
             AccessError::Invalid("this directory is read-only (it has no event log)".into())
         })?;
         let stream = StreamId::Access;
         let at = crate::clock::now();
-        let new_events = events
+        let mut new_events: Vec<NewEvent> = events
             .iter()
             .map(|event| {
                 let json = serde_json::to_value(event).expect("access events serialise");
@@ -335,6 +364,9 @@ impl Users {
                 }
             })
             .collect();
+        if let Some(receipt) = &receipt {
+            new_events.push(receipt_event(receipt, &stream, actor, at));
+        }
         let version = log.stream_version(&stream)?;
         log.append(AppendRequest {
             events: new_events,

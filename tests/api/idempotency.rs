@@ -5,7 +5,7 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::crash::Server;
-use crate::helpers::{detail, id_of, spawn_app, TestApp, ALICE, ARTICLE, BRUNO, JSONLD};
+use crate::helpers::{detail, id_of, spawn_app, TestApp, ALICE, ARTICLE, BRUNO, CHIARA, JSONLD};
 
 /// A comment on a passage of the first seed article.
 fn comment(text: &str) -> Value {
@@ -191,11 +191,27 @@ async fn every_post_that_writes_honours_the_key() {
             200,
             false,
         ),
+        case(
+            "/api/users".into(),
+            json!({"name": "dana", "role": "editor"}),
+            json!({"name": "dana", "role": "viewer"}),
+            201,
+            true,
+        ),
+        // No body is expected, but one sent is part of the request.
+        case(
+            "/api/users/dana/tokens".into(),
+            json!({}),
+            json!({"for": "another laptop"}),
+            201,
+            true,
+        ),
     ];
     for (n, case) in cases.iter().enumerate() {
         let key = format!("route-{n}");
         let path = &case.path;
-        let first = post_keyed(&app, path, &case.body, &key, ALICE).await;
+        // The desk chief: an admin, who may make every one of these requests.
+        let first = post_keyed(&app, path, &case.body, &key, CHIARA).await;
         assert_eq!(
             first.status(),
             case.status,
@@ -212,18 +228,18 @@ async fn every_post_that_writes_honours_the_key() {
             .count();
         assert_eq!(receipts, 1, "{path}: the write logged its receipt");
 
-        let retry = post_keyed(&app, path, &case.body, &key, ALICE).await;
+        let retry = post_keyed(&app, path, &case.body, &key, CHIARA).await;
         assert_eq!(retry.status(), case.status, "{path}: the retry");
         assert_eq!(location(&retry), original, "{path}: the retry's Location");
         assert_eq!(retry.headers()["idempotent-replayed"], "true", "{path}");
         assert_eq!(app.log_head(), head, "{path}: the retry wrote nothing");
 
-        let reused = post_keyed(&app, path, &case.other, &key, ALICE).await;
+        let reused = post_keyed(&app, path, &case.other, &key, CHIARA).await;
         assert_eq!(reused.status(), 422, "{path}: {:?}", reused.text().await);
         assert_eq!(app.log_head(), head, "{path}: the reused key wrote nothing");
     }
     // A key sent to another route is another request too.
-    let elsewhere = post_keyed(&app, "/api/claims", &cases[0].body, "route-0", ALICE).await;
+    let elsewhere = post_keyed(&app, "/api/claims", &cases[0].body, "route-0", CHIARA).await;
     assert_eq!(elsewhere.status(), 422);
     assert!(detail(elsewhere).await.contains("POST /annotations/"));
 }
@@ -310,5 +326,123 @@ async fn keys_outlive_a_killed_server() {
     let reused = post(&server, comment("changed")).await.unwrap();
     assert_eq!(reused.status(), 422);
     assert_eq!(server.json("/api/events?limit=1").await["head"], head);
+    server.kill();
+}
+
+/// A keyed POST by the desk chief (an admin) to a server process.
+async fn admin_post(server: &Server, path: &str, key: &str, body: &Value) -> Response {
+    server
+        .client
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(CHIARA)
+        .header("Content-Type", "application/json")
+        .header("Idempotency-Key", key)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST")
+}
+
+/// What the first user creation and token issue answered.
+struct Issued {
+    user_at: Option<String>,
+    token_at: Option<String>,
+    secret: String,
+    head: Value,
+}
+
+/// Retries both requests: the same answers but the secret, no second token, nothing written;
+/// their keys with other requests are refused.
+async fn retry_user_and_token(server: &Server, issued: &Issued) {
+    let dana = json!({"name": "dana", "role": "editor"});
+    let user = admin_post(server, "/api/users", "new-user", &dana).await;
+    assert_eq!(user.status(), 201);
+    assert_eq!(location(&user), issued.user_at);
+    assert_eq!(user.headers()["idempotent-replayed"], "true");
+    assert_eq!(user.json::<Value>().await.unwrap()["name"], "dana");
+
+    let again = admin_post(server, "/api/users/dana/tokens", "new-token", &json!({})).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(location(&again), issued.token_at);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["cache-control"], "no-store");
+    let text = again.text().await.unwrap();
+    assert!(!text.contains(&issued.secret), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert!(body["token"].is_null(), "{body}");
+    let note = body["note"].as_str().expect("a note on the secret");
+    assert!(
+        note.contains("only in the first answer") && note.contains("revoke"),
+        "{note}"
+    );
+    let listing: Value = server
+        .client
+        .get(format!("{}/api/tokens?user=dana", server.base))
+        .bearer_auth(CHIARA)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listing["tokens"].as_array().unwrap().len(), 1, "{listing}");
+
+    let viewer = json!({"name": "dana", "role": "viewer"});
+    let reused = admin_post(server, "/api/users", "new-user", &viewer).await;
+    assert_eq!(reused.status(), 422);
+    let reused = admin_post(server, "/api/users/dana/tokens", "new-token", &json!(null)).await;
+    assert_eq!(reused.status(), 422);
+    assert_eq!(
+        server.json("/api/events?limit=1").await["head"],
+        issued.head
+    );
+}
+
+#[tokio::test]
+async fn a_retried_token_issue_issues_no_second_token_and_never_shows_the_secret_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--public-url", "http://glossa.test"];
+    let server = Server::start_with(dir.path(), &args);
+    let dana = json!({"name": "dana", "role": "editor"});
+    let user = admin_post(&server, "/api/users", "new-user", &dana).await;
+    assert_eq!(user.status(), 201);
+    let token = admin_post(&server, "/api/users/dana/tokens", "new-token", &json!({})).await;
+    assert_eq!(token.status(), 201);
+    let token_at = location(&token);
+    let body: Value = token.json().await.unwrap();
+    let issued = Issued {
+        user_at: location(&user),
+        token_at,
+        secret: body["token"]
+            .as_str()
+            .expect("the secret, this once")
+            .into(),
+        head: server.json("/api/events?limit=1").await["head"].clone(),
+    };
+    assert_eq!(
+        issued.token_at.as_deref(),
+        Some(
+            format!(
+                "http://glossa.test/api/tokens/{}",
+                body["id"].as_str().unwrap()
+            )
+            .as_str()
+        )
+    );
+
+    retry_user_and_token(&server, &issued).await;
+    // Keys outlive the server.
+    server.kill();
+    let server = Server::start_with(dir.path(), &args);
+    retry_user_and_token(&server, &issued).await;
+    // The retries left the token working.
+    let me = server
+        .client
+        .get(format!("{}/api/me", server.base))
+        .bearer_auth(&issued.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
     server.kill();
 }
