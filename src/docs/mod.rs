@@ -113,14 +113,21 @@ pub enum DocError {
     Stopped,
 }
 
+/// What every document's changes are checked against.
+#[derive(Clone)]
+struct Rules {
+    limits: ContentLimits,
+    /// The desk's users, for the rules that name a person (an assignee); without them (tests,
+    /// benchmarks) any well-formed name passes.
+    people: Option<Users>,
+}
+
 /// The registry of loaded documents; cheap to clone.
 #[derive(Clone)]
 pub struct Documents {
     store: Store,
-    limits: ContentLimits,
-    /// The desk's users, for the rules that name a person (an assignee); without it (tests,
-    /// benchmarks) any well-formed name passes.
-    people: Option<Users>,
+    /// Shared, so that a `Desk` (which holds this) stays small to move around.
+    rules: Arc<Rules>,
     registry: Arc<Registry>,
     /// The document tasks, so shutdown can wait for their last snapshots.
     tasks: Arc<Mutex<tokio::task::JoinSet<()>>>,
@@ -131,8 +138,10 @@ impl Documents {
     pub fn new(store: Store, limits: ContentLimits) -> Self {
         Self {
             store,
-            limits,
-            people: None,
+            rules: Arc::new(Rules {
+                limits,
+                people: None,
+            }),
             registry: Arc::default(),
             tasks: Arc::default(),
         }
@@ -147,7 +156,7 @@ impl Documents {
 
     /// Checks the people that sync changes name (assignees) against the desk's users.
     pub fn with_people(mut self, people: Users) -> Self {
-        self.people = Some(people);
+        Arc::make_mut(&mut self.rules).people = Some(people);
         self
     }
 
@@ -169,14 +178,14 @@ impl Documents {
                 }
                 Err(Claim::Load(lease)) => lease,
             };
-            let (store, limits, id) = (self.store.clone(), self.limits, article.clone());
+            let (store, limits, id) = (self.store.clone(), self.rules.limits, article.clone());
             // The lease goes with the load: if this caller is cancelled meanwhile, the slot
             // is freed when the lease drops.
             let mut actor =
                 tokio::task::spawn_blocking(move || DocumentActor::load(id, store, limits))
                     .await
                     .map_err(|_| DocError::Stopped)??;
-            actor.people = self.people.clone();
+            actor.people = self.rules.people.clone();
             let (sender, receiver) = lease.open().ok_or(DocError::Stopped)?;
             crate::metrics::metrics()
                 .documents_loaded
