@@ -48,33 +48,13 @@ async fn a_real_desk_has_no_demo_token_and_one_admin_whose_token_works() {
         .clone()
         .expect("the first start issues an admin token");
     assert!(admin.starts_with("glossa_"));
-    let me: Value = app
-        .request(Method::GET, "/api/me", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.json_as(Method::GET, "/api/me", Some(&admin)).await;
     assert_eq!(me["role"], "admin");
-    let desk: Value = app
-        .client
-        .get(app.url("/api/desk"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let desk: Value = app.json_as(Method::GET, "/api/desk", None).await;
     assert_eq!(desk, json!({ "demo": false, "demo_users": [] }));
     let articles: Value = app
-        .request(Method::GET, "/api/articles", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(Method::GET, "/api/articles", Some(&admin))
+        .await;
     assert_eq!(articles["articles"].as_array().map(Vec::len), Some(0));
 }
 
@@ -82,15 +62,7 @@ async fn a_real_desk_has_no_demo_token_and_one_admin_whose_token_works() {
 async fn a_demo_desk_offers_its_demo_users_and_an_admin_token_is_not_issued() {
     let app = spawn_app().await;
     assert_eq!(app.admin_token, None);
-    let desk: Value = app
-        .client
-        .get(app.url("/api/desk"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let desk: Value = app.json_as(Method::GET, "/api/desk", None).await;
     assert_eq!(desk["demo"], true);
     let offered: Vec<&str> = desk["demo_users"]
         .as_array()
@@ -372,14 +344,7 @@ async fn an_admin_manages_users_and_tokens_and_a_revoked_token_loses_everything_
     let issued: Value = issued.json().await.unwrap();
     let token = issued["token"].as_str().unwrap().to_owned();
     let id = issued["id"].as_str().unwrap().to_owned();
-    let me: Value = app
-        .request(Method::GET, "/api/me", Some(&token))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.json_as(Method::GET, "/api/me", Some(&token)).await;
     assert_eq!(
         (me["name"].as_str(), me["role"].as_str()),
         (Some("dana"), Some("editor"))
@@ -466,13 +431,8 @@ async fn a_role_change_applies_to_the_next_request() {
         201
     );
     let issued: Value = app
-        .request(Method::POST, "/api/users/dana/tokens", Some(CHIARA))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_as(Method::POST, "/api/users/dana/tokens", Some(CHIARA))
+        .await;
     let token = issued["token"].as_str().unwrap();
     let demote = app
         .request(Method::PATCH, "/api/users/dana", Some(CHIARA))

@@ -100,6 +100,17 @@ impl TestApp {
             .expect("GET")
     }
 
+    /// Sends `method path` as `token` (or no one) and reads the JSON answer, whatever its status.
+    pub async fn json_as(&self, method: Method, path: &str, token: Option<&str>) -> Value {
+        self.request(method, path, token)
+            .send()
+            .await
+            .expect("the request is sent")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;
         assert!(

@@ -122,26 +122,12 @@ async fn the_server_serves_the_desk_with_validators() {
 #[tokio::test]
 async fn the_desk_learns_who_is_signed_in_and_who_can_be_assigned() {
     let app = spawn_app().await;
-    let me: Value = app
-        .request(Method::GET, "/api/me", Some(VICTOR))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.json_as(Method::GET, "/api/me", Some(VICTOR)).await;
     assert_eq!(me["name"], "victor");
     assert_eq!(me["role"], "viewer");
     assert_eq!(me["can_write"], false);
 
-    let users: Value = app
-        .request(Method::GET, "/api/users", Some(ALICE))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value = app.json_as(Method::GET, "/api/users", Some(ALICE)).await;
     let names: Vec<&str> = users["users"]
         .as_array()
         .unwrap()
@@ -302,16 +288,11 @@ async fn a_re_anchored_article_shows_its_versions_and_what_to_re_attach_in_chrom
     let result = run_scenario(&app, "versions", &[]).await;
     assert_eq!(result["reattached"], 1);
     let anchors: Value = app
-        .request(
+        .json_as(
             Method::GET,
             &format!("/api/articles/{article}/anchors"),
             Some(ALICE),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(anchors["needs_attention"].as_array().unwrap().is_empty());
 }
