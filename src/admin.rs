@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use crate::cli::{Source, TokenCommand, UserCommand};
+use crate::client::call;
 use crate::docs::schema::timestamp;
 use crate::domain::UserName;
 use crate::identity::{NewUser, Role, TokenId, TokenInfo, Users};
@@ -216,37 +217,6 @@ async fn create_token_on_server(
         .as_str()
         .map(str::to_owned)
         .context("the server's answer has no token")
-}
-
-/// One API call; a non-2xx answer becomes an error with the server's detail.
-async fn call(
-    server: &str,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
-    let method = reqwest::Method::from_bytes(method.as_bytes())?;
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    let mut request = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {server}"))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!(
-            "{status}: {}",
-            body["detail"].as_str().unwrap_or("no details")
-        );
-    }
-    Ok(body)
 }
 
 /// A token as the API lists it.

@@ -113,21 +113,14 @@ pub async fn export(
 /// how the annotations re-anchored, what the house-style check did, and the annotations a
 /// person should re-attach.
 pub async fn publish(server: &str, token: &str, article: &str, text: &str) -> anyhow::Result<()> {
-    let response = reqwest::Client::new()
-        .post(url(server, &format!("/api/articles/{article}/versions")))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "text": text }))
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {server}"))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!(
-            "{status}: {}",
-            body["detail"].as_str().unwrap_or("no details")
-        );
-    }
+    let (status, body) = exchange(
+        server,
+        token,
+        "POST",
+        &format!("/api/articles/{article}/versions"),
+        Some(serde_json::json!({ "text": text })),
+    )
+    .await?;
     let anchors: Value = get(server, token, &format!("/api/articles/{article}/anchors"))
         .await?
         .json()
@@ -144,4 +137,46 @@ pub async fn publish(server: &str, token: &str, article: &str, text: &str) -> an
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// One API call; a non-2xx answer becomes an error with the server's detail.
+pub async fn call(
+    server: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    Ok(exchange(server, token, method, path, body).await?.1)
+}
+
+/// One API call, answering its status too; a non-2xx answer becomes an error with the
+/// server's detail.
+async fn exchange(
+    server: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+    let method = reqwest::Method::from_bytes(method.as_bytes())?;
+    let mut request = reqwest::Client::new()
+        .request(method, url(server, path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "{status}: {}",
+            body["detail"].as_str().unwrap_or("no details")
+        );
+    }
+    Ok((status, body))
 }
