@@ -81,7 +81,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "Precondition failed",
             ApiError::TooLarge(_) => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
-            ApiError::Unprocessable(_) => "Unprocessable annotation",
+            ApiError::Unprocessable(_) => "Unprocessable request",
             ApiError::PreconditionRequired(_) => "Precondition required",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
