@@ -203,6 +203,10 @@ async fn a_js_viewer_reads_but_cannot_write() {
     let result = run(&setup, "viewer", (VICTOR, BRUNO), ("victor", "bruno")).await;
     assert!(result["read"].as_u64().unwrap() > 0);
     assert_eq!(result["applied"], false);
+    assert_eq!(
+        result["error"],
+        "this token is read-only (viewer): your changes were not applied"
+    );
     assert_eq!(app.log_head(), head, "a viewer's changes write nothing");
 }
 
