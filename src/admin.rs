@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 
 use crate::cli::{Source, TokenCommand, UserCommand};
 use crate::client::call;
-use crate::docs::schema::timestamp;
 use crate::domain::UserName;
 use crate::identity::{NewUser, Role, TokenId, TokenInfo, Users};
 use crate::store::Store;
@@ -66,7 +65,7 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
                     .tokens()
                     .iter()
                     .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
-                    .map(row)
+                    .map(TokenInfo::listing)
                     .collect(),
             };
             let mut out = std::io::stdout().lock();
@@ -94,9 +93,10 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 Some((url, token)) => {
                     call(url, token, "DELETE", &format!("/api/tokens/{id}"), None).await?
                 }
-                None => row(&open(&source.data_dir)?
+                None => open(&source.data_dir)?
                     .revoke(&UserName::system(), &id)
-                    .await?),
+                    .await?
+                    .listing(),
             };
             println!(
                 "Revoked {id} of {}.",
@@ -217,15 +217,4 @@ async fn create_token_on_server(
         .as_str()
         .map(str::to_owned)
         .context("the server's answer has no token")
-}
-
-/// A token as the API lists it.
-fn row(token: &TokenInfo) -> Value {
-    json!({
-        "id": token.id,
-        "user": token.user,
-        "role": token.role,
-        "issued": timestamp(token.issued),
-        "revoked": token.revoked.map(timestamp),
-    })
 }

@@ -11,7 +11,6 @@ use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::docs::schema::timestamp;
 use crate::domain::UserName;
 use crate::identity::{
     AccessError, AccessEvent, NewUser, Role, TokenId, TokenInfo, User, DEMO_USERS,
@@ -59,17 +58,6 @@ pub fn user_json(user: &User) -> Value {
         "display_name": user.display_name,
         "role": user.role,
         "can_write": user.role.can_write(),
-    })
-}
-
-fn token_json(token: &TokenInfo) -> Value {
-    json!({
-        "id": token.id,
-        "user": token.user,
-        "role": token.role,
-        "issued": timestamp(token.issued),
-        "revoked": token.revoked.map(timestamp),
-        "demo": token.demo,
     })
 }
 
@@ -228,7 +216,7 @@ async fn issue_token(
                 )));
             };
             let info = state.users.token(&token)?;
-            let mut body = token_json(&info);
+            let mut body = info.listing();
             body["token"] = Value::Null;
             body["note"] = format!(
                 "the token itself was shown only in the first answer to this request, and the \
@@ -243,7 +231,7 @@ async fn issue_token(
         .users
         .issue_token(&caller.0.name, &name, desk.receipt())
         .await?;
-    let mut body = token_json(&issued.info);
+    let mut body = issued.info.listing();
     body["token"] = issued.secret.into();
     Ok(token_created(&state, &issued.info, body))
 }
@@ -272,7 +260,7 @@ async fn list_tokens(
         .tokens()
         .iter()
         .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
-        .map(token_json)
+        .map(TokenInfo::listing)
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
 }
@@ -290,7 +278,7 @@ async fn get_token(
         .into_iter()
         .find(|t| t.id == id)
         .ok_or(AccessError::UnknownToken(id))?;
-    Ok(HttpResponse::Ok().json(token_json(&token)))
+    Ok(HttpResponse::Ok().json(token.listing()))
 }
 
 /// Revokes a token: refused on its next request, and its open sync sockets and live tails are
@@ -304,5 +292,5 @@ async fn revoke_token(
     caller.require_admin_to("revoke tokens")?;
     let id = parse_token_id(&id)?;
     let token = state.users.revoke(&caller.0.name, &id).await?;
-    Ok(HttpResponse::Ok().json(token_json(&token)))
+    Ok(HttpResponse::Ok().json(token.listing()))
 }

@@ -82,6 +82,20 @@ pub struct TokenInfo {
     pub demo: bool,
 }
 
+impl TokenInfo {
+    /// The token as the API and the command line list it.
+    pub fn listing(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "user": self.user,
+            "role": self.role,
+            "issued": crate::docs::schema::timestamp(self.issued),
+            "revoked": self.revoked.map(crate::docs::schema::timestamp),
+            "demo": self.demo,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 struct TokenEntry {
     user: UserName,
