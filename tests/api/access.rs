@@ -408,7 +408,15 @@ async fn an_admin_manages_users_and_tokens_and_a_revoked_token_loses_everything_
     // Refused on the next request, on every path; what was open is closed.
     assert_eq!(status_of(&app, Method::GET, "/api/me", &token).await, 401);
     let upgrade = format!("{}/sync?token={token}", app.base.replacen("http", "ws", 1));
-    assert!(tokio_tungstenite::connect_async(upgrade).await.is_err());
+    match tokio_tungstenite::connect_async(upgrade).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!(
+            "a revoked token's upgrade was not refused with 401: {:?}",
+            other.map(|(_, response)| response.status())
+        ),
+    }
     let (code, reason) = close_frame(&mut socket).await;
     assert_eq!(code, CloseCode::Policy);
     assert_eq!(reason, "the token was revoked");
