@@ -532,31 +532,27 @@ mod tests {
 
     /// Given an annotation on `quote` in `old`, when `new` is published, where is it?
     fn anchor(old: &str, new: &str, quote: &str, suggestion: Option<&str>) -> Anchor {
-        let old_text = IndexedText::new(old);
-        let byte = old.find(quote).expect("the quote is in the old text");
-        let start = old[..byte].chars().count() as u64;
-        let position = TextPosition {
-            start,
-            end: start + quote.chars().count() as u64,
-        };
-        let base = Base {
-            quote: old_text.describe(position),
-            position,
-            resolved: false,
-        };
-        reanchor(
-            &VersionDiff::new(old, new),
-            &IndexedText::new(new),
-            &base,
-            suggestion,
-        )
+        anchor_occurrence(old, new, quote, 0, suggestion).1
     }
 
     /// Given an annotation on the `nth` (from 0) occurrence of `quote` in `old`, when `new` is
     /// published, where is it?
     fn anchor_nth(old: &str, new: &str, quote: &str, nth: usize) -> (TextPosition, Anchor) {
+        anchor_occurrence(old, new, quote, nth, None)
+    }
+
+    fn anchor_occurrence(
+        old: &str,
+        new: &str,
+        quote: &str,
+        nth: usize,
+        suggestion: Option<&str>,
+    ) -> (TextPosition, Anchor) {
         let old_text = IndexedText::new(old);
-        let start = old_text.occurrences(quote)[nth];
+        let start = *old_text
+            .occurrences(quote)
+            .get(nth)
+            .expect("the quote is in the old text");
         let position = TextPosition {
             start,
             end: start + quote.chars().count() as u64,
@@ -570,7 +566,7 @@ mod tests {
             &VersionDiff::new(old, new),
             &IndexedText::new(new),
             &base,
-            None,
+            suggestion,
         );
         (position, anchor)
     }
