@@ -149,6 +149,7 @@ async fn a_sync_change_is_logged_with_its_events_and_reaches_other_peers() {
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["document.changed", "annotation.created"]);
     assert!(events.iter().all(|e| e.actor.as_str() == "alice"));
+    app.read_models_caught_up().await;
     let json = app.get_json("/annotations/from-sync").await;
     assert_eq!(json["body"][0]["value"], "from a sync client");
     assert_eq!(json["creator"]["nickname"], "alice");
@@ -395,6 +396,7 @@ async fn fifty_clients_on_one_article_converge() {
     assert_eq!(replayed.annotations, server.annotations);
     // And the read models list every annotation of the document (plus the contradiction
     // that lives in another article's document and links this one).
+    app.read_models_caught_up().await;
     let listed = app
         .get_json(&format!(
             "/articles/{ARTICLE}/annotations/?iris=1&limit=200"
