@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use serde_json::{json, Value};
 
 use glossa::bench::event;
-use glossa::docs::{schema, user_actor};
+use glossa::documents::{schema, user_actor};
 use glossa::domain::{
     normalise, Annotation, AnnotationId, ArticleId, IndexedText, Kind, Reply, ReplyId, Source,
     Status, StreamId, Target, TextPosition, UserName, Verdict,

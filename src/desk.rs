@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::docs::{receipt_event, DocError, DocState, Documents, Edit, Written};
+use crate::documents::{receipt_event, DocError, DocState, Documents, Edit, Written};
 use crate::domain::{
     commands, AnnotationId, ArticleId, Content, ContentLimits, DomainError, DomainEvent, EditLabel,
     EventId, IndexedText, Kind, Reply, ReplyId, Source, Status, StreamId, Target, TextPosition,

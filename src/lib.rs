@@ -1,7 +1,7 @@
 //! Glossa: an annotation server for newsrooms.
 //!
 //! Every change is an event in an append-only log (`store`); each article's annotations live in
-//! an Automerge document owned by one task (`docs`); read models and snapshots are derived from
+//! an Automerge document owned by one task (`documents`); read models and snapshots are derived from
 //! the log. See `ARCHITECTURE.md` for the map.
 
 pub mod admin;
@@ -12,7 +12,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod desk;
-pub mod docs;
+pub mod documents;
 pub mod domain;
 pub mod history;
 pub mod http;

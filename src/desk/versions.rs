@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::docs::{Reanchored, Reattachment, Written};
+use crate::documents::{Reanchored, Reattachment, Written};
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{
     AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote, UserName,

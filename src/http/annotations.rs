@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::docs::Written;
+use crate::documents::Written;
 use crate::domain::{AnnotationId, ArticleId, ReplyId, Status, TextPosition, UserName};
 use crate::history::{self, AsOf};
 use crate::store::AnnotationRow;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::desk::{ArticleDraft, Published};
-use crate::docs::schema::timestamp;
+use crate::documents::schema::timestamp;
 use crate::domain::ArticleId;
 use crate::store::{ArticleRow, Filter};
 

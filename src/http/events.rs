@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::docs::schema::timestamp;
+use crate::documents::schema::timestamp;
 use crate::store::{EventLog, EventRecord};
 
 use super::{ApiError, AppState, Caller};

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::docs::schema::timestamp;
+use crate::documents::schema::timestamp;
 use crate::domain::{ArticleId, Kind, Verdict};
 use crate::store::{AnnotationRow, Filter};
 use crate::w3c::Page;

@@ -89,8 +89,8 @@ impl TokenInfo {
             "id": self.id,
             "user": self.user,
             "role": self.role,
-            "issued": crate::docs::schema::timestamp(self.issued),
-            "revoked": self.revoked.map(crate::docs::schema::timestamp),
+            "issued": crate::documents::schema::timestamp(self.issued),
+            "revoked": self.revoked.map(crate::documents::schema::timestamp),
             "demo": self.demo,
         })
     }

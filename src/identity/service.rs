@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::docs::receipt_event;
+use crate::documents::receipt_event;
 use crate::domain::idempotency::Receipt;
 use crate::domain::{EventId, StreamId, UserName};
 use crate::store::{AppendRequest, EventLog, EventRecord, Expected, NewEvent, StoreError};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 
 use crate::desk::Desk;
-use crate::docs::{ConnId, Outbound, PeerLink, Presence};
+use crate::documents::{ConnId, Outbound, PeerLink, Presence};
 use crate::domain::ArticleId;
 use crate::identity::User;
 

@@ -126,7 +126,7 @@ fn abbreviated(value: &Value) -> String {
 #[tokio::test]
 async fn snapshots_that_disagree_with_the_log_are_discarded() {
     use automerge::transaction::Transactable;
-    use glossa::docs::Documents;
+    use glossa::documents::Documents;
     use glossa::domain::{ArticleId, ContentLimits};
     use glossa::store::Snapshot;
 

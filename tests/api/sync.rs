@@ -6,7 +6,7 @@ use std::sync::Arc;
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ReadDoc, ROOT};
-use glossa::docs::{Outbound, PeerLink, Presence};
+use glossa::documents::{Outbound, PeerLink, Presence};
 use glossa::domain::{ArticleId, UserName};
 use tokio::sync::mpsc;
 
@@ -271,7 +271,7 @@ async fn a_peer_that_falls_behind_is_dropped_without_stalling_writes() {
 
 #[tokio::test]
 async fn an_article_holds_a_bounded_number_of_annotations() {
-    use glossa::docs::{Documents, Edit};
+    use glossa::documents::{Documents, Edit};
     use glossa::domain::{
         commands, AnnotationId, Content, ContentLimits, Kind, Target, TextPosition, TextQuote,
     };
@@ -341,7 +341,7 @@ async fn an_article_holds_a_bounded_number_of_annotations() {
 /// of the log gives the same document.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_clients_on_one_article_converge() {
-    use glossa::docs::Documents;
+    use glossa::documents::Documents;
     use glossa::domain::ContentLimits;
 
     let app = Arc::new(spawn_app().await);

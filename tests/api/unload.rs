@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use glossa::docs::{Documents, Edit};
+use glossa::documents::{Documents, Edit};
 use glossa::domain::{
     commands, AnnotationId, ArticleId, Content, ContentLimits, Kind, Target, TextPosition,
     TextQuote, UserName,
