@@ -68,6 +68,10 @@ impl From<DocError> for DeskError {
             }
             DocError::VersionMismatch { expected, actual } => DeskError::Stale { expected, actual },
             DocError::Store(e) => e.into(),
+            DocError::Append(e) => match std::sync::Arc::try_unwrap(e) {
+                Ok(e) => e.into(),
+                Err(shared) => DeskError::Internal(shared.to_string()),
+            },
             other => DeskError::Internal(other.to_string()),
         }
     }

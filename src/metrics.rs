@@ -82,6 +82,8 @@ pub struct Metrics {
     /// Documents saved and let go after an idle time.
     pub documents_unloaded: AtomicU64,
     pub changes_rejected: AtomicU64,
+    /// Appends of a document that lost a race with another writer and were tried again.
+    pub append_races: AtomicU64,
     /// Live-tail consumers dropped for leaving their buffer full past the patience.
     pub tail_consumers_dropped: AtomicU64,
     /// HTTP latency by (method, route pattern, status class).
@@ -101,6 +103,7 @@ pub fn metrics() -> &'static Metrics {
         documents_loaded: AtomicI64::new(0),
         documents_unloaded: AtomicU64::new(0),
         changes_rejected: AtomicU64::new(0),
+        append_races: AtomicU64::new(0),
         tail_consumers_dropped: AtomicU64::new(0),
         http: Mutex::new(BTreeMap::new()),
     })
@@ -152,6 +155,12 @@ impl Metrics {
             "glossa_changes_rejected_total",
             "Sync changes compensated because they broke the rules.",
             self.changes_rejected.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "glossa_document_append_races_total",
+            "Document appends that lost a race with another writer and were tried again.",
+            self.append_races.load(Ordering::Relaxed),
         );
         counter(
             &mut out,
