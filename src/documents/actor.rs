@@ -225,7 +225,7 @@ impl DocumentActor {
         }
         if !bytes.is_empty() {
             doc.load_incremental(&bytes)
-                .map_err(|e| DocError::Schema(SchemaError::Automerge(e)))?;
+                .map_err(|e| DocError::Schema(e.into()))?;
         }
         let annotations = schema::read_all(&doc)?
             .into_iter()
@@ -457,11 +457,8 @@ impl DocumentActor {
     async fn edit_batch(&mut self, batch: Vec<Pending>) {
         crate::metrics::metrics().observe_edit_batch(batch.len());
         if let Err(error) = self.initialise(batch[0].at).await {
-            let message = error.to_string();
             for pending in batch {
-                let _ = pending
-                    .reply
-                    .send(Err(DocError::Store(StoreError::Corrupt(message.clone()))));
+                let _ = pending.reply.send(Err(error.clone()));
             }
             return;
         }
@@ -556,7 +553,6 @@ impl DocumentActor {
                         None => self.annotations.remove(&id),
                     };
                 }
-                let message = error.to_string();
                 for (p, reply) in prepared {
                     let answer = match &error {
                         StoreError::WrongExpectedVersion { actual: 1.., .. }
@@ -573,13 +569,12 @@ impl DocumentActor {
                             },
                             actual: *actual,
                         },
-                        StoreError::Unavailable => DocError::Store(StoreError::Unavailable),
-                        _ => DocError::Store(StoreError::Corrupt(message.clone())),
+                        other => DocError::Store(other.clone()),
                     };
                     let _ = reply.send(Err(answer));
                 }
                 for (_, reply) in unchanged {
-                    let _ = reply.send(Err(DocError::Store(StoreError::Corrupt(message.clone()))));
+                    let _ = reply.send(Err(DocError::Store(error.clone())));
                 }
             }
         }

@@ -94,8 +94,9 @@ pub(crate) struct Peer {
     pub(crate) warned_read_only: bool,
 }
 
-/// Why a document refused or failed a write.
-#[derive(Debug, thiserror::Error)]
+/// Why a document refused or failed a write. `Clone`, so one failure answers every edit of a
+/// batch with the error itself, cause and all.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum DocError {
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -105,6 +106,9 @@ pub enum DocError {
     AlreadyExists(AnnotationId),
     #[error("the annotation is at version {actual}, not {expected}")]
     VersionMismatch { expected: u64, actual: u64 },
+    /// The article has no such version (no text to anchor on).
+    #[error("article {article} has no version {version}")]
+    NoSuchVersion { article: ArticleId, version: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("document: {0}")]

@@ -14,7 +14,7 @@ use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainEvent, IndexedText, Kind, StreamId, TargetAnchor,
     TextPosition, UserName,
 };
-use crate::store::{AppendRequest, Expected, StoreError};
+use crate::store::{AppendRequest, Expected};
 
 use super::actor::{new_event, receipt_event, DocumentActor};
 use super::DocError;
@@ -44,11 +44,9 @@ impl Versions<'_> {
                 .store
                 .read_model
                 .article_text(self.article, version)?
-                .ok_or_else(|| {
-                    DocError::Store(StoreError::Corrupt(format!(
-                        "article {} has no text for version {version}",
-                        self.article
-                    )))
+                .ok_or_else(|| DocError::NoSuchVersion {
+                    article: self.article.clone(),
+                    version,
                 })?;
             self.texts.insert(version, text);
         }

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc as std_mpsc, Arc};
-use std::thread;
+use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError, RwLock};
+use std::thread::{self, JoinHandle};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -77,11 +77,47 @@ struct Shared {
     durable_tx: tokio::sync::watch::Sender<u64>,
 }
 
-/// A handle to the log; cheap to clone.
+/// A handle to the log; cheap to clone. `close`, or dropping the last handle, stops the writer.
 #[derive(Clone)]
 pub struct EventLog {
     shared: Arc<Shared>,
-    jobs: mpsc::Sender<Job>,
+    threads: Arc<Threads>,
+}
+
+/// The writer's queue and the threads that serve the log. Stopping them drops the queue's only
+/// sender: the writer commits what was queued, flushes, lets go of the database and ends,
+/// which closes the projector's channel, so the projector ends after projecting the rest.
+/// Both are joined, so the data directory is free again once the store's handles are gone.
+struct Threads {
+    /// `None` once stopped: appends are refused from then on.
+    jobs: RwLock<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    projector: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Threads {
+    fn stop(&self) {
+        self.jobs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // The writer first: its end is what ends the projector.
+        for thread in [&self.writer, &self.projector] {
+            let handle = thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+            // A thread never joins itself (it could only get here by dropping the last handle).
+            if let Some(handle) = handle.filter(|h| h.thread().id() != thread::current().id()) {
+                if handle.join().is_err() {
+                    tracing::error!("a storage thread panicked before it stopped");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl EventLog {
@@ -113,11 +149,31 @@ impl EventLog {
             next_seq: head + 1,
             committed,
         };
-        thread::Builder::new()
+        let writer = thread::Builder::new()
             .name("glossa-log-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(StoreError::Io)?;
-        Ok(Self { shared, jobs })
+            .spawn(move || writer.run(rx))?;
+        let threads = Arc::new(Threads {
+            jobs: RwLock::new(Some(jobs)),
+            writer: Mutex::new(Some(writer)),
+            projector: Mutex::new(None),
+        });
+        Ok(Self { shared, threads })
+    }
+
+    /// Hands the projector's thread to the log, to be joined when the log stops.
+    pub(super) fn adopt_projector(&self, projector: JoinHandle<()>) {
+        *self
+            .threads
+            .projector
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(projector);
+    }
+
+    /// Stops the log for every handle: appends already queued are committed, later ones are
+    /// refused with `Unavailable`, and the writer and projector threads have ended when this
+    /// returns. It blocks for at most one commit.
+    pub fn close(&self) {
+        self.threads.stop();
     }
 
     /// Appends events atomically; resolves once they are on disk.
@@ -126,11 +182,18 @@ impl EventLog {
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable);
         }
+        let jobs = self
+            .threads
+            .jobs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::Unavailable)?;
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { request, reply })
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
+        let sent = jobs.send(Job { request, reply }).await;
+        // The writer ends only once every sender is gone; this one is not kept while waiting.
+        drop(jobs);
+        sent.map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
 
@@ -410,7 +473,7 @@ impl Writer {
                 .apply_batch(batch)
                 .map_err(StoreError::from)
                 .and_then(|()| self.db.flush().map_err(StoreError::from))
-                .and_then(|_| self.durability.sync().map_err(StoreError::Io));
+                .and_then(|_| self.durability.sync().map_err(StoreError::from));
             if let Err(error) = written {
                 for job in jobs {
                     let _ = job.reply.send(Err(StoreError::Unavailable));
