@@ -20,6 +20,7 @@ mod rebuild;
 mod semantics;
 mod style;
 mod sync;
+mod tail;
 mod unavailable;
 mod unload;
 mod versions;
