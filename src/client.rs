@@ -1,9 +1,10 @@
 //! The command line's client side: reading events and exports from a running server.
 
+mod tail;
+
 use std::io::Write;
 
 use anyhow::{bail, Context};
-use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::cli::ExportKind;
@@ -31,7 +32,7 @@ async fn get(server: &str, token: &str, path: &str) -> anyhow::Result<reqwest::R
 }
 
 /// Prints events after `after` as NDJSON; with `follow`, keeps printing from the live tail
-/// (reconnecting from the last event seen if the connection drops).
+/// (see `tail`: reconnecting with backoff, from the last event printed).
 pub async fn events(
     server: &str,
     token: &str,
@@ -64,30 +65,7 @@ pub async fn events(
         }
         return Ok(());
     }
-    loop {
-        let response = get(server, token, &format!("/api/events/stream?after={after}")).await?;
-        let mut body = response.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(chunk) = body.next().await {
-            let Ok(chunk) = chunk else { break };
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data: ")) else {
-                    continue;
-                };
-                let event: Value = serde_json::from_str(data)?;
-                after = event["seq"].as_u64().unwrap_or(after);
-                writeln!(out, "{event}")?;
-                out.flush()?;
-                left = left.saturating_sub(1);
-                if left == 0 {
-                    return Ok(());
-                }
-            }
-        }
-        eprintln!("the live tail closed; resuming after event {after}");
-    }
+    tail::follow(server, token, after, limit, &mut out).await
 }
 
 /// Writes an export to standard output.

@@ -32,8 +32,8 @@ impl AsOf {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> DeskError {
-    DeskError::Internal(e.to_string())
+fn internal(e: impl std::error::Error + Send + Sync + 'static) -> DeskError {
+    DeskError::internal(e)
 }
 
 /// Every durable event up to and including `last`, in order, batch by batch.
@@ -44,7 +44,7 @@ fn each_event(
 ) -> Result<(), DeskError> {
     let mut cursor = 0;
     while cursor < last {
-        let batch = log.read_after(cursor, 1024).map_err(internal)?;
+        let batch = log.read_after(cursor, 1024)?;
         if batch.is_empty() {
             break;
         }
@@ -117,9 +117,7 @@ pub fn annotation_at(
     id: &AnnotationId,
     seq: u64,
 ) -> Result<Option<AnnotationRow>, DeskError> {
-    let records = log
-        .read_stream(&StreamId::Annotation(id.clone()), 0)
-        .map_err(internal)?;
+    let records = log.read_stream(&StreamId::Annotation(id.clone()), 0)?;
     let mut rows = BTreeMap::new();
     for record in records.iter().filter(|r| r.seq <= seq) {
         fold_into(&mut rows, record)?;
@@ -166,9 +164,7 @@ fn text_edit(before: &str, after: &str) -> Value {
 
 /// Who changed what, and when: one entry per semantic event of the annotation.
 pub fn story(log: &EventLog, id: &AnnotationId) -> Result<Vec<Value>, DeskError> {
-    let records = log
-        .read_stream(&StreamId::Annotation(id.clone()), 0)
-        .map_err(internal)?;
+    let records = log.read_stream(&StreamId::Annotation(id.clone()), 0)?;
     let mut entries = Vec::with_capacity(records.len());
     for record in records {
         let mut entry = json!({

@@ -9,7 +9,6 @@ use crate::domain::{AnnotationId, ArticleId, DomainEvent, StreamId};
 use crate::store::{AnchorRow, ReadModel, Snapshot, Store, StoreError};
 
 use super::core::{DocumentCore, Library, StreamState};
-use super::schema::SchemaError;
 use super::{DocError, Rules};
 
 impl Library for ReadModel {
@@ -55,7 +54,7 @@ pub(super) fn load(
     state.version = store.log.stream_version(&stream)?;
     if !bytes.is_empty() {
         doc.load_incremental(&bytes)
-            .map_err(|e| DocError::Schema(SchemaError::Automerge(e)))?;
+            .map_err(|e| DocError::Schema(e.into()))?;
     }
     let library = Arc::new(store.read_model.clone());
     let mut core = DocumentCore::new(article, doc, state, rules, library)?;

@@ -88,8 +88,9 @@ impl PeerLink {
     }
 }
 
-/// Why a document refused or failed a write.
-#[derive(Debug, thiserror::Error)]
+/// Why a document refused or failed a write. `Clone`, so one failure answers every edit of a
+/// batch with the error itself, cause and all.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum DocError {
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -99,16 +100,14 @@ pub enum DocError {
     AlreadyExists(AnnotationId),
     #[error("the annotation is at version {actual}, not {expected}")]
     VersionMismatch { expected: u64, actual: u64 },
+    /// The article has no such version (no text to anchor on).
+    #[error("article {article} has no version {version}")]
+    NoSuchVersion { article: ArticleId, version: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The log did not take the write (shared by every caller of one append).
-    #[error("the write was not logged: {0}")]
-    Append(#[source] Arc<StoreError>),
     /// Other writers kept appending to the document first, try after try.
     #[error("the document is too busy to take this change; try again")]
     Contended,
-    #[error("article {article} has no text for version {version}")]
-    NoText { article: ArticleId, version: u32 },
     #[error("document: {0}")]
     Schema(#[from] SchemaError),
     #[error("the document's task stopped")]

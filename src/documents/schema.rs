@@ -27,13 +27,20 @@ use super::fields;
 
 pub const ANNOTATIONS: &str = "annotations";
 
-/// The document does not hold a valid annotation.
-#[derive(Debug, thiserror::Error)]
+/// The document does not hold a valid annotation. `Clone` (the Automerge error shared) so a
+/// failure can answer every edit of a batch with the error itself.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
     #[error(transparent)]
-    Automerge(#[from] AutomergeError),
+    Automerge(std::sync::Arc<AutomergeError>),
+}
+
+impl From<AutomergeError> for SchemaError {
+    fn from(error: AutomergeError) -> Self {
+        SchemaError::Automerge(std::sync::Arc::new(error))
+    }
 }
 
 pub(super) fn invalid(path: impl Into<String>, message: impl Into<String>) -> SchemaError {

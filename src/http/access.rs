@@ -40,13 +40,13 @@ impl From<AccessError> for ApiError {
             }
             AccessError::Invalid(m) => ApiError::Unprocessable(m),
             AccessError::Store(e) => match e {
-                crate::store::StoreError::Unavailable => ApiError::Unavailable(e.to_string()),
+                crate::store::StoreError::Unavailable => ApiError::unavailable(e),
                 // Two admins writing at once: the loser may simply retry.
                 crate::store::StoreError::WrongExpectedVersion { .. } => ApiError::Conflict(
                     "another change to users or tokens was written at the same time; try again"
                         .into(),
                 ),
-                other => ApiError::Internal(other.to_string()),
+                other => ApiError::internal(other),
             },
         }
     }
@@ -120,7 +120,7 @@ async fn create_user(
         Attempt::Replay(done) => {
             let AccessEvent::UserCreated { name, .. } = idempotency::access_of(&state, &done)?
             else {
-                return Err(ApiError::Internal(format!(
+                return Err(ApiError::internal(format!(
                     "the receipt at {} is not about a new user",
                     done.seq
                 )));
@@ -210,7 +210,7 @@ async fn issue_token(
         Attempt::Replay(done) => {
             let AccessEvent::TokenIssued { token, .. } = idempotency::access_of(&state, &done)?
             else {
-                return Err(ApiError::Internal(format!(
+                return Err(ApiError::internal(format!(
                     "the receipt at {} is not about a new token",
                     done.seq
                 )));

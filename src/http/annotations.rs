@@ -152,7 +152,7 @@ async fn get(
         history::annotation_at(&log, &id, seq).map(|row| (seq, row))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .map_err(ApiError::internal)??;
     let row = row.ok_or_else(|| {
         ApiError::NotFound(format!("the annotation did not exist yet at event {seq}"))
     })?;
@@ -182,7 +182,7 @@ async fn history(
     let story_id = id.clone();
     let entries = web::block(move || history::story(&log, &story_id))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(ApiError::internal)??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "id": id,
         "annotation": state.renderer.annotation_iri(id.as_str()),

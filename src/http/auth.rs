@@ -57,7 +57,7 @@ pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<Call
         Some(token) => {
             let state = req
                 .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+                .ok_or_else(|| ApiError::internal("application state missing"))?;
             state
                 .users
                 .authenticate_token(token)
@@ -71,7 +71,7 @@ pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<Call
 fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
     let Some(raw) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized(
             "send Authorization: Bearer <token>; an admin issues tokens (POST /api/users/{name}/tokens or glossa token create)"

@@ -163,7 +163,7 @@ async fn list(
                 history::annotations_at(&log, &filter, seq).map(|rows| (rows, seq))
             })
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+            .map_err(ApiError::internal)??;
             (std::sync::Arc::new(rows), Some(seq))
         }
     };

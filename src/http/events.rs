@@ -167,9 +167,7 @@ fn read(
     let mut found = Vec::new();
     let mut scanned = 0;
     while found.len() < limit && scanned < MAX_SCAN {
-        let batch = log
-            .read_after(cursor, 512)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let batch = log.read_after(cursor, 512)?;
         if batch.is_empty() {
             break;
         }
@@ -220,7 +218,7 @@ async fn page(
     let log = state.desk.store().log.clone();
     let (events, cursor) = web::block(move || read(&log, &filter, after, limit))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(ApiError::internal)??;
     let mut next_query: Vec<String> = req
         .query_string()
         .split('&')

@@ -52,7 +52,7 @@ pub fn render(
             // Served over HTTP: without token hashes.
             let secrets = crate::backup::Secrets::Omit;
             crate::backup::dump(&state.desk.store().log, &mut out, secrets)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(ApiError::internal)?;
             Ok(("application/x-ndjson", out))
         }
         Export::Annotations => Ok((JSONLD, collection_body(state, &query)?.into_bytes())),
@@ -75,7 +75,7 @@ async fn respond(
 ) -> Result<HttpResponse, ApiError> {
     let (content_type, body) = web::block(move || render(&state, export, article.as_deref()))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(ApiError::internal)??;
     let mut response = HttpResponse::Ok();
     response.content_type(content_type);
     if let Some(name) = filename {

@@ -163,9 +163,7 @@ impl ReadModel {
         if *rx.borrow() >= seq {
             Ok(())
         } else {
-            Err(StoreError::Corrupt(
-                "the read models stopped updating; restart the server".into(),
-            ))
+            Err(StoreError::ProjectorStopped)
         }
     }
 
@@ -205,7 +203,7 @@ impl ReadModel {
                 continue;
             }
             let event = DomainEvent::from_parts(&record.event_type, &record.data).map_err(|e| {
-                StoreError::Corrupt(format!("event {} ({}): {e}", record.seq, record.event_type))
+                StoreError::undecodable(format!("event {} ({})", record.seq, record.event_type), e)
             })?;
             match &event {
                 DomainEvent::ArticleCreated {
@@ -481,7 +479,7 @@ impl ReadModel {
             .get(rm_article_text(id.as_str(), version))?
             .map(|bytes| {
                 String::from_utf8(bytes.to_vec())
-                    .map_err(|e| StoreError::Corrupt(format!("article text: {e}")))
+                    .map_err(|e| StoreError::undecodable(format!("text of {id} v{version}"), e))
             })
             .transpose()
     }
@@ -573,9 +571,9 @@ fn index_keys(row: &AnnotationRow) -> Vec<Vec<u8>> {
 }
 
 fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(row).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_vec(row).map_err(|e| StoreError::unencodable("read model row", e))
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("read model row: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| StoreError::undecodable("read model row", e))
 }

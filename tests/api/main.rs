@@ -20,6 +20,8 @@ mod rebuild;
 mod semantics;
 mod style;
 mod sync;
+mod tail;
+mod unavailable;
 mod unload;
 mod versions;
 mod w3c;

@@ -50,7 +50,7 @@ impl Versions<'_> {
             let text = self
                 .library
                 .article_text(self.article, version)?
-                .ok_or_else(|| DocError::NoText {
+                .ok_or_else(|| DocError::NoSuchVersion {
                     article: self.article.clone(),
                     version,
                 })?;

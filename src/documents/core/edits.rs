@@ -14,7 +14,7 @@ use crate::documents::edit::{Edit, Written};
 use crate::documents::events::{
     change_event, commit_options, new_event, receipt_event, user_actor,
 };
-use crate::documents::schema::{self, SchemaError};
+use crate::documents::schema;
 use crate::documents::DocError;
 
 /// The edits of an append, kept to answer them or to try them again.
@@ -64,12 +64,8 @@ impl DocumentCore {
             Ok(Some(event)) => batch.events.push(event),
             Ok(None) => {}
             Err(error) => {
-                let message = error.to_string();
                 for request in requests {
-                    let error = DocError::Schema(SchemaError::Invalid {
-                        path: schema::ANNOTATIONS.into(),
-                        message: message.clone(),
-                    });
+                    let error = DocError::Schema(error.clone());
                     self.reply(request.ticket, Answer::Written(Err(error)));
                 }
                 return;

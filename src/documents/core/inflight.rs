@@ -3,7 +3,6 @@
 //! failure undoes the work's changes to the document.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use automerge::ChangeHash;
 
@@ -40,7 +39,7 @@ pub(super) struct InFlight {
 /// Why an append's work did not stick.
 pub(super) enum Undone {
     Raced,
-    Failed(Arc<StoreError>),
+    Failed(StoreError),
 }
 
 impl DocumentCore {
@@ -86,7 +85,7 @@ impl DocumentCore {
             AppendOutcome::Raced { theirs } => self.raced(inflight, theirs),
             AppendOutcome::Failed(error) => {
                 self.undo(&inflight);
-                self.abandon(inflight.work, Undone::Failed(Arc::new(error)));
+                self.abandon(inflight.work, Undone::Failed(error));
             }
         }
     }
@@ -132,7 +131,7 @@ impl DocumentCore {
     fn abandon(&mut self, work: Work, why: Undone) {
         let error = || match &why {
             Undone::Raced => DocError::Contended,
-            Undone::Failed(error) => DocError::Append(error.clone()),
+            Undone::Failed(error) => DocError::Store(error.clone()),
         };
         match work {
             Work::Edits(work) => {
