@@ -100,16 +100,15 @@ impl Application {
                 .wrap_fn(|req, service| {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
-                    let method = req.method().to_string();
-                    let route = req
-                        .match_pattern()
-                        .unwrap_or_else(|| "unmatched".to_owned());
                     let response = service.call(req);
                     async move {
                         let response = response.await?;
+                        // Every resource is named after its pattern (`http::methods`), so the
+                        // label is borrowed, never built per request.
+                        let request = response.request();
                         crate::metrics::metrics().http_request(
-                            &method,
-                            &route,
+                            request.method().as_str(),
+                            request.match_name().unwrap_or("unmatched"),
                             response.status().as_u16(),
                             started.elapsed(),
                         );

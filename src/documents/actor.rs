@@ -289,9 +289,7 @@ impl DocumentActor {
                         },
                         None => {
                             if closing {
-                                crate::metrics::metrics()
-                                    .documents_unloaded
-                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                crate::metrics::metrics().documents_unloaded.inc();
                             }
                             break;
                         }
@@ -303,13 +301,6 @@ impl DocumentActor {
             self.maybe_snapshot();
         }
         self.save_snapshot();
-        let m = crate::metrics::metrics();
-        m.sync_peers.fetch_sub(
-            self.peers.len() as i64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        m.documents_loaded
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         // Only now may the next task load the document: everything this one wrote is logged.
         drop(lease);
     }

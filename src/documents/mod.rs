@@ -92,6 +92,8 @@ pub(crate) struct Peer {
     pub(crate) link: PeerLink,
     /// Whether a read-only peer was already told its changes are not applied.
     pub(crate) warned_read_only: bool,
+    /// Counts the peer in `glossa_sync_peers` while it is subscribed.
+    pub(crate) _gauge: crate::metrics::PeerGauge,
 }
 
 /// Why a document refused or failed a write.
@@ -187,14 +189,19 @@ impl Documents {
                     .map_err(|_| DocError::Stopped)??;
             actor.people = self.rules.people.clone();
             let (sender, receiver) = lease.open().ok_or(DocError::Stopped)?;
-            crate::metrics::metrics()
-                .documents_loaded
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Counted while the task lives, however it ends (a panic included).
+            let loaded = crate::metrics::LoadedDocument::load();
             let span = tracing::info_span!("document", article = %article);
             let mut tasks = self.tasks.lock().expect("document task set lock");
             // Tasks of unloaded documents are done: forget them, or the set grows forever.
             while tasks.try_join_next().is_some() {}
-            tasks.spawn(actor.run(receiver, lease).instrument(span));
+            tasks.spawn(
+                async move {
+                    actor.run(receiver, lease).await;
+                    drop(loaded);
+                }
+                .instrument(span),
+            );
             return Ok(sender);
         }
     }

@@ -44,11 +44,6 @@ impl DocumentActor {
                 .heads
                 .iter()
                 .any(|head| self.doc.get_change_by_hash(head).is_none());
-        if !self.peers.contains_key(&conn) {
-            crate::metrics::metrics()
-                .sync_peers
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
         let peer = self.peers.entry(conn).or_insert_with(|| Peer {
             state: if read_only {
                 sync::State::new_read_only()
@@ -57,6 +52,7 @@ impl DocumentActor {
             },
             link,
             warned_read_only: false,
+            _gauge: crate::metrics::PeerGauge::join(),
         });
         if read_only && has_unapplied && !peer.warned_read_only {
             peer.warned_read_only = true;
@@ -184,13 +180,7 @@ impl DocumentActor {
 
     /// Unsubscribes a peer, keeping the peer gauge right.
     pub(super) fn remove_peer(&mut self, conn: ConnId) -> Option<Peer> {
-        let peer = self.peers.remove(&conn);
-        if peer.is_some() {
-            crate::metrics::metrics()
-                .sync_peers
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        peer
+        self.peers.remove(&conn)
     }
 
     /// Validates and logs the changes a peer brought since `heads_before`.
@@ -314,7 +304,7 @@ impl DocumentActor {
         self.last_change_seq = committed.positions[last_change].seq;
         crate::metrics::metrics()
             .changes_rejected
-            .fetch_add(rejected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            .inc_by(rejected.len() as u64);
         for annotation in accepted {
             self.annotations.insert(annotation.id.clone(), annotation);
         }

@@ -6,7 +6,7 @@
 //! Creating a user and issuing a token honour an `Idempotency-Key` (ADR 0007). A retried token
 //! issue answers the token without its secret, which the server never kept.
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,18 +17,31 @@ use crate::identity::{
 };
 
 use super::idempotency::{self, Attempt};
+use super::methods;
 use super::request::{parse_shape, read_body, read_json, read_json_body};
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/desk", web::get().to(desk))
-        .route("/api/users", web::post().to(create_user))
-        .route("/api/users/{name}", web::get().to(get_user))
-        .route("/api/users/{name}", web::patch().to(change_user))
-        .route("/api/users/{name}/tokens", web::post().to(issue_token))
-        .route("/api/tokens", web::get().to(list_tokens))
-        .route("/api/tokens/{id}", web::get().to(get_token))
-        .route("/api/tokens/{id}", web::delete().to(revoke_token));
+    cfg.service(methods::only("/api/desk", Method::GET, desk))
+        .service(methods::only("/api/users", Method::POST, create_user))
+        .service(methods::only("/api/users/{name}", Method::GET, get_user))
+        .service(methods::only(
+            "/api/users/{name}",
+            Method::PATCH,
+            change_user,
+        ))
+        .service(methods::only(
+            "/api/users/{name}/tokens",
+            Method::POST,
+            issue_token,
+        ))
+        .service(methods::only("/api/tokens", Method::GET, list_tokens))
+        .service(methods::only("/api/tokens/{id}", Method::GET, get_token))
+        .service(methods::only(
+            "/api/tokens/{id}",
+            Method::DELETE,
+            revoke_token,
+        ));
 }
 
 impl From<AccessError> for ApiError {

@@ -2,7 +2,7 @@
 //! and `GET /api/events/stream` (a Server-Sent Events live tail that resumes from
 //! `Last-Event-ID` with no gap and no duplicate).
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::documents::schema::timestamp;
 use crate::store::{EventLog, EventRecord};
 
-use super::{ApiError, AppState, Caller};
+use super::{methods, ApiError, AppState, Caller};
 
 /// Most events a page may hold.
 const MAX_LIMIT: usize = 1000;
@@ -21,8 +21,8 @@ const MAX_LIMIT: usize = 1000;
 const MAX_SCAN: usize = 10_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/events", web::get().to(page))
-        .route("/api/events/stream", web::get().to(stream));
+    cfg.service(methods::only("/api/events", Method::GET, page))
+        .service(methods::only("/api/events/stream", Method::GET, stream));
 }
 
 /// Filters and options shared by the feed and the live tail.
@@ -292,9 +292,7 @@ async fn stream(
                     tracing::warn!(
                         "dropping a live-tail consumer that read nothing for {patience:?}"
                     );
-                    crate::metrics::metrics()
-                        .tail_consumers_dropped
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    crate::metrics::metrics().tail_consumers_dropped.inc();
                     false
                 }
                 Err(mpsc::error::SendTimeoutError::Closed(_)) => false,

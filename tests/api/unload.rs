@@ -172,11 +172,7 @@ async fn requests_racing_with_an_unload_are_all_answered() {
     let documents = Documents::new(app.desk.store().clone(), ContentLimits::default())
         .with_idle(Duration::ZERO);
     let alice = UserName::parse("alice").unwrap();
-    let unloads = || {
-        glossa::metrics::metrics()
-            .documents_unloaded
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let unloads = || glossa::metrics::metrics().documents_unloaded.get();
     let unloaded_before = unloads();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(WRITERS));
     let mut writers = Vec::new();
