@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::clock::timestamp;
 use crate::desk::{ArticleDraft, Published};
-use crate::documents::schema::timestamp;
 use crate::domain::ArticleId;
 use crate::store::{ArticleRow, Filter};
 

@@ -78,7 +78,7 @@ fn view(state: &AppState, claim: &ClaimRow) -> Value {
         "text": claim.text,
         "claimant": claim.claimant,
         "creator": claim.creator,
-        "created": crate::documents::schema::timestamp(claim.created),
+        "created": crate::clock::timestamp(claim.created),
         "annotations": claim
             .annotations
             .iter()

@@ -6,7 +6,7 @@ use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::documents::schema::timestamp;
+use crate::clock::timestamp;
 use crate::domain::{ArticleId, Kind, Status, UserName};
 use crate::history::{self, AsOf};
 use crate::store::Filter;

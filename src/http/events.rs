@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::documents::schema::timestamp;
+use crate::clock::timestamp;
 use crate::store::{EventLog, EventRecord};
 
 use super::{methods, ApiError, AppState, Caller};

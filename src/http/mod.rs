@@ -33,7 +33,6 @@ use crate::w3c::Renderer;
 
 pub use auth::Caller;
 pub use error::ApiError;
-pub use exports::{render as render_export, Export};
 pub use web_ui::{Asset, ASSETS as WEB_ASSETS};
 
 /// Shared state of every handler.
