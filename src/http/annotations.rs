@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::documents::Written;
 use crate::domain::{AnnotationId, ArticleId, ReplyId, Status, TextPosition, UserName};
-use crate::history::{self, AsOf};
+use crate::history::AsOf;
 use crate::store::AnnotationRow;
 
 use super::idempotency::{self, Attempt};
@@ -146,13 +146,10 @@ async fn get(
     };
     // Time travel: the annotation as it was after a point in the log.
     let at = AsOf::parse(at).map_err(ApiError::BadRequest)?;
-    let log = state.desk.store().log.clone();
-    let (seq, row) = web::block(move || {
-        let seq = history::resolve(&log, at)?;
-        history::annotation_at(&log, &id, seq).map(|row| (seq, row))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let desk = state.desk.clone();
+    let (seq, row) = web::block(move || desk.annotation_at(&id, at))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
     let row = row.ok_or_else(|| {
         ApiError::NotFound(format!("the annotation did not exist yet at event {seq}"))
     })?;
@@ -178,9 +175,8 @@ async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     state.desk.row(&id)?;
-    let log = state.desk.store().log.clone();
-    let story_id = id.clone();
-    let entries = web::block(move || history::story(&log, &story_id))
+    let (desk, story_id) = (state.desk.clone(), id.clone());
+    let entries = web::block(move || desk.story(&story_id))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::timestamp;
 use crate::domain::{ArticleId, Kind, Status, UserName};
-use crate::history::{self, AsOf};
+use crate::history::AsOf;
 use crate::store::Filter;
 use crate::w3c::Page;
 
@@ -156,14 +156,10 @@ async fn list(
         None => (state.desk.list_shared(&filter)?, None),
         Some(raw) => {
             let at = AsOf::parse(raw).map_err(ApiError::BadRequest)?;
-            let log = state.desk.store().log.clone();
-            let filter = filter.clone();
-            let (rows, seq) = web::block(move || {
-                let seq = history::resolve(&log, at)?;
-                history::annotations_at(&log, &filter, seq).map(|rows| (rows, seq))
-            })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+            let (desk, filter) = (state.desk.clone(), filter.clone());
+            let (seq, rows) = web::block(move || desk.annotations_at(&filter, at))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
             (std::sync::Arc::new(rows), Some(seq))
         }
     };

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::clock::timestamp;
-use crate::store::{EventLog, EventRecord};
+use crate::desk::Desk;
+use crate::store::EventRecord;
 
 use super::{methods, ApiError, AppState, Caller};
 
@@ -158,7 +159,7 @@ impl Filter {
 
 /// Reads matching events after `after`; returns them and the cursor to continue from.
 fn read(
-    log: &EventLog,
+    desk: &Desk,
     filter: &Filter,
     after: u64,
     limit: usize,
@@ -167,9 +168,7 @@ fn read(
     let mut found = Vec::new();
     let mut scanned = 0;
     while found.len() < limit && scanned < MAX_SCAN {
-        let batch = log
-            .read_after(cursor, 512)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let batch = desk.events_after(cursor, 512)?;
         if batch.is_empty() {
             break;
         }
@@ -217,8 +216,8 @@ async fn page(
             )))
         }
     };
-    let log = state.desk.store().log.clone();
-    let (events, cursor) = web::block(move || read(&log, &filter, after, limit))
+    let desk = state.desk.clone();
+    let (events, cursor) = web::block(move || read(&desk, &filter, after, limit))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut next_query: Vec<String> = req
@@ -233,7 +232,7 @@ async fn page(
         state.renderer.base(),
         next_query.join("&")
     );
-    let head = state.desk.store().log.head();
+    let head = state.desk.log_head();
     if ndjson {
         let mut body = String::new();
         for event in &events {
@@ -274,9 +273,9 @@ async fn stream(
     // The stream ends when the caller's token is revoked.
     let revoked = state.users.revoked(&caller.1);
     let mut cursor = query.after(&req)?;
-    let log = state.desk.store().log.clone();
+    let desk = state.desk.clone();
     let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(state.limits.tail_buffer);
-    let mut head = log.watch_head();
+    let mut head = desk.watch_head();
     // An idle stream sends a comment now and then, so proxies and clients keep it open.
     let every = state.limits.heartbeat_every;
     let patience = state.limits.tail_slow_consumer;
@@ -306,8 +305,7 @@ async fn stream(
         loop {
             // Catch up to the durable head, in order.
             loop {
-                let log = log.clone();
-                let filter_view = read_batch(log, cursor).await;
+                let filter_view = read_batch(desk.clone(), cursor).await;
                 let Ok(batch) = filter_view else { return };
                 if batch.is_empty() {
                     break;
@@ -340,8 +338,8 @@ async fn stream(
         })))
 }
 
-async fn read_batch(log: EventLog, after: u64) -> Result<Vec<EventRecord>, ()> {
-    web::block(move || log.read_after(after, 256))
+async fn read_batch(desk: Desk, after: u64) -> Result<Vec<EventRecord>, ()> {
+    web::block(move || desk.events_after(after, 256))
         .await
         .map_err(|_| ())?
         .map_err(|error| tracing::error!(%error, "the live tail could not read the log"))
