@@ -10,10 +10,10 @@ use crate::domain::{AnnotationId, ArticleId, ReplyId, Status, TextPosition, User
 use crate::history::AsOf;
 use crate::store::AnnotationRow;
 
+use super::extract::{AnnotationPath, JsonBody, Writer};
 use super::idempotency::{self, Attempt};
 use super::request::{
-    etag, if_match, parse_json, parse_shape, read_body, read_json_body, require_acceptable,
-    require_json, JSONLD,
+    etag, if_match, parse_json, parse_shape, read_body, require_acceptable, require_json, JSONLD,
 };
 use super::{methods, ApiError, AppState, Caller};
 
@@ -167,13 +167,12 @@ async fn get(
 }
 
 /// Who changed what, and when.
-#[tracing::instrument(skip_all, fields(annotation = %path))]
+#[tracing::instrument(skip_all, fields(annotation = %id))]
 async fn history(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     _caller: Caller,
+    AnnotationPath(id): AnnotationPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
     state.desk.row(&id)?;
     let (desk, story_id) = (state.desk.clone(), id.clone());
     let entries = web::block(move || desk.story(&story_id))
@@ -198,16 +197,14 @@ async fn options(path: web::Path<String>) -> HttpResponse {
         .finish()
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn put(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
     let row = state.desk.live_row(&id)?;
     let precondition = if_match(&req, row.version)?;
     require_json(&req, "the annotation")?;
@@ -229,15 +226,13 @@ async fn put(
     Ok(written(&state, &done, HttpResponse::Ok()))
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
     let row = state.desk.live_row(&id)?;
     let precondition = if_match(&req, row.version)?;
     state
@@ -245,22 +240,6 @@ async fn delete(
         .delete(&caller.0.name, &id, precondition.expected(row.version))
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// How a workflow shortcut begins: a writer, the body, and the idempotency key's verdict
-/// (checked before the annotation's state, so a retry is answered even if it changed since).
-async fn begin_shortcut(
-    state: &AppState,
-    req: &HttpRequest,
-    path: &str,
-    caller: &Caller,
-    payload: web::Payload,
-) -> Result<(AnnotationId, web::BytesMut, Attempt), ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(path)?;
-    let body = read_json_body(req, payload, state.limits.max_body_bytes).await?;
-    let attempt = idempotency::attempt(state, req, caller, &body).await?;
-    Ok((id, body, attempt))
 }
 
 /// The checks of a workflow shortcut that runs: a live annotation, and an optional `If-Match`
@@ -287,15 +266,17 @@ struct ReplyRequest {
     parent: Option<String>,
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn reply(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let desk = match attempt {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => {
@@ -327,15 +308,17 @@ struct StatusRequest {
     status: String,
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn set_status(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let desk = match attempt {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
@@ -353,15 +336,17 @@ struct AssignRequest {
     assignee: Option<String>,
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn assign(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let desk = match attempt {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
@@ -395,15 +380,17 @@ struct ReattachRequest {
 }
 
 /// A person places an orphaned or ambiguous target (or corrects the server's placement).
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn reattach(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let request: ReattachRequest = parse_shape(&body)?;
     let article = request
         .article

@@ -13,6 +13,7 @@ mod containers;
 mod error;
 mod events;
 mod exports;
+mod extract;
 mod health;
 mod idempotency;
 mod methods;
