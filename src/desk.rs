@@ -184,16 +184,6 @@ impl Desk {
         &self.limits
     }
 
-    /// Writes every event of the log as NDJSON, as `backup` dumps it; returns the last sequence.
-    pub fn dump(
-        &self,
-        out: &mut impl std::io::Write,
-        secrets: crate::backup::Secrets,
-    ) -> Result<u64, DeskError> {
-        crate::backup::dump(&self.store.log, out, secrets)
-            .map_err(|e| DeskError::Internal(e.to_string()))
-    }
-
     // ---- annotations ------------------------------------------------------------------------
 
     fn resolve_target(&self, draft: &TargetDraft, index: usize) -> Result<Target, DeskError> {

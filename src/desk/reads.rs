@@ -1,11 +1,13 @@
 //! The desk's reads of the log itself, for the entry points: the event feed and its live tail,
-//! time travel (`?at=`), an annotation's story, and how far the read models have caught up.
+//! time travel (`?at=`), an annotation's story, the NDJSON dump, and how far the read models
+//! have caught up.
 //!
 //! Each is a blocking read of sled; async callers run it off their executor's threads.
 
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::backup::Secrets;
 use crate::domain::AnnotationId;
 use crate::history::{self, AsOf};
 use crate::store::{AnnotationRow, EventRecord, Filter};
@@ -53,6 +55,12 @@ impl Desk {
     ) -> Result<(u64, Vec<AnnotationRow>), DeskError> {
         let seq = history::resolve(&self.store.log, at)?;
         Ok((seq, history::annotations_at(&self.store.log, filter, seq)?))
+    }
+
+    /// Writes every event of the log as NDJSON, as `backup` dumps it; returns the last sequence.
+    pub fn dump(&self, out: &mut impl std::io::Write, secrets: Secrets) -> Result<u64, DeskError> {
+        crate::backup::dump(&self.store.log, out, secrets)
+            .map_err(|e| DeskError::Internal(e.to_string()))
     }
 
     /// Who changed what in an annotation, and when.
