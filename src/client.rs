@@ -76,7 +76,7 @@ pub async fn export_command(
 
 /// Renders an export straight from a data directory (no server may have it open), through
 /// the desk as the server would.
-pub fn export_offline(
+fn export_offline(
     data_dir: &Path,
     public_url: &str,
     what: ExportKind,

@@ -13,6 +13,7 @@ use crate::store::Filter;
 use crate::w3c::Page;
 
 use super::annotations::{check_assignee, replay_annotation, written};
+use super::extract::Writer;
 use super::idempotency::{self, Attempt};
 use super::request::{parse_json, read_body, require_acceptable, require_json, JSONLD};
 use super::{methods, ApiError, AppState, Caller};
@@ -283,10 +284,9 @@ async fn options() -> HttpResponse {
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
+    caller: Writer,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
     if req.query_string().contains("page=") {
         return Err(methods::not_allowed(
             PAGE_ALLOW,
