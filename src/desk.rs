@@ -154,6 +154,8 @@ pub struct Desk {
 pub use crate::clock::now;
 
 mod claims;
+mod peers;
+mod reads;
 mod requests;
 mod style;
 mod versions;

@@ -172,7 +172,7 @@ pub fn story(log: &EventLog, id: &AnnotationId) -> Result<Vec<Value>, DeskError>
             "version": record.version,
             "type": record.event_type,
             "actor": record.actor.as_str(),
-            "at": crate::documents::schema::timestamp(record.at),
+            "at": crate::clock::timestamp(record.at),
         });
         match DomainEvent::from_parts(&record.event_type, &record.data) {
             Ok(DomainEvent::AnnotationCreated { annotation }) => {

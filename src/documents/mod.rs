@@ -187,14 +187,19 @@ impl Documents {
                 .map_err(|_| DocError::Stopped)??;
             let task = DocumentTask::new(core, self.store.clone());
             let (sender, receiver) = lease.open().ok_or(DocError::Stopped)?;
-            crate::metrics::metrics()
-                .documents_loaded
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Counted while the task lives, however it ends (a panic included).
+            let loaded = crate::metrics::LoadedDocument::load();
             let span = tracing::info_span!("document", article = %article);
             let mut tasks = self.tasks.lock().expect("document task set lock");
             // Tasks of unloaded documents are done: forget them, or the set grows forever.
             while tasks.try_join_next().is_some() {}
-            tasks.spawn(task.run(receiver, lease).instrument(span));
+            tasks.spawn(
+                async move {
+                    task.run(receiver, lease).await;
+                    drop(loaded);
+                }
+                .instrument(span),
+            );
             return Ok(sender);
         }
     }

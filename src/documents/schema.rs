@@ -17,7 +17,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Annotation, AnnotationId, DomainError, EditLabel, Reply, Source, Target, Verdict,
@@ -56,10 +56,7 @@ impl From<(String, DomainError)> for SchemaError {
     }
 }
 
-/// Formats a timestamp the way every Glossa output does: RFC 3339, milliseconds, `Z`.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub use crate::clock::timestamp;
 
 /// The `annotations` map, if the document has been initialised.
 pub fn annotations_map<R: ReadDoc>(doc: &R) -> Result<Option<ObjId>, SchemaError> {

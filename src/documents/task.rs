@@ -5,13 +5,13 @@
 //! for its idle time saves a snapshot and ends (see `registry`).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::idempotency::Receipt;
 use crate::domain::{ArticleId, StreamId, UserName};
+use crate::metrics::PeerGauge;
 use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Store, StoreError};
 
 use super::core::{
@@ -72,10 +72,16 @@ enum Caller {
     Inspected(oneshot::Sender<DocState>),
 }
 
+/// A subscribed peer's connection, counted in the peer gauge while it is held.
+struct Link {
+    link: PeerLink,
+    _gauge: PeerGauge,
+}
+
 pub(super) struct DocumentTask {
     core: DocumentCore,
     store: Store,
-    links: HashMap<ConnId, PeerLink>,
+    links: HashMap<ConnId, Link>,
     callers: HashMap<Ticket, Caller>,
     next_ticket: Ticket,
 }
@@ -114,10 +120,6 @@ impl DocumentTask {
             self.maybe_snapshot();
         }
         self.save_snapshot();
-        let m = crate::metrics::metrics();
-        m.sync_peers
-            .fetch_sub(self.links.len() as i64, Ordering::Relaxed);
-        m.documents_loaded.fetch_sub(1, Ordering::Relaxed);
         // Only now may the next task load the document: everything this one wrote is logged.
         drop(lease);
     }
@@ -217,11 +219,10 @@ impl DocumentTask {
             read_only: link.read_only,
             document_id: link.document_id.clone(),
         };
-        if self.links.insert(link.conn, link).is_none() {
-            crate::metrics::metrics()
-                .sync_peers
-                .fetch_add(1, Ordering::Relaxed);
-        }
+        self.links.entry(link.conn).or_insert_with(|| Link {
+            link,
+            _gauge: PeerGauge::join(),
+        });
         Input::Sync {
             peer,
             message,
@@ -236,13 +237,7 @@ impl DocumentTask {
     }
 
     fn forget(&mut self, conn: ConnId) -> Option<PeerLink> {
-        let link = self.links.remove(&conn);
-        if link.is_some() {
-            crate::metrics::metrics()
-                .sync_peers
-                .fetch_sub(1, Ordering::Relaxed);
-        }
-        link
+        self.links.remove(&conn).map(|l| l.link)
     }
 
     /// Hands an input to the core and carries out what it asks, until nothing follows.
@@ -269,7 +264,7 @@ impl DocumentTask {
                 outcome: self.append(request, after_seq).await,
             }),
             Effect::Send { conn, message } => {
-                let Some(link) = self.links.get(&conn) else {
+                let Some(Link { link, .. }) = self.links.get(&conn) else {
                     // Its connection ended while the core was busy.
                     return Some(Input::Leave { conn });
                 };
@@ -281,7 +276,7 @@ impl DocumentTask {
                 None
             }
             Effect::Relay { conn, presence } => {
-                if let Some(link) = self.links.get(&conn) {
+                if let Some(Link { link, .. }) = self.links.get(&conn) {
                     let _ = link.outbox.try_send(Outbound::Presence(presence));
                 }
                 None
@@ -323,15 +318,11 @@ impl DocumentTask {
             .count() as u64;
         match self.store.log.append(request).await {
             Ok(committed) => {
-                crate::metrics::metrics()
-                    .changes_rejected
-                    .fetch_add(rejected, Ordering::Relaxed);
+                crate::metrics::metrics().changes_rejected.inc_by(rejected);
                 AppendOutcome::Committed(committed)
             }
             Err(StoreError::WrongExpectedVersion { .. }) => {
-                crate::metrics::metrics()
-                    .append_races
-                    .fetch_add(1, Ordering::Relaxed);
+                crate::metrics::metrics().append_races.inc();
                 match theirs(&self.store, &expectations, after_seq) {
                     Ok(theirs) => AppendOutcome::Raced { theirs },
                     Err(error) => AppendOutcome::Failed(error),
@@ -436,9 +427,7 @@ impl Mailbox {
                 }
                 None => {
                     if self.closing {
-                        crate::metrics::metrics()
-                            .documents_unloaded
-                            .fetch_add(1, Ordering::Relaxed);
+                        crate::metrics::metrics().documents_unloaded.inc();
                     }
                     return None;
                 }

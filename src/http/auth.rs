@@ -29,11 +29,6 @@ impl Caller {
 }
 
 impl Caller {
-    /// Refuses everyone but admins (403).
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        self.require_admin_to("change the house style")
-    }
-
     /// Refuses everyone but admins (403), saying what only an admin may `what`.
     pub fn require_admin_to(&self, what: &str) -> Result<(), ApiError> {
         if self.0.role == crate::identity::Role::Admin {

@@ -525,9 +525,8 @@ impl Writer {
             let m = crate::metrics::metrics();
             m.fsync_seconds.observe(started.elapsed().as_secs_f64());
             m.batch_events.observe(records.len() as f64);
-            m.append_batches.fetch_add(1, Ordering::Relaxed);
-            m.events_appended
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            m.append_batches.inc();
+            m.events_appended.inc_by(records.len() as u64);
         }
         for (job, plan) in jobs.into_iter().zip(plans) {
             let answer = match plan {

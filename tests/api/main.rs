@@ -16,6 +16,7 @@ mod helpers;
 mod history;
 mod idempotency;
 mod js_client;
+mod preambles;
 mod rebuild;
 mod semantics;
 mod style;
