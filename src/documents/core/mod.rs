@@ -140,8 +140,10 @@ pub enum AppendOutcome {
     Failed(StoreError),
 }
 
-/// What the core asks of the world.
+/// What the core asks of the world. Short-lived and handled at once: the sizes of the variants
+/// do not matter.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Effect {
     /// Append atomically and durably; report the outcome with [`Input::Appended`]. On a race,
     /// the events the core lacks are the document stream's after `after_seq` and the
@@ -161,8 +163,9 @@ pub enum Effect {
     Reply { ticket: Ticket, answer: Answer },
 }
 
-/// An answer for a caller.
+/// An answer for a caller; short-lived, like the effect that carries it.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Answer {
     Written(Result<Written, DocError>),
     Reanchored(Result<Reanchored, DocError>),
