@@ -108,7 +108,7 @@ impl DocumentTask {
             let command = match deferred.take() {
                 Some(command) => command,
                 None => {
-                    let idle = lease.idle.filter(|_| self.links.is_empty());
+                    let idle = lease.idle().filter(|_| self.links.is_empty());
                     match mailbox.next(&mut commands, idle, &lease).await {
                         Some(command) => command,
                         None => break,

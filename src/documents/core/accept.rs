@@ -22,13 +22,13 @@ use crate::store::{AppendRequest, NewEvent};
 
 /// A peer's changes on their way to the log.
 pub(super) struct SyncWork {
-    pub(super) conn: ConnId,
-    pub(super) user: UserName,
-    pub(super) at: DateTime<Utc>,
+    conn: ConnId,
+    user: UserName,
+    at: DateTime<Utc>,
     /// The event of the document's first change, made for this message.
-    pub(super) init: Option<NewEvent>,
+    init: Option<NewEvent>,
     /// The peer's changes, to apply again after a lost race.
-    pub(super) changes: Vec<Change>,
+    changes: Vec<Change>,
 }
 
 impl SyncWork {
@@ -45,6 +45,24 @@ impl SyncWork {
             init,
             changes: Vec::new(),
         }
+    }
+
+    pub(super) fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    pub(super) fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// The peer's changes, to apply again.
+    pub(super) fn changes(&self) -> Vec<Change> {
+        self.changes.clone()
+    }
+
+    /// This attempt's first change of the document, if it makes one.
+    pub(super) fn initialised(&mut self, init: Option<NewEvent>) {
+        self.init = init;
     }
 }
 
@@ -276,5 +294,15 @@ impl DocumentCore {
                 .push(new_event(stream, &system, work.at, event, None));
         }
         Ok(())
+    }
+
+    pub(super) fn sync_abandoned(&mut self, work: SyncWork, error: &DocError) {
+        let reason = match error {
+            DocError::Contended => {
+                "the document is too busy to take your changes; reconnect to retry"
+            }
+            _ => "the server could not store your changes; reconnect to retry",
+        };
+        self.disconnect(work.conn, reason);
     }
 }

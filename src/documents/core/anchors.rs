@@ -22,18 +22,18 @@ use crate::store::{AnchorRow, AppendRequest, Committed};
 use super::Library;
 
 pub(super) struct AnchorWork {
-    pub(super) ticket: Ticket,
-    pub(super) article: ArticleId,
-    pub(super) version: u32,
-    pub(super) at: DateTime<Utc>,
+    ticket: Ticket,
+    article: ArticleId,
+    version: u32,
+    at: DateTime<Utc>,
     done: Reanchored,
 }
 
 pub(super) struct ReattachWork {
-    pub(super) ticket: Ticket,
-    pub(super) user: UserName,
-    pub(super) placed: Reattachment,
-    pub(super) at: DateTime<Utc>,
+    ticket: Ticket,
+    user: UserName,
+    placed: Reattachment,
+    at: DateTime<Utc>,
 }
 
 /// Texts of one article's versions and the diffs between them, loaded once per pass.
@@ -164,6 +164,14 @@ impl DocumentCore {
         Ok((request, done))
     }
 
+    pub(super) fn anchors_again(&mut self, work: AnchorWork, attempt: u32) {
+        self.reanchor(work.ticket, work.article, work.version, work.at, attempt);
+    }
+
+    pub(super) fn anchors_abandoned(&mut self, work: AnchorWork, error: DocError) {
+        self.reply(work.ticket, Answer::Reanchored(Err(error)));
+    }
+
     pub(super) fn anchors_committed(&mut self, work: AnchorWork) {
         self.reply(work.ticket, Answer::Reanchored(Ok(work.done)));
     }
@@ -248,6 +256,14 @@ impl DocumentCore {
             events,
             expectations: vec![self.streams.expect_annotation(id)],
         })
+    }
+
+    pub(super) fn reattach_again(&mut self, work: ReattachWork, attempt: u32) {
+        self.reattach(work.ticket, work.user, work.placed, work.at, attempt);
+    }
+
+    pub(super) fn reattach_abandoned(&mut self, work: ReattachWork, error: DocError) {
+        self.reply(work.ticket, Answer::Reattached(Err(error)));
     }
 
     pub(super) fn reattach_committed(&mut self, work: ReattachWork, committed: &Committed) {

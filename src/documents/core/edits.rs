@@ -20,7 +20,7 @@ use crate::documents::DocError;
 /// The edits of an append, kept to answer them or to try them again.
 pub(super) struct EditWork {
     /// Every edit not answered yet, in order, for another attempt.
-    pub(super) requests: Vec<EditRequest>,
+    requests: Vec<EditRequest>,
     /// How each of them is answered once the append commits.
     outcomes: Vec<(Ticket, Outcome)>,
 }
@@ -261,6 +261,16 @@ impl DocumentCore {
         }
         tx.commit_with(commit_options(user, at));
         Ok(())
+    }
+
+    pub(super) fn edits_again(&mut self, work: EditWork, attempt: u32) {
+        self.edits(work.requests, attempt);
+    }
+
+    pub(super) fn edits_abandoned(&mut self, work: EditWork, error: &DocError) {
+        for request in work.requests {
+            self.reply(request.ticket, Answer::Written(Err(error.clone())));
+        }
     }
 
     pub(super) fn edits_committed(&mut self, work: EditWork, committed: &Committed) {

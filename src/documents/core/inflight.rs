@@ -116,44 +116,24 @@ impl DocumentCore {
         }
         let attempt = inflight.attempt + 1;
         match inflight.work {
-            Work::Edits(work) => self.edits(work.requests, attempt),
+            Work::Edits(work) => self.edits_again(work, attempt),
             Work::Sync(work) => self.sync_again(work, attempt),
-            Work::Anchors(work) => {
-                self.reanchor(work.ticket, work.article, work.version, work.at, attempt)
-            }
-            Work::Reattach(work) => {
-                self.reattach(work.ticket, work.user, work.placed, work.at, attempt)
-            }
+            Work::Anchors(work) => self.anchors_again(work, attempt),
+            Work::Reattach(work) => self.reattach_again(work, attempt),
         }
     }
 
     /// Tells the work's callers (or its peer) that it did not stick.
     fn abandon(&mut self, work: Work, why: Undone) {
-        let error = || match &why {
+        let error = match why {
             Undone::Raced => DocError::Contended,
-            Undone::Failed(error) => DocError::Store(error.clone()),
+            Undone::Failed(error) => DocError::Store(error),
         };
         match work {
-            Work::Edits(work) => {
-                for request in work.requests {
-                    self.reply(request.ticket, super::Answer::Written(Err(error())));
-                }
-            }
-            Work::Sync(work) => {
-                let reason = match why {
-                    Undone::Raced => {
-                        "the document is too busy to take your changes; reconnect to retry"
-                    }
-                    Undone::Failed(_) => {
-                        "the server could not store your changes; reconnect to retry"
-                    }
-                };
-                self.disconnect(work.conn, reason);
-            }
-            Work::Anchors(work) => self.reply(work.ticket, super::Answer::Reanchored(Err(error()))),
-            Work::Reattach(work) => {
-                self.reply(work.ticket, super::Answer::Reattached(Err(error())))
-            }
+            Work::Edits(work) => self.edits_abandoned(work, &error),
+            Work::Sync(work) => self.sync_abandoned(work, &error),
+            Work::Anchors(work) => self.anchors_abandoned(work, error),
+            Work::Reattach(work) => self.reattach_abandoned(work, error),
         }
     }
 

@@ -76,30 +76,27 @@ impl DocumentCore {
     /// Applies a peer's changes again after a lost race merged another writer's.
     pub(super) fn sync_again(&mut self, mut work: SyncWork, attempt: u32) {
         let heads_before = self.doc.get_heads();
-        work.init = match self.initialise(work.at) {
-            Ok(init) => init,
+        match self.initialise(work.at()) {
+            Ok(init) => work.initialised(init),
             Err(error) => {
                 tracing::error!(article = %self.article, %error, "could not initialise the document");
-                self.disconnect(work.conn, "the server could not load this document");
+                self.disconnect(work.conn(), "the server could not load this document");
                 return;
             }
-        };
+        }
         let heads_peer = self.doc.get_heads();
         let mut log = PatchLog::active();
-        if let Err(error) = self
-            .doc
-            .apply_changes_log_patches(work.changes.clone(), &mut log)
-        {
+        if let Err(error) = self.doc.apply_changes_log_patches(work.changes(), &mut log) {
             self.rollback_if_moved(&heads_before);
             self.disconnect(
-                work.conn,
+                work.conn(),
                 &format!("the sync message could not be applied: {error}"),
             );
             return;
         }
         if self.doc.get_heads() == heads_before {
             // The other writer had logged these very changes.
-            self.answer(work.conn);
+            self.answer(work.conn());
             return;
         }
         let patches = self.doc.make_patches(&mut log);
