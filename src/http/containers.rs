@@ -1,15 +1,18 @@
 //! Annotation containers: `/annotations/` (everything) and `/articles/{id}/annotations/` (one
 //! article), as W3C Web Annotation Protocol LDP Basic Containers with paging and `Prefer`.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::clock::timestamp;
+use crate::config::Limits;
 use crate::domain::{ArticleId, Kind, Status, UserName};
 use crate::history::AsOf;
-use crate::store::Filter;
+use crate::store::{AnnotationRow, Filter};
 use crate::w3c::Page;
 
 use super::annotations::{check_assignee, replay_annotation, written};
@@ -93,17 +96,11 @@ fn preferences(req: &HttpRequest) -> Preferences {
     }
 }
 
-#[tracing::instrument(skip_all, fields(path = %req.path()))]
-async fn list(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<ListQuery>,
-    _caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    require_acceptable(&req)?;
-    let article = article_of(&req, &state)?;
-    let filter = Filter {
-        article: article.clone(),
+/// The filter a listing asks for: its article, and the `status`, `kind` and `assignee` the
+/// query names, each parsed or refused with the parser's message.
+fn filter_of(query: &ListQuery, article: Option<ArticleId>) -> Result<Filter, ApiError> {
+    Ok(Filter {
+        article,
         status: query
             .status
             .as_deref()
@@ -122,8 +119,23 @@ async fn list(
             .map(UserName::parse)
             .transpose()
             .map_err(|e| bad(e.to_string()))?,
-    };
-    let limits = state.limits;
+    })
+}
+
+/// How the rows of a listing are cut into pages and shown, read from the query and `Prefer`.
+struct Layout {
+    /// Rows a page holds: `limit`, or the configured default.
+    page_size: usize,
+    /// The page asked for with `?page=N`; `None` asks for the container itself.
+    page: Option<usize>,
+    /// Whether items are shown as IRIs rather than full descriptions.
+    iris: bool,
+    prefs: Preferences,
+}
+
+/// Decides the page size, the page and the item form. `limit` must lie within the configured
+/// largest page; the `iris` parameter wins over `Prefer`, which wins over descriptions.
+fn layout_of(req: &HttpRequest, query: &ListQuery, limits: Limits) -> Result<Layout, ApiError> {
     let page_size = match &query.limit {
         None => limits.page_size,
         Some(raw) => raw
@@ -145,80 +157,130 @@ async fn list(
                 .map_err(|_| bad(format!("`page` must be a page number from 0, not {raw:?}")))
         })
         .transpose()?;
-    let prefs = preferences(&req);
+    let prefs = preferences(req);
     let iris = match query.iris.as_deref() {
         None => prefs.iris.unwrap_or(false),
         Some("1" | "true") => true,
         Some("0" | "false") => false,
         Some(other) => return Err(bad(format!("`iris` must be 0 or 1, not {other:?}"))),
     };
+    Ok(Layout {
+        page_size,
+        page,
+        iris,
+        prefs,
+    })
+}
 
-    let (rows, as_of) = match &query.at {
-        None => (state.desk.list_shared(&filter)?, None),
-        Some(raw) => {
-            let at = AsOf::parse(raw).map_err(ApiError::BadRequest)?;
-            let (desk, filter) = (state.desk.clone(), filter.clone());
-            let (seq, rows) = web::block(move || desk.annotations_at(&filter, at))
-                .await
-                .map_err(ApiError::internal)??;
-            (std::sync::Arc::new(rows), Some(seq))
+/// The rows the filter selects, now or as of the query's `at`; with `at`, also the sequence
+/// number the time resolved to, so the view's IRIs can pin it.
+async fn rows_of(
+    state: &AppState,
+    filter: &Filter,
+    at: Option<&str>,
+) -> Result<(Arc<Vec<AnnotationRow>>, Option<u64>), ApiError> {
+    let Some(raw) = at else {
+        return Ok((state.desk.list_shared(filter)?, None));
+    };
+    let at = AsOf::parse(raw).map_err(ApiError::BadRequest)?;
+    let (desk, filter) = (state.desk.clone(), filter.clone());
+    let (seq, rows) = web::block(move || desk.annotations_at(&filter, at))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok((Arc::new(rows), Some(seq)))
+}
+
+/// The IRIs of one view of a container: the container path, and the query parameters that
+/// shape the view, repeated in every IRI of it so that paging keeps the same view.
+struct ViewIris {
+    container_path: String,
+    shape: Vec<String>,
+}
+
+impl ViewIris {
+    /// Collects the shaping parameters: the item form, an explicit `limit`, the filters, and
+    /// the sequence number a time resolved to (so a time keeps meaning the same state).
+    fn new(
+        container_path: String,
+        query: &ListQuery,
+        layout: &Layout,
+        as_of: Option<u64>,
+    ) -> Self {
+        let mut shape: Vec<String> = Vec::new();
+        if layout.iris {
+            shape.push("iris=1".into());
         }
-    };
-    let total = rows.len();
-    let last_page = total.saturating_sub(1) / page_size;
-    let base = state.renderer.base();
-    let container_path = match &article {
-        Some(id) => format!("{base}/articles/{id}/annotations/"),
-        None => format!("{base}/annotations/"),
-    };
-    // The query that shapes this view, repeated in every IRI of it.
-    let mut shape: Vec<String> = Vec::new();
-    if iris {
-        shape.push("iris=1".into());
-    }
-    if query.limit.is_some() {
-        shape.push(format!("limit={page_size}"));
-    }
-    for (key, value) in [
-        ("status", &query.status),
-        ("kind", &query.kind),
-        ("assignee", &query.assignee),
-    ] {
-        if let Some(value) = value {
-            shape.push(format!("{key}={value}"));
+        if query.limit.is_some() {
+            shape.push(format!("limit={}", layout.page_size));
+        }
+        for (key, value) in [
+            ("status", &query.status),
+            ("kind", &query.kind),
+            ("assignee", &query.assignee),
+        ] {
+            if let Some(value) = value {
+                shape.push(format!("{key}={value}"));
+            }
+        }
+        if let Some(seq) = as_of {
+            shape.push(format!("at={seq}"));
+        }
+        ViewIris {
+            container_path,
+            shape,
         }
     }
-    if let Some(seq) = as_of {
-        // Pin pages to the resolved sequence number, so a time keeps meaning the same state.
-        shape.push(format!("at={seq}"));
+
+    /// The container as requested, with its shaping query if any.
+    fn container(&self) -> String {
+        if self.shape.is_empty() {
+            self.container_path.clone()
+        } else {
+            format!("{}?{}", self.container_path, self.shape.join("&"))
+        }
     }
-    let container = if shape.is_empty() {
-        container_path.clone()
-    } else {
-        format!("{container_path}?{}", shape.join("&"))
-    };
-    let page_iri = |n: usize| {
+
+    /// Page `n` of this view.
+    fn page(&self, n: usize) -> String {
         let mut parts = vec![format!("page={n}")];
-        parts.extend(shape.iter().cloned());
-        format!("{container_path}?{}", parts.join("&"))
-    };
-    let number = page.unwrap_or(0);
-    if page.is_some() && number > last_page {
+        parts.extend(self.shape.iter().cloned());
+        format!("{}?{}", self.container_path, parts.join("&"))
+    }
+}
+
+#[tracing::instrument(skip_all, fields(path = %req.path()))]
+async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    require_acceptable(&req)?;
+    let article = article_of(&req, &state)?;
+    let filter = filter_of(&query, article.clone())?;
+    let layout = layout_of(&req, &query, state.limits)?;
+    let (rows, as_of) = rows_of(&state, &filter, query.at.as_deref()).await?;
+
+    let total = rows.len();
+    let last_page = total.saturating_sub(1) / layout.page_size;
+    let number = layout.page.unwrap_or(0);
+    if layout.page.is_some() && number > last_page {
         return Err(ApiError::NotFound(format!(
             "page {number} does not exist; this collection has pages 0 to {last_page}"
         )));
     }
-    let start = number * page_size;
-    let items = &rows[start.min(total)..(start + page_size).min(total)];
-    let modified = rows
-        .iter()
-        .map(|r| r.annotation.modified)
-        .max()
-        .map(timestamp);
-    let label = match &article {
-        Some(id) => format!("Annotations on {id}"),
-        None => "All annotations".to_owned(),
+    let base = state.renderer.base();
+    let (container_path, label) = match &article {
+        Some(id) => (
+            format!("{base}/articles/{id}/annotations/"),
+            format!("Annotations on {id}"),
+        ),
+        None => (format!("{base}/annotations/"), "All annotations".to_owned()),
     };
+    let iris = ViewIris::new(container_path, &query, &layout, as_of);
+    let container = iris.container();
+    let page_iri = |n: usize| iris.page(n);
+    let start = number * layout.page_size;
     let view = Page {
         container: &container,
         label: &label,
@@ -226,19 +288,28 @@ async fn list(
         page: number,
         last_page,
         page_iri: &page_iri,
-        items,
+        items: &rows[start.min(total)..(start + layout.page_size).min(total)],
         start_index: start,
-        iris,
-        modified,
+        iris: layout.iris,
+        modified: rows
+            .iter()
+            .map(|r| r.annotation.modified)
+            .max()
+            .map(timestamp),
     };
-    let (body, location) = match page {
+    let (body, location) = match layout.page {
         Some(_) => (state.renderer.page(&view), page_iri(number)),
         None => (
-            state.renderer.collection(&view, prefs.minimal),
+            state.renderer.collection(&view, layout.prefs.minimal),
             container.clone(),
         ),
     };
-    let body = body.to_string();
+    Ok(listing_response(body.to_string(), location, &layout))
+}
+
+/// The `200` of a listing: JSON-LD with an ETag over its bytes; the container itself (not a
+/// page) also carries the LDP headers and says when it honoured a `Prefer`.
+fn listing_response(body: String, location: String, layout: &Layout) -> HttpResponse {
     let etag = format!(
         "\"{}\"",
         &hex::encode(Sha256::digest(body.as_bytes()))[..32]
@@ -249,13 +320,13 @@ async fn list(
         .insert_header((header::ETAG, etag))
         .insert_header((header::VARY, "Accept, Prefer"))
         .insert_header((header::CONTENT_LOCATION, location));
-    if page.is_none() {
+    if layout.page.is_none() {
         container_headers(&mut response);
-        if prefs.minimal || prefs.iris.is_some() {
+        if layout.prefs.minimal || layout.prefs.iris.is_some() {
             response.insert_header(("Preference-Applied", "return=representation"));
         }
     }
-    Ok(response.body(body))
+    response.body(body)
 }
 
 fn container_headers(response: &mut actix_web::HttpResponseBuilder) {
