@@ -65,6 +65,44 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
             kind_of(json)
         ));
     };
+    check_is_annotation(obj)?;
+    let kind = read_kind(obj)?;
+    let mut bodies = read_bodies(obj)?;
+    let targets = read_targets(obj, base)?;
+    read_sources(obj, &mut bodies.sources)?;
+    let verdict = string(obj, "verdict")?
+        .map(Verdict::parse)
+        .transpose()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let edit_label = string(obj, "editLabel")?
+        .map(EditLabel::parse)
+        .transpose()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let status = string(obj, "status")?
+        .map(Status::parse)
+        .transpose()
+        .map_err(|e| ParseError(e.to_string()))?;
+    let assignee = read_assignee(obj)?;
+    let (canonical, via) = read_links(obj, base)?;
+    Ok(Draft {
+        kind,
+        body: bodies.note.unwrap_or_default(),
+        verdict,
+        suggestion: bodies.suggestion,
+        edit_label,
+        sources: bodies.sources,
+        tags: bodies.tags,
+        targets,
+        status,
+        assignee,
+        canonical,
+        via,
+    })
+}
+
+/// Refuses JSON that does not declare itself a Web Annotation: the `@context` must include
+/// the annotation context and the `type` must include `Annotation`.
+fn check_is_annotation(obj: &Map<String, Value>) -> Result<(), ParseError> {
     match obj.get("@context") {
         Some(context)
             if many(context)
@@ -76,6 +114,12 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
     if !has_type(obj, "Annotation") {
         return err("`type` must be \"Annotation\"");
     }
+    Ok(())
+}
+
+/// The kind of annotation, decided by its single `motivation`; a `kind` the client also sends
+/// must agree with it.
+fn read_kind(obj: &Map<String, Value>) -> Result<Kind, ParseError> {
     let motivation = match obj.get("motivation") {
         None | Some(Value::Null) => return err(
             "`motivation` is missing; use assessing (fact-check), editing (correction), linking (contradiction), commenting, questioning or tagging",
@@ -97,15 +141,28 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
             ));
         }
     }
+    Ok(kind)
+}
 
-    let mut body = None;
-    let mut suggestion = None;
-    let mut tags = Vec::new();
-    let mut sources = Vec::new();
+/// What an annotation's bodies say, sorted by purpose.
+#[derive(Default)]
+struct Bodies {
+    /// The one textual body that is the note (commenting, describing, …).
+    note: Option<String>,
+    /// The one textual body with purpose `editing`: the suggested text.
+    suggestion: Option<String>,
+    tags: Vec<String>,
+    /// Bodies given as IRIs: linked evidence.
+    sources: Vec<Source>,
+}
+
+/// Reads `bodyValue` (the note alone) or `body` (one body or many), never both.
+fn read_bodies(obj: &Map<String, Value>) -> Result<Bodies, ParseError> {
+    let mut bodies = Bodies::default();
     match (obj.get("body"), obj.get("bodyValue")) {
         (Some(_), Some(_)) => return err("send either `body` or `bodyValue`, not both"),
         (None, Some(value)) => match value {
-            Value::String(text) => body = Some(text.clone()),
+            Value::String(text) => bodies.note = Some(text.clone()),
             other => {
                 return err(format!(
                     "`bodyValue` must be a string, not {}",
@@ -115,12 +172,105 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
         },
         (Some(value), None) => {
             for (i, item) in many(value).into_iter().enumerate() {
-                read_body(item, i, &mut body, &mut suggestion, &mut tags, &mut sources)?;
+                bodies.read_body(item, i)?;
             }
         }
         (None, None) => {}
     }
+    Ok(bodies)
+}
 
+impl Bodies {
+    /// Reads `body[i]`: an IRI or an object with an `id` but no `value` is linked evidence; an
+    /// object with a `value` is a plain-text TextualBody filed by its purpose.
+    fn read_body(&mut self, item: &Value, i: usize) -> Result<(), ParseError> {
+        let obj = match item {
+            // A body given as an IRI is an external resource: evidence.
+            Value::String(iri) => {
+                self.link(iri);
+                return Ok(());
+            }
+            Value::Object(obj) => obj,
+            other => {
+                return err(format!(
+                    "`body[{i}]` must be an object or an IRI, not {}",
+                    kind_of(other)
+                ))
+            }
+        };
+        let Some(value) = string(obj, "value")? else {
+            if let Some(iri) = string(obj, "id")? {
+                self.link(iri);
+                return Ok(());
+            }
+            return err(format!(
+                "`body[{i}]` needs a `value` (a TextualBody) or an `id` (a linked resource)"
+            ));
+        };
+        check_textual(obj, i)?;
+        let purpose = match obj.get("purpose") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) => Some(p.as_str()),
+            Some(_) => return err(format!("`body[{i}].purpose` must be a single string")),
+        };
+        self.file(value, purpose, i)
+    }
+
+    fn link(&mut self, iri: &str) {
+        self.sources.push(Source {
+            url: iri.to_owned(),
+            title: None,
+            archived: None,
+        });
+    }
+
+    /// Files a textual body by purpose: no purpose or a note-like one makes it the note,
+    /// `editing` the suggestion, `tagging` a tag. Only one note and one suggestion are allowed,
+    /// and a purpose Glossa does not use is refused rather than dropped.
+    fn file(&mut self, value: &str, purpose: Option<&str>, i: usize) -> Result<(), ParseError> {
+        match purpose {
+            None | Some("commenting" | "describing" | "assessing" | "questioning" | "linking") => {
+                if self.note.is_some() {
+                    return err("only one body may be the note; give other bodies a purpose such as \"tagging\" or \"editing\"");
+                }
+                self.note = Some(value.to_owned());
+            }
+            Some("editing") => {
+                if self.suggestion.is_some() {
+                    return err("only one body may carry the suggested text (purpose \"editing\")");
+                }
+                self.suggestion = Some(value.to_owned());
+            }
+            Some("tagging" | "classifying" | "identifying") => self.tags.push(value.to_owned()),
+            Some(other) => {
+                return err(format!(
+                    "`body[{i}].purpose` {other:?} is not used by Glossa; use commenting (the note), editing (a suggested text) or tagging (a tag)"
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A body with a `value` must be a TextualBody (if typed) in plain text (if a format is given).
+fn check_textual(obj: &Map<String, Value>, i: usize) -> Result<(), ParseError> {
+    if obj.contains_key("type") && !has_type(obj, "TextualBody") {
+        return err(format!(
+            "`body[{i}]` has a `value`, so its type must be \"TextualBody\""
+        ));
+    }
+    if let Some(format) = string(obj, "format")? {
+        if format != "text/plain" {
+            return err(format!(
+                "`body[{i}].format` {format:?} is not supported; Glossa notes are text/plain"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads `target`: one target or many, at least one.
+fn read_targets(obj: &Map<String, Value>, base: &str) -> Result<Vec<TargetDraft>, ParseError> {
     let targets = match obj.get("target") {
         None | Some(Value::Null) => {
             return err("`target` is missing: say which passage you annotate")
@@ -134,53 +284,57 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
     if targets.is_empty() {
         return err("`target` is empty: say which passage you annotate");
     }
+    Ok(targets)
+}
 
-    if let Some(value) = obj.get("sources") {
-        let Value::Array(items) = value else {
-            return err("`sources` must be an array of {url, title?, archived?}");
-        };
-        for (i, item) in items.iter().enumerate() {
-            let Value::Object(source) = item else {
-                return err(format!("`sources[{i}]` must be an object with a `url`"));
-            };
-            let Some(url) = string(source, "url")? else {
-                return err(format!("`sources[{i}].url` is missing"));
-            };
-            sources.push(Source {
-                url: url.to_owned(),
-                title: string(source, "title")?.map(str::to_owned),
-                archived: string(source, "archived")?.map(str::to_owned),
-            });
-        }
-    }
-
-    let verdict = string(obj, "verdict")?
-        .map(Verdict::parse)
-        .transpose()
-        .map_err(|e| ParseError(e.to_string()))?;
-    let edit_label = string(obj, "editLabel")?
-        .map(EditLabel::parse)
-        .transpose()
-        .map_err(|e| ParseError(e.to_string()))?;
-    let status = string(obj, "status")?
-        .map(Status::parse)
-        .transpose()
-        .map_err(|e| ParseError(e.to_string()))?;
-    let assignee = match obj.get("assignee") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(name)) => Some(Some(
-            UserName::parse(name).map_err(|e| ParseError(format!("`assignee`: {e}")))?,
-        )),
-        Some(other) => {
-            return err(format!(
-                "`assignee` must be a user name, not {}",
-                kind_of(other)
-            ))
-        }
+/// Appends the evidence listed in `sources` (an array of `{url, title?, archived?}`) to what
+/// the bodies already linked.
+fn read_sources(obj: &Map<String, Value>, sources: &mut Vec<Source>) -> Result<(), ParseError> {
+    let Some(value) = obj.get("sources") else {
+        return Ok(());
     };
+    let Value::Array(items) = value else {
+        return err("`sources` must be an array of {url, title?, archived?}");
+    };
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(source) = item else {
+            return err(format!("`sources[{i}]` must be an object with a `url`"));
+        };
+        let Some(url) = string(source, "url")? else {
+            return err(format!("`sources[{i}].url` is missing"));
+        };
+        sources.push(Source {
+            url: url.to_owned(),
+            title: string(source, "title")?.map(str::to_owned),
+            archived: string(source, "archived")?.map(str::to_owned),
+        });
+    }
+    Ok(())
+}
+
+/// Reads `assignee`: absent leaves it unsaid (`None`), `null` asks for nobody (`Some(None)`),
+/// a string names a user.
+fn read_assignee(obj: &Map<String, Value>) -> Result<Option<Option<UserName>>, ParseError> {
+    match obj.get("assignee") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(name)) => Ok(Some(Some(
+            UserName::parse(name).map_err(|e| ParseError(format!("`assignee`: {e}")))?,
+        ))),
+        Some(other) => err(format!(
+            "`assignee` must be a user name, not {}",
+            kind_of(other)
+        )),
+    }
+}
+
+/// Reads `canonical` and `via`, which must be IRIs. A client's own `id` (one not under this
+/// server's annotations) is kept as `via`, as the W3C protocol suggests; the server assigns `id`.
+fn read_links(
+    obj: &Map<String, Value>,
+    base: &str,
+) -> Result<(Option<String>, Option<String>), ParseError> {
     let canonical = string(obj, "canonical")?.map(str::to_owned);
-    // A client's own id is kept as `via`, as the W3C protocol suggests; the server assigns `id`.
     let via = match string(obj, "via")? {
         Some(via) => Some(via.to_owned()),
         None => string(obj, "id")?
@@ -194,101 +348,7 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
             ));
         }
     }
-
-    Ok(Draft {
-        kind,
-        body: body.unwrap_or_default(),
-        verdict,
-        suggestion,
-        edit_label,
-        sources,
-        tags,
-        targets,
-        status,
-        assignee,
-        canonical,
-        via,
-    })
-}
-
-fn read_body(
-    item: &Value,
-    i: usize,
-    body: &mut Option<String>,
-    suggestion: &mut Option<String>,
-    tags: &mut Vec<String>,
-    sources: &mut Vec<Source>,
-) -> Result<(), ParseError> {
-    let obj = match item {
-        // A body given as an IRI is an external resource: evidence.
-        Value::String(iri) => {
-            sources.push(Source {
-                url: iri.clone(),
-                title: None,
-                archived: None,
-            });
-            return Ok(());
-        }
-        Value::Object(obj) => obj,
-        other => {
-            return err(format!(
-                "`body[{i}]` must be an object or an IRI, not {}",
-                kind_of(other)
-            ))
-        }
-    };
-    let value = string(obj, "value")?;
-    let Some(value) = value else {
-        if let Some(iri) = string(obj, "id")? {
-            sources.push(Source {
-                url: iri.to_owned(),
-                title: None,
-                archived: None,
-            });
-            return Ok(());
-        }
-        return err(format!(
-            "`body[{i}]` needs a `value` (a TextualBody) or an `id` (a linked resource)"
-        ));
-    };
-    if obj.contains_key("type") && !has_type(obj, "TextualBody") {
-        return err(format!(
-            "`body[{i}]` has a `value`, so its type must be \"TextualBody\""
-        ));
-    }
-    if let Some(format) = string(obj, "format")? {
-        if format != "text/plain" {
-            return err(format!(
-                "`body[{i}].format` {format:?} is not supported; Glossa notes are text/plain"
-            ));
-        }
-    }
-    let purpose = match obj.get("purpose") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(p)) => Some(p.as_str()),
-        Some(_) => return err(format!("`body[{i}].purpose` must be a single string")),
-    };
-    match purpose {
-        None | Some("commenting" | "describing" | "assessing" | "questioning" | "linking") => {
-            if body.is_some() {
-                return err("only one body may be the note; give other bodies a purpose such as \"tagging\" or \"editing\"");
-            }
-            *body = Some(value.to_owned());
-        }
-        Some("editing") => {
-            if suggestion.is_some() {
-                return err("only one body may carry the suggested text (purpose \"editing\")");
-            }
-            *suggestion = Some(value.to_owned());
-        }
-        Some("tagging" | "classifying" | "identifying") => tags.push(value.to_owned()),
-        Some(other) => {
-            return err(format!(
-                "`body[{i}].purpose` {other:?} is not used by Glossa; use commenting (the note), editing (a suggested text) or tagging (a tag)"
-            ))
-        }
-    }
-    Ok(())
+    Ok((canonical, via))
 }
 
 /// Reads `<base>/articles/<id>[/versions/<n>]` (or the path alone).
@@ -313,6 +373,8 @@ fn read_source(source: &str, base: &str, i: usize) -> Result<(ArticleId, Option<
     }
 }
 
+/// Reads `target[i]`: a SpecificResource naming an article (and perhaps a version) with a
+/// TextQuoteSelector and an optional TextPositionSelector.
 fn read_target(item: &Value, i: usize, base: &str) -> Result<TargetDraft, ParseError> {
     let Value::Object(obj) = item else {
         return err(format!(
@@ -338,36 +400,9 @@ fn read_target(item: &Value, i: usize, base: &str) -> Result<TargetDraft, ParseE
             ));
         };
         if has_type(sel, "TextQuoteSelector") {
-            let Some(exact) = string(sel, "exact")? else {
-                return err(format!("`target[{i}]` TextQuoteSelector needs `exact`"));
-            };
-            quote = Some(TextQuote {
-                exact: exact.to_owned(),
-                prefix: string(sel, "prefix")?.unwrap_or_default().to_owned(),
-                suffix: string(sel, "suffix")?.unwrap_or_default().to_owned(),
-            });
+            quote = Some(read_quote(sel, i)?);
         } else if has_type(sel, "TextPositionSelector") {
-            let number = |key: &str| -> Result<u64, ParseError> {
-                match sel.get(key) {
-                    Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
-                        ParseError(format!(
-                            "`target[{i}]` TextPositionSelector `{key}` must be a non-negative integer, not {n}"
-                        ))
-                    }),
-                    Some(other) => err(format!(
-                        "`target[{i}]` TextPositionSelector `{key}` must be a non-negative integer, not {}",
-                        kind_of(other)
-                    )),
-                    None => err(format!("`target[{i}]` TextPositionSelector needs `{key}`")),
-                }
-            };
-            let (start, end) = (number("start")?, number("end")?);
-            if start > end {
-                return err(format!(
-                    "`target[{i}]` TextPositionSelector: start {start} is after end {end}"
-                ));
-            }
-            position = Some(TextPosition { start, end });
+            position = Some(read_position(sel, i)?);
         } else {
             let name = sel
                 .get("type")
@@ -389,6 +424,47 @@ fn read_target(item: &Value, i: usize, base: &str) -> Result<TargetDraft, ParseE
         quote,
         position,
     })
+}
+
+/// A TextQuoteSelector: `exact` is required, `prefix` and `suffix` default to empty.
+fn read_quote(sel: &Map<String, Value>, i: usize) -> Result<TextQuote, ParseError> {
+    let Some(exact) = string(sel, "exact")? else {
+        return err(format!("`target[{i}]` TextQuoteSelector needs `exact`"));
+    };
+    Ok(TextQuote {
+        exact: exact.to_owned(),
+        prefix: string(sel, "prefix")?.unwrap_or_default().to_owned(),
+        suffix: string(sel, "suffix")?.unwrap_or_default().to_owned(),
+    })
+}
+
+/// A TextPositionSelector: `start` and `end` are non-negative integers, `start` not after `end`.
+fn read_position(sel: &Map<String, Value>, i: usize) -> Result<TextPosition, ParseError> {
+    let (start, end) = (
+        position_number(sel, i, "start")?,
+        position_number(sel, i, "end")?,
+    );
+    if start > end {
+        return err(format!(
+            "`target[{i}]` TextPositionSelector: start {start} is after end {end}"
+        ));
+    }
+    Ok(TextPosition { start, end })
+}
+
+fn position_number(sel: &Map<String, Value>, i: usize, key: &str) -> Result<u64, ParseError> {
+    match sel.get(key) {
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+            ParseError(format!(
+                "`target[{i}]` TextPositionSelector `{key}` must be a non-negative integer, not {n}"
+            ))
+        }),
+        Some(other) => err(format!(
+            "`target[{i}]` TextPositionSelector `{key}` must be a non-negative integer, not {}",
+            kind_of(other)
+        )),
+        None => err(format!("`target[{i}]` TextPositionSelector needs `{key}`")),
+    }
 }
 
 #[cfg(test)]
