@@ -8,4 +8,4 @@ pub mod connection;
 mod session;
 pub mod wire;
 
-pub use session::{Step, SyncSession};
+pub use session::{Outbox, Step, SyncSession};

@@ -28,6 +28,9 @@ pub enum Step {
     Close,
 }
 
+/// The queue where the documents' answers to a session wait until its socket sends them.
+pub type Outbox = mpsc::Receiver<Outbound>;
+
 /// The server side of one connection.
 pub struct SyncSession {
     conn: ConnId,
@@ -54,7 +57,7 @@ impl SyncSession {
         user: User,
         server_id: &str,
         storage_id: &str,
-    ) -> (Self, mpsc::Receiver<Outbound>, Arc<Notify>) {
+    ) -> (Self, Outbox, Arc<Notify>) {
         let (outbox, inbox) = mpsc::channel(OUTBOX);
         let kick = Arc::new(Notify::new());
         let session = Self {
