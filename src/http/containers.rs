@@ -200,12 +200,7 @@ struct ViewIris {
 impl ViewIris {
     /// Collects the shaping parameters: the item form, an explicit `limit`, the filters, and
     /// the sequence number a time resolved to (so a time keeps meaning the same state).
-    fn new(
-        container_path: String,
-        query: &ListQuery,
-        layout: &Layout,
-        as_of: Option<u64>,
-    ) -> Self {
+    fn new(container_path: String, query: &ListQuery, layout: &Layout, as_of: Option<u64>) -> Self {
         let mut shape: Vec<String> = Vec::new();
         if layout.iris {
             shape.push("iris=1".into());
