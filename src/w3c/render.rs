@@ -3,9 +3,11 @@
 use serde_json::{json, Map, Value};
 
 use crate::clock::timestamp;
-use crate::domain::{Annotation, ArticleId, Kind, Target, UserName};
+use crate::domain::{
+    Annotation, ArticleId, Kind, Reply, Target, TargetAnchor, TextPosition, TextQuote, UserName,
+};
 use crate::identity::Users;
-use crate::store::{AnnotationRow, ReadModel};
+use crate::store::{AnnotationRow, ArticleRow, ReadModel};
 
 pub const ANNO_CONTEXT: &str = "http://www.w3.org/ns/anno.jsonld";
 pub const LDP_CONTEXT: &str = "http://www.w3.org/ns/ldp.jsonld";
@@ -92,17 +94,7 @@ impl Renderer {
         let Ok(Some(article)) = rm.article(&t.article) else {
             return (None, None);
         };
-        let state = article
-            .versions
-            .iter()
-            .find(|v| v.number == t.version)
-            .map(|v| {
-                json!({
-                    "type": "TimeState",
-                    "sourceDate": timestamp(v.ingested),
-                    "cached": self.version_url(&t.article, t.version),
-                })
-            });
+        let state = self.time_state(&article, t);
         let latest = article.latest().map_or(t.version, |v| v.number);
         if latest <= t.version {
             return (state, None);
@@ -112,39 +104,51 @@ impl Renderer {
                 .find(|r| r.article == t.article && r.version == latest)
                 .and_then(|r| r.anchors.into_iter().find(|x| x.target == index))
         });
+        (state, Some(self.anchor_in_latest(t, latest, found)))
+    }
+
+    /// The W3C `TimeState` of the version the target was made on, if the article still has it.
+    fn time_state(&self, article: &ArticleRow, t: &Target) -> Option<Value> {
+        article
+            .versions
+            .iter()
+            .find(|v| v.number == t.version)
+            .map(|v| {
+                json!({
+                    "type": "TimeState",
+                    "sourceDate": timestamp(v.ingested),
+                    "cached": self.version_url(&t.article, t.version),
+                })
+            })
+    }
+
+    /// Where the target is in the latest version: `pending` until re-anchoring has placed it,
+    /// then its status with the selectors, score and candidates that the placement found.
+    fn anchor_in_latest(&self, t: &Target, latest: u32, found: Option<TargetAnchor>) -> Value {
         let mut anchor = json!({
             "version": latest,
             "source": self.version_url(&t.article, latest),
         });
-        match found {
-            None => anchor["status"] = "pending".into(),
-            Some(found) => {
-                let x = found.anchor;
-                anchor["status"] = x.status.as_str().into();
-                if let (Some(quote), Some(position)) = (&x.quote, x.position) {
-                    anchor["selector"] = json!([
-                        {
-                            "type": "TextQuoteSelector",
-                            "exact": quote.exact,
-                            "prefix": quote.prefix,
-                            "suffix": quote.suffix,
-                        },
-                        { "type": "TextPositionSelector", "start": position.start, "end": position.end }
-                    ]);
-                }
-                if let Some(score) = x.score {
-                    anchor["score"] = score.into();
-                }
-                if !x.candidates.is_empty() {
-                    anchor["candidates"] = x
-                        .candidates
-                        .iter()
-                        .map(|c| json!({ "type": "TextPositionSelector", "start": c.start, "end": c.end }))
-                        .collect();
-                }
-            }
+        let Some(found) = found else {
+            anchor["status"] = "pending".into();
+            return anchor;
+        };
+        let x = found.anchor;
+        anchor["status"] = x.status.as_str().into();
+        if let (Some(quote), Some(position)) = (&x.quote, x.position) {
+            anchor["selector"] = selectors(quote, position);
         }
-        (state, Some(anchor))
+        if let Some(score) = x.score {
+            anchor["score"] = score.into();
+        }
+        if !x.candidates.is_empty() {
+            anchor["candidates"] = x
+                .candidates
+                .iter()
+                .map(|c| json!({ "type": "TextPositionSelector", "start": c.start, "end": c.end }))
+                .collect();
+        }
+        anchor
     }
 
     pub fn base(&self) -> &str {
@@ -198,66 +202,12 @@ impl Renderer {
             "generator".into(),
             json!({ "id": format!("{}/", self.base), "type": "Software", "name": "Glossa" }),
         );
-        let mut bodies = Vec::new();
-        if !a.body.is_empty() {
-            let purpose = match a.kind {
-                Kind::FactCheck => "assessing",
-                Kind::Question => "questioning",
-                _ => "commenting",
-            };
-            bodies.push(json!({
-                "type": "TextualBody",
-                "value": a.body,
-                "format": "text/plain",
-                "purpose": purpose,
-            }));
-        }
-        if let Some(suggestion) = &a.suggestion {
-            bodies.push(json!({
-                "type": "TextualBody",
-                "value": suggestion,
-                "format": "text/plain",
-                "purpose": "editing",
-            }));
-        }
-        for tag in &a.tags {
-            bodies.push(json!({ "type": "TextualBody", "value": tag, "purpose": "tagging" }));
-        }
+        let bodies = bodies(a);
         if !bodies.is_empty() {
             out.insert("body".into(), Value::Array(bodies));
         }
-        let targets: Vec<Value> = a
-            .targets
-            .iter()
-            .enumerate()
-            .map(|(index, t)| {
-                let (state, anchor) = self.placement(a, index, t);
-                let mut target = json!({
-                    "type": "SpecificResource",
-                    "source": format!("{}/articles/{}/versions/{}", self.base, t.article, t.version),
-                    "selector": [
-                        {
-                            "type": "TextQuoteSelector",
-                            "exact": t.quote.exact,
-                            "prefix": t.quote.prefix,
-                            "suffix": t.quote.suffix,
-                        },
-                        {
-                            "type": "TextPositionSelector",
-                            "start": t.position.start,
-                            "end": t.position.end,
-                        }
-                    ]
-                });
-                if let Some(state) = state {
-                    target["state"] = state;
-                }
-                if let Some(anchor) = anchor {
-                    target["anchor"] = anchor;
-                }
-                target
-            })
-            .collect();
+        let targets = a.targets.iter().enumerate();
+        let targets = targets.map(|(index, t)| self.target(a, index, t)).collect();
         out.insert("target".into(), Value::Array(targets));
         out.insert("status".into(), a.status.as_str().into());
         if let Some(verdict) = a.verdict {
@@ -272,23 +222,7 @@ impl Renderer {
         if !a.sources.is_empty() {
             out.insert("sources".into(), json!(a.sources));
         }
-        let replies: Vec<Value> = a
-            .replies
-            .iter()
-            .map(|r| {
-                let mut reply = json!({
-                    "id": format!("{}#reply-{}", self.annotation_iri(a.id.as_str()), r.id),
-                    "creator": self.agent(&r.creator),
-                    "created": timestamp(r.created),
-                    "text": r.text,
-                });
-                if let Some(parent) = &r.parent {
-                    reply["parent"] =
-                        format!("{}#reply-{parent}", self.annotation_iri(a.id.as_str())).into();
-                }
-                reply
-            })
-            .collect();
+        let replies = a.replies.iter().map(|r| self.reply(a, r)).collect();
         out.insert("replies".into(), Value::Array(replies));
         if let Some(canonical) = &a.canonical {
             out.insert("canonical".into(), canonical.clone().into());
@@ -296,6 +230,39 @@ impl Renderer {
         if let Some(via) = &a.via {
             out.insert("via".into(), via.clone().into());
         }
+    }
+
+    /// Target `index` as a SpecificResource on the version it was made on, with its selectors
+    /// and, when the read model knows them, its `state` and its `anchor` in the latest version.
+    fn target(&self, a: &Annotation, index: usize, t: &Target) -> Value {
+        let (state, anchor) = self.placement(a, index, t);
+        let mut target = json!({
+            "type": "SpecificResource",
+            "source": self.version_url(&t.article, t.version),
+            "selector": selectors(&t.quote, t.position),
+        });
+        if let Some(state) = state {
+            target["state"] = state;
+        }
+        if let Some(anchor) = anchor {
+            target["anchor"] = anchor;
+        }
+        target
+    }
+
+    /// A reply, identified by a fragment of its annotation's IRI, with its parent's if any.
+    fn reply(&self, a: &Annotation, r: &Reply) -> Value {
+        let annotation = self.annotation_iri(a.id.as_str());
+        let mut reply = json!({
+            "id": format!("{annotation}#reply-{}", r.id),
+            "creator": self.agent(&r.creator),
+            "created": timestamp(r.created),
+            "text": r.text,
+        });
+        if let Some(parent) = &r.parent {
+            reply["parent"] = format!("{annotation}#reply-{parent}").into();
+        }
+        reply
     }
 
     /// The container (AnnotationCollection + BasicContainer). With `minimal`, no embedded page.
@@ -366,4 +333,48 @@ impl Renderer {
         }
         out
     }
+}
+
+/// The annotation's bodies: the note (its purpose follows the kind), the suggested text, and
+/// one body per tag, in that order.
+fn bodies(a: &Annotation) -> Vec<Value> {
+    let mut bodies = Vec::new();
+    if !a.body.is_empty() {
+        let purpose = match a.kind {
+            Kind::FactCheck => "assessing",
+            Kind::Question => "questioning",
+            _ => "commenting",
+        };
+        bodies.push(json!({
+            "type": "TextualBody",
+            "value": a.body,
+            "format": "text/plain",
+            "purpose": purpose,
+        }));
+    }
+    if let Some(suggestion) = &a.suggestion {
+        bodies.push(json!({
+            "type": "TextualBody",
+            "value": suggestion,
+            "format": "text/plain",
+            "purpose": "editing",
+        }));
+    }
+    for tag in &a.tags {
+        bodies.push(json!({ "type": "TextualBody", "value": tag, "purpose": "tagging" }));
+    }
+    bodies
+}
+
+/// A passage's selectors: the quote, then the position.
+fn selectors(quote: &TextQuote, position: TextPosition) -> Value {
+    json!([
+        {
+            "type": "TextQuoteSelector",
+            "exact": quote.exact,
+            "prefix": quote.prefix,
+            "suffix": quote.suffix,
+        },
+        { "type": "TextPositionSelector", "start": position.start, "end": position.end }
+    ])
 }
