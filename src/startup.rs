@@ -94,28 +94,10 @@ pub struct Application {
 impl Application {
     /// Opens the data directory, loads the seeds into an empty one, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let data_dir = settings.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
-            .await?
-            .with_context(|| {
-                format!("opening the data directory {}", settings.data_dir.display())
-            })?;
+        let store = open_store(&settings).await?;
         let users = Users::open(&store.log).context("reading the desk's users")?;
         // Before binding: a desk that may not listen here refuses without touching the port.
-        let opening = identity::open_desk(
-            &users,
-            StoreFacts {
-                log_is_empty: store.log.head() == 0,
-                has_seeds: seeds::in_log(&store)?,
-            },
-            &settings.data_dir,
-            DeskChoice {
-                seed: settings.seed,
-                demo: settings.demo,
-            },
-            settings.addr,
-        )
-        .await?;
+        let opening = open_desk(&settings, &store, &users).await?;
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("listening on {}", settings.addr))?;
         let local = listener.local_addr()?;
@@ -128,20 +110,7 @@ impl Application {
         let desk = Desk::new(store, settings.limits.content)
             .with_document_idle(settings.limits.document_idle)
             .with_people(users.clone());
-        let seeded = if opening.demo {
-            seeds::load(&desk)
-                .await
-                .context("loading the seed articles")?
-        } else {
-            SeedReport::default()
-        };
-        desk.ensure_style_rules()
-            .await
-            .context("setting the default house-style term list")?;
-        // A crash between publishing a version and anchoring its annotations is finished here.
-        desk.reanchor_missing()
-            .await
-            .context("re-anchoring annotations on the latest article versions")?;
+        let seeded = prepare(&desk, &opening).await?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {
             desk: desk.clone(),
@@ -154,44 +123,7 @@ impl Application {
             connections: Default::default(),
             shutdown: shutdown.subscribe(),
         };
-        let state = web::Data::new(state);
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(http::cors())
-                // A span per request, with a request id, that every handler span nests in.
-                .wrap(tracing_actix_web::TracingLogger::default())
-                .wrap_fn(|req, service| {
-                    use actix_web::dev::Service;
-                    let started = std::time::Instant::now();
-                    let response = service.call(req);
-                    async move {
-                        let response = response.await?;
-                        // Every resource is named after its pattern (`http::methods`), so the
-                        // label is borrowed, never built per request.
-                        let request = response.request();
-                        crate::metrics::metrics().http_request(
-                            request.method().as_str(),
-                            request.match_name().unwrap_or("unmatched"),
-                            response.status().as_u16(),
-                            started.elapsed(),
-                        );
-                        Ok(response)
-                    }
-                })
-                // Query strings that do not fit an endpoint get the same problem+json as other
-                // bad requests.
-                .app_data(web::QueryConfig::default().error_handler(|error, _| {
-                    http::ApiError::BadRequest(format!("the query string is not valid: {error}"))
-                        .into()
-                }))
-                .app_data(state.clone())
-                .configure(http::routes)
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        // Signals are handled in `run_until_stopped`, so sockets can be closed first.
-        .disable_signals()
-        .run();
+        let server = http_server(listener, web::Data::new(state))?;
         Ok(Self {
             local,
             shutdown,
@@ -264,6 +196,98 @@ impl Application {
         self.desk.documents().shutdown().await;
         result
     }
+}
+
+/// Opens the store in the data directory, off the async threads.
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let data_dir = settings.data_dir.clone();
+    tokio::task::spawn_blocking(move || Store::open(&data_dir))
+        .await?
+        .with_context(|| format!("opening the data directory {}", settings.data_dir.display()))
+}
+
+/// Decides whether this desk may open here, and how (seeded, demo), from what the log holds
+/// and what the settings ask.
+async fn open_desk(
+    settings: &Settings,
+    store: &Store,
+    users: &Users,
+) -> anyhow::Result<DeskOpening> {
+    identity::open_desk(
+        users,
+        StoreFacts {
+            log_is_empty: store.log.head() == 0,
+            has_seeds: seeds::in_log(store)?,
+        },
+        &settings.data_dir,
+        DeskChoice {
+            seed: settings.seed,
+            demo: settings.demo,
+        },
+        settings.addr,
+    )
+    .await
+}
+
+/// Readies the desk before it serves: the seed articles on a demo desk, the default house-style
+/// terms, and the re-anchoring a crash may have left undone.
+async fn prepare(desk: &Desk, opening: &DeskOpening) -> anyhow::Result<SeedReport> {
+    let seeded = if opening.demo {
+        seeds::load(desk)
+            .await
+            .context("loading the seed articles")?
+    } else {
+        SeedReport::default()
+    };
+    desk.ensure_style_rules()
+        .await
+        .context("setting the default house-style term list")?;
+    // A crash between publishing a version and anchoring its annotations is finished here.
+    desk.reanchor_missing()
+        .await
+        .context("re-anchoring annotations on the latest article versions")?;
+    Ok(seeded)
+}
+
+/// The HTTP server on this listener: CORS, a span and a metric per request, problem+json for
+/// bad query strings, and the routes.
+fn http_server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || {
+        App::new()
+            .wrap(http::cors())
+            // A span per request, with a request id, that every handler span nests in.
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap_fn(|req, service| {
+                use actix_web::dev::Service;
+                let started = std::time::Instant::now();
+                let response = service.call(req);
+                async move {
+                    let response = response.await?;
+                    // Every resource is named after its pattern (`http::methods`), so the
+                    // label is borrowed, never built per request.
+                    let request = response.request();
+                    crate::metrics::metrics().http_request(
+                        request.method().as_str(),
+                        request.match_name().unwrap_or("unmatched"),
+                        response.status().as_u16(),
+                        started.elapsed(),
+                    );
+                    Ok(response)
+                }
+            })
+            // Query strings that do not fit an endpoint get the same problem+json as other
+            // bad requests.
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                http::ApiError::BadRequest(format!("the query string is not valid: {error}")).into()
+            }))
+            .app_data(state.clone())
+            .configure(http::routes)
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    // Signals are handled in `run_until_stopped`, so sockets can be closed first.
+    .disable_signals()
+    .run())
 }
 
 /// Resolves on SIGINT or SIGTERM.
