@@ -187,21 +187,29 @@ impl Content {
     /// The rules of each kind: a fact-check has a verdict, a correction a suggested text and a
     /// label, a contradiction passages in two or more articles; nothing else carries those.
     pub fn check(&self, limits: &ContentLimits) -> Result<(), DomainError> {
+        self.check_verdict()?;
+        self.check_correction()?;
+        self.check_targets(limits)?;
+        self.check_extras(limits)
+    }
+
+    /// Fact-checks, and only they, carry a verdict.
+    fn check_verdict(&self) -> Result<(), DomainError> {
         match (self.kind, self.verdict) {
-            (Kind::FactCheck, None) => {
-                return Err(DomainError::invalid(
-                    "verdict",
-                    "a fact-check needs a verdict: true, mostly-true, mixed, mostly-false, false, misleading or unverifiable",
-                ))
-            }
-            (Kind::FactCheck, Some(_)) | (_, None) => {}
-            (kind, Some(_)) => {
-                return Err(DomainError::invalid(
-                    "verdict",
-                    format!("only fact-checks carry a verdict, and this annotation is a {kind}"),
-                ))
-            }
+            (Kind::FactCheck, None) => Err(DomainError::invalid(
+                "verdict",
+                "a fact-check needs a verdict: true, mostly-true, mixed, mostly-false, false, misleading or unverifiable",
+            )),
+            (Kind::FactCheck, Some(_)) | (_, None) => Ok(()),
+            (kind, Some(_)) => Err(DomainError::invalid(
+                "verdict",
+                format!("only fact-checks carry a verdict, and this annotation is a {kind}"),
+            )),
         }
+    }
+
+    /// Corrections, and only they, carry a suggested text and a label, and need both.
+    fn check_correction(&self) -> Result<(), DomainError> {
         if self.kind == Kind::Correction {
             if self.suggestion.is_none() {
                 return Err(DomainError::invalid(
@@ -224,6 +232,12 @@ impl Content {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// One target at least and no more than the limit; contradictions span two or more
+    /// articles, every other kind exactly one.
+    fn check_targets(&self, limits: &ContentLimits) -> Result<(), DomainError> {
         if self.targets.is_empty() {
             return Err(DomainError::invalid(
                 "target",
@@ -252,6 +266,12 @@ impl Content {
                 "only contradictions target several articles; annotate each article separately",
             ));
         }
+        Ok(())
+    }
+
+    /// The note, tags and sources stay within the limits; each tag has 1 to 64 characters and
+    /// each source is a link.
+    fn check_extras(&self, limits: &ContentLimits) -> Result<(), DomainError> {
         if self.body.chars().count() > limits.max_body_chars {
             return Err(DomainError::invalid(
                 "body",
