@@ -9,44 +9,87 @@ use glossa::store::Store;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let json_out = args
-        .windows(2)
-        .find(|w| w[0] == "--json")
-        .map(|w| w[1].clone());
-    let seconds: f64 = args
-        .windows(2)
-        .find(|w| w[0] == "--seconds")
-        .and_then(|w| w[1].parse().ok())
-        .unwrap_or(3.0);
-    let big = args.iter().any(|a| a == "--big");
-    let only = args
-        .windows(2)
-        .find(|w| w[0] == "--only")
-        .map(|w| w[1].clone());
-    let run = |suite: &str| only.as_deref().is_none_or(|o| o == suite);
-    let duration = Duration::from_secs_f64(seconds);
+    let options = Options::from_args(std::env::args().collect());
+    let duration = Duration::from_secs_f64(options.seconds);
     let mut rows: Vec<Row> = Vec::new();
-
-    // Durable appends at several concurrencies and batch sizes, and at a fixed offered rate.
-    if run("appends") {
-        let dir = tempfile_dir("appends")?;
-        let store = Store::open(&dir)?;
-        for (clients, batch) in [(1, 1), (16, 1), (128, 1), (1, 100), (8, 100)] {
-            let row = bench::appends(&store, clients, batch, None, duration).await;
-            eprintln!("{}: {:.0}/s", row.case, row.per_second);
-            rows.push(row);
-        }
-        rows.push(bench::appends(&store, 64, 1, Some(10_000.0), duration).await);
-        std::fs::remove_dir_all(&dir).ok();
+    if options.runs("appends") {
+        appends(duration, &mut rows).await?;
     }
-    // Appends as the log grows.
-    let sizes = match (run("growth"), big) {
-        (false, _) => vec![],
-        (true, true) => vec![1_000, 100_000, 1_000_000],
-        (true, false) => vec![1_000, 100_000],
-    };
-    for size in sizes {
+    if options.runs("growth") {
+        growth(&options.growth_sizes(), duration, &mut rows).await?;
+    }
+    if options.runs("http") {
+        http(duration, &mut rows).await?;
+    }
+    if options.runs("reanchoring") {
+        reanchoring(&mut rows).await?;
+    }
+    println!("{}", bench::table(&rows));
+    if let Some(path) = options.json_out {
+        std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
+        eprintln!("wrote {path}");
+    }
+    std::process::exit(0);
+}
+
+/// The command line: `--json FILE`, `--seconds N` (3 by default), `--big`, `--only SUITE`.
+struct Options {
+    json_out: Option<String>,
+    seconds: f64,
+    big: bool,
+    only: Option<String>,
+}
+
+impl Options {
+    fn from_args(args: Vec<String>) -> Self {
+        let value = |flag: &str| {
+            args.windows(2)
+                .find(|w| w[0] == flag)
+                .map(|w| w[1].clone())
+        };
+        Self {
+            json_out: value("--json"),
+            seconds: value("--seconds")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3.0),
+            big: args.iter().any(|a| a == "--big"),
+            only: value("--only"),
+        }
+    }
+
+    /// Whether this suite runs: all do unless `--only` names one.
+    fn runs(&self, suite: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == suite)
+    }
+
+    /// The log sizes the growth suite measures; `--big` adds a million events.
+    fn growth_sizes(&self) -> Vec<u64> {
+        if self.big {
+            vec![1_000, 100_000, 1_000_000]
+        } else {
+            vec![1_000, 100_000]
+        }
+    }
+}
+
+/// Durable appends at several concurrencies and batch sizes, and at a fixed offered rate.
+async fn appends(duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let dir = tempfile_dir("appends")?;
+    let store = Store::open(&dir)?;
+    for (clients, batch) in [(1, 1), (16, 1), (128, 1), (1, 100), (8, 100)] {
+        let row = bench::appends(&store, clients, batch, None, duration).await;
+        eprintln!("{}: {:.0}/s", row.case, row.per_second);
+        rows.push(row);
+    }
+    rows.push(bench::appends(&store, 64, 1, Some(10_000.0), duration).await);
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+/// Appends as the log grows, and start-up on each size of log: reopening with read models
+/// present, then rebuilding them from scratch.
+async fn growth(sizes: &[u64], duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    for &size in sizes {
         let dir = tempfile_dir("growth")?;
         let store = Store::open(&dir)?;
         bench::prefill(&store, size).await;
@@ -54,8 +97,6 @@ async fn main() -> anyhow::Result<()> {
         row.case = format!("128 clients, batch 1, log of {size} events");
         rows.push(row);
         store.close();
-        // Start-up on that data directory: reopening with read models present, then rebuilding
-        // them from scratch.
         let reopen = time_open(&dir)?;
         rows.push(single(
             "start-up",
@@ -71,40 +112,37 @@ async fn main() -> anyhow::Result<()> {
         ));
         std::fs::remove_dir_all(&dir).ok();
     }
-    // The HTTP API through a real socket. Creates start on a fresh desk each time, so the
-    // per-article limit of 5,000 annotations is never what stops them; lists then page through
-    // the article the last create case filled (thousands of annotations).
-    if run("http") {
-        let dir = tempfile_dir("http")?;
-        let mut base = bench::server(&dir).await;
-        for what in ["create", "read", "list"] {
-            for clients in [1, 16, 64] {
-                let row = if what == "create" {
-                    let fresh = tempfile_dir("http-create")?;
-                    base = bench::server(&fresh).await;
-                    bench::http(&base, clients, what, duration).await
-                } else {
-                    bench::http(&base, clients, what, duration).await
-                };
-                eprintln!("{}: {:.0}/s", row.case, row.per_second);
-                rows.push(row);
+    Ok(())
+}
+
+/// The HTTP API through a real socket. Creates start on a fresh desk each time, so the
+/// per-article limit of 5,000 annotations is never what stops them; lists then page through
+/// the article the last create case filled (thousands of annotations).
+async fn http(duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let dir = tempfile_dir("http")?;
+    let mut base = bench::server(&dir).await;
+    for what in ["create", "read", "list"] {
+        for clients in [1, 16, 64] {
+            if what == "create" {
+                let fresh = tempfile_dir("http-create")?;
+                base = bench::server(&fresh).await;
             }
+            let row = bench::http(&base, clients, what, duration).await;
+            eprintln!("{}: {:.0}/s", row.case, row.per_second);
+            rows.push(row);
         }
     }
-    // Re-anchoring an article with 1,000 annotations on a new version.
-    if run("reanchoring") {
-        let dir = tempfile_dir("reanchoring")?;
-        let row = bench::reanchoring(&dir, 1000).await;
-        eprintln!("{}: {:.0} ms", row.case, row.p50_ms);
-        rows.push(row);
-        std::fs::remove_dir_all(&dir).ok();
-    }
-    println!("{}", bench::table(&rows));
-    if let Some(path) = json_out {
-        std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
-        eprintln!("wrote {path}");
-    }
-    std::process::exit(0);
+    Ok(())
+}
+
+/// Re-anchoring an article with 1,000 annotations on a new version.
+async fn reanchoring(rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let dir = tempfile_dir("reanchoring")?;
+    let row = bench::reanchoring(&dir, 1000).await;
+    eprintln!("{}: {:.0} ms", row.case, row.p50_ms);
+    rows.push(row);
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
 }
 
 fn single(suite: &str, case: String, took: Duration) -> Row {
