@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::domain::{
-    ArticleId, DomainError, DomainEvent, IndexedText, Kind, Status, StreamId, StyleRule,
+    AnnotationId, ArticleId, DomainError, DomainEvent, IndexedText, Kind, Status, StreamId, StyleRule,
     TextPosition, UserName,
 };
 use crate::store::Expected;
@@ -174,6 +174,65 @@ fn occurrences(text: &IndexedText, raw: &str, word: &str) -> Vec<TextPosition> {
     found
 }
 
+/// Every occurrence of a rule's variant in the text that no tag in this version covers yet,
+/// with the rule and the variant found.
+fn untagged_occurrences<'r>(
+    rules: &'r [StyleRule],
+    text: &IndexedText,
+    raw: &str,
+    placements: &[Placement],
+) -> Vec<(&'r StyleRule, &'r String, TextPosition)> {
+    let tags: Vec<&Placement> = placements.iter().filter(|p| p.kind == Kind::Tag).collect();
+    let found: Vec<(&StyleRule, &String, TextPosition)> = rules
+        .iter()
+        .flat_map(|rule| rule.variants.iter().map(move |v| (rule, v)))
+        .flat_map(|(rule, v)| {
+            occurrences(text, raw, v)
+                .into_iter()
+                .map(move |at| (rule, v, at))
+        })
+        .collect();
+    let places: Vec<TextPosition> = found.iter().map(|(_, _, at)| *at).collect();
+    let tagged = tagged_occurrences(&places, &tags);
+    found
+        .into_iter()
+        .zip(tagged)
+        .filter(|(_, tagged)| !tagged)
+        .map(|(occurrence, _)| occurrence)
+        .collect()
+}
+
+/// The server's tag annotation on one occurrence of a variant: it names the preferred form
+/// and carries the `house-style` tag and the rule's id.
+fn house_style_tag(
+    rule: &StyleRule,
+    variant: &str,
+    article: &ArticleId,
+    version: u32,
+    text: &IndexedText,
+    at: TextPosition,
+) -> Draft {
+    Draft {
+        kind: Kind::Tag,
+        body: format!("House style: “{}”, not “{variant}”.", rule.preferred),
+        verdict: None,
+        suggestion: None,
+        edit_label: None,
+        sources: Vec::new(),
+        tags: vec![HOUSE_STYLE.into(), rule.id.clone()],
+        targets: vec![TargetDraft {
+            article: article.clone(),
+            version: Some(version),
+            quote: text.describe(at),
+            position: Some(at),
+        }],
+        status: None,
+        assignee: None,
+        canonical: None,
+        via: None,
+    }
+}
+
 impl Desk {
     /// The desk's term list (empty until one is set).
     pub fn style_rules(&self) -> Result<Vec<StyleRule>, DeskError> {
@@ -227,86 +286,76 @@ impl Desk {
         let raw = self.article_text(article, version)?;
         let text = IndexedText::new(&raw);
         let (_, placements) = self.placements(article, Some(version))?;
-        let tags: Vec<&Placement> = placements.iter().filter(|p| p.kind == Kind::Tag).collect();
-        let found: Vec<(&StyleRule, &String, TextPosition)> = rules
-            .iter()
-            .flat_map(|rule| rule.variants.iter().map(move |v| (rule, v)))
-            .flat_map(|(rule, v)| {
-                occurrences(&text, &raw, v)
-                    .into_iter()
-                    .map(move |at| (rule, v, at))
-            })
-            .collect();
-        let places: Vec<TextPosition> = found.iter().map(|(_, _, at)| *at).collect();
-        let tagged = tagged_occurrences(&places, &tags);
         let system = UserName::system();
         let mut report = StyleReport::default();
-        for (&(rule, variant, at), tagged) in found.iter().zip(tagged) {
-            if tagged {
-                continue;
-            }
-            let draft = Draft {
-                kind: Kind::Tag,
-                body: format!("House style: “{}”, not “{variant}”.", rule.preferred),
-                verdict: None,
-                suggestion: None,
-                edit_label: None,
-                sources: Vec::new(),
-                tags: vec![HOUSE_STYLE.into(), rule.id.clone()],
-                targets: vec![TargetDraft {
-                    article: article.clone(),
-                    version: Some(version),
-                    quote: text.describe(at),
-                    position: Some(at),
-                }],
-                status: None,
-                assignee: None,
-                canonical: None,
-                via: None,
-            };
+        for (rule, variant, at) in untagged_occurrences(&rules, &text, &raw, &placements) {
+            let draft = house_style_tag(rule, variant, article, version, &text, at);
             self.create(&system, draft, None).await?;
             report.flagged += 1;
         }
-        // House-style tags whose word is gone (orphaned) or no longer a variant where it is
-        // (a fuzzy match on the corrected spelling): the word was fixed.
         for placement in placements
             .iter()
             .filter(|p| p.kind == Kind::Tag && p.annotation_status == Status::Open)
         {
-            let row = self.live_row(&placement.annotation)?;
-            let tags = &row.annotation.tags;
-            if !tags.iter().any(|t| t == HOUSE_STYLE) {
-                continue;
+            if let Some(rule) = self.fixed_rule(placement, &rules, &text)? {
+                self.resolve_fixed(&placement.annotation, rule, version)
+                    .await?;
+                report.resolved += 1;
             }
-            let Some(rule) = rules.iter().find(|r| tags.contains(&r.id)) else {
-                continue;
-            };
-            let fixed = match placement.position {
-                None => placement.status == "orphaned",
-                Some(at) => !rule
-                    .variants
-                    .iter()
-                    .any(|v| v == text.slice(at.start, at.end)),
-            };
-            if !fixed {
-                continue;
-            }
-            let id = &placement.annotation;
-            self.set_status(&system, id, Status::InReview, None).await?;
-            self.set_status(&system, id, Status::Resolved, None).await?;
-            self.reply(
-                &system,
-                id,
-                format!(
-                    "Fixed in version {version}: the text now follows the house style (“{}”).",
-                    rule.preferred
-                ),
-                None,
-            )
-            .await?;
-            report.resolved += 1;
         }
         Ok(report)
+    }
+
+    /// The rule whose word an open tag annotation flagged, if that word was fixed in this
+    /// version: its passage is gone (orphaned) or is no longer one of the rule's variants where
+    /// it is (a fuzzy match on the corrected spelling). `None` for tags that are not house
+    /// style, or whose word is still there.
+    fn fixed_rule<'r>(
+        &self,
+        placement: &Placement,
+        rules: &'r [StyleRule],
+        text: &IndexedText,
+    ) -> Result<Option<&'r StyleRule>, DeskError> {
+        let row = self.live_row(&placement.annotation)?;
+        let tags = &row.annotation.tags;
+        if !tags.iter().any(|t| t == HOUSE_STYLE) {
+            return Ok(None);
+        }
+        let Some(rule) = rules.iter().find(|r| tags.contains(&r.id)) else {
+            return Ok(None);
+        };
+        let fixed = match placement.position {
+            None => placement.status == "orphaned",
+            Some(at) => !rule
+                .variants
+                .iter()
+                .any(|v| v == text.slice(at.start, at.end)),
+        };
+        Ok(fixed.then_some(rule))
+    }
+
+    /// Resolves a house-style tag whose word was fixed, through review, with a reply that
+    /// says in which version.
+    async fn resolve_fixed(
+        &self,
+        id: &AnnotationId,
+        rule: &StyleRule,
+        version: u32,
+    ) -> Result<(), DeskError> {
+        let system = UserName::system();
+        self.set_status(&system, id, Status::InReview, None).await?;
+        self.set_status(&system, id, Status::Resolved, None).await?;
+        self.reply(
+            &system,
+            id,
+            format!(
+                "Fixed in version {version}: the text now follows the house style (“{}”).",
+                rule.preferred
+            ),
+            None,
+        )
+        .await?;
+        Ok(())
     }
 }
 
