@@ -19,91 +19,109 @@ use crate::store::{Store, StoreError};
 
 pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { source, user, role } => {
-            let user = UserName::parse(&user)?;
-            let role = role
-                .as_deref()
-                .map(Role::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let secret = match server(&source)? {
-                Some((url, token)) => create_token_on_server(url, token, &user, role).await?,
-                None => {
-                    let users = open(&source.data_dir)?;
-                    let issued = match role {
-                        Some(role) => {
-                            let new = NewUser {
-                                name: user,
-                                display_name: None,
-                                role,
-                            };
-                            users
-                                .issue_token_creating_user(&UserName::system(), new)
-                                .await?
-                        }
-                        None => users
-                            .issue_token(&UserName::system(), &user, None)
-                            .await
-                            .map_err(|e| anyhow::anyhow!("{e}; give --role to create the user"))?,
-                    };
-                    eprintln!("Issued {} for {}.", issued.info.id, issued.info.user);
-                    issued.secret
-                }
-            };
-            println!("{secret}");
-        }
-        TokenCommand::List { source, user } => {
-            let user = user.as_deref().map(UserName::parse).transpose()?;
-            let rows: Vec<Value> = match server(&source)? {
-                Some((url, token)) => {
-                    let query = user.map(|u| format!("?user={u}")).unwrap_or_default();
-                    let body =
-                        call(url, token, "GET", &format!("/api/tokens{query}"), None).await?;
-                    body["tokens"].as_array().cloned().unwrap_or_default()
-                }
-                None => open(&source.data_dir)?
-                    .tokens()
-                    .iter()
-                    .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
-                    .map(TokenInfo::listing)
-                    .collect(),
-            };
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "{:<20} {:<16} {:<7} {:<25} revoked",
-                "id", "user", "role", "issued"
-            )?;
-            for t in rows {
-                let text = |key: &str| t[key].as_str().unwrap_or("-").to_owned();
-                writeln!(
-                    out,
-                    "{:<20} {:<16} {:<7} {:<25} {}",
-                    text("id"),
-                    text("user"),
-                    text("role"),
-                    text("issued"),
-                    text("revoked")
-                )?;
-            }
-        }
-        TokenCommand::Revoke { source, id } => {
-            let id = TokenId::parse(&id).map_err(anyhow::Error::msg)?;
-            let revoked = match server(&source)? {
-                Some((url, token)) => {
-                    call(url, token, "DELETE", &format!("/api/tokens/{id}"), None).await?
-                }
-                None => open(&source.data_dir)?
-                    .revoke(&UserName::system(), &id)
-                    .await?
-                    .listing(),
-            };
-            println!(
-                "Revoked {id} of {}.",
-                revoked["user"].as_str().unwrap_or("?")
-            );
-        }
+        TokenCommand::Create { source, user, role } => create_token(&source, &user, role).await,
+        TokenCommand::List { source, user } => list_tokens(&source, user.as_deref()).await,
+        TokenCommand::Revoke { source, id } => revoke_token(&source, &id).await,
     }
+}
+
+/// Issues a token for a user, on the running server or in the data directory, and prints its
+/// secret (the only time it is shown). With a role, a user that does not exist yet is created.
+async fn create_token(source: &Source, user: &str, role: Option<String>) -> anyhow::Result<()> {
+    let user = UserName::parse(user)?;
+    let role = role
+        .as_deref()
+        .map(Role::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let secret = match server(source)? {
+        Some((url, token)) => create_token_on_server(url, token, &user, role).await?,
+        None => create_token_in(&open(&source.data_dir)?, user, role).await?,
+    };
+    println!("{secret}");
+    Ok(())
+}
+
+/// Issues a token straight in the data directory's user list, and returns its secret.
+async fn create_token_in(
+    users: &Users,
+    user: UserName,
+    role: Option<Role>,
+) -> anyhow::Result<String> {
+    let issued = match role {
+        Some(role) => {
+            let new = NewUser {
+                name: user,
+                display_name: None,
+                role,
+            };
+            users
+                .issue_token_creating_user(&UserName::system(), new)
+                .await?
+        }
+        None => users
+            .issue_token(&UserName::system(), &user, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}; give --role to create the user"))?,
+    };
+    eprintln!("Issued {} for {}.", issued.info.id, issued.info.user);
+    Ok(issued.secret)
+}
+
+/// Prints the tokens (of one user, if named) as a table: ids, users, roles, when issued and
+/// revoked, never a secret.
+async fn list_tokens(source: &Source, user: Option<&str>) -> anyhow::Result<()> {
+    let user = user.map(UserName::parse).transpose()?;
+    let rows: Vec<Value> = match server(source)? {
+        Some((url, token)) => {
+            let query = user.map(|u| format!("?user={u}")).unwrap_or_default();
+            let body = call(url, token, "GET", &format!("/api/tokens{query}"), None).await?;
+            body["tokens"].as_array().cloned().unwrap_or_default()
+        }
+        None => open(&source.data_dir)?
+            .tokens()
+            .iter()
+            .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
+            .map(TokenInfo::listing)
+            .collect(),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<20} {:<16} {:<7} {:<25} revoked",
+        "id", "user", "role", "issued"
+    )?;
+    for t in rows {
+        let text = |key: &str| t[key].as_str().unwrap_or("-").to_owned();
+        writeln!(
+            out,
+            "{:<20} {:<16} {:<7} {:<25} {}",
+            text("id"),
+            text("user"),
+            text("role"),
+            text("issued"),
+            text("revoked")
+        )?;
+    }
+    Ok(())
+}
+
+/// Revokes a token by id, on the running server or in the data directory.
+async fn revoke_token(source: &Source, id: &str) -> anyhow::Result<()> {
+    let id = TokenId::parse(id).map_err(anyhow::Error::msg)?;
+    let revoked = match server(source)? {
+        Some((url, token)) => {
+            call(url, token, "DELETE", &format!("/api/tokens/{id}"), None).await?
+        }
+        None => open(&source.data_dir)?
+            .revoke(&UserName::system(), &id)
+            .await?
+            .listing(),
+    };
+    println!(
+        "Revoked {id} of {}.",
+        revoked["user"].as_str().unwrap_or("?")
+    );
     Ok(())
 }
 
