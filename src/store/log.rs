@@ -411,6 +411,8 @@ impl Writer {
         }
     }
 
+    /// Decides what one append becomes within a group commit: a duplicate of a committed
+    /// append, a refusal, or events staged in the batch (with their records for readers).
     fn plan(
         &mut self,
         request: &AppendRequest,
@@ -418,7 +420,32 @@ impl Writer {
         pending: &mut HashMap<EventId, Position>,
         records: &mut Vec<EventRecord>,
     ) -> Result<Plan, StoreError> {
-        // Idempotency: all ids known means a retry of a committed append.
+        if let Some(plan) = self.plan_by_ids(request, pending)? {
+            return Ok(plan);
+        }
+        if let Some(refusal) = self.unmet_expectation(request)? {
+            return Ok(Plan::Refused(refusal));
+        }
+        let mut positions = Vec::with_capacity(request.events.len());
+        for event in &request.events {
+            let position = self.stage(event, batch, records)?;
+            pending.insert(event.id, position);
+            positions.push(position);
+        }
+        Ok(Plan::Write(Committed {
+            positions,
+            duplicate: false,
+        }))
+    }
+
+    /// Idempotency: an append whose ids are all known is a retry of a committed append and gets
+    /// its positions again; one with only some known, or one id twice, is refused. `None` when
+    /// every id is new.
+    fn plan_by_ids(
+        &mut self,
+        request: &AppendRequest,
+        pending: &HashMap<EventId, Position>,
+    ) -> Result<Option<Plan>, StoreError> {
         let mut known = Vec::new();
         for event in &request.events {
             if let Some(position) = self.seq_of_event(event.id, pending)? {
@@ -427,18 +454,26 @@ impl Writer {
         }
         if !known.is_empty() {
             if known.len() == request.events.len() {
-                return Ok(Plan::Duplicate(Committed {
+                return Ok(Some(Plan::Duplicate(Committed {
                     positions: known,
                     duplicate: true,
-                }));
+                })));
             }
-            return Ok(Plan::Refused(StoreError::PartialDuplicate));
+            return Ok(Some(Plan::Refused(StoreError::PartialDuplicate)));
         }
         // One id twice in one append would leave two events behind one index entry.
         let mut ids = std::collections::HashSet::with_capacity(request.events.len());
         if !request.events.iter().all(|event| ids.insert(event.id)) {
-            return Ok(Plan::Refused(StoreError::PartialDuplicate));
+            return Ok(Some(Plan::Refused(StoreError::PartialDuplicate)));
         }
+        Ok(None)
+    }
+
+    /// The first stream whose head is not what the append expects, as the refusal to give.
+    fn unmet_expectation(
+        &mut self,
+        request: &AppendRequest,
+    ) -> Result<Option<StoreError>, StoreError> {
         for (stream, expected) in &request.expectations {
             let actual = self.head_of(stream)?;
             let fits = match expected {
@@ -447,46 +482,48 @@ impl Writer {
                 Expected::Exact(version) => actual == *version,
             };
             if !fits {
-                return Ok(Plan::Refused(StoreError::WrongExpectedVersion {
+                return Ok(Some(StoreError::WrongExpectedVersion {
                     stream: stream.to_string(),
                     expected: *expected,
                     actual,
                 }));
             }
         }
-        let mut positions = Vec::with_capacity(request.events.len());
-        for event in &request.events {
-            let seq = self.next_seq;
-            let version = self.head_of(&event.stream)? + 1;
-            let bytes = record::encode(event, version)?;
-            batch.insert(&keys::event(seq), bytes);
-            batch.insert(
-                keys::stream_event(&event.stream, version),
-                &keys::u64_value(seq),
-            );
-            batch.insert(&keys::event_id(event.id), &keys::u64_value(seq));
-            self.heads.insert(event.stream.clone(), version);
-            self.next_seq += 1;
-            let position = Position { seq, version };
-            pending.insert(event.id, position);
-            positions.push(position);
-            records.push(EventRecord {
-                seq,
-                id: event.id,
-                stream: event.stream.clone(),
-                version,
-                event_type: event.event_type.clone(),
-                schema: event.schema,
-                actor: event.actor.clone(),
-                at: event.at,
-                data: event.data.clone(),
-                change: event.change.clone(),
-            });
-        }
-        Ok(Plan::Write(Committed {
-            positions,
-            duplicate: false,
-        }))
+        Ok(None)
+    }
+
+    /// Stages one event in the batch at the next sequence number and the next version of its
+    /// stream, with its stream and id index entries, and advances the heads.
+    fn stage(
+        &mut self,
+        event: &NewEvent,
+        batch: &mut sled::Batch,
+        records: &mut Vec<EventRecord>,
+    ) -> Result<Position, StoreError> {
+        let seq = self.next_seq;
+        let version = self.head_of(&event.stream)? + 1;
+        let bytes = record::encode(event, version)?;
+        batch.insert(&keys::event(seq), bytes);
+        batch.insert(
+            keys::stream_event(&event.stream, version),
+            &keys::u64_value(seq),
+        );
+        batch.insert(&keys::event_id(event.id), &keys::u64_value(seq));
+        self.heads.insert(event.stream.clone(), version);
+        self.next_seq += 1;
+        records.push(EventRecord {
+            seq,
+            id: event.id,
+            stream: event.stream.clone(),
+            version,
+            event_type: event.event_type.clone(),
+            schema: event.schema,
+            actor: event.actor.clone(),
+            at: event.at,
+            data: event.data.clone(),
+            change: event.change.clone(),
+        });
+        Ok(Position { seq, version })
     }
 
     fn commit(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
