@@ -372,20 +372,7 @@ pub fn encode(message: &WireMessage) -> Vec<u8> {
             sender_id,
             supported_versions,
             metadata: meta,
-        } => {
-            e.map(3 + u64::from(meta.is_some())).expect("Vec");
-            entry_str(&mut e, "type", "join");
-            entry_str(&mut e, "senderId", sender_id);
-            e.str("supportedProtocolVersions")
-                .and_then(|e| e.array(supported_versions.len() as u64))
-                .expect("Vec");
-            for version in supported_versions {
-                e.str(version).expect("Vec");
-            }
-            if let Some(meta) = meta {
-                metadata(&mut e, meta);
-            }
-        }
+        } => join_fields(&mut e, sender_id, supported_versions, meta.as_ref()),
         WireMessage::Peer {
             sender_id,
             target_id,
@@ -412,18 +399,7 @@ pub fn encode(message: &WireMessage) -> Vec<u8> {
             entry_str(&mut e, "senderId", sender_id);
             entry_str(&mut e, "targetId", target_id);
         }
-        WireMessage::Ephemeral(envelope) => {
-            e.map(7).expect("Vec");
-            entry_str(&mut e, "type", "ephemeral");
-            entry_str(&mut e, "documentId", &envelope.document_id);
-            entry_str(&mut e, "senderId", &envelope.sender_id);
-            entry_str(&mut e, "targetId", &envelope.target_id);
-            e.str("count")
-                .and_then(|e| e.u64(envelope.count))
-                .expect("Vec");
-            entry_str(&mut e, "sessionId", &envelope.session_id);
-            entry_bytes(&mut e, "data", &envelope.data);
-        }
+        WireMessage::Ephemeral(envelope) => ephemeral_fields(&mut e, envelope),
         WireMessage::Error { message } => {
             e.map(2).expect("Vec");
             entry_str(&mut e, "type", "error");
@@ -440,6 +416,41 @@ pub fn encode(message: &WireMessage) -> Vec<u8> {
         }
     }
     e.into_writer()
+}
+
+/// A `join`: the sender, the protocol versions it speaks, and its metadata when it has some.
+fn join_fields(
+    e: &mut Enc,
+    sender_id: &str,
+    supported_versions: &[String],
+    meta: Option<&PeerMetadata>,
+) {
+    e.map(3 + u64::from(meta.is_some())).expect("Vec");
+    entry_str(e, "type", "join");
+    entry_str(e, "senderId", sender_id);
+    e.str("supportedProtocolVersions")
+        .and_then(|e| e.array(supported_versions.len() as u64))
+        .expect("Vec");
+    for version in supported_versions {
+        e.str(version).expect("Vec");
+    }
+    if let Some(meta) = meta {
+        metadata(e, meta);
+    }
+}
+
+/// An `ephemeral` message: routing, the sender's session and count, and the opaque data.
+fn ephemeral_fields(e: &mut Enc, envelope: &EphemeralEnvelope) {
+    e.map(7).expect("Vec");
+    entry_str(e, "type", "ephemeral");
+    entry_str(e, "documentId", &envelope.document_id);
+    entry_str(e, "senderId", &envelope.sender_id);
+    entry_str(e, "targetId", &envelope.target_id);
+    e.str("count")
+        .and_then(|e| e.u64(envelope.count))
+        .expect("Vec");
+    entry_str(e, "sessionId", &envelope.session_id);
+    entry_bytes(e, "data", &envelope.data);
 }
 
 #[cfg(test)]
