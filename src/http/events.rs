@@ -2,6 +2,8 @@
 //! and `GET /api/events/stream` (a Server-Sent Events live tail that resumes from
 //! `Last-Event-ID` with no gap and no duplicate).
 
+use std::future::Future;
+
 use actix_web::http::{header, Method};
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -84,6 +86,33 @@ impl EventQuery {
                     "the cursor {raw:?} is not an event sequence number (a whole number from 0)"
                 ))
             }),
+        }
+    }
+
+    /// The page size: 100 unless `limit` asks for 1 to [`MAX_LIMIT`].
+    fn limit(&self) -> Result<usize, ApiError> {
+        match &self.limit {
+            None => Ok(100),
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "`limit` must be a whole number from 1 to {MAX_LIMIT}"
+                    ))
+                }),
+        }
+    }
+
+    /// Whether the page is asked for as NDJSON (one event per line) rather than JSON.
+    fn ndjson(&self) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(false),
+            Some("ndjson") => Ok(true),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "`format` {other:?} is not known; use json or ndjson"
+            ))),
         }
     }
 }
@@ -195,55 +224,16 @@ async fn page(
 ) -> Result<HttpResponse, ApiError> {
     let filter = query.filter()?;
     let after = query.after(&req)?;
-    let limit = match &query.limit {
-        None => 100,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "`limit` must be a whole number from 1 to {MAX_LIMIT}"
-                ))
-            })?,
-    };
-    let ndjson = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("ndjson") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "`format` {other:?} is not known; use json or ndjson"
-            )))
-        }
-    };
+    let limit = query.limit()?;
+    let ndjson = query.ndjson()?;
     let desk = state.desk.clone();
     let (events, cursor) = web::block(move || read(&desk, &filter, after, limit))
         .await
         .map_err(ApiError::internal)??;
-    let mut next_query: Vec<String> = req
-        .query_string()
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("after="))
-        .map(str::to_owned)
-        .collect();
-    next_query.insert(0, format!("after={cursor}"));
-    let next = format!(
-        "{}/api/events?{}",
-        state.renderer.base(),
-        next_query.join("&")
-    );
+    let next = next_page(&req, state.renderer.base(), cursor);
     let head = state.desk.log_head();
     if ndjson {
-        let mut body = String::new();
-        for event in &events {
-            body.push_str(&event.to_string());
-            body.push('\n');
-        }
-        return Ok(HttpResponse::Ok()
-            .content_type("application/x-ndjson")
-            .insert_header((header::LINK, format!("<{next}>; rel=\"next\"")))
-            .insert_header(("Glossa-Log-Head", head.to_string()))
-            .body(body));
+        return Ok(ndjson_page(&events, &next, head));
     }
     Ok(HttpResponse::Ok().json(json!({
         "events": events,
@@ -251,6 +241,32 @@ async fn page(
         "cursor": cursor,
         "head": head,
     })))
+}
+
+/// The IRI of the next page: the same query, continuing after `cursor`.
+fn next_page(req: &HttpRequest, base: &str, cursor: u64) -> String {
+    let mut next_query: Vec<String> = req
+        .query_string()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("after="))
+        .map(str::to_owned)
+        .collect();
+    next_query.insert(0, format!("after={cursor}"));
+    format!("{base}/api/events?{}", next_query.join("&"))
+}
+
+/// A page as NDJSON: the events one per line; the next page and the log's head in headers.
+fn ndjson_page(events: &[Value], next: &str, head: u64) -> HttpResponse {
+    let mut body = String::new();
+    for event in events {
+        body.push_str(&event.to_string());
+        body.push('\n');
+    }
+    HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .insert_header((header::LINK, format!("<{next}>; rel=\"next\"")))
+        .insert_header(("Glossa-Log-Head", head.to_string()))
+        .body(body)
 }
 
 fn frame(event: &Value) -> Bytes {
@@ -272,63 +288,16 @@ async fn stream(
     let filter = query.filter()?;
     // The stream ends when the caller's token is revoked.
     let revoked = state.users.revoked(&caller.1);
-    let mut cursor = query.after(&req)?;
-    let desk = state.desk.clone();
+    let cursor = query.after(&req)?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(state.limits.tail_buffer);
-    let mut head = desk.watch_head();
-    // An idle stream sends a comment now and then, so proxies and clients keep it open.
-    let every = state.limits.heartbeat_every;
-    let patience = state.limits.tail_slow_consumer;
-    let closed = tx.clone();
-    // The buffer is bounded, so memory is too; a consumer that reads nothing for a long while
-    // is dropped and resumes from its Last-Event-ID.
-    let send = move |item: Bytes| {
-        let tx = tx.clone();
-        async move {
-            match tx.send_timeout(Ok(item), patience).await {
-                Ok(()) => true,
-                Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                    tracing::warn!(
-                        "dropping a live-tail consumer that read nothing for {patience:?}"
-                    );
-                    crate::metrics::metrics().tail_consumers_dropped.inc();
-                    false
-                }
-                Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
-            }
-        }
+    let tail = Tail {
+        desk: state.desk.clone(),
+        filter,
+        cursor,
+        tx,
+        patience: state.limits.tail_slow_consumer,
     };
-    actix_web::rt::spawn(async move {
-        let mut heartbeat = tokio::time::interval(every);
-        heartbeat.tick().await;
-        tokio::pin!(revoked);
-        loop {
-            // Catch up to the durable head, in order.
-            loop {
-                let filter_view = read_batch(desk.clone(), cursor).await;
-                let Ok(batch) = filter_view else { return };
-                if batch.is_empty() {
-                    break;
-                }
-                for record in batch {
-                    cursor = record.seq;
-                    if filter.matches(&record) && !send(frame(&filter.view(&record))).await {
-                        return;
-                    }
-                }
-            }
-            tokio::select! {
-                changed = head.changed() => if changed.is_err() { return },
-                _ = heartbeat.tick() => {
-                    if !send(Bytes::from_static(b": keep-alive\n\n")).await {
-                        return;
-                    }
-                }
-                _ = closed.closed() => return,
-                _ = &mut revoked => return,
-            }
-        }
-    });
+    actix_web::rt::spawn(tail.run(state.limits.heartbeat_every, revoked));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -336,6 +305,81 @@ async fn stream(
         .streaming(futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })))
+}
+
+/// One live-tail consumer: where it is in the log, what it wants, and its bounded buffer.
+struct Tail {
+    desk: Desk,
+    filter: Filter,
+    /// The last event read (sent or filtered out).
+    cursor: u64,
+    tx: mpsc::Sender<Result<Bytes, actix_web::Error>>,
+    /// How long a full buffer may stay full before the consumer is dropped.
+    patience: std::time::Duration,
+}
+
+impl Tail {
+    /// Catches up to the durable head, then waits for the head to move, sending a comment
+    /// every `every` while idle (so proxies and clients keep the stream open). Ends when the
+    /// consumer leaves or is too slow, the token is revoked, or the log cannot be read.
+    async fn run(mut self, every: std::time::Duration, revoked: impl Future<Output = ()>) {
+        let mut head = self.desk.watch_head();
+        let mut heartbeat = tokio::time::interval(every);
+        heartbeat.tick().await;
+        tokio::pin!(revoked);
+        loop {
+            if !self.catch_up().await {
+                return;
+            }
+            tokio::select! {
+                changed = head.changed() => if changed.is_err() { return },
+                _ = heartbeat.tick() => {
+                    if !self.send(Bytes::from_static(b": keep-alive\n\n")).await {
+                        return;
+                    }
+                }
+                _ = self.tx.closed() => return,
+                _ = &mut revoked => return,
+            }
+        }
+    }
+
+    /// Sends every matching event after the cursor, in order, up to the durable head; `false`
+    /// when the tail must end.
+    async fn catch_up(&mut self) -> bool {
+        loop {
+            let Ok(batch) = read_batch(self.desk.clone(), self.cursor).await else {
+                return false;
+            };
+            if batch.is_empty() {
+                return true;
+            }
+            for record in batch {
+                self.cursor = record.seq;
+                if self.filter.matches(&record)
+                    && !self.send(frame(&self.filter.view(&record))).await
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Queues one item; `false` when the consumer has gone, or read nothing for the whole
+    /// patience. The buffer is bounded, so memory is too; a dropped consumer resumes from its
+    /// Last-Event-ID.
+    async fn send(&self, item: Bytes) -> bool {
+        match self.tx.send_timeout(Ok(item), self.patience).await {
+            Ok(()) => true,
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                let patience = self.patience;
+                tracing::warn!("dropping a live-tail consumer that read nothing for {patience:?}");
+                crate::metrics::metrics().tail_consumers_dropped.inc();
+                false
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
+        }
+    }
 }
 
 async fn read_batch(desk: Desk, after: u64) -> Result<Vec<EventRecord>, ()> {
