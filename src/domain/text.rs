@@ -132,7 +132,6 @@ impl<'a> IndexedText<'a> {
                 "TextQuoteSelector: `exact` is empty; quote the passage you annotate".into(),
             ));
         }
-        let quote_len = quote.exact.chars().count() as u64;
         let occurrences = self.occurrences(&quote.exact);
         if occurrences.is_empty() {
             return Err(SelectorMismatch(format!(
@@ -140,38 +139,59 @@ impl<'a> IndexedText<'a> {
                 abbreviate(&quote.exact)
             )));
         }
-        if let Some(position) = position {
-            if position.start > position.end {
-                return Err(SelectorMismatch(format!(
-                    "TextPositionSelector: start {} is after end {}",
-                    position.start, position.end
-                )));
-            }
-            if position.end > self.len() {
-                return Err(SelectorMismatch(format!(
-                    "TextPositionSelector: end {} is past the end of the article ({} characters)",
-                    position.end,
-                    self.len()
-                )));
-            }
-            let selected = self.slice(position.start, position.end);
-            if selected != quote.exact {
-                return Err(SelectorMismatch(format!(
-                    "TextPositionSelector: characters {}..{} read {:?}, not the quoted {:?}",
-                    position.start,
-                    position.end,
-                    abbreviate(selected),
-                    abbreviate(&quote.exact)
-                )));
-            }
-            if !self.context_fits(quote, position.start) {
-                return Err(SelectorMismatch(format!(
-                    "TextQuoteSelector: the prefix or suffix does not match the text around characters {}..{}",
-                    position.start, position.end
-                )));
-            }
-            return Ok(position);
+        match position {
+            Some(position) => self.confirm(quote, position),
+            None => self.the_one_fitting(quote, occurrences),
         }
+    }
+
+    /// A given position must lie within the text, read exactly the quote, and have the
+    /// quote's prefix and suffix around it.
+    fn confirm(
+        &self,
+        quote: &TextQuote,
+        position: TextPosition,
+    ) -> Result<TextPosition, SelectorMismatch> {
+        if position.start > position.end {
+            return Err(SelectorMismatch(format!(
+                "TextPositionSelector: start {} is after end {}",
+                position.start, position.end
+            )));
+        }
+        if position.end > self.len() {
+            return Err(SelectorMismatch(format!(
+                "TextPositionSelector: end {} is past the end of the article ({} characters)",
+                position.end,
+                self.len()
+            )));
+        }
+        let selected = self.slice(position.start, position.end);
+        if selected != quote.exact {
+            return Err(SelectorMismatch(format!(
+                "TextPositionSelector: characters {}..{} read {:?}, not the quoted {:?}",
+                position.start,
+                position.end,
+                abbreviate(selected),
+                abbreviate(&quote.exact)
+            )));
+        }
+        if !self.context_fits(quote, position.start) {
+            return Err(SelectorMismatch(format!(
+                "TextQuoteSelector: the prefix or suffix does not match the text around characters {}..{}",
+                position.start, position.end
+            )));
+        }
+        Ok(position)
+    }
+
+    /// Without a position, exactly one occurrence of the quote must fit its prefix and
+    /// suffix; none, or several, is refused with what to send instead.
+    fn the_one_fitting(
+        &self,
+        quote: &TextQuote,
+        occurrences: Vec<u64>,
+    ) -> Result<TextPosition, SelectorMismatch> {
+        let quote_len = quote.exact.chars().count() as u64;
         let fitting: Vec<u64> = occurrences
             .into_iter()
             .filter(|&start| self.context_fits(quote, start))
