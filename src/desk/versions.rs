@@ -7,9 +7,10 @@ use serde::Serialize;
 use crate::documents::{Reanchored, Reattachment, Written};
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{
-    AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote, UserName,
+    Annotation, AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote,
+    UserName,
 };
-use crate::store::Filter;
+use crate::store::{AnchorRow, Filter};
 
 use super::{now, Desk, DeskError};
 
@@ -204,42 +205,7 @@ impl Desk {
                 if &target.article != article || target.version > version {
                     continue;
                 }
-                let base = Placement {
-                    annotation: a.id.clone(),
-                    kind: a.kind,
-                    annotation_status: a.status,
-                    target: index,
-                    made_on: target.version,
-                    status: "original".into(),
-                    position: Some(target.position),
-                    quote: Some(target.quote.clone()),
-                    score: None,
-                    candidates: Vec::new(),
-                    by: None,
-                    closed_by_server: false,
-                };
-                let anchored = anchors
-                    .iter()
-                    .find(|r| &r.article == article && r.version == version)
-                    .and_then(|r| r.anchors.iter().find(|x| x.target == index).map(|x| (r, x)));
-                let placement = match anchored {
-                    Some((row, found)) => Placement {
-                        status: found.anchor.status.as_str().into(),
-                        position: found.anchor.position,
-                        quote: found.anchor.quote.clone(),
-                        score: found.anchor.score,
-                        candidates: found.anchor.candidates.clone(),
-                        by: Some(row.by.clone()),
-                        ..base
-                    },
-                    None if target.version == version => base,
-                    None => Placement {
-                        status: "pending".into(),
-                        position: None,
-                        quote: None,
-                        ..base
-                    },
-                };
+                let placement = placement_in(a, index, version, &anchors);
                 let closed_by_server = placement.unplaced()
                     && a.status == Status::Resolved
                     && self.closed_by_server(&a.id)?;
@@ -347,6 +313,49 @@ impl Desk {
         };
         let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
         Ok((article, target, version.unwrap_or(latest)))
+    }
+}
+
+/// Where target `index` of an annotation (made on this version or an earlier one) is in
+/// `version`: where it was made, on the version it was made on; where re-anchoring or a
+/// person placed it, once that is recorded; `pending` on a later version until then.
+fn placement_in(a: &Annotation, index: usize, version: u32, anchors: &[AnchorRow]) -> Placement {
+    let target = &a.targets[index];
+    let base = Placement {
+        annotation: a.id.clone(),
+        kind: a.kind,
+        annotation_status: a.status,
+        target: index,
+        made_on: target.version,
+        status: "original".into(),
+        position: Some(target.position),
+        quote: Some(target.quote.clone()),
+        score: None,
+        candidates: Vec::new(),
+        by: None,
+        closed_by_server: false,
+    };
+    let anchored = anchors
+        .iter()
+        .find(|r| r.article == target.article && r.version == version)
+        .and_then(|r| r.anchors.iter().find(|x| x.target == index).map(|x| (r, x)));
+    match anchored {
+        Some((row, found)) => Placement {
+            status: found.anchor.status.as_str().into(),
+            position: found.anchor.position,
+            quote: found.anchor.quote.clone(),
+            score: found.anchor.score,
+            candidates: found.anchor.candidates.clone(),
+            by: Some(row.by.clone()),
+            ..base
+        },
+        None if target.version == version => base,
+        None => Placement {
+            status: "pending".into(),
+            position: None,
+            quote: None,
+            ..base
+        },
     }
 }
 
