@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use crate::backup::Secrets;
 use crate::clock::timestamp;
 use crate::desk::{Desk, DeskError};
-use crate::domain::{ArticleId, Kind, Verdict};
+use crate::domain::{Annotation, ArticleId, Kind, Verdict};
 use crate::identity::Users;
-use crate::store::{AnnotationRow, Filter};
+use crate::store::{AnnotationRow, ClaimRow, Filter};
 use crate::w3c::{Page, Renderer};
 
 /// The media type of W3C annotations in JSON-LD.
@@ -154,66 +154,45 @@ impl Exporter<'_> {
     /// aggregators read.
     fn claim_review_body(&self, article: Option<&str>) -> Result<String, DeskError> {
         let (_, rows) = self.rows(article)?;
-        let base = self.renderer.base();
         let mut reviews = Vec::new();
         for row in rows.iter().filter(|r| r.annotation.kind == Kind::FactCheck) {
             let a = &row.annotation;
             let Some(verdict) = a.verdict else { continue };
-            // A fact-check linked to a claim reviews the claim, wherever it appears.
-            let claim = self.desk.claims_of(&a.id)?.into_iter().next();
-            let mut articles: Vec<&crate::domain::ArticleId> = Vec::new();
-            let linked: Vec<crate::store::AnnotationRow> = match &claim {
-                Some(claim) => claim
-                    .annotations
-                    .iter()
-                    .filter_map(|id| self.desk.row(id).ok())
-                    .filter(|r| !r.annotation.deleted)
-                    .collect(),
-                None => Vec::new(),
-            };
-            for target in a
-                .targets
-                .iter()
-                .chain(linked.iter().flat_map(|r| r.annotation.targets.iter()))
-            {
-                if !articles.contains(&&target.article) {
-                    articles.push(&target.article);
-                }
+            reviews.push(self.claim_review(a, verdict)?);
+        }
+        Ok(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string())
+    }
+
+    /// One fact-check as a schema.org ClaimReview. A fact-check linked to a claim reviews the
+    /// claim (its text, its claimant), wherever it appears; otherwise it reviews the quoted
+    /// passage of its first target.
+    fn claim_review(&self, a: &Annotation, verdict: Verdict) -> Result<Value, DeskError> {
+        let base = self.renderer.base();
+        let claim = self.desk.claims_of(&a.id)?.into_iter().next();
+        let appearances = self
+            .reviewed_articles(a, claim.as_ref())
+            .iter()
+            .map(|id| self.appearance(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut item = json!({
+            "@type": "Claim",
+            "appearance": appearances,
+            "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
+        });
+        let mut claim_reviewed = a.targets[0].quote.exact.clone();
+        if let Some(claim) = &claim {
+            item["@id"] = format!("{base}/api/claims/{}", claim.id).into();
+            item["name"] = claim.text.clone().into();
+            if let Some(claimant) = &claim.claimant {
+                item["author"] = json!({ "@type": "Person", "name": claimant });
             }
-            let mut appearances = Vec::new();
-            for article_id in articles {
-                let article = self.desk.article(article_id)?;
-                let mut appearance = json!({
-                    "@type": "CreativeWork",
-                    "url": article.url.clone().unwrap_or_else(|| format!("{base}/articles/{}", article.id)),
-                });
-                if let Some(title) = &article.title {
-                    appearance["headline"] = title.clone().into();
-                }
-                if let Some(outlet) = &article.outlet {
-                    appearance["publisher"] = json!({ "@type": "Organization", "name": outlet });
-                }
-                appearances.push(appearance);
-            }
-            let mut item = json!({
-                "@type": "Claim",
-                "appearance": appearances,
-                "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
-            });
-            let mut claim_reviewed = a.targets[0].quote.exact.clone();
-            if let Some(claim) = &claim {
-                item["@id"] = format!("{base}/api/claims/{}", claim.id).into();
-                item["name"] = claim.text.clone().into();
-                if let Some(claimant) = &claim.claimant {
-                    item["author"] = json!({ "@type": "Person", "name": claimant });
-                }
-                claim_reviewed = claim.text.clone();
-            }
-            let author = self
-                .users
-                .display_name(&a.creator)
-                .unwrap_or_else(|| a.creator.to_string());
-            reviews.push(json!({
+            claim_reviewed = claim.text.clone();
+        }
+        let author = self
+            .users
+            .display_name(&a.creator)
+            .unwrap_or_else(|| a.creator.to_string());
+        Ok(json!({
             "@type": "ClaimReview",
             "url": self.renderer.annotation_iri(a.id.as_str()),
             "datePublished": a.created.format("%Y-%m-%d").to_string(),
@@ -229,9 +208,50 @@ impl Exporter<'_> {
                 "alternateName": verdict.as_str(),
             },
             "itemReviewed": item,
-        }));
+        }))
+    }
+
+    /// The articles a review covers, each once, in order of first mention: the fact-check's
+    /// own targets, then those of the live annotations linked to the same claim.
+    fn reviewed_articles(&self, a: &Annotation, claim: Option<&ClaimRow>) -> Vec<ArticleId> {
+        let linked: Vec<AnnotationRow> = match claim {
+            Some(claim) => claim
+                .annotations
+                .iter()
+                .filter_map(|id| self.desk.row(id).ok())
+                .filter(|r| !r.annotation.deleted)
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut articles: Vec<ArticleId> = Vec::new();
+        for target in a
+            .targets
+            .iter()
+            .chain(linked.iter().flat_map(|r| r.annotation.targets.iter()))
+        {
+            if !articles.contains(&target.article) {
+                articles.push(target.article.clone());
+            }
         }
-        Ok(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string())
+        articles
+    }
+
+    /// Where a claim appeared: the article's own URL (or its page on this desk), its headline
+    /// and its outlet.
+    fn appearance(&self, id: &ArticleId) -> Result<Value, DeskError> {
+        let base = self.renderer.base();
+        let article = self.desk.article(id)?;
+        let mut appearance = json!({
+            "@type": "CreativeWork",
+            "url": article.url.clone().unwrap_or_else(|| format!("{base}/articles/{}", article.id)),
+        });
+        if let Some(title) = &article.title {
+            appearance["headline"] = title.clone().into();
+        }
+        if let Some(outlet) = &article.outlet {
+            appearance["publisher"] = json!({ "@type": "Organization", "name": outlet });
+        }
+        Ok(appearance)
     }
 }
 
