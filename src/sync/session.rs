@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use automerge::sync;
 use tokio::sync::{mpsc, Notify};
 
 use crate::desk::Desk;
@@ -90,53 +91,63 @@ impl SyncSession {
             Action::Sync {
                 document_id,
                 message,
-            } => {
-                let article = match self.article_for(&document_id) {
-                    Ok(Some(article)) => article,
-                    Ok(None) => {
-                        return vec![Step::Send(wire::encode(
-                            &self.core.unavailable(&document_id),
-                        ))]
-                    }
-                    Err(problem) => {
-                        tracing::info!(%problem, "closing: the peer asked for a document it may not have");
-                        return vec![error(problem), Step::Close];
-                    }
-                };
-                let link = PeerLink {
-                    conn: self.conn,
-                    user: self.user.name.clone(),
-                    read_only: !self.user.role.can_write(),
-                    document_id,
-                    outbox: self.outbox.clone(),
-                    kick: self.kick.clone(),
-                };
-                match self.desk.sync(&article, link, message).await {
-                    Ok(()) => Vec::new(),
-                    Err(problem) => {
-                        tracing::error!(%problem, "a document refused a sync message");
-                        vec![
-                            error("the server could not open this document"),
-                            Step::Close,
-                        ]
-                    }
-                }
-            }
+            } => self.on_sync(document_id, message).await,
             Action::Ephemeral(envelope) => {
-                if let Some(article) = self.subscribed.get(&envelope.document_id) {
-                    let presence = Presence {
-                        document_id: envelope.document_id,
-                        sender_id: envelope.sender_id,
-                        session_id: envelope.session_id,
-                        count: envelope.count,
-                        data: envelope.data,
-                    };
-                    self.desk.presence(article, self.conn, presence).await;
-                }
+                self.on_ephemeral(envelope).await;
                 Vec::new()
             }
             Action::Leave => vec![Step::Close],
             Action::Ignore => Vec::new(),
+        }
+    }
+
+    /// Hands a sync message to its document, linking this peer to it. A document the peer may
+    /// not read closes the connection; one that does not exist is answered `doc-unavailable`.
+    async fn on_sync(&mut self, document_id: String, message: sync::Message) -> Vec<Step> {
+        let article = match self.article_for(&document_id) {
+            Ok(Some(article)) => article,
+            Ok(None) => {
+                return vec![Step::Send(wire::encode(
+                    &self.core.unavailable(&document_id),
+                ))]
+            }
+            Err(problem) => {
+                tracing::info!(%problem, "closing: the peer asked for a document it may not have");
+                return vec![error(problem), Step::Close];
+            }
+        };
+        let link = PeerLink {
+            conn: self.conn,
+            user: self.user.name.clone(),
+            read_only: !self.user.role.can_write(),
+            document_id,
+            outbox: self.outbox.clone(),
+            kick: self.kick.clone(),
+        };
+        match self.desk.sync(&article, link, message).await {
+            Ok(()) => Vec::new(),
+            Err(problem) => {
+                tracing::error!(%problem, "a document refused a sync message");
+                vec![
+                    error("the server could not open this document"),
+                    Step::Close,
+                ]
+            }
+        }
+    }
+
+    /// Relays presence to the other peers of a document this peer already syncs; presence on
+    /// any other document is dropped.
+    async fn on_ephemeral(&self, envelope: EphemeralEnvelope) {
+        if let Some(article) = self.subscribed.get(&envelope.document_id) {
+            let presence = Presence {
+                document_id: envelope.document_id,
+                sender_id: envelope.sender_id,
+                session_id: envelope.session_id,
+                count: envelope.count,
+                data: envelope.data,
+            };
+            self.desk.presence(article, self.conn, presence).await;
         }
     }
 
