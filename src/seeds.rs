@@ -108,28 +108,8 @@ pub async fn load(desk: &Desk) -> anyhow::Result<SeedReport> {
     let annotations: Vec<SeedAnnotation> =
         serde_json::from_str(ANNOTATIONS).context("seeds/annotations.json")?;
     let mut report = SeedReport::default();
-    let system = UserName::system();
     for entry in manifest {
-        let text = ARTICLES
-            .iter()
-            .find(|(name, _)| *name == entry.file)
-            .map(|(_, text)| *text)
-            .with_context(|| format!("seed article {} is not compiled in", entry.file))?;
-        let published = desk
-            .create_article(
-                &system,
-                ArticleDraft {
-                    id: ArticleId::parse(&entry.slug)?,
-                    title: entry.title,
-                    outlet: entry.outlet,
-                    url: entry.url,
-                    published: entry.published,
-                    text: text.to_owned(),
-                },
-            )
-            .await
-            .with_context(|| format!("seeding article {}", entry.slug))?;
-        report.articles += usize::from(published.created);
+        report.articles += usize::from(load_article(desk, entry).await?);
     }
     for seed in annotations {
         let loaded = load_annotation(desk, &seed)
@@ -137,6 +117,37 @@ pub async fn load(desk: &Desk) -> anyhow::Result<SeedReport> {
             .with_context(|| format!("seeding annotation {}", seed.slug))?;
         report.annotations += usize::from(loaded);
     }
+    load_claims(desk).await?;
+    desk.store().mark_seeded()?;
+    Ok(report)
+}
+
+/// Publishes one seed article from the text compiled into the binary; `true` if it was new.
+async fn load_article(desk: &Desk, entry: ManifestEntry) -> anyhow::Result<bool> {
+    let text = ARTICLES
+        .iter()
+        .find(|(name, _)| *name == entry.file)
+        .map(|(_, text)| *text)
+        .with_context(|| format!("seed article {} is not compiled in", entry.file))?;
+    let published = desk
+        .create_article(
+            &UserName::system(),
+            ArticleDraft {
+                id: ArticleId::parse(&entry.slug)?,
+                title: entry.title,
+                outlet: entry.outlet,
+                url: entry.url,
+                published: entry.published,
+                text: text.to_owned(),
+            },
+        )
+        .await
+        .with_context(|| format!("seeding article {}", entry.slug))?;
+    Ok(published.created)
+}
+
+/// Creates the seed claims that do not exist yet, each linked to its seed annotations.
+async fn load_claims(desk: &Desk) -> anyhow::Result<()> {
     let claims: Vec<SeedClaim> = serde_json::from_str(CLAIMS).context("seeds/claims.json")?;
     for seed in claims {
         let id = crate::domain::ClaimId::parse(&seed.id)?;
@@ -158,8 +169,7 @@ pub async fn load(desk: &Desk) -> anyhow::Result<SeedReport> {
         .await
         .with_context(|| format!("seeding claim {}", seed.id))?;
     }
-    desk.store().mark_seeded()?;
-    Ok(report)
+    Ok(())
 }
 
 async fn load_annotation(desk: &Desk, seed: &SeedAnnotation) -> anyhow::Result<bool> {
