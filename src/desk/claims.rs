@@ -35,43 +35,11 @@ impl Desk {
         claimant: Option<String>,
         annotations: &[AnnotationId],
     ) -> Result<ClaimRow, DeskError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(invalid("text", "say what the claim is, in a sentence"));
-        }
-        if text.chars().count() > MAX_CLAIM_CHARS {
-            return Err(invalid(
-                "text",
-                format!("a claim is a short summary of at most {MAX_CLAIM_CHARS} characters"),
-            ));
-        }
-        if claimant
-            .as_deref()
-            .is_some_and(|c| c.trim().is_empty() || c.chars().count() > 200)
-        {
-            return Err(invalid(
-                "claimant",
-                "name who made the claim, in at most 200 characters",
-            ));
-        }
+        let text = check_claim(text, claimant.as_deref())?;
         for annotation in annotations {
             self.live_row(annotation)?;
         }
-        let mut events = vec![DomainEvent::ClaimCreated {
-            claim: id.clone(),
-            text: text.to_owned(),
-            claimant,
-        }];
-        let mut seen = Vec::new();
-        for annotation in annotations {
-            if !seen.contains(annotation) {
-                seen.push(annotation.clone());
-                events.push(DomainEvent::ClaimLinked {
-                    claim: id.clone(),
-                    annotation: annotation.clone(),
-                });
-            }
-        }
+        let events = claim_events(&id, text, claimant, annotations);
         let committed = self
             .append(
                 user,
@@ -167,4 +135,51 @@ impl Desk {
             .filter(|c| c.annotations.contains(annotation))
             .collect())
     }
+}
+
+/// A claim's text, trimmed, must say something in at most [`MAX_CLAIM_CHARS`] characters; a
+/// claimant, if named, in at most 200.
+fn check_claim<'t>(text: &'t str, claimant: Option<&str>) -> Result<&'t str, DeskError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("text", "say what the claim is, in a sentence"));
+    }
+    if text.chars().count() > MAX_CLAIM_CHARS {
+        return Err(invalid(
+            "text",
+            format!("a claim is a short summary of at most {MAX_CLAIM_CHARS} characters"),
+        ));
+    }
+    if claimant.is_some_and(|c| c.trim().is_empty() || c.chars().count() > 200) {
+        return Err(invalid(
+            "claimant",
+            "name who made the claim, in at most 200 characters",
+        ));
+    }
+    Ok(text)
+}
+
+/// The claim's creation, then one link per distinct annotation, in the order given.
+fn claim_events(
+    id: &ClaimId,
+    text: &str,
+    claimant: Option<String>,
+    annotations: &[AnnotationId],
+) -> Vec<DomainEvent> {
+    let mut events = vec![DomainEvent::ClaimCreated {
+        claim: id.clone(),
+        text: text.to_owned(),
+        claimant,
+    }];
+    let mut seen = Vec::new();
+    for annotation in annotations {
+        if !seen.contains(annotation) {
+            seen.push(annotation.clone());
+            events.push(DomainEvent::ClaimLinked {
+                claim: id.clone(),
+                annotation: annotation.clone(),
+            });
+        }
+    }
+    events
 }
