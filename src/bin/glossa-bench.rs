@@ -42,11 +42,7 @@ struct Options {
 
 impl Options {
     fn from_args(args: Vec<String>) -> Self {
-        let value = |flag: &str| {
-            args.windows(2)
-                .find(|w| w[0] == flag)
-                .map(|w| w[1].clone())
-        };
+        let value = |flag: &str| args.windows(2).find(|w| w[0] == flag).map(|w| w[1].clone());
         Self {
             json_out: value("--json"),
             seconds: value("--seconds")

@@ -8,8 +8,8 @@
 use serde::Serialize;
 
 use crate::domain::{
-    AnnotationId, ArticleId, DomainError, DomainEvent, IndexedText, Kind, Status, StreamId, StyleRule,
-    TextPosition, UserName,
+    AnnotationId, ArticleId, DomainError, DomainEvent, IndexedText, Kind, Status, StreamId,
+    StyleRule, TextPosition, UserName,
 };
 use crate::store::Expected;
 

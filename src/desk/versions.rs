@@ -7,8 +7,7 @@ use serde::Serialize;
 use crate::documents::{Reanchored, Reattachment, Written};
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{
-    Annotation, AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote,
-    UserName,
+    Annotation, AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote, UserName,
 };
 use crate::store::{AnchorRow, Filter};
 
