@@ -264,14 +264,7 @@ async fn list(
             "page {number} does not exist; this collection has pages 0 to {last_page}"
         )));
     }
-    let base = state.renderer.base();
-    let (container_path, label) = match &article {
-        Some(id) => (
-            format!("{base}/articles/{id}/annotations/"),
-            format!("Annotations on {id}"),
-        ),
-        None => (format!("{base}/annotations/"), "All annotations".to_owned()),
-    };
+    let (container_path, label) = container_of(state.renderer.base(), article.as_ref());
     let iris = ViewIris::new(container_path, &query, &layout, as_of);
     let container = iris.container();
     let page_iri = |n: usize| iris.page(n);
@@ -300,6 +293,17 @@ async fn list(
         ),
     };
     Ok(listing_response(body.to_string(), location, &layout))
+}
+
+/// The container's path and label: one article's annotations, or everything.
+fn container_of(base: &str, article: Option<&ArticleId>) -> (String, String) {
+    match article {
+        Some(id) => (
+            format!("{base}/articles/{id}/annotations/"),
+            format!("Annotations on {id}"),
+        ),
+        None => (format!("{base}/annotations/"), "All annotations".to_owned()),
+    }
 }
 
 /// The `200` of a listing: JSON-LD with an ETag over its bytes; the container itself (not a

@@ -17,10 +17,11 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use crate::config::Limits;
+use crate::domain::UserName;
 use crate::sync::{Outbox, Step, SyncSession};
 
 use super::auth::authenticate_token;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ConnectionSlot};
 
 #[derive(Deserialize)]
 pub struct SyncQuery {
@@ -37,15 +38,7 @@ pub async fn sync_socket(
     let user = caller.0;
     // Resolves when the token is revoked: the connection closes then, not at its next upgrade.
     let revoked = state.users.revoked(&caller.1);
-    let slot = state
-        .connections
-        .acquire(user.name.as_str(), state.limits.max_connections_per_user)
-        .ok_or_else(|| {
-            ApiError::TooManyRequests(format!(
-                "{} already has {} sync connections open; close one first",
-                user.name, state.limits.max_connections_per_user
-            ))
-        })?;
+    let slot = acquire_slot(&state, &user.name)?;
     let (response, socket, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("/sync needs a WebSocket upgrade: {e}")))?;
     let limits = state.limits;
@@ -81,6 +74,19 @@ pub async fn sync_socket(
         .instrument(span),
     );
     Ok(response)
+}
+
+/// Takes one of the user's connection slots; past the limit, 429.
+fn acquire_slot(state: &AppState, user: &UserName) -> Result<ConnectionSlot, ApiError> {
+    let max = state.limits.max_connections_per_user;
+    state
+        .connections
+        .acquire(user.as_str(), max)
+        .ok_or_else(|| {
+            ApiError::TooManyRequests(format!(
+                "{user} already has {max} sync connections open; close one first"
+            ))
+        })
 }
 
 /// What a connection waits on besides its own pings: the client's frames, the documents'
