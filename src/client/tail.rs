@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
@@ -39,59 +39,100 @@ pub async fn follow(
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let url = format!("{}/api/events/stream", server.trim_end_matches('/'));
-    let mut last = after;
-    let mut left = limit.unwrap_or(usize::MAX);
+    let mut cursor = Cursor {
+        last: after,
+        left: limit.unwrap_or(usize::MAX),
+    };
     let mut waits = backoff();
     loop {
         let request = client
             .get(&url)
             .bearer_auth(token)
-            .header("Last-Event-ID", last.to_string());
+            .header("Last-Event-ID", cursor.last.to_string());
         match request.send().await {
             Ok(response) if response.status().is_client_error() => {
-                let status = response.status();
-                let body: Value = response.json().await.unwrap_or(Value::Null);
-                bail!(
-                    "{status}: {}",
-                    body["detail"].as_str().unwrap_or("no details")
-                );
+                return Err(refusal(response).await)
             }
             Ok(response) if response.status().is_success() => {
-                let mut events = std::pin::pin!(decode(response.bytes_stream()));
-                while let Some(event) = events.next().await {
-                    let event = match event {
-                        Ok(event) => event,
-                        Err(error) => {
-                            eprintln!("the live tail broke off: {error:#}");
-                            break;
-                        }
-                    };
-                    // The server resumes after Last-Event-ID; this guards against any overlap.
-                    if event.seq <= last {
-                        continue;
-                    }
-                    writeln!(out, "{}", event.event)?;
-                    out.flush()?;
-                    last = event.seq;
-                    // Events flow again: the next outage starts with a short wait.
-                    waits = backoff();
-                    left = left.saturating_sub(1);
-                    if left == 0 {
-                        return Ok(());
-                    }
+                match cursor.print(response, out).await? {
+                    Outcome::Enough => return Ok(()),
+                    // Events flowed again: the next outage starts with a short wait.
+                    Outcome::Ended { printed: true } => waits = backoff(),
+                    Outcome::Ended { printed: false } => {}
                 }
-                eprintln!("the live tail closed after event {last}");
+                eprintln!("the live tail closed after event {}", cursor.last);
             }
             Ok(response) => eprintln!("the live tail was answered {}", response.status()),
             Err(error) => eprintln!("cannot reach {server}: {error}"),
         }
         let delay = waits.next().unwrap_or(MAX_DELAY);
         eprintln!(
-            "connecting again in {:.1} s, from event {last}",
-            delay.as_secs_f64()
+            "connecting again in {:.1} s, from event {}",
+            delay.as_secs_f64(),
+            cursor.last
         );
         tokio::time::sleep(delay).await;
     }
+}
+
+/// Where the tail is: the last event printed, and how many more are wanted.
+struct Cursor {
+    last: u64,
+    left: usize,
+}
+
+/// How one connection's stream ended.
+enum Outcome {
+    /// As many events as were wanted have been printed.
+    Enough,
+    /// The stream ended or broke off; `printed` says whether it carried new events.
+    Ended { printed: bool },
+}
+
+impl Cursor {
+    /// Prints the stream's events that come after the last one printed, until it ends, breaks
+    /// off, or enough were printed.
+    async fn print(
+        &mut self,
+        response: reqwest::Response,
+        out: &mut impl Write,
+    ) -> anyhow::Result<Outcome> {
+        let mut printed = false;
+        let mut events = std::pin::pin!(decode(response.bytes_stream()));
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => {
+                    eprintln!("the live tail broke off: {error:#}");
+                    break;
+                }
+            };
+            // The server resumes after Last-Event-ID; this guards against any overlap.
+            if event.seq <= self.last {
+                continue;
+            }
+            writeln!(out, "{}", event.event)?;
+            out.flush()?;
+            self.last = event.seq;
+            printed = true;
+            self.left = self.left.saturating_sub(1);
+            if self.left == 0 {
+                return Ok(Outcome::Enough);
+            }
+        }
+        Ok(Outcome::Ended { printed })
+    }
+}
+
+/// The error a refusal (a bad token, a bad query) ends the tail with: the status and the
+/// problem's detail.
+async fn refusal(response: reqwest::Response) -> anyhow::Error {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    anyhow::anyhow!(
+        "{status}: {}",
+        body["detail"].as_str().unwrap_or("no details")
+    )
 }
 
 /// The events of an SSE byte stream; comments (keep-alives) and frames without an id are
