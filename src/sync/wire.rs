@@ -201,6 +201,21 @@ fn read_map(d: &mut Decoder<'_>, depth: usize) -> Result<BTreeMap<String, Item>,
 struct Fields(BTreeMap<String, Item>);
 
 impl Fields {
+    /// The strings of an array field: empty when the field is missing or not an array, and
+    /// items that are not strings are skipped.
+    fn texts(&self, key: &str) -> Vec<String> {
+        match self.0.get(key) {
+            Some(Item::Array(items)) => items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Text(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn text(&self, field: &'static str) -> Result<String, WireError> {
         match self.0.get(field) {
             Some(Item::Text(text)) => Ok(text.clone()),
@@ -282,16 +297,7 @@ pub fn decode(frame: &[u8]) -> Result<WireMessage, WireError> {
     Ok(match message_type.as_str() {
         "join" => WireMessage::Join {
             sender_id: fields.text("senderId")?,
-            supported_versions: match fields.0.get("supportedProtocolVersions") {
-                Some(Item::Array(items)) => items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Item::Text(v) => Some(v.clone()),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
+            supported_versions: fields.texts("supportedProtocolVersions"),
             metadata: fields.metadata(),
         },
         "peer" => WireMessage::Peer {
