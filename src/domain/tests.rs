@@ -63,7 +63,7 @@ fn assert_events_replay(before: &Annotation, after: &Annotation) -> Vec<DomainEv
     for event in &events {
         let (kind, data) = event.clone().into_parts();
         let stored = DomainEvent::from_parts(&kind, &data).unwrap();
-        state = apply(state, &stored);
+        state = apply(state, &stored).unwrap();
     }
     assert_eq!(state.as_ref(), Some(after));
     events
@@ -122,7 +122,7 @@ fn creation_is_one_created_event() {
     let events = derive_events(None, &annotation);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].type_name(), "annotation.created");
-    assert_eq!(apply(None, &events[0]), Some(annotation));
+    assert_eq!(apply(None, &events[0]).unwrap(), Some(annotation));
 }
 
 #[test]

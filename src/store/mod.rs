@@ -37,6 +37,14 @@ pub enum StoreError {
     /// Stored bytes could not be read back.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// An event of the log that this version knows the type of cannot be decoded, or cannot
+    /// be applied to the state before it (500): the read models stop rather than skip it.
+    #[error("event {seq} of the log cannot be projected: {source}")]
+    Event {
+        seq: u64,
+        #[source]
+        source: crate::domain::EventError,
+    },
     /// Optimistic concurrency: the stream moved on (409, or 412 for If-Match).
     #[error("stream {stream} is at version {actual}, not {expected:?}")]
     WrongExpectedVersion {
