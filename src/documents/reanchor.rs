@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, VersionDiff};
+use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, DiffBudget, VersionDiff};
 use crate::domain::idempotency::Receipt;
 use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainEvent, IndexedText, Kind, StreamId, TargetAnchor,
@@ -59,7 +59,8 @@ impl Versions<'_> {
         if !self.diffs.contains_key(&(from, to)) {
             let old = self.text(from)?.to_owned();
             let new = self.text(to)?.to_owned();
-            self.diffs.insert((from, to), VersionDiff::new(&old, &new));
+            let diff = VersionDiff::new(&old, &new, DiffBudget::STANDARD);
+            self.diffs.insert((from, to), diff);
         }
         Ok(&self.diffs[&(from, to)])
     }
