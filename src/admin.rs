@@ -15,7 +15,7 @@ use crate::cli::{Source, TokenCommand, UserCommand};
 use crate::client::call;
 use crate::domain::UserName;
 use crate::identity::{NewUser, Role, TokenId, TokenInfo, Users};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
@@ -166,18 +166,17 @@ fn server(source: &Source) -> anyhow::Result<Option<(&str, &str)>> {
 
 /// The users of a data directory no server has open.
 fn open(data_dir: &Path) -> anyhow::Result<Users> {
-    let store = Store::open(data_dir).map_err(|e| {
-        let held = e.to_string().contains("lock");
-        if held {
-            anyhow::anyhow!(
-                "{} is open in a running server, which holds it alone. Manage users and tokens \
-                 through that server instead: add --server http://HOST:PORT --token ADMIN_TOKEN \
-                 (or GLOSSA_SERVER and GLOSSA_TOKEN).",
-                data_dir.display()
-            )
-        } else {
-            anyhow::anyhow!("cannot open the data directory {}: {e}", data_dir.display())
-        }
+    let store = Store::open(data_dir).map_err(|e| match e {
+        StoreError::Locked { .. } => anyhow::anyhow!(
+            "{} is open in a running server, which holds it alone. Manage users and tokens \
+             through that server instead: add --server http://HOST:PORT --token ADMIN_TOKEN \
+             (or GLOSSA_SERVER and GLOSSA_TOKEN).",
+            data_dir.display()
+        ),
+        other => anyhow::Error::new(other).context(format!(
+            "cannot open the data directory {}",
+            data_dir.display()
+        )),
     })?;
     Ok(Users::open(&store.log)?)
 }

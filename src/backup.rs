@@ -169,3 +169,38 @@ async fn append(store: &Store, events: Vec<NewEvent>) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// `glossa dump`: every event of a data directory no server holds, token hashes included, to
+/// `out` or standard output.
+pub fn dump_data_dir(data_dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let store = Store::open(data_dir)?;
+    let count = match out {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+            let count = dump(&store.log, &mut file, Secrets::Keep)?;
+            file.flush()?;
+            count
+        }
+        None => dump(&store.log, &mut std::io::stdout().lock(), Secrets::Keep)?,
+    };
+    eprintln!("Dumped {count} events.");
+    Ok(())
+}
+
+/// `glossa restore`: an empty data directory rebuilt from the dump at `from`.
+pub async fn restore_data_dir(data_dir: &Path, from: &Path) -> anyhow::Result<()> {
+    let input = std::io::BufReader::new(std::fs::File::open(from)?);
+    let count = restore(data_dir, input).await?;
+    println!("Restored {count} events into {}.", data_dir.display());
+    Ok(())
+}
+
+/// `glossa rebuild`: drops what is derived from the log, which the next start rebuilds.
+pub fn rebuild_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    crate::store::drop_derived_state(data_dir)?;
+    println!(
+        "Deleted the read models and snapshots of {}; the next start rebuilds them from the event log.",
+        data_dir.display()
+    );
+    Ok(())
+}

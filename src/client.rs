@@ -1,12 +1,123 @@
-//! The command line's client side: reading events and exports from a running server.
+//! The command line's reading side: events and exports from a running server (`--server`),
+//! or from a data directory that no server holds, and publishing a version to a server.
+
+mod tail;
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::{bail, Context};
-use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::cli::ExportKind;
+use crate::backup::DumpLine;
+use crate::cli::{ExportKind, Source};
+use crate::desk::Desk;
+use crate::exports::{Export, Exporter};
+use crate::identity::Users;
+use crate::store::Store;
+use crate::w3c::Renderer;
+
+/// `glossa events`: from a running server (following its live tail with `follow`), or from a
+/// data directory.
+pub async fn events_command(
+    source: Source,
+    after: u64,
+    limit: Option<usize>,
+    follow: bool,
+) -> anyhow::Result<()> {
+    match (source.server, source.token) {
+        (Some(server), Some(token)) => events(&server, &token, after, limit, follow).await,
+        (Some(_), None) => bail!("--server needs --token (or GLOSSA_TOKEN)"),
+        (None, _) if follow => {
+            bail!("--follow reads the live tail of a running server; give --server and --token")
+        }
+        (None, _) => events_in_data_dir(&source.data_dir, after, limit),
+    }
+}
+
+/// Prints the events of a data directory after `after`, as the public feed shows them.
+fn events_in_data_dir(data_dir: &Path, after: u64, limit: Option<usize>) -> anyhow::Result<()> {
+    let store = Store::open(data_dir)?;
+    let mut out = std::io::stdout().lock();
+    let mut cursor = after;
+    let mut left = limit.unwrap_or(usize::MAX);
+    while left > 0 {
+        let batch = store.log.read_after(cursor, left.min(1024))?;
+        if batch.is_empty() {
+            break;
+        }
+        for record in &batch {
+            cursor = record.seq;
+            serde_json::to_writer(&mut out, &DumpLine::public(record))?;
+            out.write_all(b"\n")?;
+        }
+        left -= batch.len();
+    }
+    Ok(())
+}
+
+/// `glossa export`: from a running server, or rendered from a data directory with ids under
+/// `public_url`.
+pub async fn export_command(
+    what: ExportKind,
+    source: Source,
+    public_url: &str,
+    article: Option<&str>,
+) -> anyhow::Result<()> {
+    match (source.server, source.token) {
+        (Some(server), Some(token)) => export(&server, &token, what, article).await,
+        (Some(_), None) => bail!("--server needs --token (or GLOSSA_TOKEN)"),
+        (None, _) => {
+            let bytes = export_offline(&source.data_dir, public_url, what, article)?;
+            std::io::stdout().lock().write_all(&bytes)?;
+            Ok(())
+        }
+    }
+}
+
+/// Renders an export straight from a data directory (no server may have it open), through
+/// the desk as the server would.
+fn export_offline(
+    data_dir: &Path,
+    public_url: &str,
+    what: ExportKind,
+    article: Option<&str>,
+) -> anyhow::Result<Vec<u8>> {
+    let store = Store::open(data_dir)
+        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let users = Users::open(&store.log)?;
+    let renderer =
+        Renderer::new(public_url, users.clone()).with_read_model(store.read_model.clone());
+    let desk = Desk::new(store, crate::config::Limits::default().content);
+    let export = match what {
+        ExportKind::Annotations => Export::Annotations,
+        ExportKind::Csv => Export::Csv,
+        ExportKind::Claimreview => Export::ClaimReview,
+        ExportKind::Log => Export::Log,
+    };
+    let exporter = Exporter {
+        desk: &desk,
+        renderer: &renderer,
+        users: &users,
+    };
+    let (_, bytes) = exporter.render(export, article)?;
+    Ok(bytes)
+}
+
+/// `glossa publish`: a new version of an article from a file (`-` for standard input).
+pub async fn publish_command(
+    server: &str,
+    token: &str,
+    article: &str,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    publish(server, token, article, &text).await
+}
 
 fn url(server: &str, path: &str) -> String {
     format!("{}{path}", server.trim_end_matches('/'))
@@ -30,9 +141,9 @@ async fn get(server: &str, token: &str, path: &str) -> anyhow::Result<reqwest::R
     Ok(response)
 }
 
-/// Prints events after `after` as NDJSON; with `follow`, keeps printing from the live tail
-/// (reconnecting from the last event seen if the connection drops).
-pub async fn events(
+/// Prints a server's events after `after` as NDJSON; with `follow`, keeps printing from the
+/// live tail (see `tail`: reconnecting with backoff, from the last event printed).
+async fn events(
     server: &str,
     token: &str,
     mut after: u64,
@@ -64,34 +175,11 @@ pub async fn events(
         }
         return Ok(());
     }
-    loop {
-        let response = get(server, token, &format!("/api/events/stream?after={after}")).await?;
-        let mut body = response.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(chunk) = body.next().await {
-            let Ok(chunk) = chunk else { break };
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data: ")) else {
-                    continue;
-                };
-                let event: Value = serde_json::from_str(data)?;
-                after = event["seq"].as_u64().unwrap_or(after);
-                writeln!(out, "{event}")?;
-                out.flush()?;
-                left = left.saturating_sub(1);
-                if left == 0 {
-                    return Ok(());
-                }
-            }
-        }
-        eprintln!("the live tail closed; resuming after event {after}");
-    }
+    tail::follow(server, token, after, limit, &mut out).await
 }
 
-/// Writes an export to standard output.
-pub async fn export(
+/// Writes a server's export to standard output.
+async fn export(
     server: &str,
     token: &str,
     what: ExportKind,
@@ -112,7 +200,7 @@ pub async fn export(
 /// Publishes a new version of an article and prints the server's report as JSON: the version,
 /// how the annotations re-anchored, what the house-style check did, and the annotations a
 /// person should re-attach.
-pub async fn publish(server: &str, token: &str, article: &str, text: &str) -> anyhow::Result<()> {
+async fn publish(server: &str, token: &str, article: &str, text: &str) -> anyhow::Result<()> {
     let (status, body) = exchange(
         server,
         token,

@@ -13,7 +13,7 @@ use crate::domain::{
     TextQuote, UserName, Verdict, SCHEMA_VERSION,
 };
 use crate::store::{
-    AnnotationRow, AppendRequest, ArticleRow, Expected, Filter, NewEvent, Store, StoreError,
+    AnnotationRow, AppendRequest, ArticleRow, Cause, Expected, Filter, NewEvent, Store, StoreError,
 };
 
 /// Why the desk refused or failed. Each variant's doc names its HTTP status.
@@ -39,9 +39,24 @@ pub enum DeskError {
     /// An idempotency key sent again with another request (422).
     #[error("{0}")]
     KeyReused(String),
-    /// Storage or a document task failed (503/500, opaque to clients).
-    #[error("internal: {0}")]
-    Internal(String),
+    /// Storage failed: 503 while the log is not accepting writes, 500 otherwise (opaque to
+    /// clients).
+    #[error(transparent)]
+    Store(StoreError),
+    /// A document task failed (500, opaque to clients).
+    #[error(transparent)]
+    Document(DocError),
+    /// Anything else that is the server's fault (500, opaque to clients): a stored value that
+    /// does not decode, a broken invariant.
+    #[error(transparent)]
+    Internal(Cause),
+}
+
+impl DeskError {
+    /// A failure of the server's own, with its cause (a message, or an error kept as the source).
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        DeskError::Internal(Cause::from(cause.into()))
+    }
 }
 
 impl From<StoreError> for DeskError {
@@ -50,7 +65,7 @@ impl From<StoreError> for DeskError {
             StoreError::WrongExpectedVersion { .. } | StoreError::PartialDuplicate => {
                 DeskError::Conflict(error.to_string())
             }
-            other => DeskError::Internal(other.to_string()),
+            other => DeskError::Store(other),
         }
     }
 }
@@ -67,8 +82,9 @@ impl From<DocError> for DeskError {
                 DeskError::Conflict(format!("annotation {id} already exists"))
             }
             DocError::VersionMismatch { expected, actual } => DeskError::Stale { expected, actual },
+            DocError::NoSuchVersion { .. } => DeskError::NotFound(error.to_string()),
             DocError::Store(e) => e.into(),
-            other => DeskError::Internal(other.to_string()),
+            other => DeskError::Document(other),
         }
     }
 }
@@ -138,6 +154,8 @@ pub struct Desk {
 pub use crate::clock::now;
 
 mod claims;
+mod peers;
+mod reads;
 mod requests;
 mod style;
 mod versions;

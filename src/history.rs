@@ -32,17 +32,9 @@ impl AsOf {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> DeskError {
-    DeskError::Internal(e.to_string())
-}
-
 /// An event that cannot be read or folded: the answer is an error, never a guess.
 fn unreadable(record: &EventRecord, source: EventError) -> DeskError {
-    StoreError::Event {
-        seq: record.seq,
-        source,
-    }
-    .into()
+    StoreError::event(record.seq, source).into()
 }
 
 /// Every durable event up to and including `last`, in order, batch by batch.
@@ -53,7 +45,7 @@ fn each_event(
 ) -> Result<(), DeskError> {
     let mut cursor = 0;
     while cursor < last {
-        let batch = log.read_after(cursor, 1024).map_err(internal)?;
+        let batch = log.read_after(cursor, 1024)?;
         if batch.is_empty() {
             break;
         }
@@ -128,9 +120,7 @@ pub fn annotation_at(
     id: &AnnotationId,
     seq: u64,
 ) -> Result<Option<AnnotationRow>, DeskError> {
-    let records = log
-        .read_stream(&StreamId::Annotation(id.clone()), 0)
-        .map_err(internal)?;
+    let records = log.read_stream(&StreamId::Annotation(id.clone()), 0)?;
     let mut rows = BTreeMap::new();
     for record in records.iter().filter(|r| r.seq <= seq) {
         fold_into(&mut rows, record)?;
@@ -177,9 +167,7 @@ fn text_edit(before: &str, after: &str) -> Value {
 
 /// Who changed what, and when: one entry per semantic event of the annotation.
 pub fn story(log: &EventLog, id: &AnnotationId) -> Result<Vec<Value>, DeskError> {
-    let records = log
-        .read_stream(&StreamId::Annotation(id.clone()), 0)
-        .map_err(internal)?;
+    let records = log.read_stream(&StreamId::Annotation(id.clone()), 0)?;
     let mut entries = Vec::with_capacity(records.len());
     for record in records {
         let mut entry = json!({
@@ -187,7 +175,7 @@ pub fn story(log: &EventLog, id: &AnnotationId) -> Result<Vec<Value>, DeskError>
             "version": record.version,
             "type": record.event_type,
             "actor": record.actor.as_str(),
-            "at": crate::documents::schema::timestamp(record.at),
+            "at": crate::clock::timestamp(record.at),
         });
         // A type this version does not know is shown as stored; a known one must decode.
         let Some(event_type) = EventType::parse(&record.event_type) else {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod desk;
 pub mod documents;
 pub mod domain;
+pub mod exports;
 pub mod history;
 pub mod http;
 pub mod identity;

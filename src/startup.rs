@@ -1,5 +1,5 @@
 //! Wiring: opens the store, decides what kind of desk it is (demo or real), loads the seeds of a
-//! demo desk, and builds the HTTP server.
+//! demo desk, and builds the HTTP server; `glossa serve` starts here.
 
 use std::net::TcpListener;
 
@@ -7,13 +7,76 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::desk::Desk;
 use crate::http::{self, AppState};
-use crate::identity::{self, DeskChoice, DeskOpening, StoreFacts, Users};
+use crate::identity::{self, DeskChoice, DeskOpening, StoreFacts, Users, DEMO_USERS};
 use crate::seeds::{self, SeedReport};
 use crate::store::Store;
+use crate::telemetry;
 use crate::w3c::Renderer;
+
+/// `glossa serve`: builds the server, says where it listens and how to sign in, and serves
+/// until a signal stops it.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init("info", args.log_format, std::io::stderr);
+    let settings = args.settings();
+    let data_dir = settings.data_dir.clone();
+    let app = Application::build(settings).await?;
+    let seeded = app.seeded();
+    let listening = format!("http://{}", app.local_addr());
+    println!("Glossa is listening on {listening}");
+    if app.base_url() != listening {
+        println!("Public URL: {}", app.base_url());
+    }
+    println!("Data directory: {}", data_dir.display());
+    if seeded.articles + seeded.annotations > 0 {
+        println!(
+            "Loaded the demo desk: {} articles, {} annotations.",
+            seeded.articles, seeded.annotations
+        );
+    }
+    print_access(&app);
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// How to sign in: the demo users' tokens on a demo desk, the first admin's token once on a
+/// real desk's first start, and nothing secret otherwise.
+fn print_access(app: &Application) {
+    if let Some(token) = app.admin_token() {
+        if app.is_new_desk() && !app.is_demo() {
+            println!("This is a new real desk (no demo users). Its first admin's token is shown this once:");
+        } else {
+            println!("No admin of this desk had a working token; a new one is shown this once:");
+        }
+        println!("  {token}");
+        println!("Keep it safe. Issue more with `glossa token create --server {} --token <admin token> --user NAME --role ROLE`.", app.base_url());
+    }
+    let demo = app.users().live_demo_users();
+    if demo.is_empty() {
+        println!("Sign in with a token an admin issued (glossa token create).");
+        return;
+    }
+    println!("This is a demo desk. Sign in as a demo user (their tokens are public: never use them for real work):");
+    for user in &demo {
+        if let Some(known) = DEMO_USERS.iter().find(|d| d.name == user.name.as_str()) {
+            println!(
+                "  {:<8} {:<8} Authorization: Bearer {}",
+                known.name,
+                format!("{:?}", user.role).to_lowercase(),
+                known.token
+            );
+        }
+    }
+    if demo.iter().any(|u| u.name.as_str() == "alice") {
+        println!(
+            "Try: curl -H 'Authorization: Bearer demo-alice-token' {}/api/articles",
+            app.base_url()
+        );
+    }
+}
 
 /// A built server, bound to its port but not yet running.
 pub struct Application {
@@ -100,16 +163,15 @@ impl Application {
                 .wrap_fn(|req, service| {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
-                    let method = req.method().to_string();
-                    let route = req
-                        .match_pattern()
-                        .unwrap_or_else(|| "unmatched".to_owned());
                     let response = service.call(req);
                     async move {
                         let response = response.await?;
+                        // Every resource is named after its pattern (`http::methods`), so the
+                        // label is borrowed, never built per request.
+                        let request = response.request();
                         crate::metrics::metrics().http_request(
-                            &method,
-                            &route,
+                            request.method().as_str(),
+                            request.match_name().unwrap_or("unmatched"),
                             response.status().as_u16(),
                             started.elapsed(),
                         );
@@ -221,39 +283,4 @@ async fn wait_for_signal() {
     {
         let _ = interrupt.await;
     }
-}
-
-/// Renders an export straight from a data directory (no server may have it open).
-pub fn export_offline(
-    data_dir: &std::path::Path,
-    public_url: &str,
-    what: crate::cli::ExportKind,
-    article: Option<&str>,
-) -> anyhow::Result<Vec<u8>> {
-    use crate::cli::ExportKind;
-    use crate::http::Export;
-    let store = Store::open(data_dir)
-        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
-    let limits = crate::config::Limits::default();
-    let users = Users::open(&store.log)?;
-    let read_model = store.read_model.clone();
-    let state = AppState {
-        desk: Desk::new(store, limits.content),
-        renderer: Renderer::new(public_url, users.clone()).with_read_model(read_model),
-        users,
-        limits,
-        sync_peer_id: String::new(),
-        storage_id: String::new(),
-        connections: Default::default(),
-        shutdown: tokio::sync::watch::channel(false).1,
-    };
-    let export = match what {
-        ExportKind::Annotations => Export::Annotations,
-        ExportKind::Csv => Export::Csv,
-        ExportKind::Claimreview => Export::ClaimReview,
-        ExportKind::Log => Export::Log,
-    };
-    let (_, bytes) =
-        crate::http::render_export(&state, export, article).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(bytes)
 }

@@ -90,7 +90,7 @@ impl Desk {
             }));
         };
         let corrupt =
-            |why: String| DeskError::Internal(format!("receipt {id} at {}: {why}", record.seq));
+            |why: String| DeskError::internal(format!("receipt {id} at {}: {why}", record.seq));
         let DomainEvent::RequestRecorded {
             method,
             path,

@@ -318,7 +318,7 @@ impl Desk {
         placements
             .into_iter()
             .find(|p| &p.annotation == id && p.target == target)
-            .ok_or_else(|| DeskError::Internal("the re-attached target is not listed".into()))
+            .ok_or_else(|| DeskError::internal("the re-attached target is not listed"))
     }
 
     /// The defaults of a placement: the annotation's home article, its first target there, the
@@ -346,5 +346,29 @@ impl Desk {
         };
         let latest = self.article(&article)?.latest().map_or(1, |v| v.number);
         Ok((article, target, version.unwrap_or(latest)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ContentLimits;
+    use crate::store::Store;
+
+    /// A version with no text is a version the article does not have: not found, not a
+    /// damaged store.
+    #[tokio::test]
+    async fn anchoring_on_a_version_the_article_does_not_have_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = Desk::new(Store::open(dir.path()).unwrap(), ContentLimits::default());
+        crate::seeds::load(&desk).await.unwrap();
+        let article = ArticleId::parse("twenty-six-nations-pledge").unwrap();
+        match desk.reanchor(&article, 99).await.map(|_| ()) {
+            Err(DeskError::NotFound(message)) => {
+                assert_eq!(message, format!("article {article} has no version 99"))
+            }
+            other => panic!("expected not found, got {other:?}"),
+        }
+        desk.documents().shutdown().await;
     }
 }

@@ -1,17 +1,19 @@
-//! Per-article Automerge documents: their layout (`schema`), the task that owns each one
-//! (`actor`), and the registry that starts those tasks on first use and lets idle ones go
-//! (`registry`).
+//! Per-article Automerge documents: their layout (`schema`), the sans-IO state machine at the
+//! heart of each one (`core`), the task that carries out what it asks (`task`), and the registry
+//! that starts those tasks on first use and lets idle ones go (`registry`).
 //!
 //! This module knows the store and the domain; it knows nothing of HTTP. The WebSocket sync
 //! endpoint plugs into the same actors: a sync change is one more way to change a document.
 
-mod actor;
 mod compensate;
+pub mod core;
+mod edit;
+mod events;
 mod fields;
-mod reanchor;
+mod load;
 mod registry;
-mod replication;
 pub mod schema;
+mod task;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,11 +27,11 @@ use crate::domain::{AnnotationId, ArticleId, ContentLimits, DomainError, UserNam
 use crate::identity::Users;
 use crate::store::{Store, StoreError};
 
-pub use actor::{receipt_event, user_actor, DocState, Edit, Written};
-use actor::{Command, DocumentActor};
-pub use reanchor::{Reanchored, Reattachment};
+pub use edit::{DocState, Edit, Reanchored, Reattachment, Written};
+pub use events::{receipt_event, user_actor};
 use registry::{Claim, Lookup, Registry};
 pub use schema::SchemaError;
+use task::{Command, DocumentTask};
 
 /// Identifies one sync connection.
 pub type ConnId = u64;
@@ -86,16 +88,9 @@ impl PeerLink {
     }
 }
 
-/// A subscribed peer and its sync state with this document.
-pub(crate) struct Peer {
-    pub(crate) state: automerge::sync::State,
-    pub(crate) link: PeerLink,
-    /// Whether a read-only peer was already told its changes are not applied.
-    pub(crate) warned_read_only: bool,
-}
-
-/// Why a document refused or failed a write.
-#[derive(Debug, thiserror::Error)]
+/// Why a document refused or failed a write. `Clone`, so one failure answers every edit of a
+/// batch with the error itself, cause and all.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum DocError {
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -105,8 +100,14 @@ pub enum DocError {
     AlreadyExists(AnnotationId),
     #[error("the annotation is at version {actual}, not {expected}")]
     VersionMismatch { expected: u64, actual: u64 },
+    /// The article has no such version (no text to anchor on).
+    #[error("article {article} has no version {version}")]
+    NoSuchVersion { article: ArticleId, version: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Other writers kept appending to the document first, try after try.
+    #[error("the document is too busy to take this change; try again")]
+    Contended,
     #[error("document: {0}")]
     Schema(#[from] SchemaError),
     #[error("the document's task stopped")]
@@ -115,11 +116,11 @@ pub enum DocError {
 
 /// What every document's changes are checked against.
 #[derive(Clone)]
-struct Rules {
-    limits: ContentLimits,
+pub struct Rules {
+    pub limits: ContentLimits,
     /// The desk's users, for the rules that name a person (an assignee); without them (tests,
     /// benchmarks) any well-formed name passes.
-    people: Option<Users>,
+    pub people: Option<Users>,
 }
 
 /// The registry of loaded documents; cheap to clone.
@@ -178,23 +179,27 @@ impl Documents {
                 }
                 Err(Claim::Load(lease)) => lease,
             };
-            let (store, limits, id) = (self.store.clone(), self.rules.limits, article.clone());
+            let (store, rules, id) = (self.store.clone(), self.rules.clone(), article.clone());
             // The lease goes with the load: if this caller is cancelled meanwhile, the slot
             // is freed when the lease drops.
-            let mut actor =
-                tokio::task::spawn_blocking(move || DocumentActor::load(id, store, limits))
-                    .await
-                    .map_err(|_| DocError::Stopped)??;
-            actor.people = self.rules.people.clone();
+            let core = tokio::task::spawn_blocking(move || load::load(id, &store, rules))
+                .await
+                .map_err(|_| DocError::Stopped)??;
+            let task = DocumentTask::new(core, self.store.clone());
             let (sender, receiver) = lease.open().ok_or(DocError::Stopped)?;
-            crate::metrics::metrics()
-                .documents_loaded
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Counted while the task lives, however it ends (a panic included).
+            let loaded = crate::metrics::LoadedDocument::load();
             let span = tracing::info_span!("document", article = %article);
             let mut tasks = self.tasks.lock().expect("document task set lock");
             // Tasks of unloaded documents are done: forget them, or the set grows forever.
             while tasks.try_join_next().is_some() {}
-            tasks.spawn(actor.run(receiver, lease).instrument(span));
+            tasks.spawn(
+                async move {
+                    task.run(receiver, lease).await;
+                    drop(loaded);
+                }
+                .instrument(span),
+            );
             return Ok(sender);
         }
     }

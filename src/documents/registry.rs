@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::domain::ArticleId;
 
-use super::actor::Command;
+use super::task::Command;
 
 /// Commands that may queue for one document before senders wait.
 pub(super) const MAILBOX: usize = 256;
@@ -46,7 +46,7 @@ pub(super) struct Lease {
     id: u64,
     changed: watch::Sender<()>,
     /// How long the task may wait for a command with no peers before it unloads.
-    pub(super) idle: Option<Duration>,
+    idle: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -141,6 +141,11 @@ pub(super) enum Claim {
 }
 
 impl Lease {
+    /// How long the task may wait for a command with no peers before it unloads.
+    pub(super) fn idle(&self) -> Option<Duration> {
+        self.idle
+    }
+
     /// Gives the loaded task a mailbox and tells waiting callers; `None` if the registry forgot
     /// the article meanwhile (shut down), and the task should end once its queue is empty.
     pub(super) fn open(&self) -> Option<(mpsc::Sender<Command>, mpsc::Receiver<Command>)> {

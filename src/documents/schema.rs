@@ -17,7 +17,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Annotation, AnnotationId, DomainError, EditLabel, Reply, Source, Target, Verdict,
@@ -27,13 +27,20 @@ use super::fields;
 
 pub const ANNOTATIONS: &str = "annotations";
 
-/// The document does not hold a valid annotation.
-#[derive(Debug, thiserror::Error)]
+/// The document does not hold a valid annotation. `Clone` (the Automerge error shared) so a
+/// failure can answer every edit of a batch with the error itself.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
     #[error(transparent)]
-    Automerge(#[from] AutomergeError),
+    Automerge(std::sync::Arc<AutomergeError>),
+}
+
+impl From<AutomergeError> for SchemaError {
+    fn from(error: AutomergeError) -> Self {
+        SchemaError::Automerge(std::sync::Arc::new(error))
+    }
 }
 
 pub(super) fn invalid(path: impl Into<String>, message: impl Into<String>) -> SchemaError {
@@ -49,10 +56,7 @@ impl From<(String, DomainError)> for SchemaError {
     }
 }
 
-/// Formats a timestamp the way every Glossa output does: RFC 3339, milliseconds, `Z`.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub use crate::clock::timestamp;
 
 /// The `annotations` map, if the document has been initialised.
 pub fn annotations_map<R: ReadDoc>(doc: &R) -> Result<Option<ObjId>, SchemaError> {

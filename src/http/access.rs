@@ -6,29 +6,43 @@
 //! Creating a user and issuing a token honour an `Idempotency-Key` (ADR 0007). A retried token
 //! issue answers the token without its secret, which the server never kept.
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::domain::UserName;
-use crate::identity::{
-    AccessError, AccessEvent, NewUser, Role, TokenId, TokenInfo, User, DEMO_USERS,
-};
+use crate::identity::{AccessError, AccessEvent, NewUser, Role, TokenInfo, User, DEMO_USERS};
 
+use super::extract::{
+    user_name, Admin, ChangeRoles, CreateUsers, IssueTokens, Json, JsonBody, ListTokens,
+    ReadTokens, RevokeTokens, TokenPath, UserPath,
+};
 use super::idempotency::{self, Attempt};
-use super::request::{parse_shape, read_body, read_json, read_json_body};
+use super::methods;
+use super::request::{parse_shape, read_body};
 use super::{ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/desk", web::get().to(desk))
-        .route("/api/users", web::post().to(create_user))
-        .route("/api/users/{name}", web::get().to(get_user))
-        .route("/api/users/{name}", web::patch().to(change_user))
-        .route("/api/users/{name}/tokens", web::post().to(issue_token))
-        .route("/api/tokens", web::get().to(list_tokens))
-        .route("/api/tokens/{id}", web::get().to(get_token))
-        .route("/api/tokens/{id}", web::delete().to(revoke_token));
+    cfg.service(methods::only("/api/desk", Method::GET, desk))
+        .service(methods::only("/api/users", Method::POST, create_user))
+        .service(methods::only("/api/users/{name}", Method::GET, get_user))
+        .service(methods::only(
+            "/api/users/{name}",
+            Method::PATCH,
+            change_user,
+        ))
+        .service(methods::only(
+            "/api/users/{name}/tokens",
+            Method::POST,
+            issue_token,
+        ))
+        .service(methods::only("/api/tokens", Method::GET, list_tokens))
+        .service(methods::only("/api/tokens/{id}", Method::GET, get_token))
+        .service(methods::only(
+            "/api/tokens/{id}",
+            Method::DELETE,
+            revoke_token,
+        ));
 }
 
 impl From<AccessError> for ApiError {
@@ -40,13 +54,13 @@ impl From<AccessError> for ApiError {
             }
             AccessError::Invalid(m) => ApiError::Unprocessable(m),
             AccessError::Store(e) => match e {
-                crate::store::StoreError::Unavailable => ApiError::Unavailable(e.to_string()),
+                crate::store::StoreError::Unavailable => ApiError::unavailable(e),
                 // Two admins writing at once: the loser may simply retry.
                 crate::store::StoreError::WrongExpectedVersion { .. } => ApiError::Conflict(
                     "another change to users or tokens was written at the same time; try again"
                         .into(),
                 ),
-                other => ApiError::Internal(other.to_string()),
+                other => ApiError::internal(other),
             },
         }
     }
@@ -61,20 +75,8 @@ pub fn user_json(user: &User) -> Value {
     })
 }
 
-fn parse_name(raw: &str) -> Result<UserName, ApiError> {
-    UserName::parse(raw).map_err(|e| {
-        ApiError::Unprocessable(format!(
-            "{e}; a user name is lower-case letters, digits, '-', '_' or '.'"
-        ))
-    })
-}
-
 fn parse_role(raw: &str) -> Result<Role, ApiError> {
     Role::parse(raw).map_err(ApiError::Unprocessable)
-}
-
-fn parse_token_id(raw: &str) -> Result<TokenId, ApiError> {
-    TokenId::parse(raw).map_err(ApiError::NotFound)
 }
 
 /// Whether this is a demo desk, and the demo users whose well-known token still works (with
@@ -110,17 +112,15 @@ struct CreateUser {
 async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Admin<CreateUsers>,
+    bytes: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin_to("create users")?;
-    let bytes = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
     let desk = match idempotency::attempt(&state, &req, &caller, &bytes).await? {
         Attempt::Run(desk) => desk,
         Attempt::Replay(done) => {
             let AccessEvent::UserCreated { name, .. } = idempotency::access_of(&state, &done)?
             else {
-                return Err(ApiError::Internal(format!(
+                return Err(ApiError::internal(format!(
                     "the receipt at {} is not about a new user",
                     done.seq
                 )));
@@ -134,7 +134,7 @@ async fn create_user(
     };
     let body: CreateUser = parse_shape(&bytes)?;
     let new = NewUser {
-        name: parse_name(&body.name)?,
+        name: user_name(&body.name)?,
         display_name: body.display_name,
         role: parse_role(&body.role)?,
     };
@@ -158,10 +158,9 @@ fn user_created(state: &AppState, user: &User) -> HttpResponse {
 
 async fn get_user(
     state: web::Data<AppState>,
-    name: web::Path<String>,
     _caller: Caller,
+    UserPath(name): UserPath,
 ) -> Result<HttpResponse, ApiError> {
-    let name = parse_name(&name)?;
     let user = state
         .users
         .user(&name)
@@ -178,14 +177,10 @@ struct ChangeUser {
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
 async fn change_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    name: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Admin<ChangeRoles>,
+    UserPath(name): UserPath,
+    Json(body): Json<ChangeUser>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin_to("change roles")?;
-    let name = parse_name(&name)?;
-    let body: ChangeUser = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let role = parse_role(&body.role)?;
     let user = state.users.set_role(&caller.0.name, &name, role).await?;
     Ok(HttpResponse::Ok().json(user_json(&user)))
@@ -197,12 +192,10 @@ async fn change_user(
 async fn issue_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    name: web::Path<String>,
-    caller: Caller,
+    caller: Admin<IssueTokens>,
+    UserPath(name): UserPath,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin_to("issue tokens")?;
-    let name = parse_name(&name)?;
     // No body is expected; whatever is sent is part of the request a key names.
     let bytes = read_body(&req, payload, state.limits.max_body_bytes).await?;
     let desk = match idempotency::attempt(&state, &req, &caller, &bytes).await? {
@@ -210,7 +203,7 @@ async fn issue_token(
         Attempt::Replay(done) => {
             let AccessEvent::TokenIssued { token, .. } = idempotency::access_of(&state, &done)?
             else {
-                return Err(ApiError::Internal(format!(
+                return Err(ApiError::internal(format!(
                     "the receipt at {} is not about a new token",
                     done.seq
                 )));
@@ -251,10 +244,9 @@ struct TokenQuery {
 async fn list_tokens(
     state: web::Data<AppState>,
     query: web::Query<TokenQuery>,
-    caller: Caller,
+    _caller: Admin<ListTokens>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin_to("list tokens")?;
-    let user = query.user.as_deref().map(parse_name).transpose()?;
+    let user = query.user.as_deref().map(user_name).transpose()?;
     let tokens: Vec<Value> = state
         .users
         .tokens()
@@ -267,11 +259,9 @@ async fn list_tokens(
 
 async fn get_token(
     state: web::Data<AppState>,
-    id: web::Path<String>,
-    caller: Caller,
+    _caller: Admin<ReadTokens>,
+    TokenPath(id): TokenPath,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin_to("read tokens")?;
-    let id = parse_token_id(&id)?;
     let token = state
         .users
         .tokens()
@@ -286,11 +276,9 @@ async fn get_token(
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
 async fn revoke_token(
     state: web::Data<AppState>,
-    id: web::Path<String>,
-    caller: Caller,
+    caller: Admin<RevokeTokens>,
+    TokenPath(id): TokenPath,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin_to("revoke tokens")?;
-    let id = parse_token_id(&id)?;
     let token = state.users.revoke(&caller.0.name, &id).await?;
     Ok(HttpResponse::Ok().json(token.listing()))
 }

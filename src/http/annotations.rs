@@ -7,13 +7,13 @@ use serde::Deserialize;
 
 use crate::documents::Written;
 use crate::domain::{AnnotationId, ArticleId, ReplyId, Status, TextPosition, UserName};
-use crate::history::{self, AsOf};
+use crate::history::AsOf;
 use crate::store::AnnotationRow;
 
+use super::extract::{AnnotationPath, JsonBody, Writer};
 use super::idempotency::{self, Attempt};
 use super::request::{
-    etag, if_match, parse_json, parse_shape, read_body, read_json_body, require_acceptable,
-    require_json, JSONLD,
+    etag, if_match, parse_json, parse_shape, read_body, require_acceptable, require_json, JSONLD,
 };
 use super::{methods, ApiError, AppState, Caller};
 
@@ -146,13 +146,10 @@ async fn get(
     };
     // Time travel: the annotation as it was after a point in the log.
     let at = AsOf::parse(at).map_err(ApiError::BadRequest)?;
-    let log = state.desk.store().log.clone();
-    let (seq, row) = web::block(move || {
-        let seq = history::resolve(&log, at)?;
-        history::annotation_at(&log, &id, seq).map(|row| (seq, row))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let desk = state.desk.clone();
+    let (seq, row) = web::block(move || desk.annotation_at(&id, at))
+        .await
+        .map_err(ApiError::internal)??;
     let row = row.ok_or_else(|| {
         ApiError::NotFound(format!("the annotation did not exist yet at event {seq}"))
     })?;
@@ -170,19 +167,17 @@ async fn get(
 }
 
 /// Who changed what, and when.
-#[tracing::instrument(skip_all, fields(annotation = %path))]
+#[tracing::instrument(skip_all, fields(annotation = %id))]
 async fn history(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     _caller: Caller,
+    AnnotationPath(id): AnnotationPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
     state.desk.row(&id)?;
-    let log = state.desk.store().log.clone();
-    let story_id = id.clone();
-    let entries = web::block(move || history::story(&log, &story_id))
+    let (desk, story_id) = (state.desk.clone(), id.clone());
+    let entries = web::block(move || desk.story(&story_id))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(ApiError::internal)??;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "id": id,
         "annotation": state.renderer.annotation_iri(id.as_str()),
@@ -202,16 +197,14 @@ async fn options(path: web::Path<String>) -> HttpResponse {
         .finish()
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn put(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
     let row = state.desk.live_row(&id)?;
     let precondition = if_match(&req, row.version)?;
     require_json(&req, "the annotation")?;
@@ -233,15 +226,13 @@ async fn put(
     Ok(written(&state, &done, HttpResponse::Ok()))
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
     let row = state.desk.live_row(&id)?;
     let precondition = if_match(&req, row.version)?;
     state
@@ -249,22 +240,6 @@ async fn delete(
         .delete(&caller.0.name, &id, precondition.expected(row.version))
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// How a workflow shortcut begins: a writer, the body, and the idempotency key's verdict
-/// (checked before the annotation's state, so a retry is answered even if it changed since).
-async fn begin_shortcut(
-    state: &AppState,
-    req: &HttpRequest,
-    path: &str,
-    caller: &Caller,
-    payload: web::Payload,
-) -> Result<(AnnotationId, web::BytesMut, Attempt), ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(path)?;
-    let body = read_json_body(req, payload, state.limits.max_body_bytes).await?;
-    let attempt = idempotency::attempt(state, req, caller, &body).await?;
-    Ok((id, body, attempt))
 }
 
 /// The checks of a workflow shortcut that runs: a live annotation, and an optional `If-Match`
@@ -291,15 +266,17 @@ struct ReplyRequest {
     parent: Option<String>,
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn reply(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let desk = match attempt {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => {
@@ -331,15 +308,17 @@ struct StatusRequest {
     status: String,
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn set_status(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let desk = match attempt {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
@@ -357,15 +336,17 @@ struct AssignRequest {
     assignee: Option<String>,
 }
 
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn assign(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let desk = match attempt {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
@@ -399,15 +380,17 @@ struct ReattachRequest {
 }
 
 /// A person places an orphaned or ambiguous target (or corrects the server's placement).
-#[tracing::instrument(skip_all, fields(annotation = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(annotation = %id, user = %caller.0.name))]
 async fn reattach(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    AnnotationPath(id): AnnotationPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body, attempt) = begin_shortcut(&state, &req, &path, &caller, payload).await?;
+    // The idempotency key's verdict comes before the annotation's state, so a retry is
+    // answered even if the annotation changed since.
+    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
     let request: ReattachRequest = parse_shape(&body)?;
     let article = request
         .article

@@ -5,11 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::clock::timestamp;
 use crate::desk::{ArticleDraft, Published};
-use crate::documents::schema::timestamp;
 use crate::domain::ArticleId;
 use crate::store::{ArticleRow, Filter};
 
+use super::extract::{ArticlePath, JsonBody, Writer};
 use super::idempotency::{self, Attempt};
 use super::request::{parse_shape, read_json_body};
 use super::{methods, ApiError, AppState, Caller};
@@ -43,10 +44,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(methods::resource(path, allow).route(route));
     }
-}
-
-fn parse_id(raw: &str) -> Result<ArticleId, ApiError> {
-    ArticleId::parse(raw).map_err(|_| ApiError::NotFound(format!("article {raw:?} does not exist")))
 }
 
 fn view(state: &AppState, row: &ArticleRow) -> Value {
@@ -97,10 +94,9 @@ async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRespons
 
 async fn get(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     _caller: Caller,
+    ArticlePath(id): ArticlePath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
     let row = state.desk.article(&id)?;
     let mut body = view(&state, &row);
     if let Some(latest) = row.latest() {
@@ -113,9 +109,9 @@ async fn version(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     _caller: Caller,
+    ArticlePath(id): ArticlePath,
 ) -> Result<HttpResponse, ApiError> {
-    let (raw_id, raw_version) = path.into_inner();
-    let id = parse_id(&raw_id)?;
+    let (_, raw_version) = path.into_inner();
     let row = state.desk.article(&id)?;
     let number: u32 = raw_version
         .parse()
@@ -137,10 +133,9 @@ async fn version(
 
 async fn document(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     _caller: Caller,
+    ArticlePath(id): ArticlePath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
     let row = state.desk.article(&id)?;
     let doc = state.desk.document(&id).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -160,11 +155,10 @@ struct VersionQuery {
 /// ones a person should re-attach.
 async fn anchors(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     query: web::Query<VersionQuery>,
     _caller: Caller,
+    ArticlePath(id): ArticlePath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
     let version = query
         .version
         .as_deref()
@@ -249,11 +243,9 @@ fn replay(state: &AppState, id: &ArticleId) -> Result<HttpResponse, ApiError> {
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
     let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
         Attempt::Run(desk) => desk,
         Attempt::Replay(done) => return replay(&state, &idempotency::article_of(&done)?),
@@ -283,16 +275,15 @@ async fn create(
     Ok(published(&state, done))
 }
 
-#[tracing::instrument(skip_all, fields(article = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(article = %id, user = %caller.0.name))]
 async fn publish(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
+    caller: Writer,
+    ArticlePath(id): ArticlePath,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = parse_id(&path)?;
+    // The article must exist before its body is read: its 404 comes first.
     state.desk.article(&id)?;
     let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
     let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {

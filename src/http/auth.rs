@@ -29,11 +29,6 @@ impl Caller {
 }
 
 impl Caller {
-    /// Refuses everyone but admins (403).
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        self.require_admin_to("change the house style")
-    }
-
     /// Refuses everyone but admins (403), saying what only an admin may `what`.
     pub fn require_admin_to(&self, what: &str) -> Result<(), ApiError> {
         if self.0.role == crate::identity::Role::Admin {
@@ -57,7 +52,7 @@ pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<Call
         Some(token) => {
             let state = req
                 .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+                .ok_or_else(|| ApiError::internal("application state missing"))?;
             state
                 .users
                 .authenticate_token(token)
@@ -71,7 +66,7 @@ pub fn authenticate_token(req: &HttpRequest, token: Option<&str>) -> Result<Call
 fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
     let Some(raw) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized(
             "send Authorization: Bearer <token>; an admin issues tokens (POST /api/users/{name}/tokens or glossa token create)"

@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use crate::domain::{AnnotationId, ClaimId};
 use crate::store::ClaimRow;
 
+use super::extract::{ClaimPath, JsonBody, Writer};
 use super::idempotency::{self, Attempt};
-use super::request::{parse_shape, read_json_body};
+use super::request::parse_shape;
 use super::{methods, ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,10 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(methods::resource(path, allow).route(route));
     }
-}
-
-fn claim_id(raw: &str) -> Result<ClaimId, ApiError> {
-    ClaimId::parse(raw).map_err(|_| ApiError::NotFound(format!("claim {raw:?} does not exist")))
 }
 
 fn annotation_id(raw: &str) -> Result<AnnotationId, ApiError> {
@@ -78,7 +75,7 @@ fn view(state: &AppState, claim: &ClaimRow) -> Value {
         "text": claim.text,
         "claimant": claim.claimant,
         "creator": claim.creator,
-        "created": crate::documents::schema::timestamp(claim.created),
+        "created": crate::clock::timestamp(claim.created),
         "annotations": claim
             .annotations
             .iter()
@@ -100,10 +97,10 @@ async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRespons
 
 async fn get(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     _caller: Caller,
+    ClaimPath(id): ClaimPath,
 ) -> Result<HttpResponse, ApiError> {
-    let claim = state.desk.claim(&claim_id(&path)?)?;
+    let claim = state.desk.claim(&id)?;
     Ok(HttpResponse::Ok().json(view(&state, &claim)))
 }
 
@@ -139,11 +136,9 @@ fn slug_from(text: &str) -> Option<ClaimId> {
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
     let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
         Attempt::Run(desk) => desk,
         Attempt::Replay(done) => {
@@ -194,17 +189,14 @@ struct LinkRequest {
     annotation: String,
 }
 
-#[tracing::instrument(skip_all, fields(claim = %path, user = %caller.0.name))]
+#[tracing::instrument(skip_all, fields(claim = %id, user = %caller.0.name))]
 async fn link(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Writer,
+    ClaimPath(id): ClaimPath,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let id = claim_id(&path)?;
-    let body = read_json_body(&req, payload, state.limits.max_body_bytes).await?;
     let desk = match idempotency::attempt(&state, &req, &caller, &body).await? {
         Attempt::Run(desk) => desk,
         Attempt::Replay(_) => {
@@ -223,12 +215,11 @@ async fn link(
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
 async fn unlink(
     state: web::Data<AppState>,
+    caller: Writer,
+    ClaimPath(id): ClaimPath,
     path: web::Path<(String, String)>,
-    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
-    let (raw_claim, raw_annotation) = path.into_inner();
-    let id = claim_id(&raw_claim)?;
+    let (_, raw_annotation) = path.into_inner();
     let annotation = annotation_id(&raw_annotation)?;
     let claim = state
         .desk

@@ -6,13 +6,14 @@ use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::documents::schema::timestamp;
+use crate::clock::timestamp;
 use crate::domain::{ArticleId, Kind, Status, UserName};
-use crate::history::{self, AsOf};
+use crate::history::AsOf;
 use crate::store::Filter;
 use crate::w3c::Page;
 
 use super::annotations::{check_assignee, replay_annotation, written};
+use super::extract::Writer;
 use super::idempotency::{self, Attempt};
 use super::request::{parse_json, read_body, require_acceptable, require_json, JSONLD};
 use super::{methods, ApiError, AppState, Caller};
@@ -156,14 +157,10 @@ async fn list(
         None => (state.desk.list_shared(&filter)?, None),
         Some(raw) => {
             let at = AsOf::parse(raw).map_err(ApiError::BadRequest)?;
-            let log = state.desk.store().log.clone();
-            let filter = filter.clone();
-            let (rows, seq) = web::block(move || {
-                let seq = history::resolve(&log, at)?;
-                history::annotations_at(&log, &filter, seq).map(|rows| (rows, seq))
-            })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+            let (desk, filter) = (state.desk.clone(), filter.clone());
+            let (seq, rows) = web::block(move || desk.annotations_at(&filter, at))
+                .await
+                .map_err(ApiError::internal)??;
             (std::sync::Arc::new(rows), Some(seq))
         }
     };
@@ -287,10 +284,9 @@ async fn options() -> HttpResponse {
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
+    caller: Writer,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_writer()?;
     if req.query_string().contains("page=") {
         return Err(methods::not_allowed(
             PAGE_ALLOW,

@@ -9,8 +9,13 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::desk::DeskError;
+use crate::documents::DocError;
 use crate::domain::DomainError;
+use crate::store::{Cause, StoreError};
 use crate::w3c::ParseError;
+
+/// Seconds a client is asked to wait before retrying a write the log could not take.
+const RETRY_AFTER_SECS: &str = "5";
 
 /// Everything an endpoint can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +64,49 @@ pub enum ApiError {
     /// 428: `If-Match` is required.
     #[error("{0}")]
     PreconditionRequired(String),
-    /// 503: the event log is not accepting writes. The cause is logged, not shown.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    /// 503 with `Retry-After`: the event log is not accepting writes. The cause is logged, not
+    /// shown.
+    #[error("unavailable")]
+    Unavailable(#[source] Cause),
     /// 500: anything else. The cause is logged, not shown.
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+impl ApiError {
+    /// A 500 with its cause: an error kept as the source, or a message.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(Cause::from(cause.into()))
+    }
+
+    /// A 503 with its cause.
+    pub fn unavailable(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Unavailable(std::sync::Arc::new(cause))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        DeskError::from(error).into()
+    }
+}
+
+/// An error and every cause under it on one line, for the log. A cause whose text its parent
+/// already ends with (a wrapper that prints its source) is not repeated.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let line = error.to_string();
+        if !text.ends_with(&line) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&line);
+        }
+        next = error.source();
+    }
+    text
 }
 
 impl ApiError {
@@ -116,11 +158,11 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let detail = match self {
             ApiError::Internal(cause) => {
-                tracing::error!(cause = %cause, "request failed");
+                tracing::error!(cause = %chain(cause.as_ref()), "request failed");
                 "the server could not complete the request; it has been logged".to_owned()
             }
             ApiError::Unavailable(cause) => {
-                tracing::error!(cause = %cause, "request refused: storage unavailable");
+                tracing::error!(cause = %chain(cause.as_ref()), "request refused: storage unavailable");
                 "the server cannot accept writes right now; try again later".to_owned()
             }
             other => other.to_string(),
@@ -132,6 +174,12 @@ impl ResponseError for ApiError {
         ));
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            response.insert_header((
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            ));
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.insert_header((
@@ -169,10 +217,13 @@ impl From<DeskError> for ApiError {
             DeskError::Stale { .. } => ApiError::PreconditionFailed(error.to_string()),
             DeskError::Conflict(m) => ApiError::Conflict(m),
             DeskError::KeyReused(m) => ApiError::Unprocessable(m),
-            DeskError::Internal(m) if m.contains("not accepting writes") => {
-                ApiError::Unavailable(m)
+            DeskError::Store(StoreError::Unavailable) => {
+                ApiError::unavailable(StoreError::Unavailable)
             }
-            DeskError::Internal(m) => ApiError::Internal(m),
+            DeskError::Store(e) => ApiError::internal(e),
+            DeskError::Document(DocError::Contended) => ApiError::unavailable(DocError::Contended),
+            DeskError::Document(e) => ApiError::internal(e),
+            DeskError::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and `GET /api/events/stream` (a Server-Sent Events live tail that resumes from
 //! `Last-Event-ID` with no gap and no duplicate).
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -10,10 +10,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::documents::schema::timestamp;
-use crate::store::{EventLog, EventRecord};
+use crate::clock::timestamp;
+use crate::desk::Desk;
+use crate::store::EventRecord;
 
-use super::{ApiError, AppState, Caller};
+use super::{methods, ApiError, AppState, Caller};
 
 /// Most events a page may hold.
 const MAX_LIMIT: usize = 1000;
@@ -21,8 +22,8 @@ const MAX_LIMIT: usize = 1000;
 const MAX_SCAN: usize = 10_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/events", web::get().to(page))
-        .route("/api/events/stream", web::get().to(stream));
+    cfg.service(methods::only("/api/events", Method::GET, page))
+        .service(methods::only("/api/events/stream", Method::GET, stream));
 }
 
 /// Filters and options shared by the feed and the live tail.
@@ -158,7 +159,7 @@ impl Filter {
 
 /// Reads matching events after `after`; returns them and the cursor to continue from.
 fn read(
-    log: &EventLog,
+    desk: &Desk,
     filter: &Filter,
     after: u64,
     limit: usize,
@@ -167,9 +168,7 @@ fn read(
     let mut found = Vec::new();
     let mut scanned = 0;
     while found.len() < limit && scanned < MAX_SCAN {
-        let batch = log
-            .read_after(cursor, 512)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let batch = desk.events_after(cursor, 512)?;
         if batch.is_empty() {
             break;
         }
@@ -217,10 +216,10 @@ async fn page(
             )))
         }
     };
-    let log = state.desk.store().log.clone();
-    let (events, cursor) = web::block(move || read(&log, &filter, after, limit))
+    let desk = state.desk.clone();
+    let (events, cursor) = web::block(move || read(&desk, &filter, after, limit))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(ApiError::internal)??;
     let mut next_query: Vec<String> = req
         .query_string()
         .split('&')
@@ -233,7 +232,7 @@ async fn page(
         state.renderer.base(),
         next_query.join("&")
     );
-    let head = state.desk.store().log.head();
+    let head = state.desk.log_head();
     if ndjson {
         let mut body = String::new();
         for event in &events {
@@ -274,9 +273,9 @@ async fn stream(
     // The stream ends when the caller's token is revoked.
     let revoked = state.users.revoked(&caller.1);
     let mut cursor = query.after(&req)?;
-    let log = state.desk.store().log.clone();
+    let desk = state.desk.clone();
     let (tx, rx) = mpsc::channel::<Result<Bytes, actix_web::Error>>(state.limits.tail_buffer);
-    let mut head = log.watch_head();
+    let mut head = desk.watch_head();
     // An idle stream sends a comment now and then, so proxies and clients keep it open.
     let every = state.limits.heartbeat_every;
     let patience = state.limits.tail_slow_consumer;
@@ -292,9 +291,7 @@ async fn stream(
                     tracing::warn!(
                         "dropping a live-tail consumer that read nothing for {patience:?}"
                     );
-                    crate::metrics::metrics()
-                        .tail_consumers_dropped
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    crate::metrics::metrics().tail_consumers_dropped.inc();
                     false
                 }
                 Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
@@ -308,8 +305,7 @@ async fn stream(
         loop {
             // Catch up to the durable head, in order.
             loop {
-                let log = log.clone();
-                let filter_view = read_batch(log, cursor).await;
+                let filter_view = read_batch(desk.clone(), cursor).await;
                 let Ok(batch) = filter_view else { return };
                 if batch.is_empty() {
                     break;
@@ -342,8 +338,8 @@ async fn stream(
         })))
 }
 
-async fn read_batch(log: EventLog, after: u64) -> Result<Vec<EventRecord>, ()> {
-    web::block(move || log.read_after(after, 256))
+async fn read_batch(desk: Desk, after: u64) -> Result<Vec<EventRecord>, ()> {
+    web::block(move || desk.events_after(after, 256))
         .await
         .map_err(|_| ())?
         .map_err(|error| tracing::error!(%error, "the live tail could not read the log"))

@@ -7,11 +7,10 @@ use super::AppState;
 
 /// Liveness and progress: the durable log head and how far the read models have caught up.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.desk.store();
     HttpResponse::Ok().json(json!({
         "status": "ok",
-        "log_head": store.log.head(),
-        "read_model_checkpoint": store.read_model.checkpoint(),
+        "log_head": state.desk.log_head(),
+        "read_model_checkpoint": state.desk.read_model_checkpoint(),
     }))
 }
 

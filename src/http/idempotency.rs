@@ -86,7 +86,7 @@ pub fn replayed(mut response: HttpResponse) -> HttpResponse {
 }
 
 fn unexpected(recorded: &Recorded, what: &str) -> ApiError {
-    ApiError::Internal(format!(
+    ApiError::internal(format!(
         "the receipt at {} is about {}, not {what}",
         recorded.seq, recorded.subject
     ))

@@ -5,19 +5,39 @@
 //! the `Allow` header RFC 9110 (section 15.5.6) requires, listing exactly the methods it has
 //! routes for. Every route at one path belongs in one such resource: a second resource at the
 //! same path would never be reached.
+//!
+//! Every resource is named after its pattern, so the request metrics can label a request with
+//! the borrowed name (`HttpRequest::match_name`) instead of building the pattern each time.
 
-use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use actix_web::http::Method;
+use actix_web::{guard, web, FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder};
 
 use super::ApiError;
 
 /// A resource at `path` whose routes are the methods in `allow`; any other method gets 405.
 pub fn resource(path: &str, allow: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
-        Err::<HttpResponse, _>(not_allowed(
-            allow,
-            format!("{} {} is not supported", req.method(), req.path()),
-        ))
-    }))
+    web::resource(path)
+        .name(path)
+        .default_service(web::to(move |req: HttpRequest| async move {
+            Err::<HttpResponse, _>(not_allowed(
+                allow,
+                format!("{} {} is not supported", req.method(), req.path()),
+            ))
+        }))
+}
+
+/// A resource at `path` that answers only `method` (any other method goes on to the next
+/// resource, and 404 if none takes it), named after its pattern like every resource.
+pub fn only<F, Args>(path: &str, method: Method, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .name(path)
+        .guard(guard::Method(method.clone()))
+        .route(web::method(method).to(handler))
 }
 
 /// The 405 for a resource that supports `allow`, with what the client can do instead.

@@ -13,6 +13,7 @@ mod containers;
 mod error;
 mod events;
 mod exports;
+mod extract;
 mod health;
 mod idempotency;
 mod methods;
@@ -22,6 +23,7 @@ mod style;
 mod sync_socket;
 mod web_ui;
 
+use actix_web::http::Method;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 
@@ -32,7 +34,6 @@ use crate::w3c::Renderer;
 
 pub use auth::Caller;
 pub use error::ApiError;
-pub use exports::{render as render_export, Export};
 pub use web_ui::{Asset, ASSETS as WEB_ASSETS};
 
 /// Shared state of every handler.
@@ -99,9 +100,13 @@ pub fn cors() -> DefaultHeaders {
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/metrics", web::get().to(health::metrics))
-        .route("/sync", web::get().to(sync_socket::sync_socket))
+    cfg.service(methods::only("/healthz", Method::GET, health::healthz))
+        .service(methods::only("/metrics", Method::GET, health::metrics))
+        .service(methods::only(
+            "/sync",
+            Method::GET,
+            sync_socket::sync_socket,
+        ))
         .configure(containers::routes)
         .configure(annotations::routes)
         .configure(articles::routes)

@@ -1,14 +1,15 @@
 //! Who is signed in, and who is on the desk: what the web UI needs to show names and to offer
 //! assignees. Token hashes never leave the server.
 
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::{AppState, Caller};
+use super::{methods, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/me", web::get().to(me))
-        .route("/api/users", web::get().to(users));
+    cfg.service(methods::only("/api/me", Method::GET, me))
+        .service(methods::only("/api/users", Method::GET, users));
 }
 
 /// The caller: name, display name, role, and whether they may write.

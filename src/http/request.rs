@@ -168,19 +168,8 @@ impl Precondition {
     }
 }
 
-/// Reads a small JSON request of a known shape (the `/api` endpoints): media type, size limit,
-/// syntax, then shape, each with its own message.
-pub async fn read_json<T: for<'de> Deserialize<'de>>(
-    req: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-) -> Result<T, ApiError> {
-    let body = read_json_body(req, payload, limit).await?;
-    parse_shape(&body)
-}
-
-/// The first half of [`read_json`]: the media type and the size limit, leaving the bytes (for
-/// an idempotency key's fingerprint, say).
+/// A JSON request's media type and size limit, leaving the bytes (for an idempotency key's
+/// fingerprint, say); `extract::JsonBody` does the same as an extractor.
 pub async fn read_json_body(
     req: &HttpRequest,
     payload: web::Payload,
@@ -190,7 +179,7 @@ pub async fn read_json_body(
     read_body(req, payload, limit).await
 }
 
-/// The second half of [`read_json`]: syntax, then shape.
+/// A JSON request's syntax, then its shape.
 pub fn parse_shape<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_value(parse_json(body)?).map_err(|e| {
         ApiError::BadRequest(format!(

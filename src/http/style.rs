@@ -1,13 +1,13 @@
 //! The desk's house-style term list: read by anyone signed in, replaced by an admin (which
 //! re-checks every article's latest version).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::domain::StyleRule;
 
-use super::request::read_json;
+use super::extract::{Admin, ChangeStyle, Json};
 use super::{methods, ApiError, AppState, Caller};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,12 +31,9 @@ struct RulesRequest {
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
 async fn put(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: Caller,
-    payload: web::Payload,
+    caller: Admin<ChangeStyle>,
+    Json(request): Json<RulesRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
-    let request: RulesRequest = read_json(&req, payload, state.limits.max_body_bytes).await?;
     let report = state
         .desk
         .set_style_rules(&caller.0.name, request.rules)

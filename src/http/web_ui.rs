@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use actix_web::http::header;
 use actix_web::middleware::Compress;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
@@ -46,13 +46,17 @@ pub const ASSETS: [Asset; 4] = [
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
+            .name("/")
             .wrap(Compress::default())
             .route(web::get().to(index)),
     )
     .service(
-        web::scope("/assets")
-            .wrap(Compress::default())
-            .route("/{name}", web::get().to(asset)),
+        web::scope("/assets").wrap(Compress::default()).service(
+            web::resource("/{name}")
+                .name("/assets/{name}")
+                .guard(guard::Get())
+                .route(web::get().to(asset)),
+        ),
     );
 }
 

@@ -89,8 +89,8 @@ impl TokenInfo {
             "id": self.id,
             "user": self.user,
             "role": self.role,
-            "issued": crate::documents::schema::timestamp(self.issued),
-            "revoked": self.revoked.map(crate::documents::schema::timestamp),
+            "issued": crate::clock::timestamp(self.issued),
+            "revoked": self.revoked.map(crate::clock::timestamp),
             "demo": self.demo,
         })
     }

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc as std_mpsc, Arc};
-use std::thread;
+use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError, RwLock};
+use std::thread::{self, JoinHandle};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -69,19 +69,75 @@ struct Job {
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
+/// What the writer's queue carries.
+enum Message {
+    Append(Job),
+    /// Sent by `close`, so an idle writer looks at the closing flag.
+    Wake,
+}
+
 struct Shared {
     tree: sled::Tree,
     /// Highest sequence number known to be on disk.
     durable: AtomicU64,
     poisoned: AtomicBool,
+    /// Set by `close`: the writer ends as soon as its queue is empty.
+    closing: AtomicBool,
     durable_tx: tokio::sync::watch::Sender<u64>,
 }
 
-/// A handle to the log; cheap to clone.
+/// A handle to the log; cheap to clone. `close`, or dropping the last handle, stops the writer.
 #[derive(Clone)]
 pub struct EventLog {
     shared: Arc<Shared>,
-    jobs: mpsc::Sender<Job>,
+    threads: Arc<Threads>,
+}
+
+/// The writer's queue and the threads that serve the log. Stopping them drops the queue's only
+/// sender: the writer commits what was queued, flushes, lets go of the database and ends,
+/// which closes the projector's channel, so the projector ends after projecting the rest.
+/// Both are joined, so the data directory is free again once the store's handles are gone.
+struct Threads {
+    shared: Arc<Shared>,
+    /// `None` once stopped: appends are refused from then on.
+    jobs: RwLock<Option<mpsc::Sender<Message>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    projector: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Threads {
+    fn stop(&self) {
+        // An append waiting for room in a full queue holds a sender until it is polled again,
+        // which may be never if it runs on the thread that is closing: so the writer does not
+        // wait for every sender to go, only for the queue to be empty once it is closing. A
+        // full queue means the writer is busy and will look at the flag after its batch; an
+        // idle one is woken.
+        self.shared.closing.store(true, Ordering::Release);
+        let jobs = self
+            .jobs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(jobs) = jobs {
+            let _ = jobs.try_send(Message::Wake);
+        }
+        // The writer first: its end is what ends the projector.
+        for thread in [&self.writer, &self.projector] {
+            let handle = thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+            // A thread never joins itself (it could only get here by dropping the last handle).
+            if let Some(handle) = handle.filter(|h| h.thread().id() != thread::current().id()) {
+                if handle.join().is_err() {
+                    tracing::error!("a storage thread panicked before it stopped");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl EventLog {
@@ -102,6 +158,7 @@ impl EventLog {
             tree,
             durable: AtomicU64::new(head),
             poisoned: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
             durable_tx,
         });
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
@@ -113,11 +170,32 @@ impl EventLog {
             next_seq: head + 1,
             committed,
         };
-        thread::Builder::new()
+        let writer = thread::Builder::new()
             .name("glossa-log-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(StoreError::Io)?;
-        Ok(Self { shared, jobs })
+            .spawn(move || writer.run(rx))?;
+        let threads = Arc::new(Threads {
+            shared: shared.clone(),
+            jobs: RwLock::new(Some(jobs)),
+            writer: Mutex::new(Some(writer)),
+            projector: Mutex::new(None),
+        });
+        Ok(Self { shared, threads })
+    }
+
+    /// Hands the projector's thread to the log, to be joined when the log stops.
+    pub(super) fn adopt_projector(&self, projector: JoinHandle<()>) {
+        *self
+            .threads
+            .projector
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(projector);
+    }
+
+    /// Stops the log for every handle: appends already queued are committed, later ones are
+    /// refused with `Unavailable`, and the writer and projector threads have ended when this
+    /// returns. It blocks for at most one commit.
+    pub fn close(&self) {
+        self.threads.stop();
     }
 
     /// Appends events atomically; resolves once they are on disk.
@@ -126,11 +204,18 @@ impl EventLog {
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable);
         }
+        let jobs = self
+            .threads
+            .jobs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::Unavailable)?;
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { request, reply })
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
+        let sent = jobs.send(Message::Append(Job { request, reply })).await;
+        // The writer ends only once every sender is gone; this one is not kept while waiting.
+        drop(jobs);
+        sent.map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
 
@@ -247,16 +332,17 @@ enum Plan {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.blocking_recv() {
+    fn run(mut self, mut rx: mpsc::Receiver<Message>) {
+        while let Some(first) = self.next_job(&mut rx) {
             let mut jobs = vec![first];
             let mut events = jobs[0].request.events.len();
             while events < MAX_BATCH_EVENTS {
                 match rx.try_recv() {
-                    Ok(job) => {
+                    Ok(Message::Append(job)) => {
                         events += job.request.events.len();
                         jobs.push(job);
                     }
+                    Ok(Message::Wake) => {}
                     Err(_) => break,
                 }
             }
@@ -265,14 +351,30 @@ impl Writer {
                 self.shared.poisoned.store(true, Ordering::Release);
                 // Answer everything still queued, then stop: a restart recovers from disk.
                 rx.close();
-                while let Ok(job) = rx.try_recv() {
-                    let _ = job.reply.send(Err(StoreError::Unavailable));
+                while let Ok(message) = rx.try_recv() {
+                    if let Message::Append(job) = message {
+                        let _ = job.reply.send(Err(StoreError::Unavailable));
+                    }
                 }
                 return;
             }
         }
         if let Err(error) = self.db.flush() {
             tracing::error!(error = %error, "final flush of the event log failed");
+        }
+    }
+
+    /// The next append to commit; `None` once the log is closed and its queue drained.
+    fn next_job(&self, rx: &mut mpsc::Receiver<Message>) -> Option<Job> {
+        loop {
+            let message = if self.shared.closing.load(Ordering::Acquire) {
+                rx.try_recv().ok()?
+            } else {
+                rx.blocking_recv()?
+            };
+            if let Message::Append(job) = message {
+                return Some(job);
+            }
         }
     }
 
@@ -410,7 +512,7 @@ impl Writer {
                 .apply_batch(batch)
                 .map_err(StoreError::from)
                 .and_then(|()| self.db.flush().map_err(StoreError::from))
-                .and_then(|_| self.durability.sync().map_err(StoreError::Io));
+                .and_then(|_| self.durability.sync().map_err(StoreError::from));
             if let Err(error) = written {
                 for job in jobs {
                     let _ = job.reply.send(Err(StoreError::Unavailable));
@@ -423,9 +525,8 @@ impl Writer {
             let m = crate::metrics::metrics();
             m.fsync_seconds.observe(started.elapsed().as_secs_f64());
             m.batch_events.observe(records.len() as f64);
-            m.append_batches.fetch_add(1, Ordering::Relaxed);
-            m.events_appended
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            m.append_batches.inc();
+            m.events_appended.inc_by(records.len() as u64);
         }
         for (job, plan) in jobs.into_iter().zip(plans) {
             let answer = match plan {
@@ -438,5 +539,35 @@ impl Writer {
             tracing::warn!("the read-model projector has stopped; events stay in the log");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An append waiting for room in a full queue keeps a sender; on a single-threaded runtime
+    /// it cannot run while `close` blocks the thread. Closing must not wait for it.
+    #[test]
+    fn closing_does_not_wait_for_an_append_still_holding_a_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let waiting = store
+            .log
+            .threads
+            .jobs
+            .read()
+            .unwrap()
+            .clone()
+            .expect("an open log has a queue");
+        let (done, closed) = std_mpsc::channel();
+        thread::spawn(move || {
+            store.close();
+            let _ = done.send(());
+        });
+        closed
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("close must return while an append still holds a sender");
+        drop(waiting);
     }
 }

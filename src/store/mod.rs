@@ -5,6 +5,7 @@
 //! when missing) and a little metadata. Key encoding lives in `keys`.
 
 mod durability;
+mod error;
 mod keys;
 mod log;
 mod read_model;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 use std::thread;
 
+pub use error::{Cause, StoreError};
 pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
 pub use read_model::{
     AnchorRow, AnnotationRow, ArticleRow, ClaimRow, Filter, ReadModel, VersionInfo,
@@ -26,40 +28,6 @@ pub use snapshots::{Snapshot, Snapshots};
 /// are derived from the stream index); a layout-1 directory opens as is and is marked 2, so an
 /// older build, which would trust stale heads, refuses it.
 const SCHEMA_VERSION: u64 = 2;
-
-/// Storage failures. HTTP maps the concurrency ones to 409/412 and everything else to an opaque 5xx.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("storage engine: {0}")]
-    Sled(#[from] sled::Error),
-    #[error("storage I/O: {0}")]
-    Io(#[from] std::io::Error),
-    /// Stored bytes could not be read back.
-    #[error("corrupt data: {0}")]
-    Corrupt(String),
-    /// An event of the log that this version knows the type of cannot be decoded, or cannot
-    /// be applied to the state before it (500): the read models stop rather than skip it.
-    #[error("event {seq} of the log cannot be projected: {source}")]
-    Event {
-        seq: u64,
-        #[source]
-        source: crate::domain::EventError,
-    },
-    /// Optimistic concurrency: the stream moved on (409, or 412 for If-Match).
-    #[error("stream {stream} is at version {actual}, not {expected:?}")]
-    WrongExpectedVersion {
-        stream: String,
-        expected: Expected,
-        actual: u64,
-    },
-    /// Some but not all events of an append had been written before, or one id appears twice
-    /// in it (409).
-    #[error("some events of this append were already written, others not")]
-    PartialDuplicate,
-    /// The log stopped after an I/O failure, or is shutting down (503).
-    #[error("the event log is not accepting writes")]
-    Unavailable,
-}
 
 /// Everything stored in one data directory.
 #[derive(Clone)]
@@ -97,10 +65,10 @@ impl Store {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) => {
-                return Err(StoreError::Corrupt(format!(
-                    "this data directory has layout version {}, and this build reads version {SCHEMA_VERSION}",
-                    keys::u64_at(&v, 0)
-                )))
+                return Err(StoreError::UnknownLayout {
+                    found: keys::u64_at(&v, 0),
+                    supported: SCHEMA_VERSION,
+                })
             }
         }
         db.flush()?;
@@ -110,18 +78,19 @@ impl Store {
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
         let log = EventLog::open(db, durability, committed_tx)?;
         read_model.catch_up(&log)?;
-        let projector = read_model.clone();
-        thread::Builder::new()
+        let projecting = read_model.clone();
+        let projector = thread::Builder::new()
             .name("glossa-projector".into())
             .spawn(move || {
                 for records in committed_rx {
-                    if let Err(error) = projector.project(&records) {
+                    if let Err(error) = projecting.project(&records) {
                         tracing::error!(error = %error, "projecting events failed; the read models are behind until restart");
-                        projector.fail();
+                        projecting.fail();
                         return;
                     }
                 }
             })?;
+        log.adopt_projector(projector);
         Ok(Self {
             log,
             read_model,
@@ -130,11 +99,19 @@ impl Store {
         })
     }
 
+    /// Stops the store and waits for its threads (see [`EventLog::close`]). Once every handle
+    /// is gone (this one is consumed), the data directory can be opened again at once; dropping
+    /// the last handle without closing does the same.
+    pub fn close(self) {
+        self.log.close();
+    }
+
     /// The stable id of this data directory, advertised to sync peers as the server's storage
     /// id so clients with storage can keep their sync state with it.
     pub fn storage_id(&self) -> Result<String, StoreError> {
         if let Some(id) = self.meta.get(keys::META_STORAGE_ID)? {
-            return String::from_utf8(id.to_vec()).map_err(|e| StoreError::Corrupt(e.to_string()));
+            return String::from_utf8(id.to_vec())
+                .map_err(|e| StoreError::undecodable("storage id", e));
         }
         let id = uuid::Uuid::new_v4().to_string();
         self.meta.insert(keys::META_STORAGE_ID, id.as_bytes())?;
@@ -170,6 +147,7 @@ fn sled_dir(data_dir: &Path) -> PathBuf {
 
 fn open_db(data_dir: &Path) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(data_dir)?;
+    refuse_if_locked(data_dir)?;
     let db = sled::Config::new()
         .path(sled_dir(data_dir))
         .cache_capacity(128 * 1024 * 1024)
@@ -177,6 +155,28 @@ fn open_db(data_dir: &Path) -> Result<sled::Db, StoreError> {
         .flush_every_ms(Some(500))
         .open()?;
     Ok(db)
+}
+
+/// Tells a data directory held by another store apart from any other failure to open it.
+/// sled (pinned to 0.34.7) holds an exclusive lock on its `db` file while open and reports a
+/// held lock only as an I/O error with a message, so the lock is tried here first. Another
+/// store could still take it between this check and sled's; that store's open then fails as a
+/// plain storage error.
+fn refuse_if_locked(data_dir: &Path) -> Result<(), StoreError> {
+    use fs2::FileExt;
+    let file = match std::fs::File::open(sled_dir(data_dir).join("db")) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    match file.try_lock_exclusive() {
+        // Closing the file releases the lock at once, for sled to take.
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == fs2::lock_contended_error().kind() => Err(StoreError::Locked {
+            dir: data_dir.to_path_buf(),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -163,9 +163,7 @@ impl ReadModel {
         if *rx.borrow() >= seq {
             Ok(())
         } else {
-            Err(StoreError::Corrupt(
-                "the read models stopped updating; restart the server".into(),
-            ))
+            Err(StoreError::ProjectorStopped)
         }
     }
 
@@ -205,12 +203,8 @@ impl ReadModel {
             let Some(event_type) = EventType::parse(&record.event_type) else {
                 continue;
             };
-            let event = DomainEvent::decode(event_type, &record.data).map_err(|source| {
-                StoreError::Event {
-                    seq: record.seq,
-                    source,
-                }
-            })?;
+            let event = DomainEvent::decode(event_type, &record.data)
+                .map_err(|source| StoreError::event(record.seq, source))?;
             match &event {
                 DomainEvent::ArticleCreated {
                     article,
@@ -322,13 +316,8 @@ impl ReadModel {
                     let entry = current.get_mut(&id).expect("inserted above");
                     let before = entry.take();
                     let created_seq = before.as_ref().map_or(record.seq, |row| row.created_seq);
-                    let after =
-                        apply(before.map(|row| row.annotation), &event).map_err(|source| {
-                            StoreError::Event {
-                                seq: record.seq,
-                                source,
-                            }
-                        })?;
+                    let after = apply(before.map(|row| row.annotation), &event)
+                        .map_err(|source| StoreError::event(record.seq, source))?;
                     *entry = after.map(|annotation| AnnotationRow {
                         annotation,
                         version: record.version,
@@ -490,7 +479,7 @@ impl ReadModel {
             .get(rm_article_text(id.as_str(), version))?
             .map(|bytes| {
                 String::from_utf8(bytes.to_vec())
-                    .map_err(|e| StoreError::Corrupt(format!("article text: {e}")))
+                    .map_err(|e| StoreError::undecodable(format!("text of {id} v{version}"), e))
             })
             .transpose()
     }
@@ -582,9 +571,9 @@ fn index_keys(row: &AnnotationRow) -> Vec<Vec<u8>> {
 }
 
 fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(row).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_vec(row).map_err(|e| StoreError::unencodable("read model row", e))
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("read model row: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| StoreError::undecodable("read model row", e))
 }

@@ -66,32 +66,39 @@ pub fn encode(event: &NewEvent, version: u64) -> Result<Vec<u8>, StoreError> {
         schema: event.schema,
         actor: event.actor.to_string(),
         at_micros: event.at.timestamp_micros(),
-        data: serde_json::to_vec(&event.data).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        data: serde_json::to_vec(&event.data)
+            .map_err(|e| StoreError::unencodable("event data", e))?,
         change: event.change.clone(),
     };
-    postcard::to_stdvec(&envelope).map_err(|e| StoreError::Corrupt(e.to_string()))
+    postcard::to_stdvec(&envelope).map_err(|e| StoreError::unencodable("event envelope", e))
 }
 
 pub fn decode(seq: u64, bytes: &[u8]) -> Result<EventRecord, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("event {seq}: {what}"));
+    let field = |name: &str| format!("event {seq}: {name}");
     let envelope: Envelope =
-        postcard::from_bytes(bytes).map_err(|e| corrupt(&format!("undecodable envelope: {e}")))?;
+        postcard::from_bytes(bytes).map_err(|e| StoreError::undecodable(field("envelope"), e))?;
     if envelope.format != FORMAT {
-        return Err(corrupt(&format!("unknown format {}", envelope.format)));
+        return Err(StoreError::Corrupt(field(&format!(
+            "unknown format {}",
+            envelope.format
+        ))));
     }
     Ok(EventRecord {
         seq,
         id: EventId(Uuid::from_bytes(envelope.id)),
-        stream: StreamId::parse(&envelope.stream).map_err(|e| corrupt(&e.to_string()))?,
+        stream: StreamId::parse(&envelope.stream)
+            .map_err(|e| StoreError::undecodable(field("stream"), e))?,
         version: envelope.version,
         event_type: envelope.event_type,
         schema: envelope.schema,
-        actor: UserName::parse(&envelope.actor).map_err(|e| corrupt(&e.to_string()))?,
+        actor: UserName::parse(&envelope.actor)
+            .map_err(|e| StoreError::undecodable(field("actor"), e))?,
         at: Utc
             .timestamp_micros(envelope.at_micros)
             .single()
-            .ok_or_else(|| corrupt("bad timestamp"))?,
-        data: serde_json::from_slice(&envelope.data).map_err(|e| corrupt(&e.to_string()))?,
+            .ok_or_else(|| StoreError::Corrupt(field("timestamp out of range")))?,
+        data: serde_json::from_slice(&envelope.data)
+            .map_err(|e| StoreError::undecodable(field("data"), e))?,
         change: envelope.change,
     })
 }

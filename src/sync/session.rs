@@ -108,7 +108,7 @@ impl SyncSession {
                     outbox: self.outbox.clone(),
                     kick: self.kick.clone(),
                 };
-                match self.desk.documents().sync(&article, link, message).await {
+                match self.desk.sync(&article, link, message).await {
                     Ok(()) => Vec::new(),
                     Err(problem) => {
                         tracing::error!(%problem, "a document refused a sync message");
@@ -128,10 +128,7 @@ impl SyncSession {
                         count: envelope.count,
                         data: envelope.data,
                     };
-                    self.desk
-                        .documents()
-                        .presence(article, self.conn, presence)
-                        .await;
+                    self.desk.presence(article, self.conn, presence).await;
                 }
                 Vec::new()
             }
@@ -182,7 +179,7 @@ impl SyncSession {
     /// Unsubscribes from every document.
     pub async fn close(self) {
         for article in self.subscribed.values() {
-            self.desk.documents().leave(article, self.conn).await;
+            self.desk.leave(article, self.conn).await;
         }
     }
 }

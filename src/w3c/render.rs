@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::documents::schema::timestamp;
+use crate::clock::timestamp;
 use crate::domain::{Annotation, ArticleId, Kind, Target, UserName};
 use crate::identity::Users;
 use crate::store::{AnnotationRow, ReadModel};

@@ -23,7 +23,7 @@ type Socket =
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// An automerge peer speaking the repo protocol over a real WebSocket.
-struct WsPeer {
+pub struct WsPeer {
     socket: Socket,
     doc: Automerge,
     state: sync::State,
@@ -33,7 +33,8 @@ struct WsPeer {
 }
 
 impl WsPeer {
-    async fn connect(base: &str, token: &str, document_id: &str) -> Option<Self> {
+    /// Connects and syncs until the document has arrived (the server has subscribed it).
+    pub async fn connect(base: &str, token: &str, document_id: &str) -> Option<Self> {
         let url = format!("{}/sync?token={token}", base.replacen("http", "ws", 1));
         let (mut socket, _) = tokio_tungstenite::connect_async(url).await.ok()?;
         let me = format!("crash-peer-{}", uuid::Uuid::new_v4().simple());
@@ -61,6 +62,11 @@ impl WsPeer {
             peer.receive_one().await?;
         }
         Some(peer)
+    }
+
+    /// Closes the socket with a close frame.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
     }
 
     async fn next(socket: &mut Socket) -> Option<WireMessage> {

@@ -12,19 +12,24 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::crash::Server;
-use crate::helpers::{spawn_app, ALICE, JSONLD};
+use crate::crash_sync::WsPeer;
+use crate::helpers::{spawn_app, ALICE, ARTICLE, JSONLD};
 
 const TEXT: &str = "The council met on Monday and agreed a budget for the new library.";
 const QUOTE: &str = "agreed a budget";
 
-/// The loaded-documents gauge of a server process (its own registry, not shared with tests).
-async fn loaded(server: &Server) -> i64 {
+/// A gauge of a server process (its own registry, not shared with tests).
+async fn gauge(server: &Server, name: &str) -> i64 {
     let text = server.get("/metrics").await.text().await.unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("glossa_documents_loaded "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .expect("the gauge is rendered")
         .parse()
         .unwrap()
+}
+
+async fn loaded(server: &Server) -> i64 {
+    gauge(server, "glossa_documents_loaded").await
 }
 
 async fn comment(server: &Server, article: &str, note: &str) -> String {
@@ -58,18 +63,48 @@ async fn comment(server: &Server, article: &str, note: &str) -> String {
 
 /// Polls the gauge until it is back to zero; fails after a generous deadline.
 async fn until_unloaded(server: &Server) {
+    until_zero(server, "glossa_documents_loaded").await;
+}
+
+/// Polls a gauge until it is back to zero; fails after a generous deadline.
+async fn until_zero(server: &Server, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let now = loaded(server).await;
+        let now = gauge(server, name).await;
         if now == 0 {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{now} documents are still loaded long after the idle time"
+            "{name} is still {now} long after its holders went"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn the_peer_and_document_gauges_return_to_zero_once_sockets_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--document-idle-ms", "300"]);
+    let document: Value = server
+        .json(&format!("/api/articles/{ARTICLE}/document"))
+        .await;
+    let document_id = document["document_id"].as_str().unwrap();
+    let mut peers = Vec::new();
+    for _ in 0..3 {
+        peers.push(
+            WsPeer::connect(&server.base, ALICE, document_id)
+                .await
+                .expect("a peer syncs the document"),
+        );
+    }
+    assert_eq!(gauge(&server, "glossa_sync_peers").await, 3);
+    assert!(loaded(&server).await >= 1, "the peers' document is loaded");
+    for peer in peers {
+        peer.close().await;
+    }
+    until_zero(&server, "glossa_sync_peers").await;
+    until_unloaded(&server).await;
 }
 
 #[tokio::test]
@@ -172,11 +207,7 @@ async fn requests_racing_with_an_unload_are_all_answered() {
     let documents = Documents::new(app.desk.store().clone(), ContentLimits::default())
         .with_idle(Duration::ZERO);
     let alice = UserName::parse("alice").unwrap();
-    let unloads = || {
-        glossa::metrics::metrics()
-            .documents_unloaded
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let unloads = || glossa::metrics::metrics().documents_unloaded.get();
     let unloaded_before = unloads();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(WRITERS));
     let mut writers = Vec::new();

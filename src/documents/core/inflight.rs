@@ -1,0 +1,162 @@
+//! The append in flight and what its outcome does: a commit makes the work visible (answers,
+//! fan-out), a lost race merges the other writer's events and tries the work again, and a
+//! failure undoes the work's changes to the document.
+
+use std::collections::HashMap;
+
+use automerge::ChangeHash;
+
+use crate::domain::{Annotation, AnnotationId, StreamId};
+use crate::store::{AppendRequest, Committed, EventRecord, StoreError};
+
+use super::accept::SyncWork;
+use super::anchors::{AnchorWork, ReattachWork};
+use super::edits::EditWork;
+use super::{AppendId, AppendOutcome, DocumentCore, Effect, MAX_ATTEMPTS};
+use crate::documents::DocError;
+
+/// What an append was for.
+pub(super) enum Work {
+    Edits(EditWork),
+    Sync(SyncWork),
+    Anchors(AnchorWork),
+    Reattach(ReattachWork),
+}
+
+/// An append the core is waiting for.
+pub(super) struct InFlight {
+    id: AppendId,
+    attempt: u32,
+    /// The document's heads before the work's changes.
+    heads_before: Vec<ChangeHash>,
+    /// What the work's annotations were before it, to undo it.
+    originals: HashMap<AnnotationId, Option<Annotation>>,
+    /// Each event's stream, and whether it carries a change.
+    landing: Vec<(StreamId, bool)>,
+    work: Work,
+}
+
+/// Why an append's work did not stick.
+pub(super) enum Undone {
+    Raced,
+    Failed(StoreError),
+}
+
+impl DocumentCore {
+    /// Asks for `request` to be appended; `originals` are the annotations the work changed in
+    /// `self.annotations`, as they were before it.
+    pub(super) fn begin_append(
+        &mut self,
+        request: AppendRequest,
+        heads_before: Vec<ChangeHash>,
+        originals: HashMap<AnnotationId, Option<Annotation>>,
+        attempt: u32,
+        work: Work,
+    ) {
+        self.next_append += 1;
+        let id = AppendId(self.next_append);
+        let landing = request
+            .events
+            .iter()
+            .map(|e| (e.stream.clone(), e.change.is_some()))
+            .collect();
+        self.inflight = Some(InFlight {
+            id,
+            attempt,
+            heads_before,
+            originals,
+            landing,
+            work,
+        });
+        self.effects.push(Effect::Append {
+            id,
+            request,
+            after_seq: self.streams.state().seq,
+        });
+    }
+
+    pub(super) fn on_appended(&mut self, id: AppendId, outcome: AppendOutcome) {
+        let Some(inflight) = self.inflight.take_if(|f| f.id == id) else {
+            tracing::warn!(article = %self.article, ?id, "an append outcome nobody waits for");
+            return;
+        };
+        match outcome {
+            AppendOutcome::Committed(committed) => self.committed(inflight, committed),
+            AppendOutcome::Raced { theirs } => self.raced(inflight, theirs),
+            AppendOutcome::Failed(error) => {
+                self.undo(&inflight);
+                self.abandon(inflight.work, Undone::Failed(error));
+            }
+        }
+    }
+
+    fn committed(&mut self, inflight: InFlight, committed: Committed) {
+        for ((stream, change), position) in inflight.landing.iter().zip(&committed.positions) {
+            self.streams.landed(stream, *position, *change);
+        }
+        let changed = self.doc.get_heads() != inflight.heads_before;
+        match inflight.work {
+            Work::Edits(work) => self.edits_committed(work, &committed),
+            // The broadcast below answers the peer too.
+            Work::Sync(_) => {}
+            Work::Anchors(work) => self.anchors_committed(work),
+            Work::Reattach(work) => self.reattach_committed(work, &committed),
+        }
+        if changed {
+            self.broadcast();
+        }
+    }
+
+    fn raced(&mut self, inflight: InFlight, theirs: Vec<EventRecord>) {
+        self.undo(&inflight);
+        self.take_foreign(theirs);
+        if inflight.attempt >= MAX_ATTEMPTS {
+            self.abandon(inflight.work, Undone::Raced);
+            return;
+        }
+        let attempt = inflight.attempt + 1;
+        match inflight.work {
+            Work::Edits(work) => self.edits_again(work, attempt),
+            Work::Sync(work) => self.sync_again(work, attempt),
+            Work::Anchors(work) => self.anchors_again(work, attempt),
+            Work::Reattach(work) => self.reattach_again(work, attempt),
+        }
+    }
+
+    /// Tells the work's callers (or its peer) that it did not stick.
+    fn abandon(&mut self, work: Work, why: Undone) {
+        let error = match why {
+            Undone::Raced => DocError::Contended,
+            Undone::Failed(error) => DocError::Store(error),
+        };
+        match work {
+            Work::Edits(work) => self.edits_abandoned(work, &error),
+            Work::Sync(work) => self.sync_abandoned(work, &error),
+            Work::Anchors(work) => self.anchors_abandoned(work, error),
+            Work::Reattach(work) => self.reattach_abandoned(work, error),
+        }
+    }
+
+    /// Takes the work's changes out of the document and its annotations.
+    fn undo(&mut self, inflight: &InFlight) {
+        if self.doc.get_heads() != inflight.heads_before {
+            self.rollback(&inflight.heads_before);
+        }
+        for (id, before) in &inflight.originals {
+            match before {
+                Some(annotation) => self.annotations.insert(id.clone(), annotation.clone()),
+                None => self.annotations.remove(id),
+            };
+        }
+    }
+
+    /// Undoes changes that were not logged, by rebuilding the document at earlier heads.
+    pub(super) fn rollback(&mut self, heads: &[ChangeHash]) {
+        match self.doc.fork_at(heads) {
+            Ok(doc) => self.doc = doc,
+            Err(error) => {
+                tracing::error!(article = %self.article, %error, "could not roll back the document");
+            }
+        }
+    }
+}

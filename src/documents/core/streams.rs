@@ -1,0 +1,110 @@
+//! Where the document's streams are: the document stream's version and last sequence number,
+//! and each annotation stream's version, as far as the core has seen. Every append states the
+//! versions it expects from here; a race shows they were stale.
+
+use std::collections::HashMap;
+
+use crate::domain::{AnnotationId, ArticleId, StreamId};
+use crate::store::{EventRecord, Expected, Position};
+
+/// The streams of one document, as loaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// The document stream's version (`document.changed`, `change.rejected`).
+    pub version: u64,
+    /// The sequence number of the last event of the document stream seen.
+    pub seq: u64,
+    /// The sequence number of the last `document.changed` in the document: what a snapshot of
+    /// it covers.
+    pub last_change_seq: u64,
+    /// Changes in the document since its last snapshot.
+    pub unsaved: u64,
+    /// The version of each annotation stream of the document.
+    pub annotations: HashMap<AnnotationId, u64>,
+}
+
+pub(super) struct Streams {
+    state: StreamState,
+    document: StreamId,
+}
+
+fn expected(version: u64) -> Expected {
+    if version == 0 {
+        Expected::NoStream
+    } else {
+        Expected::Exact(version)
+    }
+}
+
+impl Streams {
+    pub(super) fn new(article: &ArticleId, state: StreamState) -> Self {
+        Self {
+            state,
+            document: StreamId::Document(article.clone()),
+        }
+    }
+
+    pub(super) fn state(&self) -> &StreamState {
+        &self.state
+    }
+
+    pub(super) fn document(&self) -> &StreamId {
+        &self.document
+    }
+
+    /// The document stream's expectation for the next append.
+    pub(super) fn expect_document(&self) -> (StreamId, Expected) {
+        (self.document.clone(), expected(self.state.version))
+    }
+
+    pub(super) fn annotation(&self, id: &AnnotationId) -> u64 {
+        self.state.annotations.get(id).copied().unwrap_or(0)
+    }
+
+    pub(super) fn expect_annotation(&self, id: &AnnotationId) -> (StreamId, Expected) {
+        (
+            StreamId::Annotation(id.clone()),
+            expected(self.annotation(id)),
+        )
+    }
+
+    /// Takes in an event another writer appended; false if it was seen already.
+    pub(super) fn foreign(&mut self, record: &EventRecord) -> bool {
+        let known = match &record.stream {
+            s if s == &self.document => self.state.version,
+            StreamId::Annotation(id) => self.annotation(id),
+            _ => return false,
+        };
+        if record.version <= known {
+            return false;
+        }
+        let position = Position {
+            seq: record.seq,
+            version: record.version,
+        };
+        self.landed(&record.stream, position, record.change.is_some());
+        true
+    }
+
+    pub(super) fn landed(&mut self, stream: &StreamId, position: Position, change: bool) {
+        if stream == &self.document {
+            self.state.version = self.state.version.max(position.version);
+            self.state.seq = self.state.seq.max(position.seq);
+            if change {
+                self.state.last_change_seq = self.state.last_change_seq.max(position.seq);
+                self.state.unsaved += 1;
+            }
+        } else if let StreamId::Annotation(id) = stream {
+            let version = self.state.annotations.entry(id.clone()).or_default();
+            *version = (*version).max(position.version);
+        }
+    }
+
+    pub(super) fn set_annotation(&mut self, id: AnnotationId, version: u64) {
+        self.state.annotations.insert(id, version);
+    }
+
+    pub(super) fn saved(&mut self) {
+        self.state.unsaved = 0;
+    }
+}

@@ -1,0 +1,214 @@
+//! REST edits, re-anchoring and what waits while an append is in flight.
+
+use super::*;
+use crate::documents::{DocError, Reanchored};
+use crate::domain::anchoring::AnchorStatus;
+use crate::domain::Status;
+
+#[test]
+fn a_rest_edit_is_answered_and_reaches_peers_once_it_commits() {
+    let (mut core, mut log) = (core(), Log::default());
+    let mut alice = Peer::new(1, "alice", false);
+    converge(&mut core, &mut log, &mut [&mut alice]);
+    // When bruno creates an annotation over REST.
+    let effects = core.handle(edit(1, "bruno", Edit::Create(create("a1", "bruno"))));
+    // Then one append states both streams' versions, and nothing is said before it commits.
+    let [Effect::Append {
+        id: append,
+        request,
+        ..
+    }] = effects.as_slice()
+    else {
+        panic!("expected one append, got {effects:?}");
+    };
+    assert_eq!(
+        request.expectations,
+        [
+            (StreamId::Document(article()), Expected::Exact(1)),
+            (StreamId::Annotation(id("a1")), Expected::NoStream),
+        ]
+    );
+    let (append, committed) = (*append, log.append(request).unwrap());
+    let effects = core.handle(Input::Appended {
+        id: append,
+        outcome: AppendOutcome::Committed(committed),
+    });
+    let written = written(&effects, 1).as_ref().unwrap();
+    assert_eq!(
+        (written.version, written.annotation.creator.as_str()),
+        (1, "bruno")
+    );
+    assert_eq!(synced(&effects), [alice.info.conn]);
+    alice.hear(&effects);
+    converge(&mut core, &mut log, &mut [&mut alice]);
+    assert!(alice.annotation("a1").is_some());
+}
+
+#[test]
+fn inputs_wait_while_an_append_is_in_flight() {
+    let mut core = core();
+    let effects = core.handle(edit(1, "bruno", Edit::Create(create("a1", "bruno"))));
+    let Some(Effect::Append { id: append, .. }) = effects.first() else {
+        panic!("expected an append, got {effects:?}");
+    };
+    let append = *append;
+    // When an inspection arrives before the append's outcome.
+    assert!(core.handle(Input::Inspect { ticket: 2 }).is_empty());
+    assert!(core.is_busy());
+    // Then it is answered after the edit, and sees it.
+    let committed = Log::default().append(&first_append(effects)).unwrap();
+    let effects = core.handle(Input::Appended {
+        id: append,
+        outcome: AppendOutcome::Committed(committed),
+    });
+    let tickets: Vec<u64> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Reply { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tickets, [1, 2]);
+    assert!(matches!(
+        effects.last(),
+        Some(Effect::Reply { answer: Answer::Inspected(state), .. }) if state.annotations.len() == 1
+    ));
+}
+
+fn first_append(effects: Vec<Effect>) -> AppendRequest {
+    effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Append { request, .. } => Some(request),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_failed_append_leaves_no_trace() {
+    let (mut core, mut log) = (core(), Log::default());
+    feed(
+        &mut core,
+        &mut log,
+        edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
+    );
+    let heads = inspect(&mut core, &mut log).heads;
+    // When a reply is refused by the log.
+    let effects = core.handle(edit(
+        2,
+        "alice",
+        Edit::SetStatus {
+            id: id("a1"),
+            expected: None,
+            to: Status::InReview,
+        },
+    ));
+    let Some(Effect::Append { id: append, .. }) = effects.first() else {
+        panic!("expected an append, got {effects:?}");
+    };
+    let effects = core.handle(Input::Appended {
+        id: *append,
+        outcome: AppendOutcome::Failed(StoreError::Unavailable),
+    });
+    // Then the caller is told, with the cause kept, and the document is as it was.
+    match written(&effects, 2) {
+        Err(DocError::Store(StoreError::Unavailable)) => {}
+        other => panic!("expected the log's refusal, got {other:?}"),
+    }
+    let state = inspect(&mut core, &mut log);
+    assert_eq!(state.heads, heads);
+    assert_eq!(state.annotations[0].status, Status::Open);
+    // And the next edit goes through with the right versions.
+    let effects = feed(
+        &mut core,
+        &mut log,
+        edit(
+            3,
+            "alice",
+            Edit::SetStatus {
+                id: id("a1"),
+                expected: Some(1),
+                to: Status::InReview,
+            },
+        ),
+    );
+    assert_eq!(written(&effects, 3).as_ref().unwrap().version, 2);
+}
+
+#[test]
+fn an_edit_with_a_stale_version_is_refused_before_anything_is_written() {
+    let (mut core, mut log) = (core(), Log::default());
+    feed(
+        &mut core,
+        &mut log,
+        edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
+    );
+    let records = log.records.len();
+    let effects = feed(
+        &mut core,
+        &mut log,
+        edit(
+            2,
+            "bruno",
+            Edit::Delete {
+                id: id("a1"),
+                expected: Some(7),
+            },
+        ),
+    );
+    assert!(matches!(
+        written(&effects, 2),
+        Err(DocError::VersionMismatch {
+            expected: 7,
+            actual: 1
+        })
+    ));
+    assert_eq!(log.records.len(), records);
+}
+
+#[test]
+fn a_new_version_anchors_each_annotation_with_its_streams_version() {
+    let (mut core, mut log) = (core(), Log::default());
+    feed(
+        &mut core,
+        &mut log,
+        edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
+    );
+    // When version 2 of the article is published.
+    let effects = core.handle(Input::Reanchor {
+        ticket: 2,
+        article: article(),
+        version: 2,
+        at: at(5),
+    });
+    // Then one `annotation.anchored`, expecting the annotation's stream where it is.
+    let Some(Effect::Append {
+        id: append,
+        request,
+        ..
+    }) = effects.first()
+    else {
+        panic!("expected an append, got {effects:?}");
+    };
+    assert_eq!(request.events[0].event_type, "annotation.anchored");
+    assert_eq!(
+        request.expectations,
+        [(StreamId::Annotation(id("a1")), Expected::Exact(1))]
+    );
+    let moved = &request.events[0].data["anchors"][0];
+    assert_eq!(moved["status"], "moved", "{}", request.events[0].data);
+    let (append, committed) = (*append, log.append(request).unwrap());
+    let effects = core.handle(Input::Appended {
+        id: append,
+        outcome: AppendOutcome::Committed(committed),
+    });
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Reply { ticket: 2, answer: Answer::Reanchored(Ok(Reanchored { annotations: 1, by_status })) }]
+                if by_status == &[(AnchorStatus::Moved, 1)]
+        ),
+        "{effects:?}"
+    );
+}

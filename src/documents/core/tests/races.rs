@@ -1,0 +1,255 @@
+//! Two cores over one log, as two replicas: an append that loses a race merges the winner's
+//! events, re-validates, re-derives and asks again; changes appended elsewhere reach the peers.
+
+use super::*;
+use crate::documents::DocError;
+use crate::domain::{Reply, Status};
+
+/// Given two replicas that both loaded annotation a1 from the log.
+fn given_two_replicas() -> (DocumentCore, DocumentCore, Log) {
+    let (mut a, mut b, mut log) = (core(), core(), Log::default());
+    let effects = feed(
+        &mut a,
+        &mut log,
+        edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
+    );
+    assert!(written(&effects, 1).is_ok());
+    let theirs = log.after(0);
+    feed(&mut b, &mut log, Input::Foreign(theirs));
+    assert_eq!(inspect(&mut b, &mut log).annotations.len(), 1);
+    (a, b, log)
+}
+
+fn reply(name: &str, by: &str) -> Edit {
+    Edit::AddReply {
+        id: id("a1"),
+        reply: Reply {
+            id: crate::domain::ReplyId::parse(name).unwrap(),
+            parent: None,
+            creator: user(by),
+            created: at(3),
+            text: format!("a reply from {by}"),
+        },
+    }
+}
+
+/// Every stream's versions in the log run 1, 2, 3… with no gap or repeat.
+fn assert_contiguous(log: &Log) {
+    let mut versions: HashMap<&StreamId, u64> = HashMap::new();
+    for record in &log.records {
+        let last = versions.entry(&record.stream).or_default();
+        assert_eq!(
+            record.version,
+            *last + 1,
+            "{} at {}",
+            record.stream,
+            record.seq
+        );
+        *last = record.version;
+    }
+}
+
+#[test]
+fn a_rest_edit_that_lost_a_race_is_merged_and_logged_on_the_winners_state() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    // Given replica B resolved a1 (A has not seen it).
+    let effects = feed(
+        &mut b,
+        &mut log,
+        edit(
+            2,
+            "alice",
+            Edit::SetStatus {
+                id: id("a1"),
+                expected: None,
+                to: Status::InReview,
+            },
+        ),
+    );
+    assert!(written(&effects, 2).is_ok());
+    // When A adds a reply.
+    let effects = feed(&mut a, &mut log, edit(3, "chiara", reply("r1", "chiara")));
+    // Then A's edit is logged after B's, on the merged state, at the next version.
+    let written = written(&effects, 3).as_ref().unwrap();
+    assert_eq!(written.annotation.status, Status::InReview);
+    assert_eq!(written.annotation.replies.len(), 1);
+    assert_eq!(written.version, 3);
+    assert_contiguous(&log);
+    let state = inspect(&mut a, &mut log);
+    assert_eq!(state.annotations[0].status, Status::InReview);
+    // And B, fed what A appended, holds the same document.
+    let seen = b.stream_state().seq;
+    let theirs = log.after(seen);
+    feed(&mut b, &mut log, Input::Foreign(theirs));
+    assert_eq!(inspect(&mut b, &mut log).heads, state.heads);
+}
+
+#[test]
+fn a_stale_if_match_is_still_refused_after_a_lost_race() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    feed(
+        &mut b,
+        &mut log,
+        edit(
+            2,
+            "alice",
+            Edit::SetStatus {
+                id: id("a1"),
+                expected: Some(1),
+                to: Status::InReview,
+            },
+        ),
+    );
+    // When A deletes a1 at the version it knew.
+    let effects = feed(
+        &mut a,
+        &mut log,
+        edit(
+            3,
+            "bruno",
+            Edit::Delete {
+                id: id("a1"),
+                expected: Some(1),
+            },
+        ),
+    );
+    // Then, having merged B's change, A refuses it as stale and writes nothing.
+    assert!(matches!(
+        written(&effects, 3),
+        Err(DocError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    assert!(!log.types().contains(&"annotation.deleted"));
+}
+
+#[test]
+fn a_peers_change_that_lost_a_race_with_a_valid_one_keeps_both() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    let mut typist = Peer::new(1, "bruno", false);
+    converge(&mut a, &mut log, &mut [&mut typist]);
+    // Given B assigned a1 meanwhile.
+    feed(
+        &mut b,
+        &mut log,
+        edit(
+            2,
+            "alice",
+            Edit::Assign {
+                id: id("a1"),
+                expected: None,
+                assignee: Some(user("chiara")),
+            },
+        ),
+    );
+    // When the typist on A changes the note.
+    let before = typist.annotation("a1").unwrap();
+    let mut typed = before.clone();
+    typed.body = "Moscow denied it on Friday.".into();
+    typist.write(Some(&before), &typed);
+    converge(&mut a, &mut log, &mut [&mut typist]);
+    // Then both changes stand, in the log, in A and in the typist's copy.
+    let seen = typist.annotation("a1").unwrap();
+    assert_eq!(seen.body, "Moscow denied it on Friday.");
+    assert_eq!(seen.assignee, Some(user("chiara")));
+    assert!(!log.types().contains(&"change.rejected"));
+    assert_contiguous(&log);
+    assert_eq!(inspect(&mut a, &mut log).annotations[0].body, seen.body);
+}
+
+#[test]
+fn a_peers_change_that_lost_a_race_with_a_delete_is_compensated_on_the_merged_state() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    let mut typist = Peer::new(1, "bruno", false);
+    converge(&mut a, &mut log, &mut [&mut typist]);
+    // Given B deleted a1 meanwhile.
+    feed(
+        &mut b,
+        &mut log,
+        edit(
+            2,
+            "bruno",
+            Edit::Delete {
+                id: id("a1"),
+                expected: None,
+            },
+        ),
+    );
+    // When the typist on A, who has not heard, changes the note.
+    let before = typist.annotation("a1").unwrap();
+    let mut typed = before.clone();
+    typed.body = "Moscow denied it on Friday.".into();
+    typist.write(Some(&before), &typed);
+    converge(&mut a, &mut log, &mut [&mut typist]);
+    // Then the change is re-validated on the merged state: a deleted annotation cannot change.
+    let rejected: Vec<_> = log
+        .records
+        .iter()
+        .filter(|r| r.event_type == "change.rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{:?}", log.types());
+    assert!(rejected[0].data["reason"]
+        .as_str()
+        .unwrap()
+        .contains("deleted"));
+    let seen = typist.annotation("a1").unwrap();
+    assert!(seen.deleted);
+    assert_eq!(seen.body, "Moscow denied it.");
+    assert_contiguous(&log);
+}
+
+#[test]
+fn after_too_many_lost_races_the_caller_is_told_the_document_is_busy() {
+    let mut a = core();
+    let mut effects = a.handle(edit(1, "bruno", Edit::Create(create("a1", "bruno"))));
+    for _ in 0..super::super::MAX_ATTEMPTS {
+        let Some(Effect::Append { id, .. }) = effects.first() else {
+            panic!("expected another try, got {effects:?}");
+        };
+        effects = a.handle(Input::Appended {
+            id: *id,
+            outcome: AppendOutcome::Raced { theirs: Vec::new() },
+        });
+    }
+    assert!(matches!(written(&effects, 1), Err(DocError::Contended)));
+    assert!(inspect(&mut a, &mut Log::default()).annotations.is_empty());
+}
+
+#[test]
+fn changes_appended_elsewhere_reach_this_replicas_peers() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    let mut reader = Peer::new(1, "chiara", false);
+    converge(&mut a, &mut log, &mut [&mut reader]);
+    // When B creates a2 and A is handed what B appended.
+    let seen = a.stream_state().seq;
+    feed(
+        &mut b,
+        &mut log,
+        edit(2, "alice", Edit::Create(create("a2", "alice"))),
+    );
+    let theirs = log.after(seen);
+    let effects = feed(&mut a, &mut log, Input::Foreign(theirs));
+    // Then A's peer is sent it, and A holds it, at the version B logged.
+    assert_eq!(synced(&effects), [reader.info.conn]);
+    reader.hear(&effects);
+    converge(&mut a, &mut log, &mut [&mut reader]);
+    assert!(reader.annotation("a2").is_some());
+    assert_eq!(inspect(&mut a, &mut log).annotations.len(), 2);
+    let effects = feed(
+        &mut a,
+        &mut log,
+        edit(
+            3,
+            "alice",
+            Edit::Delete {
+                id: id("a2"),
+                expected: Some(1),
+            },
+        ),
+    );
+    assert_eq!(written(&effects, 3).as_ref().unwrap().version, 2);
+    // And nothing is applied twice when the same events come again.
+    let again = log.after(0);
+    assert!(feed(&mut a, &mut log, Input::Foreign(again)).is_empty());
+}

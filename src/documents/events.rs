@@ -1,0 +1,85 @@
+//! The events a document writes, and the Automerge actor and commit metadata of the changes it
+//! makes on behalf of a user.
+
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, Automerge};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::domain::idempotency::Receipt;
+use crate::domain::{ArticleId, DomainEvent, EventId, StreamId, UserName, SCHEMA_VERSION};
+use crate::store::NewEvent;
+
+/// The Automerge actor id the server writes with on behalf of a user: stable per user, so the
+/// history of a document says who made each change.
+pub fn user_actor(user: &UserName) -> ActorId {
+    let digest = Sha256::digest(format!("glossa-user:{user}").as_bytes());
+    ActorId::from(&digest[..16])
+}
+
+/// The message and time of a change made on behalf of `user`.
+pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {
+    CommitOptions::default()
+        .with_message(json!({ "user": user.as_str() }).to_string())
+        .with_time(at.timestamp_millis())
+}
+
+/// The `document.changed` event of one change of `doc`; the heads it records are the
+/// document's heads now (for changes applied together, after all of them).
+pub(super) fn change_event(
+    article: &ArticleId,
+    doc: &Automerge,
+    user: &UserName,
+    at: DateTime<Utc>,
+    change: &automerge::Change,
+) -> NewEvent {
+    let event = DomainEvent::DocumentChanged {
+        article: article.clone(),
+        hash: change.hash().to_string(),
+        heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+        actor: change.actor_id().to_hex_string(),
+        seq: change.seq(),
+    };
+    new_event(
+        StreamId::Document(article.clone()),
+        user,
+        at,
+        event,
+        Some(change.raw_bytes().to_vec()),
+    )
+}
+
+/// The `request.recorded` event of an idempotency key, about `subject`. Its id is the
+/// receipt's, derived from the key, never random: that is what finds it again.
+pub fn receipt_event(
+    receipt: &Receipt,
+    subject: &StreamId,
+    user: &UserName,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        id: receipt.id,
+        ..new_event(receipt.stream(), user, at, receipt.event(subject), None)
+    }
+}
+
+pub(super) fn new_event(
+    stream: StreamId,
+    user: &UserName,
+    at: DateTime<Utc>,
+    event: DomainEvent,
+    change: Option<Vec<u8>>,
+) -> NewEvent {
+    let (event_type, data) = event.into_parts();
+    NewEvent {
+        id: EventId::random(),
+        stream,
+        event_type,
+        schema: SCHEMA_VERSION,
+        actor: user.clone(),
+        at,
+        data,
+        change,
+    }
+}

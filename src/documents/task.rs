@@ -1,0 +1,437 @@
+//! The task around one document's core: it turns commands into the core's inputs, carries out
+//! the effects the core returns (appends to the log, messages to peers, answers to callers) and
+//! feeds their outcomes back. One task per loaded document serialises everything that happens
+//! to it; many documents progress in parallel. A task with no sync peers that gets no command
+//! for its idle time saves a snapshot and ends (see `registry`).
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::idempotency::Receipt;
+use crate::domain::{ArticleId, StreamId, UserName};
+use crate::metrics::PeerGauge;
+use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Store, StoreError};
+
+use super::core::{
+    Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo, Ticket,
+};
+use super::edit::{DocState, Edit, Reanchored, Reattachment, Written};
+use super::registry::Lease;
+use super::{ConnId, DocError, Outbound, PeerLink, Presence};
+
+/// Changes between two snapshots of a document.
+const SNAPSHOT_EVERY: u64 = 64;
+
+/// Most edits logged in one append by a document task.
+const MAX_EDIT_BATCH: usize = 64;
+
+pub(super) enum Command {
+    /// A sync message from a connected peer (who is subscribed to the document from now on).
+    Sync {
+        link: PeerLink,
+        message: Box<automerge::sync::Message>,
+    },
+    Presence {
+        from: ConnId,
+        presence: Presence,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Edit {
+        user: UserName,
+        at: DateTime<Utc>,
+        edit: Box<Edit>,
+        receipt: Option<Receipt>,
+        reply: oneshot::Sender<Result<Written, DocError>>,
+    },
+    Inspect {
+        reply: oneshot::Sender<DocState>,
+    },
+    Reattach {
+        user: UserName,
+        placed: Reattachment,
+        at: DateTime<Utc>,
+        reply: oneshot::Sender<Result<u64, DocError>>,
+    },
+    Reanchor {
+        article: ArticleId,
+        version: u32,
+        at: DateTime<Utc>,
+        reply: oneshot::Sender<Result<Reanchored, DocError>>,
+    },
+}
+
+/// Who waits for an answer.
+enum Caller {
+    Written(oneshot::Sender<Result<Written, DocError>>),
+    Reanchored(oneshot::Sender<Result<Reanchored, DocError>>),
+    Reattached(oneshot::Sender<Result<u64, DocError>>),
+    Inspected(oneshot::Sender<DocState>),
+}
+
+/// A subscribed peer's connection, counted in the peer gauge while it is held.
+struct Link {
+    link: PeerLink,
+    _gauge: PeerGauge,
+}
+
+pub(super) struct DocumentTask {
+    core: DocumentCore,
+    store: Store,
+    links: HashMap<ConnId, Link>,
+    callers: HashMap<Ticket, Caller>,
+    next_ticket: Ticket,
+}
+
+impl DocumentTask {
+    pub(super) fn new(core: DocumentCore, store: Store) -> Self {
+        Self {
+            core,
+            store,
+            links: HashMap::new(),
+            callers: HashMap::new(),
+            next_ticket: 0,
+        }
+    }
+
+    /// Handles commands until the registry forgets the document (shutdown) or, with no peers,
+    /// none arrives for the lease's idle time: then the mailbox closes, anything still queued is
+    /// handled (and keeps the document loaded), and otherwise the snapshot is saved and the task
+    /// ends, releasing the lease.
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>, lease: Lease) {
+        let mut deferred: Option<Command> = None;
+        let mut mailbox = Mailbox::default();
+        loop {
+            let command = match deferred.take() {
+                Some(command) => command,
+                None => {
+                    let idle = lease.idle().filter(|_| self.links.is_empty());
+                    match mailbox.next(&mut commands, idle, &lease).await {
+                        Some(command) => command,
+                        None => break,
+                    }
+                }
+            };
+            self.take(command, &mut commands, &mut deferred).await;
+            // Compaction runs after the answer went out, off the writer's latency path.
+            self.maybe_snapshot();
+        }
+        self.save_snapshot();
+        // Only now may the next task load the document: everything this one wrote is logged.
+        drop(lease);
+    }
+
+    /// Turns a command (and the edits queued behind an edit) into an input and feeds it.
+    async fn take(
+        &mut self,
+        command: Command,
+        commands: &mut mpsc::Receiver<Command>,
+        deferred: &mut Option<Command>,
+    ) {
+        let input = match command {
+            Command::Edit {
+                user,
+                at,
+                edit,
+                receipt,
+                reply,
+            } => {
+                let mut batch = vec![self.edit_request(user, at, *edit, receipt, reply)];
+                // Group commit at the document: every edit already waiting, up to a bound.
+                while batch.len() < MAX_EDIT_BATCH {
+                    match commands.try_recv() {
+                        Ok(Command::Edit {
+                            user,
+                            at,
+                            edit,
+                            receipt,
+                            reply,
+                        }) => batch.push(self.edit_request(user, at, *edit, receipt, reply)),
+                        Ok(other) => {
+                            *deferred = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                crate::metrics::metrics().observe_edit_batch(batch.len());
+                Input::Edits(batch)
+            }
+            Command::Sync { link, message } => self.sync_input(link, message),
+            Command::Presence { from, presence } => Input::Presence { from, presence },
+            Command::Leave { conn } => {
+                self.forget(conn);
+                Input::Leave { conn }
+            }
+            Command::Inspect { reply } => Input::Inspect {
+                ticket: self.wait(Caller::Inspected(reply)),
+            },
+            Command::Reattach {
+                user,
+                placed,
+                at,
+                reply,
+            } => Input::Reattach {
+                ticket: self.wait(Caller::Reattached(reply)),
+                user,
+                placed,
+                at,
+            },
+            Command::Reanchor {
+                article,
+                version,
+                at,
+                reply,
+            } => Input::Reanchor {
+                ticket: self.wait(Caller::Reanchored(reply)),
+                article,
+                version,
+                at,
+            },
+        };
+        self.feed(input).await;
+    }
+
+    fn edit_request(
+        &mut self,
+        user: UserName,
+        at: DateTime<Utc>,
+        edit: Edit,
+        receipt: Option<Receipt>,
+        reply: oneshot::Sender<Result<Written, DocError>>,
+    ) -> EditRequest {
+        EditRequest {
+            ticket: self.wait(Caller::Written(reply)),
+            user,
+            at,
+            edit,
+            receipt,
+        }
+    }
+
+    fn sync_input(&mut self, link: PeerLink, message: Box<automerge::sync::Message>) -> Input {
+        let peer = PeerInfo {
+            conn: link.conn,
+            user: link.user.clone(),
+            read_only: link.read_only,
+            document_id: link.document_id.clone(),
+        };
+        self.links.entry(link.conn).or_insert_with(|| Link {
+            link,
+            _gauge: PeerGauge::join(),
+        });
+        Input::Sync {
+            peer,
+            message,
+            at: crate::clock::now(),
+        }
+    }
+
+    fn wait(&mut self, caller: Caller) -> Ticket {
+        self.next_ticket += 1;
+        self.callers.insert(self.next_ticket, caller);
+        self.next_ticket
+    }
+
+    fn forget(&mut self, conn: ConnId) -> Option<PeerLink> {
+        self.links.remove(&conn).map(|l| l.link)
+    }
+
+    /// Hands an input to the core and carries out what it asks, until nothing follows.
+    async fn feed(&mut self, input: Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            for effect in self.core.handle(input) {
+                if let Some(next) = self.execute(effect).await {
+                    inputs.push_back(next);
+                }
+            }
+        }
+    }
+
+    /// Carries out one effect; returns the input it leads to, if any.
+    async fn execute(&mut self, effect: Effect) -> Option<Input> {
+        match effect {
+            Effect::Append {
+                id,
+                request,
+                after_seq,
+            } => Some(Input::Appended {
+                id,
+                outcome: self.append(request, after_seq).await,
+            }),
+            Effect::Send { conn, message } => {
+                let Some(Link { link, .. }) = self.links.get(&conn) else {
+                    // Its connection ended while the core was busy.
+                    return Some(Input::Leave { conn });
+                };
+                if link.outbox.try_send(message).is_err() {
+                    link.kick.notify_one();
+                    self.forget(conn);
+                    return Some(Input::Behind { conn });
+                }
+                None
+            }
+            Effect::Relay { conn, presence } => {
+                if let Some(Link { link, .. }) = self.links.get(&conn) {
+                    let _ = link.outbox.try_send(Outbound::Presence(presence));
+                }
+                None
+            }
+            Effect::Disconnect { conn, reason } => {
+                if let Some(link) = self.forget(conn) {
+                    link.fail(&reason);
+                }
+                None
+            }
+            Effect::Reply { ticket, answer } => {
+                self.answer(ticket, answer);
+                None
+            }
+        }
+    }
+
+    fn answer(&mut self, ticket: Ticket, answer: Answer) {
+        let Some(caller) = self.callers.remove(&ticket) else {
+            return;
+        };
+        // A caller that gave up is no longer listening; that is its business.
+        match (caller, answer) {
+            (Caller::Written(reply), Answer::Written(result)) => drop(reply.send(result)),
+            (Caller::Reanchored(reply), Answer::Reanchored(result)) => drop(reply.send(result)),
+            (Caller::Reattached(reply), Answer::Reattached(result)) => drop(reply.send(result)),
+            (Caller::Inspected(reply), Answer::Inspected(state)) => drop(reply.send(*state)),
+            _ => tracing::error!("a document answered a caller with the wrong kind of answer"),
+        }
+    }
+
+    /// Appends durably; a lost race comes back with the events the core lacked.
+    async fn append(&self, request: AppendRequest, after_seq: u64) -> AppendOutcome {
+        let expectations = request.expectations.clone();
+        let rejected = request
+            .events
+            .iter()
+            .filter(|e| e.event_type == "change.rejected")
+            .count() as u64;
+        match self.store.log.append(request).await {
+            Ok(committed) => {
+                crate::metrics::metrics().changes_rejected.inc_by(rejected);
+                AppendOutcome::Committed(committed)
+            }
+            Err(StoreError::WrongExpectedVersion { .. }) => {
+                crate::metrics::metrics().append_races.inc();
+                match theirs(&self.store, &expectations, after_seq) {
+                    Ok(theirs) => AppendOutcome::Raced { theirs },
+                    Err(error) => AppendOutcome::Failed(error),
+                }
+            }
+            Err(error) => AppendOutcome::Failed(error),
+        }
+    }
+
+    fn maybe_snapshot(&mut self) {
+        if self.core.stream_state().unsaved >= SNAPSHOT_EVERY {
+            self.save_snapshot();
+        }
+    }
+
+    fn save_snapshot(&mut self) {
+        let seq = self.core.stream_state().last_change_seq;
+        if self.core.stream_state().unsaved == 0 {
+            return;
+        }
+        let Some(bytes) = self.core.save() else {
+            return;
+        };
+        let article = self.core.article().clone();
+        match self.store.snapshots.put(&article, &Snapshot { seq, bytes }) {
+            Ok(()) => self.core.mark_saved(),
+            Err(error) => tracing::warn!(%article, %error, "could not save a snapshot"),
+        }
+    }
+}
+
+/// The events of the raced streams that the core had not seen: the document stream's after
+/// `after_seq`, the annotation streams' after the versions expected.
+fn theirs(
+    store: &Store,
+    expectations: &[(StreamId, Expected)],
+    after_seq: u64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let mut records = Vec::new();
+    for (stream, expected) in expectations {
+        let seen = match expected {
+            Expected::Exact(version) => *version,
+            Expected::NoStream | Expected::Any => 0,
+        };
+        let after = match stream {
+            StreamId::Document(_) => after_seq,
+            _ => 0,
+        };
+        records.extend(
+            store
+                .log
+                .read_stream(stream, after)?
+                .into_iter()
+                .filter(|r| r.version > seen),
+        );
+    }
+    records.sort_by_key(|r| r.seq);
+    records.dedup_by_key(|r| r.seq);
+    Ok(records)
+}
+
+/// The receiving end of a task's mailbox, with the idle timeout that unloads the document.
+#[derive(Default)]
+struct Mailbox {
+    /// The mailbox is closed for unloading; `drained` says whether a command still came.
+    closing: bool,
+    drained: bool,
+}
+
+impl Mailbox {
+    /// The next command; `None` when the task should end.
+    async fn next(
+        &mut self,
+        commands: &mut mpsc::Receiver<Command>,
+        idle: Option<std::time::Duration>,
+        lease: &Lease,
+    ) -> Option<Command> {
+        loop {
+            let received = match idle.filter(|_| !self.closing) {
+                Some(idle) => match tokio::time::timeout(idle, commands.recv()).await {
+                    Ok(received) => received,
+                    Err(_) => {
+                        // Senders that find the mailbox closed retry on the next task.
+                        commands.close();
+                        self.closing = true;
+                        continue;
+                    }
+                },
+                None => commands.recv().await,
+            };
+            match received {
+                Some(command) => {
+                    self.drained |= self.closing;
+                    return Some(command);
+                }
+                None if self.closing && self.drained => {
+                    // Commands came while closing: the document stays, with a new mailbox.
+                    let (_, reopened) = lease.open()?;
+                    *commands = reopened;
+                    self.closing = false;
+                    self.drained = false;
+                }
+                None => {
+                    if self.closing {
+                        crate::metrics::metrics().documents_unloaded.inc();
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
