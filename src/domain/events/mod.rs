@@ -44,7 +44,7 @@ pub enum EventError {
     #[error("unknown event type {0:?}")]
     UnknownType(String),
     /// The payload of a known type does not have that type's shape.
-    #[error("a {event_type} event whose data does not fit its type")]
+    #[error("a {event_type} event whose data does not fit its type: {source}")]
     Malformed {
         event_type: EventType,
         #[source]
@@ -57,7 +57,7 @@ pub enum EventError {
         id: AnnotationId,
     },
     /// An `annotation.updated` whose changes do not give a valid annotation.
-    #[error("the changes of an annotation.updated event do not fit annotation {id}")]
+    #[error("the changes of an annotation.updated event do not fit annotation {id}: {source}")]
     UpdateDoesNotFit {
         id: AnnotationId,
         #[source]
