@@ -384,87 +384,120 @@ pub fn write_annotation<T: Transactable>(
         (Some(_), Some((Value::Object(ObjType::Map), obj))) => obj,
         _ => tx.put_object(map, after.id.as_str(), ObjType::Map)?,
     };
-    let fresh = before.is_none();
-    let changed = |f: &dyn Fn(&Annotation) -> bool| before.is_none_or(|b| !f(b));
-    if fresh {
-        tx.put(&obj, "id", after.id.as_str())?;
-        tx.put(&obj, "creator", after.creator.as_str())?;
-        tx.put(&obj, "created", timestamp(after.created))?;
-        put_opt(tx, &obj, "canonical", after.canonical.as_deref())?;
-        put_opt(tx, &obj, "via", after.via.as_deref())?;
-        let body = tx.put_object(&obj, "body", ObjType::Text)?;
-        tx.splice_text(&body, 0, 0, &after.body)?;
-        tx.put_object(&obj, "replies", ObjType::List)?;
-    } else {
-        if changed(&|b| b.body == after.body) {
-            match tx.get(&obj, "body")? {
-                Some((Value::Object(ObjType::Text), body)) => tx.update_text(&body, &after.body)?,
-                _ => {
-                    let body = tx.put_object(&obj, "body", ObjType::Text)?;
-                    tx.splice_text(&body, 0, 0, &after.body)?;
-                }
+    match before {
+        None => write_identity(tx, &obj, after)?,
+        Some(before) => write_provenance(tx, &obj, before, after)?,
+    }
+    write_content(tx, &obj, before, after)?;
+    append_replies(tx, &obj, before.map_or(0, |b| b.replies.len()), after)
+}
+
+/// What a new entry is born with: who made it and when, its note and an empty reply list.
+fn write_identity<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    after: &Annotation,
+) -> Result<(), SchemaError> {
+    tx.put(obj, "id", after.id.as_str())?;
+    tx.put(obj, "creator", after.creator.as_str())?;
+    tx.put(obj, "created", timestamp(after.created))?;
+    put_opt(tx, obj, "canonical", after.canonical.as_deref())?;
+    put_opt(tx, obj, "via", after.via.as_deref())?;
+    let body = tx.put_object(obj, "body", ObjType::Text)?;
+    tx.splice_text(&body, 0, 0, &after.body)?;
+    tx.put_object(obj, "replies", ObjType::List)?;
+    Ok(())
+}
+
+/// The note (edited in place, so concurrent typing merges), `canonical` and `via` of an
+/// existing entry, where they changed.
+fn write_provenance<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    before: &Annotation,
+    after: &Annotation,
+) -> Result<(), SchemaError> {
+    if before.body != after.body {
+        match tx.get(obj, "body")? {
+            Some((Value::Object(ObjType::Text), body)) => tx.update_text(&body, &after.body)?,
+            _ => {
+                let body = tx.put_object(obj, "body", ObjType::Text)?;
+                tx.splice_text(&body, 0, 0, &after.body)?;
             }
         }
-        if changed(&|b| b.canonical == after.canonical) {
-            put_opt(tx, &obj, "canonical", after.canonical.as_deref())?;
-        }
-        if changed(&|b| b.via == after.via) {
-            put_opt(tx, &obj, "via", after.via.as_deref())?;
-        }
     }
+    if before.canonical != after.canonical {
+        put_opt(tx, obj, "canonical", after.canonical.as_deref())?;
+    }
+    if before.via != after.via {
+        put_opt(tx, obj, "via", after.via.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Every other field, where it changed (all of them for a new entry).
+fn write_content<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    before: Option<&Annotation>,
+    after: &Annotation,
+) -> Result<(), SchemaError> {
+    let changed = |f: &dyn Fn(&Annotation) -> bool| before.is_none_or(|b| !f(b));
     if changed(&|b| b.kind == after.kind) {
-        tx.put(&obj, "kind", after.kind.as_str())?;
+        tx.put(obj, "kind", after.kind.as_str())?;
     }
     if changed(&|b| b.status == after.status) {
-        tx.put(&obj, "status", after.status.as_str())?;
+        tx.put(obj, "status", after.status.as_str())?;
     }
     if changed(&|b| b.verdict == after.verdict) {
-        put_opt(tx, &obj, "verdict", after.verdict.map(Verdict::as_str))?;
+        put_opt(tx, obj, "verdict", after.verdict.map(Verdict::as_str))?;
     }
     if changed(&|b| b.suggestion == after.suggestion) {
-        put_opt(tx, &obj, "suggestion", after.suggestion.as_deref())?;
+        put_opt(tx, obj, "suggestion", after.suggestion.as_deref())?;
     }
     if changed(&|b| b.edit_label == after.edit_label) {
-        put_opt(
-            tx,
-            &obj,
-            "editLabel",
-            after.edit_label.map(EditLabel::as_str),
-        )?;
+        let label = after.edit_label.map(EditLabel::as_str);
+        put_opt(tx, obj, "editLabel", label)?;
     }
     if changed(&|b| b.assignee == after.assignee) {
-        put_opt(
-            tx,
-            &obj,
-            "assignee",
-            after.assignee.as_ref().map(|a| a.as_str()),
-        )?;
+        let assignee = after.assignee.as_ref().map(|a| a.as_str());
+        put_opt(tx, obj, "assignee", assignee)?;
     }
     if changed(&|b| b.tags == after.tags) {
-        put_str_list(tx, &obj, "tags", &after.tags)?;
+        put_str_list(tx, obj, "tags", &after.tags)?;
     }
     if changed(&|b| b.sources == after.sources) {
-        put_sources(tx, &obj, &after.sources)?;
+        put_sources(tx, obj, &after.sources)?;
     }
     if changed(&|b| b.targets == after.targets) {
-        put_targets(tx, &obj, &after.targets)?;
+        put_targets(tx, obj, &after.targets)?;
     }
     if changed(&|b| b.deleted == after.deleted) {
-        tx.put(&obj, "deleted", after.deleted)?;
+        tx.put(obj, "deleted", after.deleted)?;
     }
     if changed(&|b| b.modified == after.modified) {
-        tx.put(&obj, "modified", timestamp(after.modified))?;
+        tx.put(obj, "modified", timestamp(after.modified))?;
     }
-    let known = before.map_or(0, |b| b.replies.len());
-    if after.replies.len() > known {
-        let list = match tx.get(&obj, "replies")? {
-            Some((Value::Object(ObjType::List), list)) => list,
-            _ => tx.put_object(&obj, "replies", ObjType::List)?,
-        };
-        for reply in &after.replies[known..] {
-            let end = tx.length(&list);
-            insert_reply(tx, &list, end, reply)?;
-        }
+    Ok(())
+}
+
+/// The replies after the first `known`: replies are only ever added.
+fn append_replies<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    known: usize,
+    after: &Annotation,
+) -> Result<(), SchemaError> {
+    if after.replies.len() <= known {
+        return Ok(());
+    }
+    let list = match tx.get(obj, "replies")? {
+        Some((Value::Object(ObjType::List), list)) => list,
+        _ => tx.put_object(obj, "replies", ObjType::List)?,
+    };
+    for reply in &after.replies[known..] {
+        let end = tx.length(&list);
+        insert_reply(tx, &list, end, reply)?;
     }
     Ok(())
 }

@@ -132,34 +132,7 @@ impl DocumentTask {
         deferred: &mut Option<Command>,
     ) {
         let input = match command {
-            Command::Edit {
-                user,
-                at,
-                edit,
-                receipt,
-                reply,
-            } => {
-                let mut batch = vec![self.edit_request(user, at, *edit, receipt, reply)];
-                // Group commit at the document: every edit already waiting, up to a bound.
-                while batch.len() < MAX_EDIT_BATCH {
-                    match commands.try_recv() {
-                        Ok(Command::Edit {
-                            user,
-                            at,
-                            edit,
-                            receipt,
-                            reply,
-                        }) => batch.push(self.edit_request(user, at, *edit, receipt, reply)),
-                        Ok(other) => {
-                            *deferred = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                crate::metrics::metrics().observe_edit_batch(batch.len());
-                Input::Edits(batch)
-            }
+            edit @ Command::Edit { .. } => self.batch(edit, commands, deferred),
             Command::Sync { link, message } => self.sync_input(link, message),
             Command::Presence { from, presence } => Input::Presence { from, presence },
             Command::Leave { conn } => {
@@ -193,6 +166,38 @@ impl DocumentTask {
             },
         };
         self.feed(input).await;
+    }
+
+    /// Group commit at the document: an edit and every edit already waiting behind it, up to a
+    /// bound, become one input; the first other command waiting is kept for next.
+    fn batch(
+        &mut self,
+        first: Command,
+        commands: &mut mpsc::Receiver<Command>,
+        deferred: &mut Option<Command>,
+    ) -> Input {
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::Edit {
+                    user,
+                    at,
+                    edit,
+                    receipt,
+                    reply,
+                } => batch.push(self.edit_request(user, at, *edit, receipt, reply)),
+                other => {
+                    *deferred = Some(other);
+                    break;
+                }
+            }
+            if batch.len() < MAX_EDIT_BATCH {
+                next = commands.try_recv().ok();
+            }
+        }
+        crate::metrics::metrics().observe_edit_batch(batch.len());
+        Input::Edits(batch)
     }
 
     fn edit_request(

@@ -92,12 +92,7 @@ impl DocumentCore {
         if batch.originals.is_empty() {
             // Nothing to log (an initialisation alone waits for a real change).
             self.rollback_if_moved(&heads_before);
-            for (ticket, outcome) in outcomes {
-                if let Outcome::Unchanged(written) = outcome {
-                    self.reply(ticket, Answer::Written(Ok(written)));
-                }
-            }
-            return;
+            return self.answer_unchanged(outcomes);
         }
         let mut events = batch.events;
         events.append(&mut batch.receipts);
@@ -116,6 +111,14 @@ impl DocumentCore {
             attempt,
             Work::Edits(work),
         );
+    }
+
+    fn answer_unchanged(&mut self, outcomes: Vec<(Ticket, Outcome)>) {
+        for (ticket, outcome) in outcomes {
+            if let Outcome::Unchanged(written) = outcome {
+                self.reply(ticket, Answer::Written(Ok(written)));
+            }
+        }
     }
 
     fn add_to_batch(&mut self, batch: &mut Batch, request: &EditRequest, p: Prepared) -> Outcome {
