@@ -10,59 +10,23 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::idempotency::Receipt;
-use crate::domain::{ArticleId, StreamId, UserName};
+use crate::domain::{StreamId, UserName};
 use crate::metrics::PeerGauge;
 use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Store, StoreError};
 
+use super::command::Command;
 use super::core::{
     Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo, Ticket,
 };
-use super::edit::{DocState, Edit, Reanchored, Reattachment, Written};
+use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
-use super::{ConnId, DocError, Outbound, PeerLink, Presence};
+use super::{ConnId, DocError, Outbound, PeerLink};
 
 /// Changes between two snapshots of a document.
 const SNAPSHOT_EVERY: u64 = 64;
 
 /// Most edits logged in one append by a document task.
 const MAX_EDIT_BATCH: usize = 64;
-
-pub(super) enum Command {
-    /// A sync message from a connected peer (who is subscribed to the document from now on).
-    Sync {
-        link: PeerLink,
-        message: Box<automerge::sync::Message>,
-    },
-    Presence {
-        from: ConnId,
-        presence: Presence,
-    },
-    Leave {
-        conn: ConnId,
-    },
-    Edit {
-        user: UserName,
-        at: DateTime<Utc>,
-        edit: Box<Edit>,
-        receipt: Option<Receipt>,
-        reply: oneshot::Sender<Result<Written, DocError>>,
-    },
-    Inspect {
-        reply: oneshot::Sender<DocState>,
-    },
-    Reattach {
-        user: UserName,
-        placed: Reattachment,
-        at: DateTime<Utc>,
-        reply: oneshot::Sender<Result<u64, DocError>>,
-    },
-    Reanchor {
-        article: ArticleId,
-        version: u32,
-        at: DateTime<Utc>,
-        reply: oneshot::Sender<Result<Reanchored, DocError>>,
-    },
-}
 
 /// Who waits for an answer.
 enum Caller {

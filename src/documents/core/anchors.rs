@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::inflight::Work;
-use super::{Answer, DocumentCore, Ticket};
+use super::{Answer, DocumentCore, Ticket, Work};
+use crate::documents::edit::{Reanchored, Reattachment};
+use crate::documents::error::DocError;
 use crate::documents::events::{new_event, receipt_event};
-use crate::documents::{DocError, Reanchored, Reattachment};
 use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, VersionDiff};
 use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainError, DomainEvent, IndexedText, Kind, StreamId,

@@ -8,14 +8,13 @@ use std::ops::Range;
 use crate::domain::{commands, derive_events, Annotation, AnnotationId, DomainError, StreamId};
 use crate::store::{AppendRequest, Committed, NewEvent};
 
-use super::inflight::Work;
-use super::{Answer, DocumentCore, EditRequest, Ticket};
+use super::{Answer, DocumentCore, EditRequest, Ticket, Work};
 use crate::documents::edit::{Edit, Written};
+use crate::documents::error::DocError;
 use crate::documents::events::{
     change_event, commit_options, new_event, receipt_event, user_actor,
 };
 use crate::documents::schema;
-use crate::documents::DocError;
 
 /// The edits of an append, kept to answer them or to try them again.
 pub(super) struct EditWork {

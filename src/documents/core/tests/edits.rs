@@ -1,7 +1,8 @@
 //! REST edits, re-anchoring and what waits while an append is in flight.
 
 use super::*;
-use crate::documents::{DocError, Reanchored};
+use crate::documents::edit::Reanchored;
+use crate::documents::error::DocError;
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::Status;
 

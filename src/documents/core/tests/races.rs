@@ -2,7 +2,7 @@
 //! events, re-validates, re-derives and asks again; changes appended elsewhere reach the peers.
 
 use super::*;
-use crate::documents::DocError;
+use crate::documents::error::DocError;
 use crate::domain::{Reply, Status};
 
 /// Given two replicas that both loaded annotation a1 from the log.
