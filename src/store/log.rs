@@ -470,18 +470,7 @@ impl Writer {
             let position = Position { seq, version };
             pending.insert(event.id, position);
             positions.push(position);
-            records.push(EventRecord {
-                seq,
-                id: event.id,
-                stream: event.stream.clone(),
-                version,
-                event_type: event.event_type.clone(),
-                schema: event.schema,
-                actor: event.actor.clone(),
-                at: event.at,
-                data: event.data.clone(),
-                change: event.change.clone(),
-            });
+            records.push(EventRecord::landed(event, seq, version));
         }
         Ok(Plan::Write(Committed {
             positions,

@@ -139,18 +139,7 @@ fn a_peers_change_to_a_status_it_cannot_reach_is_compensated() {
     let original = fact_check("a1", "alice");
     alice.write(None, &original);
     converge(&mut core, &mut log, &mut [&mut alice, &mut bruno]);
-    let effects = feed(
-        &mut core,
-        &mut log,
-        edit(
-            1,
-            "alice",
-            Edit::Delete {
-                id: id("a1"),
-                expected: None,
-            },
-        ),
-    );
+    let effects = feed(&mut core, &mut log, edit(1, "alice", delete("a1", None)));
     alice.hear(&effects);
     bruno.hear(&effects);
     converge(&mut core, &mut log, &mut [&mut alice, &mut bruno]);
