@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::desk::DeskError;
-use crate::domain::{apply, AnnotationId, DomainEvent, StreamId};
-use crate::store::{AnnotationRow, EventLog, EventRecord, Filter};
+use crate::domain::{apply, AnnotationId, DomainEvent, EventError, EventType, StreamId};
+use crate::store::{AnnotationRow, EventLog, EventRecord, Filter, StoreError};
 
 /// A point in the log: a sequence number, or a time (the last event at or before it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,8 +32,9 @@ impl AsOf {
     }
 }
 
-fn internal(e: impl std::error::Error + Send + Sync + 'static) -> DeskError {
-    DeskError::internal(e)
+/// An event that cannot be read or folded: the answer is an error, never a guess.
+fn unreadable(record: &EventRecord, source: EventError) -> DeskError {
+    StoreError::event(record.seq, source).into()
 }
 
 /// Every durable event up to and including `last`, in order, batch by batch.
@@ -87,17 +88,19 @@ fn fold_into(
     rows: &mut BTreeMap<String, AnnotationRow>,
     record: &EventRecord,
 ) -> Result<(), DeskError> {
-    if !DomainEvent::TYPES.contains(&record.event_type.as_str()) {
+    // Types this version does not know are skipped, as the read models skip them.
+    let Some(event_type) = EventType::parse(&record.event_type) else {
         return Ok(());
-    }
-    let event = DomainEvent::from_parts(&record.event_type, &record.data).map_err(internal)?;
+    };
+    let event = DomainEvent::decode(event_type, &record.data).map_err(|e| unreadable(record, e))?;
     let Some(id) = event.annotation_id() else {
         return Ok(());
     };
     let key = id.to_string();
     let before = rows.remove(&key);
     let created_seq = before.as_ref().map_or(record.seq, |r| r.created_seq);
-    if let Some(annotation) = apply(before.map(|r| r.annotation), &event) {
+    let after = apply(before.map(|r| r.annotation), &event).map_err(|e| unreadable(record, e))?;
+    if let Some(annotation) = after {
         rows.insert(
             key,
             AnnotationRow {
@@ -174,11 +177,20 @@ pub fn story(log: &EventLog, id: &AnnotationId) -> Result<Vec<Value>, DeskError>
             "actor": record.actor.as_str(),
             "at": crate::clock::timestamp(record.at),
         });
-        match DomainEvent::from_parts(&record.event_type, &record.data) {
-            Ok(DomainEvent::AnnotationCreated { annotation }) => {
-                entry["annotation"] = serde_json::to_value(annotation).map_err(internal)?;
+        // A type this version does not know is shown as stored; a known one must decode.
+        let Some(event_type) = EventType::parse(&record.event_type) else {
+            entry["data"] = record.data.clone();
+            entries.push(entry);
+            continue;
+        };
+        let event =
+            DomainEvent::decode(event_type, &record.data).map_err(|e| unreadable(&record, e))?;
+        // Annotations, replies and statuses are shown in the shape the log carries them.
+        match event {
+            DomainEvent::AnnotationCreated { .. } => {
+                entry["annotation"] = record.data["annotation"].clone();
             }
-            Ok(DomainEvent::AnnotationUpdated { changes, .. }) => {
+            DomainEvent::AnnotationUpdated { changes, .. } => {
                 let mut fields = serde_json::Map::new();
                 for (name, change) in changes {
                     let value = match (name.as_str(), change.before.as_str(), change.after.as_str())
@@ -192,14 +204,13 @@ pub fn story(log: &EventLog, id: &AnnotationId) -> Result<Vec<Value>, DeskError>
                 }
                 entry["changes"] = Value::Object(fields);
             }
-            Ok(DomainEvent::AnnotationStatusChanged { from, to, .. }) => {
-                entry["changes"] = json!({ "status": { "before": from, "after": to } });
+            DomainEvent::AnnotationStatusChanged { .. } => {
+                entry["changes"] = json!({
+                    "status": { "before": record.data["from"], "after": record.data["to"] }
+                });
             }
-            Ok(DomainEvent::ReplyAdded { reply, .. }) => {
-                entry["reply"] = serde_json::to_value(reply).map_err(internal)?;
-            }
-            Ok(_) => {}
-            Err(_) => entry["data"] = record.data.clone(),
+            DomainEvent::ReplyAdded { .. } => entry["reply"] = record.data["reply"].clone(),
+            _ => {}
         }
         entries.push(entry);
     }

@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::documents::{Reanchored, Reattachment, Written};
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{
-    Annotation, AnnotationId, ArticleId, Kind, Status, StreamId, TextPosition, TextQuote, UserName,
+    Annotation, AnnotationId, ArticleId, EventType, Kind, Status, StreamId, TextPosition,
+    TextQuote, UserName,
 };
 use crate::store::{AnchorRow, Filter};
 
@@ -224,8 +225,7 @@ impl Desk {
             .store
             .log
             .read_stream(&StreamId::Annotation(id.clone()), 0)?;
-        // Event type names never change once shipped.
-        let status_changed = "annotation.status_changed";
+        let status_changed = EventType::AnnotationStatusChanged.as_str();
         Ok(events
             .iter()
             .rev()

@@ -71,55 +71,82 @@ pub(super) fn plan<R: ReadDoc>(
         Some((Value::Object(ObjType::Map), obj)) => obj,
         _ => return Ok(Repair::Replace(before.clone())),
     };
-    // The merged state, with the last valid value wherever a field cannot be read.
-    let mut after = before.clone();
-    let mut unreadable = Vec::new();
-    let mut changed = Vec::new();
-    for field in Field::ALL {
-        match field.read(doc, &obj, key, &mut after) {
-            Err(_) => unreadable.push(field),
-            Ok(()) if !field.same(&after, before) => changed.push(field),
-            Ok(()) => {}
-        }
-    }
-    let with = |reverted: &[Field]| {
-        let mut candidate = after.clone();
-        for field in reverted {
-            field.copy(before, &mut candidate);
-        }
-        candidate
-    };
-    let mut reverted: Vec<Field> = Vec::new();
-    if !valid(&after) {
-        for field in &changed {
-            reverted.push(*field);
-            if valid(&with(&reverted)) {
-                break;
-            }
-        }
-    }
-    // With every changed field reverted the candidate is `before`, which is valid; now give
-    // back what is not needed.
-    let mut i = 0;
-    while i < reverted.len() {
-        let mut fewer = reverted.clone();
-        fewer.remove(i);
-        if valid(&with(&fewer)) {
-            reverted = fewer;
-        } else {
-            i += 1;
-        }
-    }
-    let mut fields = unreadable;
+    let merged = Merged::read(doc, &obj, key, before);
+    let reverted = merged.fewest_to_revert(&valid);
+    let mut fields = merged.unreadable.clone();
     fields.extend(reverted.iter().copied());
     if fields.is_empty() {
         // Nothing to single out (the rules judged the whole entry): restore all of it.
         return Ok(Repair::Replace(before.clone()));
     }
     Ok(Repair::Revert {
-        kept: with(&reverted),
+        kept: merged.with(&reverted),
         fields,
     })
+}
+
+/// An entry as the merge left it, next to its last valid state.
+struct Merged<'a> {
+    before: &'a Annotation,
+    /// The merged state, with the last valid value wherever a field cannot be read.
+    after: Annotation,
+    unreadable: Vec<Field>,
+    changed: Vec<Field>,
+}
+
+impl<'a> Merged<'a> {
+    fn read<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str, before: &'a Annotation) -> Self {
+        let mut after = before.clone();
+        let (mut unreadable, mut changed) = (Vec::new(), Vec::new());
+        for field in Field::ALL {
+            match field.read(doc, obj, key, &mut after) {
+                Err(_) => unreadable.push(field),
+                Ok(()) if !field.same(&after, before) => changed.push(field),
+                Ok(()) => {}
+            }
+        }
+        Self {
+            before,
+            after,
+            unreadable,
+            changed,
+        }
+    }
+
+    /// The merged state with `reverted` given their last valid values.
+    fn with(&self, reverted: &[Field]) -> Annotation {
+        let mut candidate = self.after.clone();
+        for field in reverted {
+            field.copy(self.before, &mut candidate);
+        }
+        candidate
+    }
+
+    /// The changed fields to revert: reverted in order until the result is valid, then every
+    /// one the result stays valid without is given back.
+    fn fewest_to_revert(&self, valid: &impl Fn(&Annotation) -> bool) -> Vec<Field> {
+        let mut reverted: Vec<Field> = Vec::new();
+        if !valid(&self.after) {
+            for field in &self.changed {
+                reverted.push(*field);
+                if valid(&self.with(&reverted)) {
+                    break;
+                }
+            }
+        }
+        // With every changed field reverted the candidate is `before`, which is valid.
+        let mut i = 0;
+        while i < reverted.len() {
+            let mut fewer = reverted.clone();
+            fewer.remove(i);
+            if valid(&self.with(&fewer)) {
+                reverted = fewer;
+            } else {
+                i += 1;
+            }
+        }
+        reverted
+    }
 }
 
 /// Applies a repair inside the compensating transaction.

@@ -11,10 +11,11 @@ use crate::domain::{
     TextPosition, TextQuote, UserName, Verdict,
 };
 
-use super::schema::{
+use super::values::{
     child, insert_reply, invalid, list_items, map_list, opt_str, parsed, put_opt, put_sources,
-    put_str_list, put_targets, req_str, req_time, req_uint, scalar, timestamp, SchemaError,
+    put_str_list, put_targets, req_str, req_time, req_uint, scalar, SchemaError,
 };
+use crate::clock::timestamp;
 
 /// A field of an annotation's map in the document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

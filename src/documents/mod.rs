@@ -5,15 +5,19 @@
 //! This module knows the store and the domain; it knows nothing of HTTP. The WebSocket sync
 //! endpoint plugs into the same actors: a sync change is one more way to change a document.
 
+mod command;
 mod compensate;
 pub mod core;
 mod edit;
+mod error;
 mod events;
 mod fields;
 mod load;
+mod peer;
 mod registry;
 pub mod schema;
 mod task;
+mod values;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,105 +27,19 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::domain::idempotency::Receipt;
-use crate::domain::{AnnotationId, ArticleId, ContentLimits, DomainError, UserName};
+use crate::domain::{ArticleId, ContentLimits, UserName};
 use crate::identity::Users;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
+use command::Command;
+pub use core::Rules;
 pub use edit::{DocState, Edit, Reanchored, Reattachment, Written};
+pub use error::DocError;
 pub use events::{receipt_event, user_actor};
+pub use peer::{ConnId, Outbound, PeerLink, Presence};
 use registry::{Claim, Lookup, Registry};
 pub use schema::SchemaError;
-use task::{Command, DocumentTask};
-
-/// Identifies one sync connection.
-pub type ConnId = u64;
-
-/// Presence from a peer: relayed as it came, never stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Presence {
-    pub document_id: String,
-    pub sender_id: String,
-    pub session_id: String,
-    pub count: u64,
-    pub data: Vec<u8>,
-}
-
-/// What a document sends to a connection.
-#[derive(Debug)]
-pub enum Outbound {
-    Sync {
-        document_id: String,
-        data: Vec<u8>,
-    },
-    Presence(Presence),
-    /// Tell the peer something went wrong; the connection stays open.
-    Error(String),
-    /// Tell the peer why, then close the connection.
-    Close(String),
-}
-
-/// How a document reaches one connection.
-#[derive(Clone, Debug)]
-pub struct PeerLink {
-    pub conn: ConnId,
-    pub user: UserName,
-    /// Viewers receive but their changes are never applied.
-    pub read_only: bool,
-    /// The automerge-repo id the peer uses for this document.
-    pub document_id: String,
-    /// Bounded: a peer that cannot keep up is dropped, not buffered without limit.
-    pub outbox: mpsc::Sender<Outbound>,
-    /// Wakes the connection to close it when its outbox is full.
-    pub kick: Arc<tokio::sync::Notify>,
-}
-
-impl PeerLink {
-    /// Asks the connection to close with a message (or just closes it if its queue is full).
-    pub fn fail(&self, reason: &str) {
-        if self
-            .outbox
-            .try_send(Outbound::Close(reason.to_owned()))
-            .is_err()
-        {
-            self.kick.notify_one();
-        }
-    }
-}
-
-/// Why a document refused or failed a write. `Clone`, so one failure answers every edit of a
-/// batch with the error itself, cause and all.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum DocError {
-    #[error(transparent)]
-    Domain(#[from] DomainError),
-    #[error("annotation {0} does not exist")]
-    NotFound(AnnotationId),
-    #[error("annotation {0} already exists")]
-    AlreadyExists(AnnotationId),
-    #[error("the annotation is at version {actual}, not {expected}")]
-    VersionMismatch { expected: u64, actual: u64 },
-    /// The article has no such version (no text to anchor on).
-    #[error("article {article} has no version {version}")]
-    NoSuchVersion { article: ArticleId, version: u32 },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Other writers kept appending to the document first, try after try.
-    #[error("the document is too busy to take this change; try again")]
-    Contended,
-    #[error("document: {0}")]
-    Schema(#[from] SchemaError),
-    #[error("the document's task stopped")]
-    Stopped,
-}
-
-/// What every document's changes are checked against.
-#[derive(Clone)]
-pub struct Rules {
-    pub limits: ContentLimits,
-    /// The desk's users, for the rules that name a person (an assignee); without them (tests,
-    /// benchmarks) any well-formed name passes.
-    pub people: Option<Users>,
-}
+use task::DocumentTask;
 
 /// The registry of loaded documents; cheap to clone.
 #[derive(Clone)]

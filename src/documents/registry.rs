@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::domain::ArticleId;
 
-use super::task::Command;
+use super::command::Command;
 
 /// Commands that may queue for one document before senders wait.
 pub(super) const MAILBOX: usize = 256;

@@ -10,59 +10,23 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::idempotency::Receipt;
-use crate::domain::{ArticleId, StreamId, UserName};
+use crate::domain::{StreamId, UserName};
 use crate::metrics::PeerGauge;
 use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Store, StoreError};
 
+use super::command::Command;
 use super::core::{
     Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo, Ticket,
 };
-use super::edit::{DocState, Edit, Reanchored, Reattachment, Written};
+use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
-use super::{ConnId, DocError, Outbound, PeerLink, Presence};
+use super::{ConnId, DocError, Outbound, PeerLink};
 
 /// Changes between two snapshots of a document.
 const SNAPSHOT_EVERY: u64 = 64;
 
 /// Most edits logged in one append by a document task.
 const MAX_EDIT_BATCH: usize = 64;
-
-pub(super) enum Command {
-    /// A sync message from a connected peer (who is subscribed to the document from now on).
-    Sync {
-        link: PeerLink,
-        message: Box<automerge::sync::Message>,
-    },
-    Presence {
-        from: ConnId,
-        presence: Presence,
-    },
-    Leave {
-        conn: ConnId,
-    },
-    Edit {
-        user: UserName,
-        at: DateTime<Utc>,
-        edit: Box<Edit>,
-        receipt: Option<Receipt>,
-        reply: oneshot::Sender<Result<Written, DocError>>,
-    },
-    Inspect {
-        reply: oneshot::Sender<DocState>,
-    },
-    Reattach {
-        user: UserName,
-        placed: Reattachment,
-        at: DateTime<Utc>,
-        reply: oneshot::Sender<Result<u64, DocError>>,
-    },
-    Reanchor {
-        article: ArticleId,
-        version: u32,
-        at: DateTime<Utc>,
-        reply: oneshot::Sender<Result<Reanchored, DocError>>,
-    },
-}
 
 /// Who waits for an answer.
 enum Caller {
@@ -132,34 +96,7 @@ impl DocumentTask {
         deferred: &mut Option<Command>,
     ) {
         let input = match command {
-            Command::Edit {
-                user,
-                at,
-                edit,
-                receipt,
-                reply,
-            } => {
-                let mut batch = vec![self.edit_request(user, at, *edit, receipt, reply)];
-                // Group commit at the document: every edit already waiting, up to a bound.
-                while batch.len() < MAX_EDIT_BATCH {
-                    match commands.try_recv() {
-                        Ok(Command::Edit {
-                            user,
-                            at,
-                            edit,
-                            receipt,
-                            reply,
-                        }) => batch.push(self.edit_request(user, at, *edit, receipt, reply)),
-                        Ok(other) => {
-                            *deferred = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                crate::metrics::metrics().observe_edit_batch(batch.len());
-                Input::Edits(batch)
-            }
+            edit @ Command::Edit { .. } => self.batch(edit, commands, deferred),
             Command::Sync { link, message } => self.sync_input(link, message),
             Command::Presence { from, presence } => Input::Presence { from, presence },
             Command::Leave { conn } => {
@@ -193,6 +130,38 @@ impl DocumentTask {
             },
         };
         self.feed(input).await;
+    }
+
+    /// Group commit at the document: an edit and every edit already waiting behind it, up to a
+    /// bound, become one input; the first other command waiting is kept for next.
+    fn batch(
+        &mut self,
+        first: Command,
+        commands: &mut mpsc::Receiver<Command>,
+        deferred: &mut Option<Command>,
+    ) -> Input {
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::Edit {
+                    user,
+                    at,
+                    edit,
+                    receipt,
+                    reply,
+                } => batch.push(self.edit_request(user, at, *edit, receipt, reply)),
+                other => {
+                    *deferred = Some(other);
+                    break;
+                }
+            }
+            if batch.len() < MAX_EDIT_BATCH {
+                next = commands.try_recv().ok();
+            }
+        }
+        crate::metrics::metrics().observe_edit_batch(batch.len());
+        Input::Edits(batch)
     }
 
     fn edit_request(

@@ -14,7 +14,8 @@ mod vocab;
 
 pub use annotation::{Annotation, Content, ContentLimits, Reply, Source, Target};
 pub use events::{
-    apply, derive_events, DomainEvent, FieldChange, StyleRule, TargetAnchor, SCHEMA_VERSION,
+    apply, derive_events, DomainEvent, EventError, EventType, FieldChange, StyleRule, TargetAnchor,
+    SCHEMA_VERSION,
 };
 pub use ids::{
     AnnotationId, ArticleId, ClaimId, EventId, ReplyId, StreamId, UserName, MAX_SLUG_LEN,

@@ -63,7 +63,7 @@ fn assert_events_replay(before: &Annotation, after: &Annotation) -> Vec<DomainEv
     for event in &events {
         let (kind, data) = event.clone().into_parts();
         let stored = DomainEvent::from_parts(&kind, &data).unwrap();
-        state = apply(state, &stored);
+        state = apply(state, &stored).unwrap();
     }
     assert_eq!(state.as_ref(), Some(after));
     events
@@ -122,7 +122,7 @@ fn creation_is_one_created_event() {
     let events = derive_events(None, &annotation);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].type_name(), "annotation.created");
-    assert_eq!(apply(None, &events[0]), Some(annotation));
+    assert_eq!(apply(None, &events[0]).unwrap(), Some(annotation));
 }
 
 #[test]
@@ -250,4 +250,53 @@ fn assert_invalid<T: std::fmt::Debug>(result: Result<T, DomainError>, field: &st
         }
         other => panic!("expected {field} to be refused, got {other:?}"),
     }
+}
+
+#[test]
+fn an_update_that_makes_no_annotation_is_an_error_not_the_old_state() {
+    let before = given_a_fact_check();
+    let mut changes = std::collections::BTreeMap::new();
+    changes.insert(
+        "kind".to_owned(),
+        FieldChange {
+            before: "fact-check".into(),
+            after: "banana".into(),
+        },
+    );
+    let update = DomainEvent::AnnotationUpdated {
+        id: before.id.clone(),
+        article: before.home_article().clone(),
+        changes,
+        modified: at(5),
+    };
+    let refused = apply(Some(before.clone()), &update);
+    assert!(
+        matches!(&refused, Err(EventError::UpdateDoesNotFit { id, .. }) if *id == before.id),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn an_event_about_an_annotation_never_created_is_an_error() {
+    let annotation = given_a_fact_check();
+    let deleted = DomainEvent::AnnotationDeleted {
+        id: annotation.id.clone(),
+        article: annotation.home_article().clone(),
+        modified: at(5),
+    };
+    assert!(matches!(
+        apply(None, &deleted),
+        Err(EventError::NoSuchAnnotation {
+            event_type: EventType::AnnotationDeleted,
+            ..
+        })
+    ));
+    // Events about no annotation's fields leave the state alone.
+    let anchored = DomainEvent::AnnotationAnchored {
+        id: annotation.id.clone(),
+        article: annotation.home_article().clone(),
+        version: 2,
+        anchors: vec![],
+    };
+    assert_eq!(apply(None, &anchored).unwrap(), None);
 }

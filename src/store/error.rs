@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::log::Expected;
+use crate::domain::EventError;
 
 /// The cause of a decoding or encoding failure, shared so the error stays cheap to clone.
 pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
@@ -48,6 +49,14 @@ pub enum StoreError {
         "this data directory has layout version {found}, and this build reads version {supported}"
     )]
     UnknownLayout { found: u64, supported: u64 },
+    /// An event of a type this version knows cannot be decoded, or cannot be applied to the
+    /// state before it (500): projections stop rather than skip it.
+    #[error("event {seq} of the log cannot be projected: {source}")]
+    Event {
+        seq: u64,
+        #[source]
+        source: Arc<EventError>,
+    },
     /// Optimistic concurrency: the stream moved on (409, or 412 for If-Match).
     #[error("stream {stream} is at version {actual}, not {expected:?}")]
     WrongExpectedVersion {
@@ -76,6 +85,14 @@ impl StoreError {
     ) -> Self {
         StoreError::Undecodable {
             what: what.into(),
+            source: Arc::new(source),
+        }
+    }
+
+    /// Event `seq` of the log, which cannot be decoded or applied.
+    pub fn event(seq: u64, source: EventError) -> Self {
+        StoreError::Event {
+            seq,
             source: Arc::new(source),
         }
     }

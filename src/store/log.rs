@@ -511,18 +511,7 @@ impl Writer {
         batch.insert(&keys::event_id(event.id), &keys::u64_value(seq));
         self.heads.insert(event.stream.clone(), version);
         self.next_seq += 1;
-        records.push(EventRecord {
-            seq,
-            id: event.id,
-            stream: event.stream.clone(),
-            version,
-            event_type: event.event_type.clone(),
-            schema: event.schema,
-            actor: event.actor.clone(),
-            at: event.at,
-            data: event.data.clone(),
-            change: event.change.clone(),
-        });
+        records.push(EventRecord::landed(event, seq, version));
         Ok(Position { seq, version })
     }
 

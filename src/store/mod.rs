@@ -145,6 +145,11 @@ fn sled_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("sled")
 }
 
+/// sled's flush interval; its lock outlives its last handle by up to one of these.
+const FLUSH_EVERY_MS: u64 = 500;
+/// How long a lock is waited for before the directory is said to be open elsewhere.
+const LOCK_RELEASE: std::time::Duration = std::time::Duration::from_millis(4 * FLUSH_EVERY_MS);
+
 fn open_db(data_dir: &Path) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(data_dir)?;
     refuse_if_locked(data_dir)?;
@@ -152,16 +157,18 @@ fn open_db(data_dir: &Path) -> Result<sled::Db, StoreError> {
         .path(sled_dir(data_dir))
         .cache_capacity(128 * 1024 * 1024)
         // The background flusher is also the only place sled itself calls fsync; keep it on.
-        .flush_every_ms(Some(500))
+        .flush_every_ms(Some(FLUSH_EVERY_MS))
         .open()?;
     Ok(db)
 }
 
 /// Tells a data directory held by another store apart from any other failure to open it.
 /// sled (pinned to 0.34.7) holds an exclusive lock on its `db` file while open and reports a
-/// held lock only as an I/O error with a message, so the lock is tried here first. Another
-/// store could still take it between this check and sled's; that store's open then fails as a
-/// plain storage error.
+/// held lock only as an I/O error with a message, so the lock is tried here first. sled lets go
+/// of it from its flusher thread, up to one flush interval after its last handle is dropped:
+/// a lock still held is waited for, for a few flush intervals, before the directory is said to
+/// be open elsewhere. Another store could still take it between this check and sled's; that
+/// store's open then fails as a plain storage error.
 fn refuse_if_locked(data_dir: &Path) -> Result<(), StoreError> {
     use fs2::FileExt;
     let file = match std::fs::File::open(sled_dir(data_dir).join("db")) {
@@ -169,13 +176,19 @@ fn refuse_if_locked(data_dir: &Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    match file.try_lock_exclusive() {
-        // Closing the file releases the lock at once, for sled to take.
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == fs2::lock_contended_error().kind() => Err(StoreError::Locked {
-            dir: data_dir.to_path_buf(),
-        }),
-        Err(e) => Err(e.into()),
+    let patience = std::time::Instant::now() + LOCK_RELEASE;
+    loop {
+        match file.try_lock_exclusive() {
+            // Closing the file releases the lock at once, for sled to take.
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() != fs2::lock_contended_error().kind() => return Err(e.into()),
+            Err(_) if std::time::Instant::now() >= patience => {
+                return Err(StoreError::Locked {
+                    dir: data_dir.to_path_buf(),
+                })
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
     }
 }
 

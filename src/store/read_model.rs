@@ -15,8 +15,8 @@ use tokio::sync::watch;
 
 use crate::domain::anchoring::{Anchor, AnchorStatus};
 use crate::domain::{
-    apply, Annotation, AnnotationId, ArticleId, ClaimId, DomainEvent, Kind, Status, StyleRule,
-    TargetAnchor, UserName,
+    apply, Annotation, AnnotationId, ArticleId, ClaimId, DomainEvent, EventType, Kind, Status,
+    StyleRule, TargetAnchor, UserName,
 };
 
 use super::keys::{self, *};
@@ -198,13 +198,13 @@ impl ReadModel {
         let mut claims: BTreeMap<String, ClaimRow> = BTreeMap::new();
         let mut batch = sled::Batch::default();
         for record in records {
-            // Types this version does not know (written by a later one) are not projected here.
-            if !DomainEvent::TYPES.contains(&record.event_type.as_str()) {
+            // Types this version does not know (written by a later one, or access-control
+            // events) are not projected here; a known type that does not decode is an error.
+            let Some(event_type) = EventType::parse(&record.event_type) else {
                 continue;
-            }
-            let event = DomainEvent::from_parts(&record.event_type, &record.data).map_err(|e| {
-                StoreError::undecodable(format!("event {} ({})", record.seq, record.event_type), e)
-            })?;
+            };
+            let event = DomainEvent::decode(event_type, &record.data)
+                .map_err(|source| StoreError::event(record.seq, source))?;
             match &event {
                 DomainEvent::ArticleCreated {
                     article,
@@ -316,13 +316,13 @@ impl ReadModel {
                     let entry = current.get_mut(&id).expect("inserted above");
                     let before = entry.take();
                     let created_seq = before.as_ref().map_or(record.seq, |row| row.created_seq);
-                    *entry = apply(before.map(|row| row.annotation), &event).map(|annotation| {
-                        AnnotationRow {
-                            annotation,
-                            version: record.version,
-                            created_seq,
-                            last_seq: record.seq,
-                        }
+                    let after = apply(before.map(|row| row.annotation), &event)
+                        .map_err(|source| StoreError::event(record.seq, source))?;
+                    *entry = after.map(|annotation| AnnotationRow {
+                        annotation,
+                        version: record.version,
+                        created_seq,
+                        last_seq: record.seq,
                     });
                 }
             }

@@ -39,6 +39,24 @@ pub struct EventRecord {
     pub change: Option<Vec<u8>>,
 }
 
+impl EventRecord {
+    /// `event` as it lands at `seq`, version `version` of its stream.
+    pub fn landed(event: &NewEvent, seq: u64, version: u64) -> Self {
+        Self {
+            seq,
+            id: event.id,
+            stream: event.stream.clone(),
+            version,
+            event_type: event.event_type.clone(),
+            schema: event.schema,
+            actor: event.actor.clone(),
+            at: event.at,
+            data: event.data.clone(),
+            change: event.change.clone(),
+        }
+    }
+}
+
 /// The bytes on disk. Field order is part of the format: add fields only at the end, optional.
 #[derive(Serialize, Deserialize)]
 struct Envelope {

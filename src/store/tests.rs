@@ -286,3 +286,82 @@ fn a_directory_held_by_an_open_store_is_refused_as_locked() {
     }
     store.close();
 }
+
+/// An event written by the annotation's task, as the log holds it.
+fn domain_event(on: &StreamId, domain: crate::domain::DomainEvent) -> NewEvent {
+    let (event_type, data) = domain.into_parts();
+    NewEvent {
+        event_type,
+        data,
+        change: None,
+        ..event(EventId::random(), on)
+    }
+}
+
+#[tokio::test]
+async fn the_read_models_skip_unknown_types_and_stop_at_an_event_they_cannot_apply() {
+    use crate::domain::{derive_events, DomainEvent, EventError, EventType};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    let annotation: crate::domain::Annotation = serde_json::from_value(json!({
+        "id": "a", "kind": "comment", "body": "Check this.", "status": "open",
+        "targets": [{ "article": "pledge", "version": 1,
+            "quote": { "exact": "26" }, "position": { "start": 0, "end": 2 } }],
+        "creator": "alice", "created": "2025-09-04T12:00:00Z", "modified": "2025-09-04T12:00:00Z",
+    }))
+    .unwrap();
+    let [created] = derive_events(None, &annotation).try_into().unwrap();
+    let written = AppendRequest {
+        events: vec![domain_event(&a, created), event(EventId::random(), &a)],
+        expectations: vec![],
+    };
+    store.log.append(written).await.unwrap();
+    // `test.happened` is a type this version does not know: skipped, not an error.
+    store.read_model.wait_for(2).await.unwrap();
+    assert!(store
+        .read_model
+        .annotation(&AnnotationId::parse("a").unwrap())
+        .unwrap()
+        .is_some());
+
+    // A known type whose changes make no annotation (there is no kind "banana").
+    let (_, mut data) = DomainEvent::AnnotationUpdated {
+        id: annotation.id.clone(),
+        article: annotation.home_article().clone(),
+        changes: Default::default(),
+        modified: annotation.modified,
+    }
+    .into_parts();
+    data["changes"] = json!({ "kind": { "before": "comment", "after": "banana" } });
+    let broken = NewEvent {
+        event_type: EventType::AnnotationUpdated.as_str().into(),
+        data,
+        change: None,
+        ..event(EventId::random(), &a)
+    };
+    store
+        .log
+        .append(AppendRequest {
+            events: vec![broken],
+            expectations: vec![],
+        })
+        .await
+        .unwrap();
+    assert!(store.read_model.wait_for(3).await.is_err());
+    let records = store.log.read_after(0, 10).unwrap();
+    let refused = store.read_model.project(&records);
+    assert!(
+        matches!(
+            &refused,
+            Err(StoreError::Event { seq: 3, source })
+                if matches!(**source, EventError::UpdateDoesNotFit { .. })
+        ),
+        "{refused:?}"
+    );
+    let cause = std::error::Error::source(&refused.unwrap_err())
+        .unwrap()
+        .to_string();
+    assert!(cause.contains("annotation a"), "{cause}");
+}

@@ -1,15 +1,16 @@
 //! Durability: acknowledged writes survive SIGKILL of the real server process.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{ALICE, ARTICLE, JSONLD};
+use crate::helpers::{glossa_with_lines, ALICE, ARTICLE, JSONLD};
 
 /// The `glossa` binary serving a data directory on a free port.
 pub struct Server {
@@ -34,27 +35,20 @@ impl Server {
     }
 
     fn spawn(data_dir: &Path, addr: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_glossa"))
-            .args(["serve", "--addr", addr, "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the glossa binary starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(base) = line.strip_prefix("Glossa is listening on ") {
-                    let _ = tx.send(base.to_owned());
-                }
-            }
-        });
+        let head = ["serve", "--addr", addr, "--data-dir"];
+        let mut all: Vec<&OsStr> = head.iter().map(OsStr::new).collect();
+        all.push(data_dir.as_os_str());
+        all.extend(args.iter().map(OsStr::new));
+        let (child, lines) = glossa_with_lines(&all);
         // A guard against a server that never comes up, not a speed requirement.
-        let base = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("the server printed where it listens");
+        let base = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the server printed where it listens");
+            if let Some(base) = line.strip_prefix("Glossa is listening on ") {
+                break base.to_owned();
+            }
+        };
         Self {
             child: Mutex::new(child),
             base,

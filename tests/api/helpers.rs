@@ -274,3 +274,26 @@ pub fn ensure_node_packages() {
         .expect("bash runs the install script");
     assert!(status.success(), "scripts/install-test-deps.sh failed");
 }
+
+/// Starts the `glossa` binary with `args`; its standard output comes line by line through the
+/// returned channel, read on a thread of its own that keeps draining it (so the process never
+/// blocks on a full pipe) after the receiver is gone.
+pub fn glossa_with_lines(
+    args: &[&std::ffi::OsStr],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the glossa binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}

@@ -2,8 +2,8 @@
 //! characters split across chunks come out whole, and the tail comes back after its server
 //! did, from the last event it printed, with nothing printed twice or skipped.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsStr;
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::crash::Server;
-use crate::helpers::{ALICE, ARTICLE, JSONLD};
+use crate::helpers::{glossa_with_lines, ALICE, ARTICLE, JSONLD};
 
 const NOTE: &str = "Zelenskyy — «déclaration» 🇺🇦";
 /// A guard against a tail that never prints, not a speed requirement.
@@ -20,21 +20,10 @@ const PATIENCE: Duration = Duration::from_secs(120);
 
 /// `glossa events --follow` against `server`, its output lines sent to the returned channel.
 fn tail(server: &str, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(["events", "--follow", "--server", server, "--token", ALICE])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the glossa binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, rx)
+    let head = ["events", "--follow", "--server", server, "--token", ALICE];
+    let mut all: Vec<&OsStr> = head.iter().map(OsStr::new).collect();
+    all.extend(args.iter().map(OsStr::new));
+    glossa_with_lines(&all)
 }
 
 fn seq_of(line: &str) -> u64 {

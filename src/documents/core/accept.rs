@@ -10,13 +10,13 @@ use std::collections::{BTreeSet, HashMap};
 use automerge::{Change, ChangeHash, ObjId, Patch};
 use chrono::{DateTime, Utc};
 
-use super::inflight::Work;
-use super::receive::{all_keys, touched_keys};
-use super::DocumentCore;
+use super::touched::{all_keys, touched_keys};
+use super::{DocumentCore, Work};
 use crate::documents::compensate::{self, Repair};
+use crate::documents::error::DocError;
 use crate::documents::events::{change_event, commit_options, new_event, user_actor};
+use crate::documents::peer::ConnId;
 use crate::documents::schema;
-use crate::documents::{ConnId, DocError};
 use crate::domain::{derive_events, Annotation, AnnotationId, DomainEvent, StreamId, UserName};
 use crate::store::{AppendRequest, NewEvent};
 

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::inflight::Work;
-use super::{Answer, DocumentCore, Ticket};
+use super::{Answer, DocumentCore, Ticket, Work};
+use crate::documents::edit::{Reanchored, Reattachment};
+use crate::documents::error::DocError;
 use crate::documents::events::{new_event, receipt_event};
-use crate::documents::{DocError, Reanchored, Reattachment};
-use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, VersionDiff};
+use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, DiffBudget, VersionDiff};
 use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainError, DomainEvent, IndexedText, Kind, StreamId,
     TargetAnchor, UserName,
@@ -63,7 +63,8 @@ impl Versions<'_> {
         if !self.diffs.contains_key(&(from, to)) {
             let old = self.text(from)?.to_owned();
             let new = self.text(to)?.to_owned();
-            self.diffs.insert((from, to), VersionDiff::new(&old, &new));
+            let diff = VersionDiff::new(&old, &new, DiffBudget::STANDARD);
+            self.diffs.insert((from, to), diff);
         }
         Ok(&self.diffs[&(from, to)])
     }
@@ -121,23 +122,9 @@ impl DocumentCore {
         let mut request = AppendRequest::default();
         let mut counts: HashMap<AnchorStatus, usize> = HashMap::new();
         for id in ids {
-            let rows = self.library.anchors(id)?;
-            if rows
-                .iter()
-                .any(|r| &r.article == article && r.version == version)
-            {
+            let Some(anchors) = self.anchor_one(id, article, version, &mut versions)? else {
                 continue;
-            }
-            let anchors = anchor_targets(
-                &self.annotations[id],
-                article,
-                version,
-                &rows,
-                &mut versions,
-            )?;
-            if anchors.is_empty() {
-                continue;
-            }
+            };
             for a in &anchors {
                 *counts.entry(a.anchor.status).or_default() += 1;
             }
@@ -162,6 +149,26 @@ impl DocumentCore {
             by_status,
         };
         Ok((request, done))
+    }
+
+    /// Where one annotation's targets are in the version; `None` if it was anchored there
+    /// already or has no target to anchor.
+    fn anchor_one(
+        &self,
+        id: &AnnotationId,
+        article: &ArticleId,
+        version: u32,
+        versions: &mut Versions,
+    ) -> Result<Option<Vec<TargetAnchor>>, DocError> {
+        let rows = self.library.anchors(id)?;
+        if rows
+            .iter()
+            .any(|r| &r.article == article && r.version == version)
+        {
+            return Ok(None);
+        }
+        let anchors = anchor_targets(&self.annotations[id], article, version, &rows, versions)?;
+        Ok(Some(anchors).filter(|a| !a.is_empty()))
     }
 
     pub(super) fn anchors_again(&mut self, work: AnchorWork, attempt: u32) {

@@ -8,14 +8,13 @@ use std::ops::Range;
 use crate::domain::{commands, derive_events, Annotation, AnnotationId, DomainError, StreamId};
 use crate::store::{AppendRequest, Committed, NewEvent};
 
-use super::inflight::Work;
-use super::{Answer, DocumentCore, EditRequest, Ticket};
+use super::{Answer, DocumentCore, EditRequest, Ticket, Work};
 use crate::documents::edit::{Edit, Written};
+use crate::documents::error::DocError;
 use crate::documents::events::{
     change_event, commit_options, new_event, receipt_event, user_actor,
 };
 use crate::documents::schema;
-use crate::documents::DocError;
 
 /// The edits of an append, kept to answer them or to try them again.
 pub(super) struct EditWork {
@@ -92,12 +91,7 @@ impl DocumentCore {
         if batch.originals.is_empty() {
             // Nothing to log (an initialisation alone waits for a real change).
             self.rollback_if_moved(&heads_before);
-            for (ticket, outcome) in outcomes {
-                if let Outcome::Unchanged(written) = outcome {
-                    self.reply(ticket, Answer::Written(Ok(written)));
-                }
-            }
-            return;
+            return self.answer_unchanged(outcomes);
         }
         let mut events = batch.events;
         events.append(&mut batch.receipts);
@@ -116,6 +110,14 @@ impl DocumentCore {
             attempt,
             Work::Edits(work),
         );
+    }
+
+    fn answer_unchanged(&mut self, outcomes: Vec<(Ticket, Outcome)>) {
+        for (ticket, outcome) in outcomes {
+            if let Outcome::Unchanged(written) = outcome {
+                self.reply(ticket, Answer::Written(Ok(written)));
+            }
+        }
     }
 
     fn add_to_batch(&mut self, batch: &mut Batch, request: &EditRequest, p: Prepared) -> Outcome {

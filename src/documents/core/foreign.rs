@@ -4,7 +4,7 @@
 
 use automerge::{Change, Patch, PatchLog};
 
-use super::receive::{all_keys, touched_keys};
+use super::touched::{all_keys, touched_keys};
 use super::DocumentCore;
 use crate::documents::schema;
 use crate::domain::AnnotationId;

@@ -9,19 +9,8 @@ use automerge::ChangeHash;
 use crate::domain::{Annotation, AnnotationId, StreamId};
 use crate::store::{AppendRequest, Committed, EventRecord, StoreError};
 
-use super::accept::SyncWork;
-use super::anchors::{AnchorWork, ReattachWork};
-use super::edits::EditWork;
-use super::{AppendId, AppendOutcome, DocumentCore, Effect, MAX_ATTEMPTS};
-use crate::documents::DocError;
-
-/// What an append was for.
-pub(super) enum Work {
-    Edits(EditWork),
-    Sync(SyncWork),
-    Anchors(AnchorWork),
-    Reattach(ReattachWork),
-}
+use super::{AppendId, AppendOutcome, DocumentCore, Effect, Work, MAX_ATTEMPTS};
+use crate::documents::error::DocError;
 
 /// An append the core is waiting for.
 pub(super) struct InFlight {

@@ -27,6 +27,7 @@ mod rules;
 mod streams;
 #[cfg(test)]
 mod tests;
+mod touched;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -39,11 +40,17 @@ use crate::domain::{Annotation, AnnotationId, ArticleId, UserName};
 use crate::store::{AnchorRow, AppendRequest, Committed, EventRecord, StoreError};
 
 use super::edit::{DocState, Edit, Written};
-use super::{ConnId, DocError, Outbound, Presence, Reanchored, Reattachment, Rules};
+use super::edit::{Reanchored, Reattachment};
+use super::error::DocError;
+use super::peer::{ConnId, Outbound, Presence};
 
 pub use peers::PeerInfo;
+pub use rules::Rules;
 pub use streams::StreamState;
 
+use accept::SyncWork;
+use anchors::{AnchorWork, ReattachWork};
+use edits::EditWork;
 use inflight::InFlight;
 use peers::Peers;
 use streams::Streams;
@@ -171,6 +178,14 @@ pub enum Answer {
     Reanchored(Result<Reanchored, DocError>),
     Reattached(Result<u64, DocError>),
     Inspected(Box<DocState>),
+}
+
+/// What an append was for.
+enum Work {
+    Edits(EditWork),
+    Sync(SyncWork),
+    Anchors(AnchorWork),
+    Reattach(ReattachWork),
 }
 
 /// One article's document, annotations and peers.

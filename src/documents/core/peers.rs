@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use automerge::sync::{self, SyncDoc};
 
 use super::{DocumentCore, Effect};
-use crate::documents::{ConnId, Outbound, Presence};
+use crate::documents::peer::{ConnId, Outbound, Presence};
 use crate::domain::UserName;
 
 /// How many presence sessions a document remembers for de-duplication.

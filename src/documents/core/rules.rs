@@ -4,6 +4,17 @@
 use crate::domain::{Annotation, IndexedText, Target, UserName};
 
 use super::DocumentCore;
+use crate::domain::ContentLimits;
+use crate::identity::Users;
+
+/// What every document's changes are checked against.
+#[derive(Clone)]
+pub struct Rules {
+    pub limits: ContentLimits,
+    /// The desk's users, for the rules that name a person (an assignee); without them (tests,
+    /// benchmarks) any well-formed name passes.
+    pub people: Option<Users>,
+}
 
 impl DocumentCore {
     /// Why `after` may not follow `before` when `user` wrote it, if it may not.

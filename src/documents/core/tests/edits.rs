@@ -1,7 +1,8 @@
 //! REST edits, re-anchoring and what waits while an append is in flight.
 
 use super::*;
-use crate::documents::{DocError, Reanchored};
+use crate::documents::edit::Reanchored;
+use crate::documents::error::DocError;
 use crate::domain::anchoring::AnchorStatus;
 use crate::domain::Status;
 
@@ -95,15 +96,7 @@ fn a_failed_append_leaves_no_trace() {
     );
     let heads = inspect(&mut core, &mut log).heads;
     // When a reply is refused by the log.
-    let effects = core.handle(edit(
-        2,
-        "alice",
-        Edit::SetStatus {
-            id: id("a1"),
-            expected: None,
-            to: Status::InReview,
-        },
-    ));
+    let effects = core.handle(edit(2, "alice", set_status("a1", None, Status::InReview)));
     let Some(Effect::Append { id: append, .. }) = effects.first() else {
         panic!("expected an append, got {effects:?}");
     };
@@ -123,15 +116,7 @@ fn a_failed_append_leaves_no_trace() {
     let effects = feed(
         &mut core,
         &mut log,
-        edit(
-            3,
-            "alice",
-            Edit::SetStatus {
-                id: id("a1"),
-                expected: Some(1),
-                to: Status::InReview,
-            },
-        ),
+        edit(3, "alice", set_status("a1", Some(1), Status::InReview)),
     );
     assert_eq!(written(&effects, 3).as_ref().unwrap().version, 2);
 }
@@ -145,18 +130,7 @@ fn an_edit_with_a_stale_version_is_refused_before_anything_is_written() {
         edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
     );
     let records = log.records.len();
-    let effects = feed(
-        &mut core,
-        &mut log,
-        edit(
-            2,
-            "bruno",
-            Edit::Delete {
-                id: id("a1"),
-                expected: Some(7),
-            },
-        ),
-    );
+    let effects = feed(&mut core, &mut log, edit(2, "bruno", delete("a1", Some(7))));
     assert!(matches!(
         written(&effects, 2),
         Err(DocError::VersionMismatch {

@@ -99,18 +99,7 @@ impl Log {
             self.versions.insert(event.stream.clone(), version);
             let seq = self.records.len() as u64 + 1;
             positions.push(Position { seq, version });
-            self.records.push(EventRecord {
-                seq,
-                id: event.id,
-                stream: event.stream.clone(),
-                version,
-                event_type: event.event_type.clone(),
-                schema: event.schema,
-                actor: event.actor.clone(),
-                at: event.at,
-                data: event.data.clone(),
-                change: event.change.clone(),
-            });
+            self.records.push(EventRecord::landed(event, seq, version));
         }
         Some(Committed {
             positions,
@@ -233,6 +222,21 @@ pub(super) fn create(name: &str, creator: &str) -> Create {
         assignee: None,
         canonical: None,
         via: None,
+    }
+}
+
+pub(super) fn delete(name: &str, expected: Option<u64>) -> Edit {
+    Edit::Delete {
+        id: id(name),
+        expected,
+    }
+}
+
+pub(super) fn set_status(name: &str, expected: Option<u64>, to: crate::domain::Status) -> Edit {
+    Edit::SetStatus {
+        id: id(name),
+        expected,
+        to,
     }
 }
 

@@ -2,7 +2,7 @@
 //! events, re-validates, re-derives and asks again; changes appended elsewhere reach the peers.
 
 use super::*;
-use crate::documents::DocError;
+use crate::documents::error::DocError;
 use crate::domain::{Reply, Status};
 
 /// Given two replicas that both loaded annotation a1 from the log.
@@ -56,15 +56,7 @@ fn a_rest_edit_that_lost_a_race_is_merged_and_logged_on_the_winners_state() {
     let effects = feed(
         &mut b,
         &mut log,
-        edit(
-            2,
-            "alice",
-            Edit::SetStatus {
-                id: id("a1"),
-                expected: None,
-                to: Status::InReview,
-            },
-        ),
+        edit(2, "alice", set_status("a1", None, Status::InReview)),
     );
     assert!(written(&effects, 2).is_ok());
     // When A adds a reply.
@@ -90,29 +82,10 @@ fn a_stale_if_match_is_still_refused_after_a_lost_race() {
     feed(
         &mut b,
         &mut log,
-        edit(
-            2,
-            "alice",
-            Edit::SetStatus {
-                id: id("a1"),
-                expected: Some(1),
-                to: Status::InReview,
-            },
-        ),
+        edit(2, "alice", set_status("a1", Some(1), Status::InReview)),
     );
     // When A deletes a1 at the version it knew.
-    let effects = feed(
-        &mut a,
-        &mut log,
-        edit(
-            3,
-            "bruno",
-            Edit::Delete {
-                id: id("a1"),
-                expected: Some(1),
-            },
-        ),
-    );
+    let effects = feed(&mut a, &mut log, edit(3, "bruno", delete("a1", Some(1))));
     // Then, having merged B's change, A refuses it as stale and writes nothing.
     assert!(matches!(
         written(&effects, 3),
@@ -164,18 +137,7 @@ fn a_peers_change_that_lost_a_race_with_a_delete_is_compensated_on_the_merged_st
     let mut typist = Peer::new(1, "bruno", false);
     converge(&mut a, &mut log, &mut [&mut typist]);
     // Given B deleted a1 meanwhile.
-    feed(
-        &mut b,
-        &mut log,
-        edit(
-            2,
-            "bruno",
-            Edit::Delete {
-                id: id("a1"),
-                expected: None,
-            },
-        ),
-    );
+    feed(&mut b, &mut log, edit(2, "bruno", delete("a1", None)));
     // When the typist on A, who has not heard, changes the note.
     let before = typist.annotation("a1").unwrap();
     let mut typed = before.clone();
@@ -236,18 +198,7 @@ fn changes_appended_elsewhere_reach_this_replicas_peers() {
     converge(&mut a, &mut log, &mut [&mut reader]);
     assert!(reader.annotation("a2").is_some());
     assert_eq!(inspect(&mut a, &mut log).annotations.len(), 2);
-    let effects = feed(
-        &mut a,
-        &mut log,
-        edit(
-            3,
-            "alice",
-            Edit::Delete {
-                id: id("a2"),
-                expected: Some(1),
-            },
-        ),
-    );
+    let effects = feed(&mut a, &mut log, edit(3, "alice", delete("a2", Some(1))));
     assert_eq!(written(&effects, 3).as_ref().unwrap().version, 2);
     // And nothing is applied twice when the same events come again.
     let again = log.after(0);

@@ -12,10 +12,14 @@
 //! else the passage is `ambiguous` or `orphaned`.
 //! Nothing here guesses: a passage is never attached to a lookalike.
 
+mod diff;
+
 use serde::{Deserialize, Serialize};
-use similar::{capture_diff_slices_deadline, Algorithm, DiffOp};
+use similar::DiffOp;
 
 use super::text::{IndexedText, TextPosition, TextQuote};
+
+pub use diff::DiffBudget;
 
 /// Where an annotation's passage stands in one version of its article.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,8 +135,6 @@ const MIN_FUZZY_QUOTE: f64 = 0.75;
 const MIN_FUZZY_SCORE: f64 = 0.7;
 /// The best candidate must beat the next one by this much, or the result is ambiguous.
 const MARGIN: f64 = 0.1;
-/// How long the diff of two versions may take before it falls back to a coarser one.
-const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The character diff between two versions of an article, for mapping positions.
 pub struct VersionDiff {
@@ -142,11 +144,12 @@ pub struct VersionDiff {
 }
 
 impl VersionDiff {
-    pub fn new(old: &str, new: &str) -> Self {
+    /// Diffs two versions with at most `budget` of work: where it runs out, what is left is
+    /// treated as replaced, so the result depends on the texts and the budget only.
+    pub fn new(old: &str, new: &str, budget: DiffBudget) -> Self {
         let old: Vec<char> = old.chars().collect();
         let new: Vec<char> = new.chars().collect();
-        let deadline = std::time::Instant::now() + DIFF_DEADLINE;
-        let ops = capture_diff_slices_deadline(Algorithm::Myers, &old, &new, Some(deadline));
+        let ops = diff::diff_ops(&old, &new, budget);
         Self {
             ops,
             old_len: old.len(),
@@ -526,19 +529,19 @@ fn levenshtein(a: &[char], b: &[char]) -> usize {
 mod tests {
     use super::*;
 
-    const NATO: &str = include_str!("../../seeds/articles/000_b8b91b8f13ffc2b9.txt");
-    const FINALISED: &str = include_str!("../../seeds/articles/001_e66dc6db878f3d90.txt");
+    const NATO: &str = include_str!("../../../seeds/articles/000_b8b91b8f13ffc2b9.txt");
+    const FINALISED: &str = include_str!("../../../seeds/articles/001_e66dc6db878f3d90.txt");
     const CAPTION: &str = "France's President Emmanuel Macron greets Ukraine's President Volodymyr Zelenskyy upon his arrival to attend the Coalition of the Willing Summit, at The Elysee presidential Palace in Paris. AFP";
 
     /// Given an annotation on `quote` in `old`, when `new` is published, where is it?
     fn anchor(old: &str, new: &str, quote: &str, suggestion: Option<&str>) -> Anchor {
-        anchor_occurrence(old, new, quote, 0, suggestion).1
+        anchor_occurrence(old, new, quote, 0, suggestion, DiffBudget::STANDARD).1
     }
 
     /// Given an annotation on the `nth` (from 0) occurrence of `quote` in `old`, when `new` is
     /// published, where is it?
     fn anchor_nth(old: &str, new: &str, quote: &str, nth: usize) -> (TextPosition, Anchor) {
-        anchor_occurrence(old, new, quote, nth, None)
+        anchor_occurrence(old, new, quote, nth, None, DiffBudget::STANDARD)
     }
 
     fn anchor_occurrence(
@@ -547,6 +550,7 @@ mod tests {
         quote: &str,
         nth: usize,
         suggestion: Option<&str>,
+        budget: DiffBudget,
     ) -> (TextPosition, Anchor) {
         let old_text = IndexedText::new(old);
         let start = *old_text
@@ -563,7 +567,7 @@ mod tests {
             resolved: false,
         };
         let anchor = reanchor(
-            &VersionDiff::new(old, new),
+            &VersionDiff::new(old, new, budget),
             &IndexedText::new(new),
             &base,
             suggestion,
@@ -729,8 +733,27 @@ mod tests {
     }
 
     #[test]
+    fn the_diff_budget_not_the_machine_decides_how_far_the_diff_sees() {
+        // Edits at both ends put the four copies of the caption in the part that is searched.
+        let note = "Editor’s Note: This article was updated.\n";
+        let new = format!("{note}{}", FINALISED.replace("Nato", "NATO"));
+        let shift = note.chars().count() as u64;
+        let placed = |budget| anchor_occurrence(FINALISED, &new, CAPTION, 2, None, budget);
+        let (was, enough) = placed(DiffBudget::STANDARD);
+        assert_eq!(enough.status, AnchorStatus::Moved, "{enough:?}");
+        assert_eq!(enough.position.unwrap().start, was.start + shift);
+        // With no budget to tell the copies apart, the diff sees the middle as rewritten; the
+        // verdict is the search's, and the same on every run.
+        let (_, starved) = placed(DiffBudget::units(1));
+        assert_ne!(starved, enough);
+        for _ in 0..3 {
+            assert_eq!(placed(DiffBudget::units(1)).1, starved);
+        }
+    }
+
+    #[test]
     fn positions_map_through_the_diff() {
-        let diff = VersionDiff::new("abcdef", "abXcdYYf");
+        let diff = VersionDiff::new("abcdef", "abXcdYYf", DiffBudget::STANDARD);
         assert_eq!(diff.map_start(2), 3); // "c" after the inserted X
         assert_eq!(diff.map_end(2), 2); // an end before the insertion stays before it
         assert_eq!(diff.map_start(4), 5); // "e" was replaced by YY
