@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use automerge::transaction::CommitOptions;
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -27,9 +27,6 @@ use crate::store::{AppendRequest, Expected, NewEvent, Snapshot, Store, StoreErro
 use super::registry::Lease;
 use super::schema::{self, SchemaError};
 use super::{ConnId, DocError, Peer, PeerLink, Presence};
-
-/// Changes between two snapshots of a document.
-const SNAPSHOT_EVERY: u64 = 64;
 
 /// A change a user asks of an annotation.
 #[derive(Clone, Debug)]
@@ -691,7 +688,8 @@ impl DocumentActor {
     }
 
     pub(super) fn maybe_snapshot(&mut self) {
-        if self.changes_since_snapshot >= SNAPSHOT_EVERY {
+        let total = self.doc.stats().num_changes;
+        if super::snapshot_policy::snapshot_due(self.changes_since_snapshot, total) {
             self.save_snapshot();
         }
     }

@@ -12,6 +12,7 @@ mod reanchor;
 mod registry;
 mod replication;
 pub mod schema;
+mod snapshot_policy;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

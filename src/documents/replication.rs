@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{ChangeHash, PatchAction, Prop, ReadDoc};
+use automerge::{ChangeHash, Patch, PatchAction, PatchLog, Prop, ReadDoc};
 
 use crate::clock::now;
 use crate::domain::{
@@ -43,7 +43,8 @@ impl DocumentActor {
             || message
                 .heads
                 .iter()
-                .any(|head| self.doc.get_change_by_hash(head).is_none());
+                // Metadata only: `get_change_by_hash` rebuilds the change from the op set.
+                .any(|head| self.doc.get_change_meta_by_hash(head).is_none());
         if !self.peers.contains_key(&conn) {
             crate::metrics::metrics()
                 .sync_peers
@@ -68,8 +69,11 @@ impl DocumentActor {
         let heads_before = self.doc.get_heads();
         let doc = &mut self.doc;
         let state = &mut peer.state;
+        // What the message changed, as Automerge applies it: proportional to the change, where
+        // a diff from the old heads walks the whole document.
+        let mut patch_log = PatchLog::active();
         let received = catch_unwind(AssertUnwindSafe(|| {
-            doc.receive_sync_message(state, message)
+            doc.receive_sync_message_log_patches(state, message, &mut patch_log)
         }));
         match received {
             Ok(Ok(())) => {}
@@ -89,7 +93,8 @@ impl DocumentActor {
             }
         }
         if self.doc.get_heads() != heads_before {
-            if let Err(error) = self.accept(&user, &heads_before).await {
+            let patches = self.doc.make_patches(&mut patch_log);
+            if let Err(error) = self.accept(&user, &heads_before, &patches).await {
                 tracing::error!(article = %self.article, %error, "could not log a sync change");
                 self.rollback(&heads_before);
                 self.drop_peer(
@@ -198,6 +203,7 @@ impl DocumentActor {
         &mut self,
         user: &UserName,
         heads_before: &[ChangeHash],
+        patches: &[Patch],
     ) -> Result<(), DocError> {
         let at = now();
         let changes = self.doc.get_changes(heads_before);
@@ -210,7 +216,7 @@ impl DocumentActor {
         let mut last_change = events.len().saturating_sub(1);
         let map = schema::annotations_map(&self.doc)?.ok_or(DocError::Stopped)?;
         // Only the entries the changes touched need checking; if that cannot be told, all.
-        let keys: BTreeSet<String> = match self.touched_keys(&map, heads_before) {
+        let keys: BTreeSet<String> = match touched_keys_from_patches(patches, &map) {
             Some(keys) => keys,
             None => {
                 let mut keys: BTreeSet<String> = self.doc.keys(&map).collect();
@@ -334,44 +340,6 @@ impl DocumentActor {
         Ok(())
     }
 
-    /// The keys of `annotations` that changed since `before`, from Automerge's own diff; `None`
-    /// when a change reached outside single entries (the map itself replaced, say).
-    fn touched_keys(
-        &self,
-        map: &automerge::ObjId,
-        before: &[ChangeHash],
-    ) -> Option<BTreeSet<String>> {
-        let mut keys = BTreeSet::new();
-        for patch in self.doc.diff(before, &self.doc.get_heads()) {
-            if &patch.obj == map {
-                match patch.action {
-                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-                        keys.insert(key);
-                    }
-                    _ => return None,
-                }
-            } else if let Some((_, prop)) = patch.path.iter().find(|(obj, _)| obj == map) {
-                match prop {
-                    Prop::Map(key) => {
-                        keys.insert(key.clone());
-                    }
-                    Prop::Seq(_) => return None,
-                }
-            } else if patch.obj == automerge::ROOT {
-                // A root-level change that replaces `annotations` touches every entry.
-                match &patch.action {
-                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }
-                        if key == schema::ANNOTATIONS =>
-                    {
-                        return None
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Some(keys)
-    }
-
     /// The rules a sync peer's version of an annotation must keep, beyond the domain's own.
     fn validate(
         &self,
@@ -476,4 +444,38 @@ impl DocumentActor {
             .map(|_| ())
             .map_err(|m| format!("targets[{i}]: {}", m.0))
     }
+}
+
+/// The keys of `annotations` (the map `map`) that the patches of an applied sync message touch;
+/// `None` when a change reached outside single entries (the map itself replaced, say).
+fn touched_keys_from_patches(patches: &[Patch], map: &automerge::ObjId) -> Option<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    for patch in patches {
+        if &patch.obj == map {
+            match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                    keys.insert(key.clone());
+                }
+                _ => return None,
+            }
+        } else if let Some((_, prop)) = patch.path.iter().find(|(obj, _)| obj == map) {
+            match prop {
+                Prop::Map(key) => {
+                    keys.insert(key.clone());
+                }
+                Prop::Seq(_) => return None,
+            }
+        } else if patch.obj == automerge::ROOT {
+            // A root-level change that replaces `annotations` touches every entry.
+            match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }
+                    if key == schema::ANNOTATIONS =>
+                {
+                    return None
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(keys)
 }
