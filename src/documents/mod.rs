@@ -13,6 +13,7 @@ mod registry;
 mod replication;
 pub mod schema;
 mod snapshot_policy;
+mod sync_ack;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

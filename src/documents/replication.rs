@@ -73,7 +73,13 @@ impl DocumentActor {
         // a diff from the old heads walks the whole document.
         let mut patch_log = PatchLog::active();
         let received = catch_unwind(AssertUnwindSafe(|| {
-            doc.receive_sync_message_log_patches(state, message, &mut patch_log)
+            // Acknowledgements (most messages) without Automerge's walk of the whole history.
+            match super::sync_ack::receive_without_changes(doc, state, message) {
+                None => Ok(()),
+                Some(message) => {
+                    doc.receive_sync_message_log_patches(state, message, &mut patch_log)
+                }
+            }
         }));
         match received {
             Ok(Ok(())) => {}

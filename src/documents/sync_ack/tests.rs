@@ -1,0 +1,171 @@
+//! The fast path must leave a peer's sync state exactly as Automerge's own
+//! `receive_sync_message` would, and must not need long walks on long histories.
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ROOT};
+
+use super::receive_without_changes;
+
+/// A server document and one peer, each with its sync state with the other.
+struct Pair {
+    server: Automerge,
+    server_state: State,
+    peer: Automerge,
+    peer_state: State,
+    /// Messages without changes the server took through the fast path.
+    fast: usize,
+    /// Messages without changes the fast path gave back to Automerge.
+    slow: usize,
+}
+
+fn edit(doc: &mut Automerge, value: i64) {
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "n", value).unwrap();
+    tx.commit();
+}
+
+impl Pair {
+    fn new(history: i64) -> Self {
+        let mut server = Automerge::new();
+        for i in 0..history {
+            edit(&mut server, i);
+        }
+        Self {
+            server,
+            server_state: State::new(),
+            peer: Automerge::new(),
+            peer_state: State::new(),
+            fast: 0,
+            slow: 0,
+        }
+    }
+
+    /// The server receives `message`: through the fast path when it carries no changes, and
+    /// the resulting state must be Automerge's.
+    fn to_server(&mut self, message: Message) {
+        if !message.changes.is_empty() {
+            self.server
+                .receive_sync_message(&mut self.server_state, message)
+                .unwrap();
+            return;
+        }
+        let mut expected = self.server_state.clone();
+        self.server
+            .receive_sync_message(&mut expected, message.clone())
+            .unwrap();
+        match receive_without_changes(&self.server, &mut self.server_state, message) {
+            None => self.fast += 1,
+            Some(given_back) => {
+                self.slow += 1;
+                self.server
+                    .receive_sync_message(&mut self.server_state, given_back)
+                    .unwrap();
+            }
+        }
+        assert_eq!(self.server_state, expected);
+    }
+
+    fn from_server(&mut self) -> Option<Message> {
+        self.server.generate_sync_message(&mut self.server_state)
+    }
+
+    fn from_peer(&mut self) -> Option<Message> {
+        self.peer.generate_sync_message(&mut self.peer_state)
+    }
+
+    fn to_peer(&mut self, message: Message) {
+        self.peer
+            .receive_sync_message(&mut self.peer_state, message)
+            .unwrap();
+    }
+
+    /// Messages both ways until neither side has anything to say.
+    fn settle(&mut self) {
+        for _ in 0..50 {
+            let a = self.from_peer();
+            let quiet = a.is_none();
+            if let Some(m) = a {
+                self.to_server(m);
+            }
+            match self.from_server() {
+                Some(m) => self.to_peer(m),
+                None if quiet => return,
+                None => {}
+            }
+        }
+        panic!("the pair did not settle");
+    }
+}
+
+#[test]
+fn acknowledgements_leave_the_state_automerge_would() {
+    let mut pair = Pair::new(20);
+    pair.settle();
+    for i in 0..10 {
+        edit(&mut pair.server, 100 + i);
+        pair.settle();
+        edit(&mut pair.peer, 200 + i);
+        pair.settle();
+    }
+    assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
+    assert!(pair.fast >= 10, "only {} acknowledgements checked", pair.fast);
+}
+
+#[test]
+fn a_message_that_crossed_a_change_keeps_it_as_sent() {
+    let mut pair = Pair::new(5);
+    pair.settle();
+    edit(&mut pair.server, 1);
+    let change = pair.from_server().expect("the server sends its change");
+    // The peer speaks before the change arrives: its heads do not include it.
+    edit(&mut pair.peer, 2);
+    let crossing = pair.from_peer().expect("the peer sends its change");
+    pair.to_server(crossing);
+    pair.to_peer(change);
+    let before = pair.fast;
+    pair.settle();
+    assert!(pair.fast > before);
+    assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
+}
+
+#[test]
+fn a_peer_that_lost_its_data_is_reset() {
+    let mut pair = Pair::new(5);
+    pair.settle();
+    edit(&mut pair.server, 1);
+    let _lost = pair.from_server();
+    pair.peer = Automerge::new();
+    pair.peer_state = State::new();
+    pair.settle();
+    assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
+}
+
+#[test]
+fn an_acknowledgement_on_a_long_history_needs_no_long_walk() {
+    let mut pair = Pair::new(super::MAX_WALK as i64 + 1000);
+    // The first sync sends the whole history: its acknowledgement may take the long way.
+    pair.settle();
+    let (fast, slow) = (pair.fast, pair.slow);
+    for i in 0..3 {
+        edit(&mut pair.server, i);
+        pair.settle();
+        edit(&mut pair.peer, i);
+        pair.settle();
+    }
+    // A message that crossed the server's change: the change is not among the peer's ancestors,
+    // which only a walk that stops at older changes can tell quickly.
+    let mut stale_state = pair.peer_state.clone();
+    stale_state.have_responded = false;
+    let stale = pair
+        .peer
+        .generate_sync_message(&mut stale_state)
+        .expect("a message with the peer's heads");
+    edit(&mut pair.server, 10);
+    let change = pair.from_server().expect("the server sends its change");
+    pair.to_server(stale);
+    pair.to_peer(change);
+    pair.settle();
+    assert!(pair.fast >= fast + 4, "{} acknowledgements checked", pair.fast - fast);
+    assert_eq!(pair.slow, slow, "an acknowledgement walked the whole history");
+}
