@@ -73,13 +73,8 @@ impl DocumentActor {
         // a diff from the old heads walks the whole document.
         let mut patch_log = PatchLog::active();
         let received = catch_unwind(AssertUnwindSafe(|| {
-            // Acknowledgements (most messages) without Automerge's walk of the whole history.
-            match super::sync_ack::receive_without_changes(doc, state, message) {
-                None => Ok(()),
-                Some(message) => {
-                    doc.receive_sync_message_log_patches(state, message, &mut patch_log)
-                }
-            }
+            // As Automerge would, without its walk of the whole history where it is not needed.
+            super::sync_ack::receive(doc, state, message, &mut patch_log)
         }));
         match received {
             Ok(Ok(())) => {}

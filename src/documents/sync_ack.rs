@@ -1,67 +1,43 @@
-//! Receiving a peer's sync message that carries no changes (an acknowledgement, a request),
-//! at a cost that does not grow with the document's history.
+//! Receiving a peer's sync message at a cost that does not grow with the document's history.
 //!
-//! Every edit brings one such message back from every peer. Automerge 0.12's
-//! `receive_sync_message` trims the hashes it sent the peer to those the peer has not seen by
-//! walking *every* ancestor of the peer's heads, so each acknowledgement cost time in proportion
-//! to the whole history. Here the same state update is made with a walk that stops as soon as
-//! it can: at the hashes sent (usually the peer's heads themselves), and below any change too
-//! old to have one of them as an ancestor (a change's operations all come after those of its
-//! ancestors). A walk that would still be long is left to Automerge.
+//! Automerge 0.12's `receive_sync_message` trims the hashes it sent the peer to those the peer
+//! has not seen by visiting *every* ancestor of the peer's heads, so each message (the edit
+//! itself, and the acknowledgement every other peer sends back) cost time in proportion to the
+//! whole history. That walk only matters when something sent is not one of the peer's heads:
+//! when nothing was sent since the peer last answered, or the peer's heads name everything
+//! sent, the trimmed set is empty and is known without a walk. Then this module makes the same
+//! update Automerge would (apply the changes, then the sync state); in any other case, rarer
+//! (a message that crossed one of ours, or a peer that took several at once), the message goes
+//! to Automerge.
 //!
-//! A mistake here could only keep a hash in the sent set that the peer already has, which
-//! holds back nothing the peer lacks; the tests compare the resulting state with Automerge's.
+//! The tests compare the resulting document and state with Automerge's own.
 
 use std::collections::{BTreeSet, HashSet};
 
-use automerge::sync::{Capability, Message, MessageFlags, State};
-use automerge::{Automerge, ChangeHash};
+use automerge::sync::{Capability, Message, MessageFlags, State, SyncDoc};
+use automerge::{Automerge, AutomergeError, ChangeHash, PatchLog, ReadDoc};
 
-/// Most changes the walk visits before it leaves the message to Automerge.
-const MAX_WALK: usize = 4096;
-
-/// Applies a message without changes to `state` as Automerge would, and returns `None`; gives
-/// the message back untouched, for `receive_sync_message`, if it carries changes or the walk
-/// would be long.
-pub(super) fn receive_without_changes(
-    doc: &Automerge,
+/// Applies a peer's sync message to the document and to `state`, logging what changed in
+/// `patch_log`: exactly what `receive_sync_message_log_patches` does.
+pub(super) fn receive(
+    doc: &mut Automerge,
     state: &mut State,
     message: Message,
-) -> Option<Message> {
-    if !message.changes.is_empty() {
-        return Some(message);
+    patch_log: &mut PatchLog,
+) -> Result<(), AutomergeError> {
+    if !trimmed_without_walk(state, &message) {
+        return doc.receive_sync_message_log_patches(state, message, patch_log);
     }
-    let reset = message
-        .flags
-        .is_some_and(|f| f.contains(MessageFlags::SYNC_RESET));
-    let sent = if reset {
-        BTreeSet::new()
-    } else {
-        match seen_by_peer(doc, &state.sent_hashes, &message.heads) {
-            Some(seen) => state
-                .sent_hashes
-                .iter()
-                .filter(|h| !seen.contains(h))
-                .copied()
-                .collect(),
-            None => return Some(message),
-        }
-    };
-    apply(doc, state, message, sent);
-    None
-}
-
-/// The state update of Automerge's `receive_sync_message` for a message without changes, with
-/// `sent` the sent hashes already trimmed.
-fn apply(doc: &Automerge, state: &mut State, message: Message, sent: BTreeSet<ChangeHash>) {
     let Message {
         heads,
         need,
         have,
+        changes,
         flags,
         ..
     } = message;
     state.in_flight = false;
+    let before: Vec<ChangeHash> = doc.get_heads();
     if let Some(flags) = flags {
         let mut capabilities = vec![Capability::MessageV2];
         if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
@@ -70,16 +46,27 @@ fn apply(doc: &Automerge, state: &mut State, message: Message, sent: BTreeSet<Ch
         state.their_capabilities = Some(capabilities);
         state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
     }
-    state.sent_hashes = sent;
-    if heads == doc.get_heads() {
+    if !changes.is_empty() && !state.read_only {
+        let bytes: Vec<u8> = changes.iter().flatten().copied().collect();
+        doc.load_incremental_log_patches(&bytes, patch_log)?;
+        state.shared_heads = advance_heads(&before, &doc.get_heads(), &state.shared_heads);
+    }
+    // Everything sent is among the peer's heads (or nothing was sent): the peer has seen it all.
+    let sent = std::mem::take(&mut state.sent_hashes);
+    if changes.is_empty() && heads == before {
         state.last_sent_heads.clone_from(&heads);
     }
-    let known: Vec<ChangeHash> = heads.iter().filter(|h| has(doc, h)).copied().collect();
+    let ours = doc.get_heads();
+    let lookup = Lookup::new(doc);
+    let known: Vec<ChangeHash> = heads
+        .iter()
+        .filter(|h| ours.contains(h) || before.contains(h) || sent.contains(h) || lookup.has(h))
+        .copied()
+        .collect();
     if known.len() == heads.len() {
         state.shared_heads.clone_from(&heads);
         if heads.is_empty() {
             state.last_sent_heads = Vec::new();
-            state.sent_hashes = BTreeSet::new();
         }
     } else {
         let mut shared: BTreeSet<ChangeHash> = state.shared_heads.iter().copied().collect();
@@ -89,49 +76,62 @@ fn apply(doc: &Automerge, state: &mut State, message: Message, sent: BTreeSet<Ch
     state.their_have = Some(have);
     state.their_heads = Some(heads);
     state.their_need = Some(need);
+    Ok(())
 }
 
-fn has(doc: &Automerge, hash: &ChangeHash) -> bool {
-    doc.get_change_meta_by_hash(hash).is_some()
+/// Whether the hashes sent to the peer, trimmed to those it has not seen, are known to be none
+/// without walking the history: nothing sent, a reset asked for, or every one of them named
+/// among the peer's heads.
+fn trimmed_without_walk(state: &State, message: &Message) -> bool {
+    let reset = message
+        .flags
+        .is_some_and(|f| f.contains(MessageFlags::SYNC_RESET));
+    reset
+        || state
+            .sent_hashes
+            .iter()
+            .all(|sent| message.heads.contains(sent))
 }
 
-/// Which of `sent` are ancestors of (or among) `heads`; `None` if finding out takes too long.
-fn seen_by_peer(
-    doc: &Automerge,
-    sent: &BTreeSet<ChangeHash>,
-    heads: &[ChangeHash],
-) -> Option<HashSet<ChangeHash>> {
-    let mut seen = HashSet::new();
-    if sent.is_empty() {
-        return Some(seen);
+/// Whether the document holds a change. Change metadata is decoded from the change graph's
+/// columns, which costs time in proportion to the history; asking for a hash's missing
+/// dependencies is a hash lookup, and exact when no change waits for its dependencies.
+struct Lookup<'a> {
+    doc: &'a Automerge,
+    nothing_queued: bool,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(doc: &'a Automerge) -> Self {
+        Self {
+            doc,
+            nothing_queued: doc.get_missing_deps(&[]).is_empty(),
+        }
     }
-    // A change can only be an ancestor of changes whose operations start after its own.
-    let oldest = sent
+
+    fn has(&self, hash: &ChangeHash) -> bool {
+        if self.nothing_queued {
+            self.doc
+                .get_missing_deps(std::slice::from_ref(hash))
+                .is_empty()
+        } else {
+            self.doc.get_change_meta_by_hash(hash).is_some()
+        }
+    }
+}
+
+/// The heads both sides have after applying a peer's changes, as Automerge computes them: our
+/// new heads that are new, and the old shared heads that are still heads.
+fn advance_heads(before: &[ChangeHash], after: &[ChangeHash], shared: &[ChangeHash]) -> Vec<ChangeHash> {
+    let before: HashSet<&ChangeHash> = before.iter().collect();
+    let after_set: HashSet<&ChangeHash> = after.iter().collect();
+    let advanced: BTreeSet<ChangeHash> = after
         .iter()
-        .filter_map(|h| doc.get_change_meta_by_hash(h))
-        .map(|meta| meta.max_op)
-        .min()?;
-    let mut to_visit: Vec<ChangeHash> = heads.iter().filter(|h| has(doc, h)).copied().collect();
-    let mut visited = HashSet::new();
-    while let Some(hash) = to_visit.pop() {
-        if !visited.insert(hash) {
-            continue;
-        }
-        if visited.len() > MAX_WALK {
-            return None;
-        }
-        if sent.contains(&hash) {
-            seen.insert(hash);
-            if seen.len() == sent.len() {
-                break;
-            }
-        }
-        let meta = doc.get_change_meta_by_hash(&hash)?;
-        if meta.start_op > oldest {
-            to_visit.extend(meta.deps.iter().filter(|d| !visited.contains(*d)));
-        }
-    }
-    Some(seen)
+        .filter(|h| !before.contains(h))
+        .chain(shared.iter().filter(|h| after_set.contains(h)))
+        .copied()
+        .collect();
+    advanced.into_iter().collect()
 }
 
 #[cfg(test)]
