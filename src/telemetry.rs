@@ -35,7 +35,9 @@ where
 /// graph, formatted on every change applied, so an enabled span made each sync edit cost time in
 /// proportion to the document's history.
 fn filter(rust_log: Option<&str>, default_filter: &str) -> EnvFilter {
-    let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or(default_filter);
+    let spec = rust_log
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(default_filter);
     let filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new(default_filter));
     if spec.contains("automerge") {
         return filter;

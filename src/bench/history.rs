@@ -19,11 +19,10 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::documents::{schema, user_actor};
 use crate::domain::{
-    derive_events, Annotation, ArticleId, DomainEvent, EventId, StreamId, UserName,
-    SCHEMA_VERSION,
+    derive_events, Annotation, ArticleId, DomainEvent, EventId, StreamId, UserName, SCHEMA_VERSION,
 };
 use crate::startup::Application;
-use crate::store::{AppendRequest, NewEvent, Store};
+use crate::store::{AppendRequest, NewEvent, Snapshot, Store};
 
 /// Characters typed before the note is cleared.
 const LINE: usize = 200;
@@ -80,6 +79,20 @@ pub async fn preload(data_dir: &Path, article: &str, changes: usize) -> anyhow::
             .await
             .context("appending the history")?;
     }
+    // A snapshot at the last change, as a server that kept the document would have saved one.
+    let last = store
+        .log
+        .read_stream(&stream, store.log.head().saturating_sub(2))?
+        .into_iter()
+        .rfind(|r| r.change.is_some())
+        .ok_or_else(|| anyhow!("no change was logged"))?;
+    store.snapshots.put(
+        &article,
+        &Snapshot {
+            seq: last.seq,
+            bytes: doc.save(),
+        },
+    )?;
     // Every event projected, so the server starts on read models that are up to date.
     store.read_model.wait_for(store.log.head()).await?;
     Ok(Preloaded {
@@ -157,7 +170,12 @@ fn change(
     Ok(events)
 }
 
-fn event(stream: StreamId, user: &UserName, event: DomainEvent, change: Option<Vec<u8>>) -> NewEvent {
+fn event(
+    stream: StreamId,
+    user: &UserName,
+    event: DomainEvent,
+    change: Option<Vec<u8>>,
+) -> NewEvent {
     let (event_type, data) = event.into_parts();
     NewEvent {
         id: EventId::random(),

@@ -116,11 +116,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// `preload-history`: see the module docs.
 async fn preload_history(args: &[String]) -> anyhow::Result<()> {
-    let flag = |name: &str| {
-        args.windows(2)
-            .find(|w| w[0] == name)
-            .map(|w| w[1].clone())
-    };
+    let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
     let dir = flag("--data-dir").ok_or_else(|| anyhow::anyhow!("--data-dir DIR is required"))?;
     let changes: usize = flag("--changes")
         .ok_or_else(|| anyhow::anyhow!("--changes N is required"))?
@@ -135,7 +131,9 @@ async fn preload_history(args: &[String]) -> anyhow::Result<()> {
         done.annotation,
         done.took.as_secs_f64()
     );
-    // Exit at once: the log is durable, and the store's threads are not joined on drop.
+    // The log is durable; the snapshot and read models are written by sled's own flusher, which
+    // runs every half second. The store's threads are not joined on drop: exit once it ran.
+    std::thread::sleep(Duration::from_secs(2));
     std::process::exit(0);
 }
 

@@ -449,7 +449,10 @@ impl DocumentActor {
 
 /// The keys of `annotations` (the map `map`) that the patches of an applied sync message touch;
 /// `None` when a change reached outside single entries (the map itself replaced, say).
-fn touched_keys_from_patches(patches: &[Patch], map: &automerge::ObjId) -> Option<BTreeSet<String>> {
+fn touched_keys_from_patches(
+    patches: &[Patch],
+    map: &automerge::ObjId,
+) -> Option<BTreeSet<String>> {
     let mut keys = BTreeSet::new();
     for patch in patches {
         if &patch.obj == map {

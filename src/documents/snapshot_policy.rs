@@ -51,6 +51,9 @@ mod tests {
         };
         let short = cost_per_change(10_000);
         let long = cost_per_change(1_000_000);
-        assert!(long < short * 1.5, "{short} vs {long} changes written per change");
+        assert!(
+            long < short * 1.5,
+            "{short} vs {long} changes written per change"
+        );
     }
 }

@@ -122,7 +122,11 @@ impl<'a> Lookup<'a> {
 
 /// The heads both sides have after applying a peer's changes, as Automerge computes them: our
 /// new heads that are new, and the old shared heads that are still heads.
-fn advance_heads(before: &[ChangeHash], after: &[ChangeHash], shared: &[ChangeHash]) -> Vec<ChangeHash> {
+fn advance_heads(
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+    shared: &[ChangeHash],
+) -> Vec<ChangeHash> {
     let before: HashSet<&ChangeHash> = before.iter().collect();
     let after_set: HashSet<&ChangeHash> = after.iter().collect();
     let advanced: BTreeSet<ChangeHash> = after

@@ -43,7 +43,7 @@ impl Pair {
     }
 
     /// The server receives `message`; the outcome must be Automerge's.
-    fn to_server(&mut self, message: Message) {
+    fn server_receives(&mut self, message: Message) {
         let mut expected_doc = self.server.clone();
         let mut expected = self.server_state.clone();
         expected_doc
@@ -65,15 +65,15 @@ impl Pair {
         assert_eq!(self.server.get_heads(), expected_doc.get_heads());
     }
 
-    fn from_server(&mut self) -> Option<Message> {
+    fn server_says(&mut self) -> Option<Message> {
         self.server.generate_sync_message(&mut self.server_state)
     }
 
-    fn from_peer(&mut self) -> Option<Message> {
+    fn peer_says(&mut self) -> Option<Message> {
         self.peer.generate_sync_message(&mut self.peer_state)
     }
 
-    fn to_peer(&mut self, message: Message) {
+    fn peer_receives(&mut self, message: Message) {
         self.peer
             .receive_sync_message(&mut self.peer_state, message)
             .unwrap();
@@ -82,13 +82,13 @@ impl Pair {
     /// Messages both ways until neither side has anything to say.
     fn settle(&mut self) {
         for _ in 0..50 {
-            let a = self.from_peer();
+            let a = self.peer_says();
             let quiet = a.is_none();
             if let Some(m) = a {
-                self.to_server(m);
+                self.server_receives(m);
             }
-            match self.from_server() {
-                Some(m) => self.to_peer(m),
+            match self.server_says() {
+                Some(m) => self.peer_receives(m),
                 None if quiet => return,
                 None => {}
             }
@@ -108,7 +108,11 @@ fn acknowledgements_leave_the_state_automerge_would() {
         pair.settle();
     }
     assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
-    assert!(pair.fast >= 10, "only {} acknowledgements checked", pair.fast);
+    assert!(
+        pair.fast >= 10,
+        "only {} acknowledgements checked",
+        pair.fast
+    );
 }
 
 #[test]
@@ -116,12 +120,12 @@ fn a_message_that_crossed_a_change_keeps_it_as_sent() {
     let mut pair = Pair::new(5);
     pair.settle();
     edit(&mut pair.server, 1);
-    let change = pair.from_server().expect("the server sends its change");
+    let change = pair.server_says().expect("the server sends its change");
     // The peer speaks before the change arrives: its heads do not include it.
     edit(&mut pair.peer, 2);
-    let crossing = pair.from_peer().expect("the peer sends its change");
-    pair.to_server(crossing);
-    pair.to_peer(change);
+    let crossing = pair.peer_says().expect("the peer sends its change");
+    pair.server_receives(crossing);
+    pair.peer_receives(change);
     let before = pair.fast;
     pair.settle();
     assert!(pair.fast > before);
@@ -133,7 +137,7 @@ fn a_peer_that_lost_its_data_is_reset() {
     let mut pair = Pair::new(5);
     pair.settle();
     edit(&mut pair.server, 1);
-    let _lost = pair.from_server();
+    let _lost = pair.server_says();
     pair.peer = Automerge::new();
     pair.peer_state = State::new();
     pair.settle();
@@ -153,6 +157,14 @@ fn an_edit_on_a_long_history_needs_no_walk() {
         edit(&mut pair.peer, i);
         pair.settle();
     }
-    assert!(pair.fast >= fast + 3, "{} messages checked, {} slow", pair.fast - fast, pair.slow - slow);
-    assert_eq!(pair.slow, slow, "an edit's message walked the whole history");
+    assert!(
+        pair.fast >= fast + 3,
+        "{} messages checked, {} slow",
+        pair.fast - fast,
+        pair.slow - slow
+    );
+    assert_eq!(
+        pair.slow, slow,
+        "an edit's message walked the whole history"
+    );
 }
