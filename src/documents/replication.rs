@@ -43,8 +43,9 @@ impl DocumentActor {
             || message
                 .heads
                 .iter()
-                // Metadata only: `get_change_by_hash` rebuilds the change from the op set.
-                .any(|head| self.doc.get_change_meta_by_hash(head).is_none());
+                // A hash lookup: `get_change_by_hash` rebuilds the change from the op set, and
+                // even its metadata is decoded in time proportional to the history.
+                .any(|head| !super::sync_ack::has_change(&self.doc, head));
         if !self.peers.contains_key(&conn) {
             crate::metrics::metrics()
                 .sync_peers

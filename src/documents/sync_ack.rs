@@ -93,6 +93,11 @@ fn trimmed_without_walk(state: &State, message: &Message) -> bool {
             .all(|sent| message.heads.contains(sent))
 }
 
+/// Whether the document holds a change, without the cost of decoding its metadata.
+pub(super) fn has_change(doc: &Automerge, hash: &ChangeHash) -> bool {
+    Lookup::new(doc).has(hash)
+}
+
 /// Whether the document holds a change. Change metadata is decoded from the change graph's
 /// columns, which costs time in proportion to the history; asking for a hash's missing
 /// dependencies is a hash lookup, and exact when no change waits for its dependencies.
