@@ -58,7 +58,7 @@ for n in $HISTORY; do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
     sleep 0.1
   done
-  say "history of $n changes: server up after $(echo "$(date +%s.%N) - $started" | bc) s"
+  say "history of $n changes: server up after $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
   GLOSSA_URL="http://127.0.0.1:$port" GLOSSA_TOKEN=demo-alice-token GLOSSA_USER=alice GLOSSA_PID=$PID \
     SETTLE_S=1 "$HERE/run-sync-bench.sh" "$WORK/sync-$n.json" >&2 || say "the run with $n earlier changes failed"
   stop
