@@ -39,5 +39,8 @@ GLOSSA_URL="http://127.0.0.1:$port" GLOSSA_TOKEN=demo-alice-token GLOSSA_USER=al
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 
+# Per-edit cost against the document's history (fresh, 1k, 10k and 100k earlier changes).
+bench/run-history-bench.sh bench-results/history.json | tee bench-results/history.md
+
 # Memory per idle sync connection and per loaded document, both servers (each on fresh processes).
 GLOSSA_BIN="$target/release/glossa" bench/run-memory-bench.sh bench-results/memory.json | tee bench-results/memory.md

@@ -1,5 +1,8 @@
 //! The load generator behind `glossa-bench`: whole-path figures for durable appends, the HTTP
 //! API and start-up, reported as medians and percentiles (never asserted in tests).
+//! `history` preloads a document with a long history for the sync benchmark.
+
+pub mod history;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,10 @@
 //! `glossa-bench`: measures durable appends, the HTTP API, start-up and re-anchoring on this
 //! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
 //! reanchoring` runs one suite. Build with `--release` for meaningful numbers.
+//!
+//! `glossa-bench preload-history --data-dir DIR --changes N [--article SLUG]` seeds DIR and
+//! gives the article's document N earlier changes, for the sync benchmark over a long history
+//! (`bench/run-history-bench.sh`).
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +13,11 @@ use glossa::store::Store;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let options = Options::from_args(std::env::args().collect());
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("preload-history") {
+        return preload_history(&args).await;
+    }
+    let options = Options::from_args(args);
     let duration = Duration::from_secs_f64(options.seconds);
     let mut rows: Vec<Row> = Vec::new();
     if options.runs("appends") {
@@ -139,6 +147,29 @@ async fn reanchoring(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     rows.push(row);
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
+}
+
+/// `preload-history`: see the module docs.
+async fn preload_history(args: &[String]) -> anyhow::Result<()> {
+    let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
+    let dir = flag("--data-dir").ok_or_else(|| anyhow::anyhow!("--data-dir DIR is required"))?;
+    let changes: usize = flag("--changes")
+        .ok_or_else(|| anyhow::anyhow!("--changes N is required"))?
+        .parse()?;
+    let article = flag("--article").unwrap_or_else(|| "twenty-six-nations-pledge".into());
+    let done = bench::history::preload(std::path::Path::new(&dir), &article, changes).await?;
+    eprintln!(
+        "preloaded {} changes ({} events) on {}'s annotation {} in {:.1} s",
+        done.changes,
+        done.events,
+        done.article,
+        done.annotation,
+        done.took.as_secs_f64()
+    );
+    // The log is durable; the snapshot and read models are written by sled's own flusher, which
+    // runs every half second. The store's threads are not joined on drop: exit once it ran.
+    std::thread::sleep(Duration::from_secs(2));
+    std::process::exit(0);
 }
 
 fn single(suite: &str, case: String, took: Duration) -> Row {

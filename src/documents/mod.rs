@@ -16,6 +16,8 @@ mod load;
 mod peer;
 mod registry;
 pub mod schema;
+mod snapshot_policy;
+mod sync_ack;
 mod task;
 mod values;
 

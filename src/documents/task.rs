@@ -20,10 +20,8 @@ use super::core::{
 };
 use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
+use super::snapshot_policy;
 use super::{ConnId, DocError, Outbound, PeerLink};
-
-/// Changes between two snapshots of a document.
-const SNAPSHOT_EVERY: u64 = 64;
 
 /// Most edits logged in one append by a document task.
 const MAX_EDIT_BATCH: usize = 64;
@@ -302,7 +300,8 @@ impl DocumentTask {
     }
 
     fn maybe_snapshot(&mut self) {
-        if self.core.stream_state().unsaved >= SNAPSHOT_EVERY {
+        let unsaved = self.core.stream_state().unsaved;
+        if snapshot_policy::snapshot_due(unsaved, self.core.change_count()) {
             self.save_snapshot();
         }
     }

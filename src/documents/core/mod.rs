@@ -32,7 +32,7 @@ mod touched;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use automerge::Automerge;
+use automerge::{Automerge, ReadDoc};
 use chrono::{DateTime, Utc};
 
 use crate::domain::idempotency::Receipt;
@@ -301,6 +301,11 @@ impl DocumentCore {
     /// Whether an append is in flight or inputs wait for one.
     pub fn is_busy(&self) -> bool {
         self.inflight.is_some() || !self.queued.is_empty()
+    }
+
+    /// How many changes the document holds.
+    pub fn change_count(&self) -> u64 {
+        self.doc.stats().num_changes
     }
 
     /// Subscribed peers.

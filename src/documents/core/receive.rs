@@ -5,14 +5,15 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use automerge::sync::{self, SyncDoc};
-use automerge::{ChangeHash, PatchLog, ReadDoc};
+use automerge::sync;
+use automerge::{ChangeHash, PatchLog};
 use chrono::{DateTime, Utc};
 
 use super::accept::SyncWork;
 use super::{DocumentCore, PeerInfo};
 use crate::documents::events::{change_event, commit_options, user_actor};
 use crate::documents::schema::{self, SchemaError};
+use crate::documents::sync_ack;
 use crate::domain::UserName;
 use crate::store::NewEvent;
 
@@ -33,7 +34,8 @@ impl DocumentCore {
             || message
                 .heads
                 .iter()
-                .any(|head| self.doc.get_change_by_hash(head).is_none());
+                // A hash lookup: fetching the change's metadata would cost the whole history.
+                .any(|head| !sync_ack::has_change(&self.doc, head));
         self.join(info, has_unapplied);
         let heads_peer = self.doc.get_heads();
         let mut log = PatchLog::active();
@@ -42,7 +44,8 @@ impl DocumentCore {
         };
         let doc = &mut self.doc;
         let received = catch_unwind(AssertUnwindSafe(|| {
-            doc.receive_sync_message_log_patches(state, message, &mut log)
+            // As Automerge would, without its walk of the whole history where it is not needed.
+            sync_ack::receive(doc, state, message, &mut log)
         }));
         let failure = match received {
             Ok(Ok(())) => None,
