@@ -11,15 +11,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use automerge::transaction::CommitOptions;
 use automerge::Automerge;
 use chrono::Utc;
-use serde_json::json;
 
 use crate::config::Settings;
-use crate::documents::{schema, user_actor};
+use crate::documents::{change_event, commit_options, new_event, schema, user_actor};
 use crate::domain::{
-    derive_events, Annotation, ArticleId, DomainEvent, EventId, StreamId, UserName, SCHEMA_VERSION,
+    derive_events, Annotation, ArticleId, StreamId, UserName,
 };
 use crate::startup::Application;
 use crate::store::{AppendRequest, NewEvent, Snapshot, Store};
@@ -135,56 +133,17 @@ fn change(
     let mut tx = doc.transaction();
     let map = schema::annotations_map(&tx)?.ok_or_else(|| anyhow!("no annotations map"))?;
     schema::write_annotation(&mut tx, &map, Some(before), after)?;
-    tx.commit_with(
-        CommitOptions::default()
-            .with_message(json!({ "user": user.as_str() }).to_string())
-            .with_time(at.timestamp_millis()),
-    );
+    tx.commit_with(commit_options(user, at));
     let change = doc
         .get_last_local_change()
         .ok_or_else(|| anyhow!("no change"))?;
     let StreamId::Document(article) = stream else {
         unreachable!("a document stream")
     };
-    let changed = DomainEvent::DocumentChanged {
-        article: article.clone(),
-        hash: change.hash().to_string(),
-        heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
-        actor: change.actor_id().to_hex_string(),
-        seq: change.seq(),
-    };
-    let mut events = vec![event(
-        stream.clone(),
-        user,
-        changed,
-        Some(change.raw_bytes().to_vec()),
-    )];
+    let mut events = vec![change_event(article, doc, user, at, &change)];
+    let annotation = StreamId::Annotation(after.id.clone());
     for semantic in derive_events(Some(before), after) {
-        events.push(event(
-            StreamId::Annotation(after.id.clone()),
-            user,
-            semantic,
-            None,
-        ));
+        events.push(new_event(annotation.clone(), user, at, semantic, None));
     }
     Ok(events)
-}
-
-fn event(
-    stream: StreamId,
-    user: &UserName,
-    event: DomainEvent,
-    change: Option<Vec<u8>>,
-) -> NewEvent {
-    let (event_type, data) = event.into_parts();
-    NewEvent {
-        id: EventId::random(),
-        stream,
-        event_type,
-        schema: SCHEMA_VERSION,
-        actor: user.clone(),
-        at: Utc::now(),
-        data,
-        change,
-    }
 }

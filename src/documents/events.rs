@@ -19,7 +19,7 @@ pub fn user_actor(user: &UserName) -> ActorId {
 }
 
 /// The message and time of a change made on behalf of `user`.
-pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {
+pub fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOptions {
     CommitOptions::default()
         .with_message(json!({ "user": user.as_str() }).to_string())
         .with_time(at.timestamp_millis())
@@ -27,7 +27,7 @@ pub(super) fn commit_options(user: &UserName, at: DateTime<Utc>) -> CommitOption
 
 /// The `document.changed` event of one change of `doc`; the heads it records are the
 /// document's heads now (for changes applied together, after all of them).
-pub(super) fn change_event(
+pub fn change_event(
     article: &ArticleId,
     doc: &Automerge,
     user: &UserName,
@@ -64,7 +64,7 @@ pub fn receipt_event(
     }
 }
 
-pub(super) fn new_event(
+pub fn new_event(
     stream: StreamId,
     user: &UserName,
     at: DateTime<Utc>,

@@ -98,6 +98,24 @@ pub fn replay_annotation(
     Ok(idempotency::replayed(response.body(body)))
 }
 
+/// The idempotency key's verdict on a write to annotation `id`, which comes before the
+/// annotation's state (so a retry is answered even if the annotation changed since): the desk to
+/// write with, or the first answer given again (`response`, with `location`).
+async fn keyed(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Writer,
+    body: &JsonBody,
+    id: &AnnotationId,
+    response: actix_web::HttpResponseBuilder,
+    location: Option<&AnnotationId>,
+) -> Result<Result<crate::desk::Desk, HttpResponse>, ApiError> {
+    match idempotency::attempt(state, req, caller, body).await? {
+        Attempt::Run(desk) => Ok(Ok(desk)),
+        Attempt::Replay(_) => replay_annotation(state, id, response, location).map(Err),
+    }
+}
+
 /// Refuses an assignee who is not a user of the desk (422, naming them), so work is never
 /// assigned to nobody. `current` is the annotation's assignee now: keeping it is always
 /// allowed, so an annotation assigned to someone who has since left can still be edited.
@@ -274,14 +292,10 @@ async fn reply(
     AnnotationPath(id): AnnotationPath,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    // The idempotency key's verdict comes before the annotation's state, so a retry is
-    // answered even if the annotation changed since.
-    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
-    let desk = match attempt {
-        Attempt::Run(desk) => desk,
-        Attempt::Replay(_) => {
-            return replay_annotation(&state, &id, HttpResponse::Created(), Some(&id));
-        }
+    let created = HttpResponse::Created();
+    let desk = match keyed(&state, &req, &caller, &body, &id, created, Some(&id)).await? {
+        Ok(desk) => desk,
+        Err(replayed) => return Ok(replayed),
     };
     shortcut(&state, &req, &id)?;
     let request: ReplyRequest = parse_shape(&body)?;
@@ -316,12 +330,9 @@ async fn set_status(
     AnnotationPath(id): AnnotationPath,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    // The idempotency key's verdict comes before the annotation's state, so a retry is
-    // answered even if the annotation changed since.
-    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
-    let desk = match attempt {
-        Attempt::Run(desk) => desk,
-        Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
+    let desk = match keyed(&state, &req, &caller, &body, &id, HttpResponse::Ok(), None).await? {
+        Ok(desk) => desk,
+        Err(replayed) => return Ok(replayed),
     };
     let (_, expected) = shortcut(&state, &req, &id)?;
     let request: StatusRequest = parse_shape(&body)?;
@@ -344,12 +355,9 @@ async fn assign(
     AnnotationPath(id): AnnotationPath,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    // The idempotency key's verdict comes before the annotation's state, so a retry is
-    // answered even if the annotation changed since.
-    let attempt = idempotency::attempt(&state, &req, &caller, &body).await?;
-    let desk = match attempt {
-        Attempt::Run(desk) => desk,
-        Attempt::Replay(_) => return replay_annotation(&state, &id, HttpResponse::Ok(), None),
+    let desk = match keyed(&state, &req, &caller, &body, &id, HttpResponse::Ok(), None).await? {
+        Ok(desk) => desk,
+        Err(replayed) => return Ok(replayed),
     };
     let (row, expected) = shortcut(&state, &req, &id)?;
     let request: AssignRequest = parse_shape(&body)?;
