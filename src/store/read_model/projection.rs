@@ -8,12 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::anchoring::{Anchor, AnchorStatus};
-use crate::domain::{apply, AnnotationId, ArticleId, ClaimId, DomainEvent, TargetAnchor};
+use crate::domain::{
+    apply, AnnotationId, ArticleId, ClaimId, DomainEvent, TargetAnchor, TextPosition, TextQuote,
+};
 
-use super::super::keys::*;
-use super::super::record::EventRecord;
-use super::super::StoreError;
 use super::{encode, AnchorRow, AnnotationRow, ArticleRow, ClaimRow, ReadModel, VersionInfo};
+use crate::store::keys::*;
+use crate::store::record::EventRecord;
+use crate::store::StoreError;
 
 /// The rows one batch has changed so far, and the sled batch that will write them.
 pub(super) struct Projection<'m> {
@@ -299,32 +301,52 @@ fn anchor_row(
                 Some(row) => Some(row.clone()),
                 None => model.anchor_at(&key)?,
             };
-            let mut row = existing.unwrap_or_else(|| AnchorRow {
-                annotation: id.clone(),
-                article: article.clone(),
-                version: *version,
-                anchors: Vec::new(),
-                by: record.actor.clone(),
-                at: record.at,
-            });
-            row.anchors.retain(|a| a.target != *target);
-            row.anchors.push(TargetAnchor {
-                target: *target,
-                anchor: Anchor {
-                    status: AnchorStatus::Reattached,
-                    position: Some(*position),
-                    quote: Some(quote.clone()),
-                    score: None,
-                    candidates: Vec::new(),
-                },
-            });
-            row.anchors.sort_by_key(|a| a.target);
-            row.by = record.actor.clone();
-            row.at = record.at;
+            let mut row = existing.unwrap_or_else(|| unplaced_row(id, article, *version, record));
+            reattach(&mut row, *target, quote, *position, record);
             Ok(Some(row))
         }
         _ => Ok(None),
     }
+}
+
+/// The row of a version where none of the annotation's targets is placed yet.
+fn unplaced_row(
+    id: &AnnotationId,
+    article: &ArticleId,
+    version: u32,
+    record: &EventRecord,
+) -> AnchorRow {
+    AnchorRow {
+        annotation: id.clone(),
+        article: article.clone(),
+        version,
+        anchors: Vec::new(),
+        by: record.actor.clone(),
+        at: record.at,
+    }
+}
+
+/// Replaces one target's anchor in a row by a person's placement, keeping the targets in
+/// order; the row is now theirs.
+fn reattach(
+    row: &mut AnchorRow,
+    target: usize,
+    quote: &TextQuote,
+    position: TextPosition,
+    record: &EventRecord,
+) {
+    let anchor = Anchor {
+        status: AnchorStatus::Reattached,
+        position: Some(position),
+        quote: Some(quote.clone()),
+        score: None,
+        candidates: Vec::new(),
+    };
+    row.anchors.retain(|a| a.target != target);
+    row.anchors.push(TargetAnchor { target, anchor });
+    row.anchors.sort_by_key(|a| a.target);
+    row.by = record.actor.clone();
+    row.at = record.at;
 }
 
 fn index_keys(row: &AnnotationRow) -> Vec<Vec<u8>> {
