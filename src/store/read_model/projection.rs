@@ -23,7 +23,7 @@ pub(super) struct Projection<'m> {
     /// Each touched annotation as the tree held it before the batch, so that its old index
     /// keys can be removed.
     original: HashMap<String, Option<AnnotationRow>>,
-    /// Each touched annotation as the batch leaves it; `None` once it no longer exists.
+    /// Each touched annotation as the batch leaves it; `None` while it does not exist.
     current: BTreeMap<String, Option<AnnotationRow>>,
     articles: BTreeMap<String, ArticleRow>,
     anchors: BTreeMap<Vec<u8>, AnchorRow>,
