@@ -5,7 +5,9 @@
 //! crash the projector resumes from the checkpoint; delete the tree and it is rebuilt from the
 //! whole log. It is not flushed itself: the log is what must survive.
 
-use std::collections::{BTreeMap, HashMap};
+mod projection;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -13,16 +15,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::domain::anchoring::{Anchor, AnchorStatus};
 use crate::domain::{
-    apply, Annotation, AnnotationId, ArticleId, ClaimId, DomainEvent, EventType, Kind, Status,
-    StyleRule, TargetAnchor, UserName,
+    Annotation, AnnotationId, ArticleId, ClaimId, DomainEvent, EventType, Kind, Status, StyleRule,
+    TargetAnchor, UserName,
 };
 
 use super::keys::{self, *};
 use super::log::EventLog;
 use super::record::EventRecord;
 use super::StoreError;
+use projection::Projection;
 
 /// An annotation as the read side serves it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,12 +193,7 @@ impl ReadModel {
         let Some(last) = records.last().map(|r| r.seq) else {
             return Ok(());
         };
-        let mut original: HashMap<String, Option<AnnotationRow>> = HashMap::new();
-        let mut current: BTreeMap<String, Option<AnnotationRow>> = BTreeMap::new();
-        let mut articles: BTreeMap<String, ArticleRow> = BTreeMap::new();
-        let mut anchors: BTreeMap<Vec<u8>, AnchorRow> = BTreeMap::new();
-        let mut claims: BTreeMap<String, ClaimRow> = BTreeMap::new();
-        let mut batch = sled::Batch::default();
+        let mut projection = Projection::new(self);
         for record in records {
             // Types this version does not know (written by a later one, or access-control
             // events) are not projected here; a known type that does not decode is an error.
@@ -205,150 +202,9 @@ impl ReadModel {
             };
             let event = DomainEvent::decode(event_type, &record.data)
                 .map_err(|source| StoreError::event(record.seq, source))?;
-            match &event {
-                DomainEvent::ArticleCreated {
-                    article,
-                    title,
-                    outlet,
-                    url,
-                    published,
-                    document_id,
-                } => {
-                    articles.insert(
-                        article.to_string(),
-                        ArticleRow {
-                            id: article.clone(),
-                            title: title.clone(),
-                            outlet: outlet.clone(),
-                            url: url.clone(),
-                            published: published.clone(),
-                            document_id: document_id.clone(),
-                            created: record.at,
-                            versions: Vec::new(),
-                        },
-                    );
-                }
-                DomainEvent::ArticleVersionPublished {
-                    article,
-                    version,
-                    sha256,
-                    text,
-                } => {
-                    let key = article.to_string();
-                    let row = match articles.remove(&key) {
-                        Some(row) => Some(row),
-                        None => self.article(article)?,
-                    };
-                    if let Some(mut row) = row {
-                        row.versions.push(VersionInfo {
-                            number: *version,
-                            sha256: sha256.clone(),
-                            length: text.chars().count() as u64,
-                            ingested: record.at,
-                        });
-                        articles.insert(key, row);
-                    }
-                    batch.insert(rm_article_text(article.as_str(), *version), text.as_bytes());
-                }
-                DomainEvent::DocumentChanged { .. } | DomainEvent::ChangeRejected { .. } => {}
-                DomainEvent::ClaimCreated {
-                    claim,
-                    text,
-                    claimant,
-                } => {
-                    claims.insert(
-                        claim.to_string(),
-                        ClaimRow {
-                            id: claim.clone(),
-                            text: text.clone(),
-                            claimant: claimant.clone(),
-                            annotations: Vec::new(),
-                            created: record.at,
-                            creator: record.actor.clone(),
-                        },
-                    );
-                }
-                DomainEvent::ClaimLinked { claim, annotation }
-                | DomainEvent::ClaimUnlinked { claim, annotation } => {
-                    let key = claim.to_string();
-                    let row = match claims.remove(&key) {
-                        Some(row) => Some(row),
-                        None => self.claim(claim)?,
-                    };
-                    if let Some(mut row) = row {
-                        row.annotations.retain(|a| a != annotation);
-                        if matches!(event, DomainEvent::ClaimLinked { .. }) {
-                            row.annotations.push(annotation.clone());
-                        }
-                        claims.insert(key, row);
-                    }
-                }
-                DomainEvent::StyleRulesSet { rules } => {
-                    batch.insert(RM_STYLE, encode(rules)?);
-                }
-                _ => {
-                    // New targets make the anchors of the old ones meaningless: drop them, and
-                    // the next re-anchoring pass places the new ones.
-                    if let DomainEvent::AnnotationUpdated { id, changes, .. } = &event {
-                        if changes.contains_key("targets") {
-                            let prefix = rm_anchor_prefix(id.as_str());
-                            for entry in self.tree.scan_prefix(&prefix) {
-                                batch.remove(entry?.0);
-                            }
-                            anchors.retain(|key, _| !key.starts_with(&prefix));
-                        }
-                    }
-                    if let Some(row) = anchor_row(&event, record, &anchors, self)? {
-                        anchors.insert(
-                            rm_anchor(row.annotation.as_str(), row.article.as_str(), row.version),
-                            row,
-                        );
-                    }
-                    let Some(id) = event.annotation_id() else {
-                        continue;
-                    };
-                    let id = id.to_string();
-                    if !current.contains_key(&id) {
-                        let stored = self.annotation_by_str(&id)?;
-                        original.insert(id.clone(), stored.clone());
-                        current.insert(id.clone(), stored);
-                    }
-                    let entry = current.get_mut(&id).expect("inserted above");
-                    let before = entry.take();
-                    let created_seq = before.as_ref().map_or(record.seq, |row| row.created_seq);
-                    let after = apply(before.map(|row| row.annotation), &event)
-                        .map_err(|source| StoreError::event(record.seq, source))?;
-                    *entry = after.map(|annotation| AnnotationRow {
-                        annotation,
-                        version: record.version,
-                        created_seq,
-                        last_seq: record.seq,
-                    });
-                }
-            }
+            projection.fold(&event, record)?;
         }
-        for (id, row) in &current {
-            if let Some(Some(old)) = original.get(id) {
-                for key in index_keys(old) {
-                    batch.remove(key);
-                }
-            }
-            if let Some(row) = row {
-                for key in index_keys(row) {
-                    batch.insert(key, &[]);
-                }
-                batch.insert(rm_row(RM_ANNOTATION, id), encode(row)?);
-            }
-        }
-        for (id, row) in &articles {
-            batch.insert(rm_row(RM_ARTICLE, id), encode(row)?);
-        }
-        for (key, row) in &anchors {
-            batch.insert(key.as_slice(), encode(row)?);
-        }
-        for (id, row) in &claims {
-            batch.insert(rm_row(RM_CLAIM, id), encode(row)?);
-        }
+        let mut batch = projection.into_batch()?;
         batch.insert(RM_CHECKPOINT, &keys::u64_value(last));
         self.tree.apply_batch(batch)?;
         self.projected.send_replace(last);
@@ -483,91 +339,6 @@ impl ReadModel {
             })
             .transpose()
     }
-}
-
-/// The anchor row an anchoring event leaves (a re-attachment changes one target of the row).
-fn anchor_row(
-    event: &DomainEvent,
-    record: &EventRecord,
-    pending: &BTreeMap<Vec<u8>, AnchorRow>,
-    model: &ReadModel,
-) -> Result<Option<AnchorRow>, StoreError> {
-    match event {
-        DomainEvent::AnnotationAnchored {
-            id,
-            article,
-            version,
-            anchors,
-        } => Ok(Some(AnchorRow {
-            annotation: id.clone(),
-            article: article.clone(),
-            version: *version,
-            anchors: anchors.clone(),
-            by: record.actor.clone(),
-            at: record.at,
-        })),
-        DomainEvent::AnnotationReattached {
-            id,
-            article,
-            version,
-            target,
-            quote,
-            position,
-        } => {
-            let key = rm_anchor(id.as_str(), article.as_str(), *version);
-            let existing = match pending.get(&key) {
-                Some(row) => Some(row.clone()),
-                None => model.anchor_at(&key)?,
-            };
-            let mut row = existing.unwrap_or_else(|| AnchorRow {
-                annotation: id.clone(),
-                article: article.clone(),
-                version: *version,
-                anchors: Vec::new(),
-                by: record.actor.clone(),
-                at: record.at,
-            });
-            row.anchors.retain(|a| a.target != *target);
-            row.anchors.push(TargetAnchor {
-                target: *target,
-                anchor: Anchor {
-                    status: AnchorStatus::Reattached,
-                    position: Some(*position),
-                    quote: Some(quote.clone()),
-                    score: None,
-                    candidates: Vec::new(),
-                },
-            });
-            row.anchors.sort_by_key(|a| a.target);
-            row.by = record.actor.clone();
-            row.at = record.at;
-            Ok(Some(row))
-        }
-        _ => Ok(None),
-    }
-}
-
-fn index_keys(row: &AnnotationRow) -> Vec<Vec<u8>> {
-    let a = &row.annotation;
-    if a.deleted {
-        return Vec::new();
-    }
-    let (seq, id) = (row.created_seq, a.id.as_str());
-    let mut keys = vec![
-        rm_index(RM_BY_STATUS, a.status.as_str(), seq, id),
-        rm_index(RM_BY_KIND, a.kind.as_str(), seq, id),
-    ];
-    let mut all = vec![RM_ALL, 0];
-    all.extend_from_slice(&seq.to_be_bytes());
-    all.extend_from_slice(id.as_bytes());
-    keys.push(all);
-    for article in a.articles() {
-        keys.push(rm_index(RM_BY_ARTICLE, article.as_str(), seq, id));
-    }
-    if let Some(assignee) = &a.assignee {
-        keys.push(rm_index(RM_BY_ASSIGNEE, assignee.as_str(), seq, id));
-    }
-    keys
 }
 
 fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {

@@ -9,7 +9,7 @@
 //! its two texts and its budget only: the same versions give the same verdicts on any machine,
 //! however busy, which a deadline on the clock could not promise.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 use similar::algorithms::{Capture, Compact, DiffHook, Replace};
 use similar::DiffOp;
@@ -140,92 +140,201 @@ impl Search<'_> {
     /// A point on a shortest edit path from `(o0, n0)` to `(o1, n1)` that splits it into two
     /// smaller problems, or `None` when the budget ran out first. The texts differ at both
     /// ends (their common start and end were trimmed) and neither is empty.
+    ///
+    /// Each round `d` lets both searches make one more edit, forward first; the first to reach
+    /// a diagonal the other has already passed gives the split.
     fn middle(&mut self, o0: usize, o1: usize, n0: usize, n1: usize) -> Option<(usize, usize)> {
-        let (old, new) = (&self.old[o0..o1], &self.new[n0..n1]);
-        let (n, m) = (old.len() as isize, new.len() as isize);
-        let max_d = (n + m + 1) / 2;
-        let offset = max_d + 1;
-        let width = (2 * max_d + 3) as usize;
-        // Furthest x reached on each diagonal k = x - y: forward from the start, and backward
-        // from the end (with x and y counted from the end).
-        let mut forward = vec![-1isize; width];
-        let mut backward = vec![-1isize; width];
-        forward[(offset + 1) as usize] = 0;
-        backward[(offset + 1) as usize] = 0;
-        let delta = n - m;
-        let odd = delta % 2 != 0;
-        // Diagonals that ran off the grid are not searched again.
-        let (mut f_start, mut f_end, mut b_start, mut b_end) = (0, 0, 0, 0);
-        for d in 0..max_d {
-            let mut k = -d + f_start;
-            while k <= d - f_end {
-                let i = (offset + k) as usize;
-                let mut x = if k == -d || (k != d && forward[i - 1] < forward[i + 1]) {
-                    forward[i + 1]
-                } else {
-                    forward[i - 1] + 1
-                };
-                let mut y = x - k;
-                let start = x;
-                while x < n && y < m && old[x as usize] == new[y as usize] {
-                    x += 1;
-                    y += 1;
-                }
-                forward[i] = x;
-                if !self.spend(1 + (x - start) as u64) {
-                    return None;
-                }
-                if x > n {
-                    f_end += 2;
-                } else if y > m {
-                    f_start += 2;
-                } else if odd {
-                    let j = offset + delta - k;
-                    if (0..width as isize).contains(&j) && backward[j as usize] != -1 {
-                        let reached = n - backward[j as usize];
-                        if x >= reached {
-                            return Some((o0 + x as usize, n0 + y as usize));
-                        }
-                    }
-                }
-                k += 2;
+        let (old, new) = (self.old, self.new);
+        let grid = Grid::new(&old[o0..o1], &new[n0..n1]);
+        let mut forward = Frontier::new(&grid);
+        let mut backward = Frontier::new(&grid);
+        let split =
+            |found: Option<(isize, isize)>| found.map(|(x, y)| (o0 + x as usize, n0 + y as usize));
+        for d in 0..grid.max_d {
+            if let ControlFlow::Break(found) = self.forward_round(&grid, d, &mut forward, &backward)
+            {
+                return split(found);
             }
-            let mut k = -d + b_start;
-            while k <= d - b_end {
-                let i = (offset + k) as usize;
-                let mut x = if k == -d || (k != d && backward[i - 1] < backward[i + 1]) {
-                    backward[i + 1]
-                } else {
-                    backward[i - 1] + 1
-                };
-                let mut y = x - k;
-                let start = x;
-                while x < n && y < m && old[(n - x - 1) as usize] == new[(m - y - 1) as usize] {
-                    x += 1;
-                    y += 1;
-                }
-                backward[i] = x;
-                if !self.spend(1 + (x - start) as u64) {
-                    return None;
-                }
-                if x > n {
-                    b_end += 2;
-                } else if y > m {
-                    b_start += 2;
-                } else if !odd {
-                    let j = offset + delta - k;
-                    if (0..width as isize).contains(&j) && forward[j as usize] != -1 {
-                        let fx = forward[j as usize];
-                        let fy = fx - (j - offset);
-                        if fx >= n - x {
-                            return Some((o0 + fx as usize, n0 + fy as usize));
-                        }
-                    }
-                }
-                k += 2;
+            if let ControlFlow::Break(found) =
+                self.backward_round(&grid, d, &mut backward, &forward)
+            {
+                return split(found);
             }
         }
         None
+    }
+
+    /// One round of the forward search: every live diagonal gets one more edit. It breaks
+    /// with the split point (counted from the start) when it overlaps the backward search,
+    /// which can only happen when the lengths differ by an odd number, or with `None` when
+    /// the budget is gone.
+    fn forward_round(
+        &mut self,
+        grid: &Grid,
+        d: isize,
+        forward: &mut Frontier,
+        backward: &Frontier,
+    ) -> ControlFlow<Option<(isize, isize)>> {
+        let mut k = -d + forward.skip_start;
+        while k <= d - forward.skip_end {
+            let same = |x: isize, y: isize| grid.old[x as usize] == grid.new[y as usize];
+            let Some((x, y)) = self.extend(grid, forward, k, d, same) else {
+                return ControlFlow::Break(None);
+            };
+            if forward.on_grid(grid, x, y) && grid.odd {
+                if let Some((_, reached)) = grid.opposite(k, backward) {
+                    if x >= grid.n - reached {
+                        return ControlFlow::Break(Some((x, y)));
+                    }
+                }
+            }
+            k += 2;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// One round of the backward search, the mirror of [`Self::forward_round`]: it can meet
+    /// the forward search only when the lengths differ by an even number, and breaks with the
+    /// forward search's point there (counted from the start).
+    fn backward_round(
+        &mut self,
+        grid: &Grid,
+        d: isize,
+        backward: &mut Frontier,
+        forward: &Frontier,
+    ) -> ControlFlow<Option<(isize, isize)>> {
+        let mut k = -d + backward.skip_start;
+        while k <= d - backward.skip_end {
+            let same = |x: isize, y: isize| {
+                grid.old[(grid.n - x - 1) as usize] == grid.new[(grid.m - y - 1) as usize]
+            };
+            let Some((x, y)) = self.extend(grid, backward, k, d, same) else {
+                return ControlFlow::Break(None);
+            };
+            if backward.on_grid(grid, x, y) && !grid.odd {
+                if let Some((j, fx)) = grid.opposite(k, forward) {
+                    let fy = fx - (j - grid.offset);
+                    if fx >= grid.n - x {
+                        return ControlFlow::Break(Some((fx, fy)));
+                    }
+                }
+            }
+            k += 2;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Extends diagonal `k` of a search by one edit and then along every matching character
+    /// (`same` compares in the search's own direction), spending one unit for the edit and one
+    /// per match. Gives the point reached, or `None` once the budget is gone.
+    fn extend(
+        &mut self,
+        grid: &Grid,
+        frontier: &mut Frontier,
+        k: isize,
+        d: isize,
+        same: impl Fn(isize, isize) -> bool,
+    ) -> Option<(isize, isize)> {
+        let i = (grid.offset + k) as usize;
+        let reach = &mut frontier.reach;
+        let mut x = if k == -d || (k != d && reach[i - 1] < reach[i + 1]) {
+            reach[i + 1]
+        } else {
+            reach[i - 1] + 1
+        };
+        let mut y = x - k;
+        let start = x;
+        while x < grid.n && y < grid.m && same(x, y) {
+            x += 1;
+            y += 1;
+        }
+        reach[i] = x;
+        self.spend(1 + (x - start) as u64).then_some((x, y))
+    }
+}
+
+/// The sub-problem [`Search::middle`] works on: two non-empty stretches of the texts, and the
+/// sizes of its table of diagonals.
+struct Grid<'a> {
+    old: &'a [char],
+    new: &'a [char],
+    n: isize,
+    m: isize,
+    /// Rounds after which the two searches must have met.
+    max_d: isize,
+    /// Index of diagonal 0 in a frontier's table.
+    offset: isize,
+    width: usize,
+    /// `n - m`: the diagonal on which the end lies, seen from the start.
+    delta: isize,
+    /// Whether `delta` is odd, which decides which search can detect the overlap.
+    odd: bool,
+}
+
+impl<'a> Grid<'a> {
+    fn new(old: &'a [char], new: &'a [char]) -> Self {
+        let (n, m) = (old.len() as isize, new.len() as isize);
+        let max_d = (n + m + 1) / 2;
+        let delta = n - m;
+        Self {
+            old,
+            new,
+            n,
+            m,
+            max_d,
+            offset: max_d + 1,
+            width: (2 * max_d + 3) as usize,
+            delta,
+            odd: delta % 2 != 0,
+        }
+    }
+
+    /// The other search's diagonal that diagonal `k` of this one lies on, and the furthest x
+    /// the other search reached on it; `None` when that diagonal is off the table or not
+    /// reached yet.
+    fn opposite(&self, k: isize, other: &Frontier) -> Option<(isize, isize)> {
+        let j = self.offset + self.delta - k;
+        if !(0..self.width as isize).contains(&j) {
+            return None;
+        }
+        let reached = other.reach[j as usize];
+        (reached != -1).then_some((j, reached))
+    }
+}
+
+/// How far one search (forward from the start, or backward from the end with x and y counted
+/// from the end) has got on each diagonal k = x - y.
+struct Frontier {
+    /// Furthest x reached on each diagonal, indexed by `offset + k`; -1 where none yet.
+    reach: Vec<isize>,
+    /// Diagonals at the low and the high end that ran off the grid, not searched again.
+    skip_start: isize,
+    skip_end: isize,
+}
+
+impl Frontier {
+    fn new(grid: &Grid) -> Self {
+        let mut reach = vec![-1isize; grid.width];
+        reach[(grid.offset + 1) as usize] = 0;
+        Self {
+            reach,
+            skip_start: 0,
+            skip_end: 0,
+        }
+    }
+
+    /// Whether the point a diagonal reached is still on the grid; a diagonal that ran off it
+    /// is dropped from the next rounds.
+    fn on_grid(&mut self, grid: &Grid, x: isize, y: isize) -> bool {
+        if x > grid.n {
+            self.skip_end += 2;
+            false
+        } else if y > grid.m {
+            self.skip_start += 2;
+            false
+        } else {
+            true
+        }
     }
 }
 

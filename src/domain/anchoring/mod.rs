@@ -13,11 +13,13 @@
 //! Nothing here guesses: a passage is never attached to a lookalike.
 
 mod diff;
+mod search;
 
 use serde::{Deserialize, Serialize};
 use similar::DiffOp;
 
 use super::text::{IndexedText, TextPosition, TextQuote};
+use search::Search;
 
 pub use diff::DiffBudget;
 
@@ -252,140 +254,12 @@ pub fn reanchor(
     base: &Base,
     suggestion: Option<&str>,
 ) -> Anchor {
-    let (start, end) = (base.position.start as usize, base.position.end as usize);
-    let expected = diff.map_start(start) as u64;
-    let scorer = Scorer {
-        text: new,
-        quote: &base.quote,
-        expected,
-    };
-    let found = |status: AnchorStatus, at: TextPosition, score: Option<f64>| {
-        let status = if base.resolved && status != AnchorStatus::Fuzzy {
-            AnchorStatus::Resolved
-        } else {
-            status
-        };
-        Anchor::placed(status, new, at, score)
-    };
-    let here = |at: TextPosition| {
-        if at == base.position {
-            AnchorStatus::Exact
-        } else {
-            AnchorStatus::Moved
-        }
-    };
-
-    // Exact occurrences of the quote, best first.
-    let exact_len = base.quote.exact.chars().count() as u64;
-    let mut occurrences: Vec<(TextPosition, f64)> = new
-        .occurrences(&base.quote.exact)
-        .into_iter()
-        .map(|s| {
-            let at = TextPosition {
-                start: s,
-                end: s + exact_len,
-            };
-            (at, scorer.score(at, 1.0))
-        })
-        .collect();
-    occurrences.sort_by(|a, b| b.1.total_cmp(&a.1));
-
-    // 1. The diff left the passage alone.
-    if diff.untouched(start, end) && !base.quote.exact.is_empty() {
-        let at = TextPosition {
-            start: diff.map_start(start) as u64,
-            end: diff.map_end(end) as u64,
-        };
-        if new.slice(at.start, at.end) == base.quote.exact {
-            // Other copies of the quote that the old version had too are told apart by the
-            // diff, which keeps each where it was; only a copy the edit brought in (inserted,
-            // or assembled from changed text) may be the passage as well as this one.
-            let mine = scorer.score(at, 1.0);
-            let rivals: Vec<&(TextPosition, f64)> = occurrences
-                .iter()
-                .filter(|(p, s)| *p != at && *s >= MIN_EXACT_SCORE && mine - s < MARGIN)
-                .filter(|(p, _)| !diff.carried(p.start as usize, p.end as usize))
-                .collect();
-            if rivals.is_empty() {
-                return found(here(at), at, None);
-            }
-            let mut candidates: Vec<TextPosition> = rivals.iter().map(|(p, _)| *p).collect();
-            candidates.push(at);
-            candidates.sort_by_key(|p| p.start);
-            return ambiguous(mine, candidates);
-        }
-    }
-
-    // 2. The quote itself, elsewhere.
-    if let Some(&(best, score)) = occurrences.first() {
-        if score >= MIN_EXACT_SCORE {
-            let close: Vec<TextPosition> = occurrences
-                .iter()
-                .skip(1)
-                .filter(|(_, s)| *s >= MIN_EXACT_SCORE && score - s < MARGIN)
-                .map(|(p, _)| *p)
-                .collect();
-            if close.is_empty() {
-                return found(here(best), best, None);
-            }
-            let mut candidates = close;
-            candidates.push(best);
-            candidates.sort_by_key(|p| p.start);
-            return ambiguous(score, candidates);
-        }
-    }
-
-    // 3. A correction whose fix is now in the text where its passage was.
-    let mapped = TextPosition {
-        start: expected,
-        end: (diff.map_end(end) as u64).max(expected),
-    };
-    if let Some(suggestion) = suggestion.filter(|s| !s.is_empty()) {
-        if new.slice(mapped.start, mapped.end) == suggestion {
-            return Anchor::placed(AnchorStatus::Resolved, new, mapped, None);
-        }
-        let reach = exact_len + 32;
-        let suggestion_len = suggestion.chars().count() as u64;
-        if let Some(s) = new
-            .occurrences(suggestion)
-            .into_iter()
-            .filter(|s| s.abs_diff(mapped.start) <= reach)
-            .min_by_key(|s| s.abs_diff(mapped.start))
-        {
-            let at = TextPosition {
-                start: s,
-                end: s + suggestion_len,
-            };
-            return Anchor::placed(AnchorStatus::Resolved, new, at, None);
-        }
-    }
-
-    // 4. A scored search for similar text.
-    let mut candidates: Vec<(TextPosition, f64, f64)> = fuzzy_windows(new, &base.quote, mapped)
-        .into_iter()
-        .map(|at| {
-            let quote_sim = similarity(new.slice(at.start, at.end), &base.quote.exact);
-            (at, quote_sim, scorer.score(at, quote_sim))
-        })
-        .filter(|(_, quote_sim, score)| *quote_sim >= MIN_FUZZY_QUOTE && *score >= MIN_FUZZY_SCORE)
-        .collect();
-    candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
-    let Some(&(best, _, score)) = candidates.first() else {
-        return Anchor::orphaned();
-    };
-    // Rivals are candidates elsewhere (overlapping windows are the same place, re-cut).
-    let rivals: Vec<TextPosition> = candidates
-        .iter()
-        .filter(|(p, _, s)| !overlaps(*p, best) && score - s < MARGIN)
-        .map(|(p, _, _)| *p)
-        .collect();
-    if rivals.is_empty() {
-        return found(AnchorStatus::Fuzzy, best, Some(score));
-    }
-    let mut all = rivals;
-    all.push(best);
-    all.sort_by_key(|p| p.start);
-    ambiguous(score, all)
+    let search = Search::new(diff, new, base);
+    search
+        .untouched()
+        .or_else(|| search.elsewhere())
+        .or_else(|| search.corrected(suggestion))
+        .unwrap_or_else(|| search.fuzzy())
 }
 
 fn ambiguous(score: f64, candidates: Vec<TextPosition>) -> Anchor {
