@@ -16,9 +16,7 @@ use chrono::Utc;
 
 use crate::config::Settings;
 use crate::documents::{change_event, commit_options, new_event, schema, user_actor};
-use crate::domain::{
-    derive_events, Annotation, ArticleId, StreamId, UserName,
-};
+use crate::domain::{derive_events, Annotation, ArticleId, StreamId, UserName};
 use crate::startup::Application;
 use crate::store::{AppendRequest, NewEvent, Snapshot, Store};
 
