@@ -168,3 +168,33 @@ fn an_edit_on_a_long_history_needs_no_walk() {
         "an edit's message walked the whole history"
     );
 }
+
+#[test]
+fn a_change_whose_dependency_the_server_lacks_leaves_the_state_automerge_would() {
+    let mut pair = Pair::new(5);
+    pair.settle();
+    // A third writer's change reaches the peer and not the server; the peer builds on it.
+    let mut third = pair.peer.fork();
+    edit(&mut third, 7);
+    let theirs = third
+        .get_last_local_change()
+        .expect("the third writer's change");
+    pair.peer.apply_changes([theirs]).unwrap();
+    edit(&mut pair.peer, 8);
+    let ours = pair
+        .peer
+        .get_last_local_change()
+        .expect("the peer's change");
+    // A message that brings the peer's change alone, naming heads the server does not know:
+    // the server cannot apply it yet, and its state must still be what Automerge's would be.
+    // (Made on a copy of the peer's state, as if it were lost: the peer sends both again.)
+    let mut scratch = pair.peer_state.clone();
+    let mut message = pair
+        .peer
+        .generate_sync_message(&mut scratch)
+        .expect("the peer has changes to send");
+    message.changes = vec![ours.raw_bytes().to_vec()].into();
+    pair.server_receives(message);
+    pair.settle();
+    assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
+}
