@@ -184,14 +184,34 @@ const scenarios = {
     const storyEntries = await story.count()
     await alice.keyboard.press("Escape")
 
-    // The timeline: before the fact-check existed, it is not there; back to live, it is.
+    // The timeline: before the fact-check existed, it is not there; back to live, it is. The
+    // moment the timeline opens on is answered only after the one Home asks for: the desk must
+    // show the last moment asked for, not the last answer to arrive.
+    const past = /\/annotations\/\?at=/
+    let answered
+    const secondAnswered = new Promise(resolve => { answered = resolve })
+    let asked = 0
+    await alice.route(past, async route => {
+      if (asked++ === 0) {
+        await secondAnswered
+        await route.continue()
+      } else {
+        await route.fulfill({ response: await route.fetch() })
+        answered()
+      }
+    })
     await alice.getByRole("button", { name: "Timeline", exact: true }).click()
     const slider = alice.locator(".timeline-slider")
     await slider.waitFor()
     await slider.focus()
     await alice.keyboard.press("Home")
     await alice.locator(".banner.past").waitFor({ timeout: WAIT })
+    await until("both moments to be answered", async () => asked >= 2)
     await until("the past desk to lack the new fact-check", async () => (await alice.locator(`.card[data-annotation="${id}"]`).count()) === 0)
+    // The late answer about the first moment must not bring the fact-check back.
+    await alice.waitForLoadState("networkidle")
+    if ((await alice.locator(`.card[data-annotation="${id}"]`).count()) !== 0) fail("a late answer about an earlier moment replaced the moment asked for last")
+    await alice.unroute(past)
     await alice.getByRole("button", { name: "Back to live" }).click()
     await alice.locator(`.card[data-annotation="${id}"]`).waitFor({ timeout: WAIT })
 

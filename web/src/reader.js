@@ -281,6 +281,9 @@ export class Reader {
   }
 
   async travel(seq, caption) {
+    // Moments are asked for faster than they load (the timeline opens on one, a key moves to
+    // another, "Back to live" leaves): only the last one asked for may be shown.
+    const asked = (this.travelAsked = (this.travelAsked ?? 0) + 1)
     if (seq === null) {
       this.past = null
       this.setBanner(this.canWrite ? "" : `You are signed in as ${this.ctx.me.display_name}, a viewer: you can read everything, but not annotate or edit.`)
@@ -289,12 +292,13 @@ export class Reader {
     }
     try {
       const items = await this.ctx.api.annotations(this.articleId, seq)
+      if (asked !== this.travelAsked) return
       this.past = items.map(fromJsonLd)
       this.setBanner(`As of ${caption}. This is the desk as it was then; nothing here can be changed.`, "past")
       this.composer.close()
       this.update()
     } catch (e) {
-      this.ctx.toast(e.message, true)
+      if (asked === this.travelAsked) this.ctx.toast(e.message, true)
     }
   }
 
