@@ -89,8 +89,10 @@ pub async fn preload(data_dir: &Path, article: &str, changes: usize) -> anyhow::
             bytes: doc.save(),
         },
     )?;
-    // Every event projected, so the server starts on read models that are up to date.
+    // Every event projected, so the server starts on read models that are up to date, and
+    // everything on disk before this process ends.
     store.read_model.wait_for(store.log.head()).await?;
+    store.close();
     Ok(Preloaded {
         article,
         annotation: annotation.id.to_string(),

@@ -166,9 +166,6 @@ async fn preload_history(args: &[String]) -> anyhow::Result<()> {
         done.annotation,
         done.took.as_secs_f64()
     );
-    // The log is durable; the snapshot and read models are written by sled's own flusher, which
-    // runs every half second. The store's threads are not joined on drop: exit once it ran.
-    std::thread::sleep(Duration::from_secs(2));
     std::process::exit(0);
 }
 

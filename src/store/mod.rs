@@ -99,11 +99,16 @@ impl Store {
         })
     }
 
-    /// Stops the store and waits for its threads (see [`EventLog::close`]). Once every handle
-    /// is gone (this one is consumed), the data directory can be opened again at once; dropping
-    /// the last handle without closing does the same.
+    /// Stops the store, waits for its threads (see [`EventLog::close`]) and flushes what was
+    /// written outside the log (snapshots, read models, metadata), which sled would otherwise
+    /// write on its next flush interval. Once every handle is gone (this one is consumed), the
+    /// data directory can be opened again at once; dropping the last handle without closing
+    /// does the same, but for that flush.
     pub fn close(self) {
         self.log.close();
+        if let Err(error) = self.meta.flush() {
+            tracing::warn!(%error, "could not flush the store on close");
+        }
     }
 
     /// The stable id of this data directory, advertised to sync peers as the server's storage
