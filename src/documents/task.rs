@@ -16,7 +16,7 @@ use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Store, StoreE
 
 use super::command::Command;
 use super::core::{
-    Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo, Ticket,
+    unseen, Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo, Ticket,
 };
 use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
@@ -322,8 +322,7 @@ impl DocumentTask {
     }
 }
 
-/// The events of the raced streams that the core had not seen: the document stream's after
-/// `after_seq`, the annotation streams' after the versions expected.
+/// The events of the raced streams that the core had not seen (see [`unseen`]).
 fn theirs(
     store: &Store,
     expectations: &[(StreamId, Expected)],
@@ -331,21 +330,9 @@ fn theirs(
 ) -> Result<Vec<EventRecord>, StoreError> {
     let mut records = Vec::new();
     for (stream, expected) in expectations {
-        let seen = match expected {
-            Expected::Exact(version) => *version,
-            Expected::NoStream | Expected::Any => 0,
-        };
-        let after = match stream {
-            StreamId::Document(_) => after_seq,
-            _ => 0,
-        };
-        records.extend(
-            store
-                .log
-                .read_stream(stream, after)?
-                .into_iter()
-                .filter(|r| r.version > seen),
-        );
+        let (after, seen) = unseen(stream, *expected, after_seq);
+        let stream_records = store.log.read_stream(stream, after)?;
+        records.extend(stream_records.into_iter().filter(|r| r.version > seen));
     }
     records.sort_by_key(|r| r.seq);
     records.dedup_by_key(|r| r.seq);

@@ -210,7 +210,7 @@ impl DocumentCore {
         if !accepting.rejected.is_empty() {
             if let Err(error) = self.compensate(&work, &mut accepting) {
                 tracing::error!(article = %self.article, %error, "could not compensate a sync change");
-                self.undo_accepting(&heads_before, accepting.touched);
+                self.restore(&heads_before, accepting.touched);
                 self.disconnect(
                     work.conn,
                     "the server could not check your changes; reconnect to retry",
@@ -239,20 +239,6 @@ impl DocumentCore {
             attempt,
             Work::Sync(work),
         );
-    }
-
-    fn undo_accepting(
-        &mut self,
-        heads_before: &[ChangeHash],
-        touched: HashMap<AnnotationId, Option<Annotation>>,
-    ) {
-        self.rollback_if_moved(heads_before);
-        for (id, before) in touched {
-            match before {
-                Some(annotation) => self.annotations.insert(id, annotation),
-                None => self.annotations.remove(&id),
-            };
-        }
     }
 
     /// One change by the server that repairs every rejected entry, and a `change.rejected`

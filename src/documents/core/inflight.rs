@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use automerge::ChangeHash;
 
 use crate::domain::{Annotation, AnnotationId, StreamId};
-use crate::store::{AppendRequest, Committed, EventRecord, StoreError};
+use crate::store::{AppendRequest, Committed, EventRecord};
 
 use super::{AppendId, AppendOutcome, DocumentCore, Effect, Work, MAX_ATTEMPTS};
 use crate::documents::error::DocError;
@@ -23,12 +23,6 @@ pub(super) struct InFlight {
     /// Each event's stream, and whether it carries a change.
     landing: Vec<(StreamId, bool)>,
     work: Work,
-}
-
-/// Why an append's work did not stick.
-pub(super) enum Undone {
-    Raced,
-    Failed(StoreError),
 }
 
 impl DocumentCore {
@@ -73,8 +67,8 @@ impl DocumentCore {
             AppendOutcome::Committed(committed) => self.committed(inflight, committed),
             AppendOutcome::Raced { theirs } => self.raced(inflight, theirs),
             AppendOutcome::Failed(error) => {
-                self.undo(&inflight);
-                self.abandon(inflight.work, Undone::Failed(error));
+                self.restore(&inflight.heads_before, inflight.originals);
+                self.abandon(inflight.work, DocError::Store(error));
             }
         }
     }
@@ -97,10 +91,10 @@ impl DocumentCore {
     }
 
     fn raced(&mut self, inflight: InFlight, theirs: Vec<EventRecord>) {
-        self.undo(&inflight);
+        self.restore(&inflight.heads_before, inflight.originals);
         self.take_foreign(theirs);
         if inflight.attempt >= MAX_ATTEMPTS {
-            self.abandon(inflight.work, Undone::Raced);
+            self.abandon(inflight.work, DocError::Contended);
             return;
         }
         let attempt = inflight.attempt + 1;
@@ -112,12 +106,8 @@ impl DocumentCore {
         }
     }
 
-    /// Tells the work's callers (or its peer) that it did not stick.
-    fn abandon(&mut self, work: Work, why: Undone) {
-        let error = match why {
-            Undone::Raced => DocError::Contended,
-            Undone::Failed(error) => DocError::Store(error),
-        };
+    /// Tells the work's callers (or its peer) that it did not stick, and why.
+    fn abandon(&mut self, work: Work, error: DocError) {
         match work {
             Work::Edits(work) => self.edits_abandoned(work, &error),
             Work::Sync(work) => self.sync_abandoned(work, &error),
@@ -126,15 +116,18 @@ impl DocumentCore {
         }
     }
 
-    /// Takes the work's changes out of the document and its annotations.
-    fn undo(&mut self, inflight: &InFlight) {
-        if self.doc.get_heads() != inflight.heads_before {
-            self.rollback(&inflight.heads_before);
-        }
-        for (id, before) in &inflight.originals {
+    /// Takes a work's changes out: the document back to `heads`, and the annotations it
+    /// changed back to what they were (`None`: it did not exist).
+    pub(super) fn restore(
+        &mut self,
+        heads: &[ChangeHash],
+        originals: HashMap<AnnotationId, Option<Annotation>>,
+    ) {
+        self.rollback_if_moved(heads);
+        for (id, before) in originals {
             match before {
-                Some(annotation) => self.annotations.insert(id.clone(), annotation.clone()),
-                None => self.annotations.remove(id),
+                Some(annotation) => self.annotations.insert(id, annotation),
+                None => self.annotations.remove(&id),
             };
         }
     }

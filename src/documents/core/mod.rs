@@ -46,7 +46,7 @@ use super::peer::{ConnId, Outbound, Presence};
 
 pub use peers::PeerInfo;
 pub use rules::Rules;
-pub use streams::StreamState;
+pub use streams::{unseen, StreamState};
 
 use accept::SyncWork;
 use anchors::{AnchorWork, ReattachWork};

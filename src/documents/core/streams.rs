@@ -23,6 +23,21 @@ pub struct StreamState {
     pub annotations: HashMap<AnnotationId, u64>,
 }
 
+/// Where the events a writer lacks of one stream begin, after its append expecting `expected`
+/// of `stream` lost a race: (the sequence number to read the stream after, the version it had
+/// seen). The document stream is read after the last event the core saw on it (`after_seq`);
+/// an annotation stream, short, from its start.
+pub fn unseen(stream: &StreamId, expected: Expected, after_seq: u64) -> (u64, u64) {
+    let seen = match expected {
+        Expected::Exact(version) => version,
+        Expected::NoStream | Expected::Any => 0,
+    };
+    match stream {
+        StreamId::Document(_) => (after_seq, seen),
+        _ => (0, seen),
+    }
+}
+
 pub(super) struct Streams {
     state: StreamState,
     document: StreamId,

@@ -113,13 +113,8 @@ impl Log {
             .iter()
             .filter(|r| {
                 request.expectations.iter().any(|(stream, expected)| {
-                    let seen = match expected {
-                        Expected::Exact(v) => *v,
-                        _ => 0,
-                    };
-                    &r.stream == stream
-                        && r.version > seen
-                        && (!matches!(stream, StreamId::Document(_)) || r.seq > after_seq)
+                    let (after, seen) = super::unseen(stream, *expected, after_seq);
+                    &r.stream == stream && r.seq > after && r.version > seen
                 })
             })
             .cloned()
