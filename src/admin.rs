@@ -6,7 +6,6 @@
 //! output alone, so `TOKEN=$(glossa token create …)` works.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
@@ -15,7 +14,7 @@ use crate::cli::{Source, TokenCommand, UserCommand};
 use crate::client::call;
 use crate::domain::UserName;
 use crate::identity::{NewUser, Role, TokenId, TokenInfo, Users};
-use crate::store::{Store, StoreError};
+use crate::store::{Location, Store, StoreError};
 
 pub async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
@@ -36,7 +35,7 @@ async fn create_token(source: &Source, user: &str, role: Option<String>) -> anyh
         .map_err(anyhow::Error::msg)?;
     let secret = match server(source)? {
         Some((url, token)) => create_token_on_server(url, token, &user, role).await?,
-        None => create_token_in(&open(&source.data_dir)?, user, role).await?,
+        None => create_token_in(&open(&source.location())?, user, role).await?,
     };
     println!("{secret}");
     Ok(())
@@ -78,7 +77,7 @@ async fn list_tokens(source: &Source, user: Option<&str>) -> anyhow::Result<()> 
             let body = call(url, token, "GET", &format!("/api/tokens{query}"), None).await?;
             body["tokens"].as_array().cloned().unwrap_or_default()
         }
-        None => open(&source.data_dir)?
+        None => open(&source.location())?
             .tokens()
             .iter()
             .filter(|t| user.as_ref().is_none_or(|u| &t.user == u))
@@ -113,7 +112,7 @@ async fn revoke_token(source: &Source, id: &str) -> anyhow::Result<()> {
         Some((url, token)) => {
             call(url, token, "DELETE", &format!("/api/tokens/{id}"), None).await?
         }
-        None => open(&source.data_dir)?
+        None => open(&source.location())?
             .revoke(&UserName::system(), &id)
             .await?
             .listing(),
@@ -146,7 +145,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                         display_name,
                         role,
                     };
-                    open(&source.data_dir)?
+                    open(&source.location())?
                         .create_user(&UserName::system(), new, None)
                         .await?;
                 }
@@ -162,7 +161,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                     call(url, token, "PATCH", &path, Some(json!({ "role": role }))).await?;
                 }
                 None => {
-                    open(&source.data_dir)?
+                    open(&source.location())?
                         .set_role(&UserName::system(), &name, role)
                         .await?;
                 }
@@ -183,8 +182,9 @@ fn server(source: &Source) -> anyhow::Result<Option<(&str, &str)>> {
 }
 
 /// The users of a data directory no server has open.
-fn open(data_dir: &Path) -> anyhow::Result<Users> {
-    let store = Store::open(data_dir).map_err(|e| match e {
+fn open(location: &Location) -> anyhow::Result<Users> {
+    let data_dir = &location.data_dir;
+    let store = Store::open_at(location).map_err(|e| match e {
         StoreError::Locked { .. } => anyhow::anyhow!(
             "{} is open in a running server, which holds it alone. Manage users and tokens \
              through that server instead: add --server http://HOST:PORT --token ADMIN_TOKEN \

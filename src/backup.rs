@@ -18,7 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::{EventId, StreamId, UserName};
-use crate::store::{AppendRequest, EventLog, EventRecord, NewEvent, Store};
+use crate::store::{AppendRequest, EventLog, EventRecord, Location, NewEvent, Store};
 
 /// One line of a dump.
 #[derive(Debug, Serialize, Deserialize)]
@@ -115,14 +115,17 @@ pub fn dump(log: &EventLog, out: &mut impl Write, secrets: Secrets) -> anyhow::R
 }
 
 /// Rebuilds an empty data directory from a dump; returns how many events it restored.
-pub async fn restore(data_dir: &Path, input: impl BufRead) -> anyhow::Result<u64> {
-    let dir = data_dir.to_path_buf();
-    let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+pub async fn restore(location: &Location, input: impl BufRead) -> anyhow::Result<u64> {
+    let at = location.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open_at(&at)).await??;
     if store.log.head() != 0 {
-        bail!(
-            "{} already holds events; restore into an empty data directory",
-            data_dir.display()
-        );
+        match &location.database_url {
+            Some(_) => bail!("the database already holds events; restore into an empty database"),
+            None => bail!(
+                "{} already holds events; restore into an empty data directory",
+                location.data_dir.display()
+            ),
+        }
     }
     let mut batch = Vec::new();
     let mut expected = 1;
@@ -172,8 +175,8 @@ async fn append(store: &Store, events: Vec<NewEvent>) -> anyhow::Result<()> {
 
 /// `glossa dump`: every event of a data directory no server holds, token hashes included, to
 /// `out` or standard output.
-pub fn dump_data_dir(data_dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
-    let store = Store::open(data_dir)?;
+pub fn dump_data_dir(location: &Location, out: Option<&Path>) -> anyhow::Result<()> {
+    let store = Store::open_at(location)?;
     let count = match out {
         Some(path) => {
             let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -188,10 +191,16 @@ pub fn dump_data_dir(data_dir: &Path, out: Option<&Path>) -> anyhow::Result<()> 
 }
 
 /// `glossa restore`: an empty data directory rebuilt from the dump at `from`.
-pub async fn restore_data_dir(data_dir: &Path, from: &Path) -> anyhow::Result<()> {
+pub async fn restore_data_dir(location: &Location, from: &Path) -> anyhow::Result<()> {
     let input = std::io::BufReader::new(std::fs::File::open(from)?);
-    let count = restore(data_dir, input).await?;
-    println!("Restored {count} events into {}.", data_dir.display());
+    let count = restore(location, input).await?;
+    match &location.database_url {
+        Some(_) => println!("Restored {count} events into the database."),
+        None => println!(
+            "Restored {count} events into {}.",
+            location.data_dir.display()
+        ),
+    }
     Ok(())
 }
 

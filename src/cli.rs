@@ -7,6 +7,7 @@ use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Limits, Settings};
+use crate::store::Location;
 use crate::telemetry::LogFormat;
 
 /// Glossa: an annotation server for newsrooms.
@@ -103,9 +104,19 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DataDirArg {
-    /// The data directory.
+    /// The data directory (with --database-url, the replica's local copy of the log).
     #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Keep the log in PostgreSQL (postgres://USER@HOST/DB); sled in the data directory
+    /// otherwise.
+    #[arg(long, env = "GLOSSA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DataDirArg {
+    pub fn location(&self) -> Location {
+        Location::new(self.data_dir.clone(), self.database_url.clone())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -113,9 +124,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "GLOSSA_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// The data directory (sled database and users file).
+    /// The data directory: the sled log, read models and snapshots; with --database-url only
+    /// what can be rebuilt from PostgreSQL (the local copy of the log, read models, snapshots).
     #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Keep the log in PostgreSQL (postgres://USER@HOST/DB); without it, sled in the data
+    /// directory is the log.
+    #[arg(long, env = "GLOSSA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Base URL in annotation ids and links, when clients reach the server by another name.
     #[arg(long, env = "GLOSSA_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -154,6 +170,7 @@ impl ServeArgs {
         Settings {
             addr: self.addr,
             data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
             public_url: self.public_url.clone(),
             seed: !self.no_seed,
             demo: self.demo,
@@ -241,6 +258,15 @@ pub struct Source {
     /// The data directory, when no --server is given (the server must not be running).
     #[arg(long, env = "GLOSSA_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// The desk's PostgreSQL log, when no --server is given and the desk keeps its log there.
+    #[arg(long, env = "GLOSSA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl Source {
+    pub fn location(&self) -> Location {
+        Location::new(self.data_dir.clone(), self.database_url.clone())
+    }
 }
 
 /// What `glossa export` writes.

@@ -14,7 +14,7 @@ use crate::cli::{ExportKind, Source};
 use crate::desk::Desk;
 use crate::exports::{Export, Exporter};
 use crate::identity::Users;
-use crate::store::Store;
+use crate::store::{Location, Store};
 use crate::w3c::Renderer;
 
 /// `glossa events`: from a running server (following its live tail with `follow`), or from a
@@ -25,19 +25,20 @@ pub async fn events_command(
     limit: Option<usize>,
     follow: bool,
 ) -> anyhow::Result<()> {
+    let location = source.location();
     match (source.server, source.token) {
         (Some(server), Some(token)) => events(&server, &token, after, limit, follow).await,
         (Some(_), None) => bail!("--server needs --token (or GLOSSA_TOKEN)"),
         (None, _) if follow => {
             bail!("--follow reads the live tail of a running server; give --server and --token")
         }
-        (None, _) => events_in_data_dir(&source.data_dir, after, limit),
+        (None, _) => events_in_data_dir(&location, after, limit),
     }
 }
 
 /// Prints the events of a data directory after `after`, as the public feed shows them.
-fn events_in_data_dir(data_dir: &Path, after: u64, limit: Option<usize>) -> anyhow::Result<()> {
-    let store = Store::open(data_dir)?;
+fn events_in_data_dir(location: &Location, after: u64, limit: Option<usize>) -> anyhow::Result<()> {
+    let store = Store::open_at(location)?;
     let mut out = std::io::stdout().lock();
     let mut cursor = after;
     let mut left = limit.unwrap_or(usize::MAX);
@@ -64,11 +65,12 @@ pub async fn export_command(
     public_url: &str,
     article: Option<&str>,
 ) -> anyhow::Result<()> {
+    let location = source.location();
     match (source.server, source.token) {
         (Some(server), Some(token)) => export(&server, &token, what, article).await,
         (Some(_), None) => bail!("--server needs --token (or GLOSSA_TOKEN)"),
         (None, _) => {
-            let bytes = export_offline(&source.data_dir, public_url, what, article)?;
+            let bytes = export_offline(&location, public_url, what, article)?;
             std::io::stdout().lock().write_all(&bytes)?;
             Ok(())
         }
@@ -78,13 +80,13 @@ pub async fn export_command(
 /// Renders an export straight from a data directory (no server may have it open), through
 /// the desk as the server would.
 fn export_offline(
-    data_dir: &Path,
+    location: &Location,
     public_url: &str,
     what: ExportKind,
     article: Option<&str>,
 ) -> anyhow::Result<Vec<u8>> {
-    let store = Store::open(data_dir)
-        .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+    let store = Store::open_at(location)
+        .with_context(|| format!("opening the data directory {}", location.data_dir.display()))?;
     let users = Users::open(&store.log)?;
     let renderer =
         Renderer::new(public_url, users.clone()).with_read_model(store.read_model.clone());

@@ -12,8 +12,11 @@ use crate::domain::ContentLimits;
 pub struct Settings {
     /// Where to listen; port 0 picks a free port (tests).
     pub addr: SocketAddr,
-    /// The data directory: sled database and users file.
+    /// The data directory: the sled log, read models and snapshots; with a database URL only
+    /// what can be rebuilt from PostgreSQL.
     pub data_dir: PathBuf,
+    /// Keep the log in PostgreSQL at this URL; `None` keeps it in sled in the data directory.
+    pub database_url: Option<String>,
     /// The base IRI in links and annotation ids; defaults to `http://<addr>`.
     pub public_url: Option<String>,
     /// Make a new data directory a demo desk (seed articles, demo users); `false` makes it a
@@ -78,6 +81,7 @@ impl Settings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
+            database_url: None,
             public_url: None,
             seed: true,
             demo: false,

@@ -11,8 +11,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => startup::serve(args).await,
         Command::Token(command) => admin::token(command).await,
         Command::User(command) => admin::user(command).await,
-        Command::Dump { data, out } => backup::dump_data_dir(&data.data_dir, out.as_deref()),
-        Command::Restore { data, from } => backup::restore_data_dir(&data.data_dir, &from).await,
+        Command::Dump { data, out } => backup::dump_data_dir(&data.location(), out.as_deref()),
+        Command::Restore { data, from } => backup::restore_data_dir(&data.location(), &from).await,
         Command::Rebuild(args) => backup::rebuild_data_dir(&args.data_dir),
         Command::Events {
             source,

@@ -13,7 +13,7 @@ use crate::desk::Desk;
 use crate::http::{self, AppState};
 use crate::identity::{self, DeskChoice, DeskOpening, StoreFacts, Users, DEMO_USERS};
 use crate::seeds::{self, SeedReport};
-use crate::store::Store;
+use crate::store::{Location, Store};
 use crate::telemetry;
 use crate::w3c::Renderer;
 
@@ -200,8 +200,8 @@ impl Application {
 
 /// Opens the store in the data directory, off the async threads.
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let data_dir = settings.data_dir.clone();
-    tokio::task::spawn_blocking(move || Store::open(&data_dir))
+    let location = Location::new(settings.data_dir.clone(), settings.database_url.clone());
+    tokio::task::spawn_blocking(move || Store::open_at(&location))
         .await?
         .with_context(|| format!("opening the data directory {}", settings.data_dir.display()))
 }

@@ -29,6 +29,28 @@ pub use snapshots::{Snapshot, Snapshots};
 /// older build, which would trust stale heads, refuses it.
 const SCHEMA_VERSION: u64 = 2;
 
+/// Where a store keeps its log: sled in the data directory, or PostgreSQL with the data
+/// directory holding only what can be rebuilt from it.
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+}
+
+impl Location {
+    pub fn new(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        Self {
+            data_dir,
+            database_url: database_url.filter(|url| !url.trim().is_empty()),
+        }
+    }
+
+    /// sled in `data_dir`: the embedded default.
+    pub fn embedded(data_dir: &Path) -> Self {
+        Self::new(data_dir.to_path_buf(), None)
+    }
+}
+
 /// Everything stored in one data directory.
 #[derive(Clone)]
 pub struct Store {
@@ -39,6 +61,16 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens the store where `location` says.
+    pub fn open_at(location: &Location) -> Result<Self, StoreError> {
+        match &location.database_url {
+            None => Self::open(&location.data_dir),
+            Some(_) => Err(StoreError::Corrupt(
+                "the PostgreSQL backend is not built yet".into(),
+            )),
+        }
+    }
+
     /// Opens (or creates) the store in `data_dir`, catches the read models up with the log and
     /// starts the writer and projector threads.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
