@@ -282,9 +282,20 @@ pub(super) fn pg_error(error: tokio_postgres::Error) -> StoreError {
         },
         Some(db) => StoreError::Database(format!("{} ({})", db.message(), db.code().code())),
         None => StoreError::DatabaseUnreachable {
-            reason: error.to_string(),
+            reason: with_causes(&error),
         },
     }
+}
+
+/// "error connecting to server: Connection refused (os error 111)", not just the first part.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text = format!("{text}: {next}");
+        cause = next.source();
+    }
+    text
 }
 
 fn unreachable_state(code: &str) -> bool {
