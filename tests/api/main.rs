@@ -18,6 +18,7 @@ mod history;
 mod idempotency;
 mod js_client;
 mod pg_cluster;
+mod postgres;
 mod preambles;
 mod rebuild;
 mod semantics;

@@ -1,0 +1,158 @@
+//! PostgreSQL out of reach: writes are refused with 503 and `Retry-After`, sync changes are
+//! neither acknowledged nor passed on, reads go on from the local copy, /healthz says what is
+//! wrong; when the database is back, everything works again without a restart.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::on_postgres_or_skip;
+use crate::backend::connect;
+use crate::helpers::{detail, spawn_app_on, TestApp, ALICE, ARTICLE};
+use crate::pg_cluster::PgCluster;
+use crate::sync::{add_annotation, client, document_id, has, settle};
+
+fn comment() -> Value {
+    json!({
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "type": "Annotation",
+        "motivation": "commenting",
+        "bodyValue": "written while the database was away?",
+        "target": {
+            "source": format!("/articles/{ARTICLE}"),
+            "selector": {"type": "TextQuoteSelector", "exact": "26 nations have pledged"}
+        }
+    })
+}
+
+async fn post_comment(app: &TestApp) -> reqwest::Response {
+    app.post_annotation("/annotations/", &comment(), ALICE)
+        .await
+}
+
+/// The whole feed, as the API serves it.
+async fn feed(app: &TestApp) -> String {
+    let response = app
+        .request(
+            Method::GET,
+            "/api/events?limit=1000&format=ndjson",
+            Some(ALICE),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the feed is served");
+    response.text().await.unwrap()
+}
+
+async fn events_in_database(url: &str) -> i64 {
+    connect(url)
+        .await
+        .query_one("SELECT count(*) FROM glossa_events", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn writes_wait_for_an_unreachable_database_and_reads_go_on() {
+    if !on_postgres_or_skip("writes_wait_for_an_unreachable_database_and_reads_go_on") {
+        return;
+    }
+    let cluster = PgCluster::start();
+    let desk = cluster.store();
+    let url = desk.database_url.clone().unwrap();
+    let app = spawn_app_on(&desk).await;
+    let doc_id = document_id(&app).await;
+    let (mut writer, mut watcher) = (
+        client("alice", false, &doc_id),
+        client("bruno", false, &doc_id),
+    );
+    settle(&app, &mut writer).await;
+    settle(&app, &mut watcher).await;
+    let before = post_comment(&app).await;
+    assert_eq!(before.status(), 201);
+    let written = before.headers()["location"].to_str().unwrap().to_owned();
+    app.read_models_caught_up().await;
+    let document = format!("/api/articles/{ARTICLE}/document");
+    let (head, listing, events, heads) = (
+        app.log_head(),
+        app.get_json("/annotations/?limit=200").await,
+        feed(&app).await,
+        app.get_json(&document).await["heads"].clone(),
+    );
+
+    cluster.stop("immediate");
+
+    let refused = post_comment(&app).await;
+    assert_eq!(refused.status(), 503);
+    assert!(
+        refused.headers().contains_key("retry-after"),
+        "a 503 says when to try again"
+    );
+    let message = detail(refused).await;
+    assert!(message.contains("database"), "{message}");
+    let article = json!({"id": "while-away", "text": "Nothing is written."});
+    assert_eq!(
+        app.post_json("/api/articles", &article, ALICE)
+            .await
+            .status(),
+        503,
+        "the desk's own appends too"
+    );
+
+    // A sync change is not acknowledged, and no other peer gets it.
+    add_annotation(&mut writer.doc, "during-outage", "alice", "comment", None);
+    settle(&app, &mut writer).await;
+    assert!(
+        writer.errors.iter().any(|e| e.contains("could not store")),
+        "the peer is told: {:?}",
+        writer.errors
+    );
+    settle(&app, &mut watcher).await;
+    assert!(!has(&watcher.doc, "during-outage"), "not passed on");
+
+    // Nothing changed, and everything is still read.
+    assert_eq!(app.log_head(), head, "nothing was written");
+    assert_eq!(app.get_json("/annotations/?limit=200").await, listing);
+    assert_eq!(feed(&app).await, events);
+    assert_eq!(app.get_json(&document).await["heads"], heads);
+    assert_eq!(app.get(&written).await.status(), 200);
+    assert_eq!(app.get("/annotations/during-outage").await.status(), 404);
+    let health = app
+        .request(Method::GET, "/healthz", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["log"], "postgresql");
+    let problem = health["problem"].as_str().unwrap_or_default();
+    assert!(problem.contains("database"), "{health}");
+
+    cluster.start_again();
+
+    // Back by itself: the first write after the restart goes through.
+    assert_eq!(post_comment(&app).await.status(), 201);
+    let health = app
+        .request(Method::GET, "/healthz", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(events_in_database(&url).await as u64, app.log_head());
+    for event in app.events().into_iter().filter(|e| e.seq > head) {
+        let text = event.data.to_string();
+        assert!(
+            !text.contains("during-outage") && !text.contains("while-away"),
+            "nothing refused was written later: {text}"
+        );
+    }
+    let mut again = client("alice", false, &doc_id);
+    settle(&app, &mut again).await;
+    add_annotation(&mut again.doc, "after-outage", "alice", "comment", None);
+    settle(&app, &mut again).await;
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    settle(&app, &mut watcher).await;
+    assert!(has(&watcher.doc, "after-outage"), "passed on again");
+    assert!(!has(&watcher.doc, "during-outage"));
+}
