@@ -15,9 +15,9 @@ use crate::helpers::{id_of, spawn_app, TestApp, ARTICLE};
 /// A client: its own document, its sync state with the server, and its mailbox.
 pub struct Client {
     pub doc: Automerge,
-    state: sync::State,
-    link: PeerLink,
-    inbox: mpsc::Receiver<Outbound>,
+    pub state: sync::State,
+    pub link: PeerLink,
+    pub inbox: mpsc::Receiver<Outbound>,
     /// Errors the server sent.
     pub errors: Vec<String>,
 }
