@@ -3,6 +3,7 @@
 //! database, and every writer that was refused succeeds when it tries again.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
@@ -89,6 +90,14 @@ async fn sync_writer(
     }
 }
 
+/// Fails the test if `work` has not happened within a long while: a guard against a hang, not
+/// a speed requirement.
+async fn guard(what: &str, work: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(180), work)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing after 180 s"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_immediate_stop_under_load_loses_nothing_acknowledged() {
     if !on_postgres_or_skip("an_immediate_stop_under_load_loses_nothing_acknowledged") {
@@ -130,26 +139,35 @@ async fn an_immediate_stop_under_load_loses_nothing_acknowledged() {
     }
 
     // Stop PostgreSQL once REST and sync writes are being acknowledged.
-    loop {
-        progressed.recv().await.expect("the writers run");
-        let acked = writers.acked.lock().unwrap();
-        let sync = acked.iter().filter(|id| id.starts_with("sync-")).count();
-        if acked.len() - sync >= 20 && sync >= 2 {
-            break;
+    guard("REST and sync writes acknowledged", async {
+        loop {
+            progressed.recv().await.expect("the writers run");
+            let acked = writers.acked.lock().unwrap();
+            let sync = acked.iter().filter(|id| id.starts_with("sync-")).count();
+            if acked.len() - sync >= 20 && sync >= 2 {
+                break;
+            }
         }
-    }
+    })
+    .await;
     tokio::task::block_in_place(|| cluster.stop("immediate"));
-    for _ in 0..REST_WRITERS + SYNC_WRITERS {
-        refusals.recv().await.expect("every writer is refused");
-    }
+    guard("every writer refused", async {
+        for _ in 0..REST_WRITERS + SYNC_WRITERS {
+            refusals.recv().await.expect("every writer is refused");
+        }
+    })
+    .await;
     tokio::task::block_in_place(|| cluster.start_again());
     back_tx.send_replace(true);
-    for task in tasks {
-        assert!(
-            task.await.unwrap(),
-            "a refused writer succeeds when it tries again"
-        );
-    }
+    guard("every writer acknowledged again", async {
+        for task in tasks {
+            assert!(
+                task.await.unwrap(),
+                "a refused writer succeeds when it tries again"
+            );
+        }
+    })
+    .await;
 
     let acked = writers.acked.lock().unwrap().clone();
     for id in &acked {
