@@ -33,7 +33,8 @@ async fn a_copy_that_lost_its_tail_or_was_deleted_is_caught_up() {
     let desk = TestStore::new();
     let server = serve(&desk);
     let mut acknowledged = comments(&server, 0, 3).await;
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: {status:?}");
     // The data directory as it was: a copy whose tail will be lost.
     let stale = desk.with_new_data_dir();
     copy_dir(desk.path(), stale.path());
@@ -76,12 +77,14 @@ async fn a_copy_of_another_database_is_rebuilt_not_mixed() {
     let first = TestStore::new();
     let server = serve(&first);
     comments(&server, 0, 6).await;
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: {status:?}");
     let second = TestStore::new();
     let server = serve(&second);
     comments(&server, 100, 1).await;
     let expected = view(&server).await;
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: {status:?}");
 
     let mixed = TestStore {
         dir: first.dir,
@@ -104,7 +107,8 @@ async fn a_directory_of_the_other_kind_is_refused() {
     let embedded = TestStore::embedded();
     let server = Server::start(&embedded);
     comments(&server, 0, 1).await;
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: {status:?}");
     let database = TestStore::new();
     let both = TestStore {
         dir: embedded.dir,
@@ -128,7 +132,8 @@ async fn a_directory_of_the_other_kind_is_refused() {
 
     // A copy of a database's log, started without the database.
     let server = serve(&database);
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: {status:?}");
     let copy_alone = TestStore {
         dir: database.dir,
         database_url: None,

@@ -26,7 +26,8 @@ async fn an_embedded_desk_moves_into_postgresql() {
     let server = Server::start_with(&embedded, &["--public-url", PUBLIC_URL]);
     comments(&server, 0, 5).await;
     let expected = view(&server).await;
-    assert!(server.terminate().success());
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: {status:?}");
 
     let dumped = glossa("dump", &embedded, &[]);
     assert!(
