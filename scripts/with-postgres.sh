@@ -3,10 +3,8 @@
 #   scripts/with-postgres.sh cargo test
 #   GLOSSA_TEST_BACKEND=postgres scripts/with-postgres.sh cargo test   (the suite on PostgreSQL)
 # Installs PostgreSQL with scripts/install-test-deps.sh when it is missing, starts a new
-# cluster (scripts/pg-cluster.sh), exports
-#   GLOSSA_TEST_DATABASE_URL  the cluster's admin URL (postgres://postgres@127.0.0.1:PORT/postgres)
-#   GLOSSA_TEST_PG_CLUSTER    the cluster's directory, for tests that stop and start the server
-#                             with scripts/pg-cluster.sh
+# cluster (scripts/pg-cluster.sh), exports its admin URL as GLOSSA_TEST_DATABASE_URL
+# (postgres://postgres@127.0.0.1:PORT/postgres; the tests create a database per desk on it),
 # runs the command, removes the cluster whatever happens, and exits with the command's status.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +29,6 @@ bash "$root/scripts/pg-cluster.sh" init "$cluster"
 bash "$root/scripts/pg-cluster.sh" start "$cluster"
 GLOSSA_TEST_DATABASE_URL=$(bash "$root/scripts/pg-cluster.sh" url "$cluster")
 export GLOSSA_TEST_DATABASE_URL
-export GLOSSA_TEST_PG_CLUSTER=$cluster
 
 status=0
 "$@" || status=$?
