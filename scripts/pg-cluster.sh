@@ -35,7 +35,8 @@ pg() {
   local tool=$1
   shift
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$bindir/$tool" "$@"
+    # From /, which `postgres` can always enter (every path here is absolute).
+    (cd / && runuser -u postgres -- "$bindir/$tool" "$@")
   else
     "$bindir/$tool" "$@"
   fi
@@ -61,12 +62,19 @@ free_port() {
   exit 1
 }
 
+[ "$action" != init ] || mkdir -p "$dir"
+if [ -d "$dir" ]; then
+  dir=$(cd "$dir" && pwd)
+fi
+
 case "$action" in
   init)
-    mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
     if [ "$(id -u)" -eq 0 ]; then
       chown -R postgres: "$dir"
+      if ! runuser -u postgres -- test -w "$dir"; then
+        echo "the postgres user cannot reach $dir (a parent directory keeps it out); use a directory under /tmp" >&2
+        exit 1
+      fi
     fi
     pg initdb -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale --no-sync >"$dir/initdb.log"
     cat >>"$dir/data/postgresql.conf" <<EOF
@@ -81,7 +89,6 @@ full_page_writes = on
 EOF
     ;;
   start)
-    dir=$(cd "$dir" && pwd)
     [ -d "$dir/data" ] || { echo "no cluster in $dir; run '$0 init $dir' first" >&2; exit 1; }
     if running; then
       exit 0
