@@ -20,6 +20,15 @@ impl Desk {
         self.store.log.head()
     }
 
+    /// Where the log is kept ("embedded" or "postgresql"), and for PostgreSQL whether it
+    /// answers now.
+    pub async fn log_backend(&self) -> (&'static str, Result<(), crate::store::StoreError>) {
+        match self.store.database() {
+            None => ("embedded", Ok(())),
+            Some(database) => ("postgresql", database.ping().await),
+        }
+    }
+
     /// The last sequence number the read models have projected.
     pub fn read_model_checkpoint(&self) -> u64 {
         self.store.read_model.checkpoint()

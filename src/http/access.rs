@@ -54,7 +54,7 @@ impl From<AccessError> for ApiError {
             }
             AccessError::Invalid(m) => ApiError::Unprocessable(m),
             AccessError::Store(e) => match e {
-                crate::store::StoreError::Unavailable => ApiError::unavailable(e),
+                e if e.is_unavailable() => ApiError::unavailable(e),
                 // Two admins writing at once: the loser may simply retry.
                 crate::store::StoreError::WrongExpectedVersion { .. } => ApiError::Conflict(
                     "another change to users or tokens was written at the same time; try again"

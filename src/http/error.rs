@@ -163,7 +163,13 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(cause) => {
                 tracing::error!(cause = %chain(cause.as_ref()), "request refused: storage unavailable");
-                "the server cannot accept writes right now; try again later".to_owned()
+                match cause.downcast_ref::<StoreError>() {
+                    Some(StoreError::DatabaseUnreachable { .. }) => format!(
+                        "the database that keeps the event log cannot be reached, so nothing was \
+                         written; try again in {RETRY_AFTER_SECS} s"
+                    ),
+                    _ => "the server cannot accept writes right now; try again later".to_owned(),
+                }
             }
             other => other.to_string(),
         };
@@ -217,8 +223,9 @@ impl From<DeskError> for ApiError {
             DeskError::Stale { .. } => ApiError::PreconditionFailed(error.to_string()),
             DeskError::Conflict(m) => ApiError::Conflict(m),
             DeskError::KeyReused(m) => ApiError::Unprocessable(m),
-            DeskError::Store(StoreError::Unavailable) => {
-                ApiError::unavailable(StoreError::Unavailable)
+            DeskError::Store(e) if e.is_unavailable() => ApiError::unavailable(e),
+            DeskError::Document(DocError::Store(e)) if e.is_unavailable() => {
+                ApiError::unavailable(e)
             }
             DeskError::Store(e) => ApiError::internal(e),
             DeskError::Document(DocError::Contended) => ApiError::unavailable(DocError::Contended),

@@ -75,9 +75,34 @@ pub enum StoreError {
     /// The log stopped after an I/O failure, or was closed (503).
     #[error("the event log is not accepting writes")]
     Unavailable,
+    /// PostgreSQL, which keeps the log, could not be reached or did not answer; nothing of the
+    /// append is acknowledged, and the next one tries again (503).
+    #[error("the database that keeps the event log is unreachable ({reason})")]
+    DatabaseUnreachable { reason: String },
+    /// PostgreSQL refused a statement in a way a retry will not change (500).
+    #[error("the database refused the event log's statement: {0}")]
+    Database(String),
+    /// The database's settings would acknowledge writes it could still lose; nothing is
+    /// served until they change.
+    #[error("{0}")]
+    UnsafeDatabase(String),
+    /// The database holds a schema this build does not know.
+    #[error("the database has schema version {found}, and this build knows up to {supported}; upgrade Glossa")]
+    UnknownSchema { found: i32, supported: i32 },
+    /// The data directory is not what this store was asked to open.
+    #[error("{0}")]
+    WrongDirectory(String),
 }
 
 impl StoreError {
+    /// Whether the store cannot take writes right now, but may again (503 with Retry-After).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable | StoreError::DatabaseUnreachable { .. }
+        )
+    }
+
     /// Stored bytes that could not be decoded.
     pub(super) fn undecodable(
         what: impl Into<String>,

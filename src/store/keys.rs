@@ -146,6 +146,8 @@ pub fn rm_anchor(annotation: &str, article: &str, version: u32) -> Vec<u8> {
 pub const META_SCHEMA: &[u8] = b"schema_version";
 pub const META_SEEDED: &[u8] = b"seeded";
 pub const META_STORAGE_ID: &[u8] = b"storage_id";
+/// The id of the PostgreSQL desk whose log this directory copies (absent for an embedded desk).
+pub const META_DESK: &[u8] = b"database_desk_id";
 
 #[cfg(test)]
 mod tests {

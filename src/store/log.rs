@@ -6,7 +6,6 @@
 //! atomic sled batch, makes it durable (see `durability`), and only then answers every waiter
 //! and hands the batch to the read-model projector. Readers never see past the durable head.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
@@ -15,7 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{EventId, StreamId};
 
-use super::durability::Durability;
+use super::plan::Plan;
+
 use super::keys;
 use super::record::{self, EventRecord, NewEvent};
 use super::StoreError;
@@ -144,15 +144,11 @@ impl EventLog {
     /// Opens the log and starts its writer thread. Committed batches are sent, in order, to
     /// `committed` (the projector).
     pub(super) fn open(
-        db: sled::Db,
-        durability: Durability,
+        tree: sled::Tree,
+        sink: Sink,
         committed: std_mpsc::Sender<Vec<EventRecord>>,
     ) -> Result<Self, StoreError> {
-        let tree = db.open_tree(keys::LOG_TREE)?;
-        let head = match tree.scan_prefix(keys::event_prefix()).next_back() {
-            Some(entry) => keys::seq_of_event_key(&entry?.0),
-            None => 0,
-        };
+        let head = super::local::head(&tree)?;
         let (durable_tx, _) = tokio::sync::watch::channel(head);
         let shared = Arc::new(Shared {
             tree,
@@ -163,11 +159,8 @@ impl EventLog {
         });
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         let writer = Writer {
-            db,
-            durability,
+            sink,
             shared: shared.clone(),
-            heads: HashMap::new(),
-            next_seq: head + 1,
             committed,
         };
         let writer = thread::Builder::new()
@@ -292,43 +285,38 @@ impl EventLog {
 
     /// The current version of a stream (0 if it has no events).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
-        last_version(&self.shared.tree, stream)
+        super::local::last_version(&self.shared.tree, stream)
     }
 }
 
-/// A stream's version: the version in its last index key (0 for a stream with no events).
-/// Deriving it saves the writer a key per event over storing it.
-fn last_version(tree: &sled::Tree, stream: &StreamId) -> Result<u64, StoreError> {
-    match tree
-        .scan_prefix(keys::stream_events_prefix(stream))
-        .next_back()
-    {
-        None => Ok(0),
-        Some(entry) => {
-            let (key, _) = entry?;
-            let tail: [u8; 8] = key[key.len().saturating_sub(8)..].try_into().map_err(|_| {
-                StoreError::Corrupt(format!("stream index key of {stream} is short"))
-            })?;
-            Ok(u64::from_be_bytes(tail))
-        }
-    }
+/// Where the writer's batches go: sled in the data directory, made durable by the writer
+/// itself, or PostgreSQL, copied into the local sled log once committed.
+pub(super) enum Sink {
+    Embedded(super::embedded::Embedded),
+    Postgres(super::postgres::Remote),
+}
+
+/// Why a batch was not committed.
+pub(super) enum Failure {
+    /// The log cannot go on (a local disk failure): everything queued is refused and the
+    /// writer stops; a restart recovers from what is durable.
+    Fatal(StoreError),
+    /// This batch is refused with this error (the database is unreachable, say); later
+    /// batches are tried again.
+    Transient(StoreError),
+}
+
+/// A committed batch: one plan per append, and the events now in the local log, in order
+/// (with PostgreSQL, also those committed elsewhere that the local copy lacked).
+pub(super) struct Outcome {
+    pub(super) plans: Vec<Plan>,
+    pub(super) records: Vec<EventRecord>,
 }
 
 struct Writer {
-    db: sled::Db,
-    durability: Durability,
+    sink: Sink,
     shared: Arc<Shared>,
-    /// Cache of stream heads; filled from the tree on first use.
-    heads: HashMap<StreamId, u64>,
-    next_seq: u64,
     committed: std_mpsc::Sender<Vec<EventRecord>>,
-}
-
-/// What one append will write, decided before the batch is applied.
-enum Plan {
-    Write(Committed),
-    Duplicate(Committed),
-    Refused(StoreError),
 }
 
 impl Writer {
@@ -359,7 +347,7 @@ impl Writer {
                 return;
             }
         }
-        if let Err(error) = self.db.flush() {
+        if let Err(error) = self.shared.tree.flush() {
             tracing::error!(error = %error, "final flush of the event log failed");
         }
     }
@@ -378,174 +366,31 @@ impl Writer {
         }
     }
 
-    fn head_of(&mut self, stream: &StreamId) -> Result<u64, StoreError> {
-        if let Some(&version) = self.heads.get(stream) {
-            return Ok(version);
-        }
-        let version = last_version(&self.shared.tree, stream)?;
-        self.heads.insert(stream.clone(), version);
-        Ok(version)
-    }
-
-    fn seq_of_event(
-        &self,
-        id: EventId,
-        pending: &HashMap<EventId, Position>,
-    ) -> Result<Option<Position>, StoreError> {
-        if let Some(position) = pending.get(&id) {
-            return Ok(Some(*position));
-        }
-        match self.shared.tree.get(keys::event_id(id))? {
-            Some(seq) => {
-                let seq = keys::u64_at(&seq, 0);
-                let record = self.shared.tree.get(keys::event(seq))?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("event id index points at missing event {seq}"))
-                })?;
-                let record = record::decode(seq, &record)?;
-                Ok(Some(Position {
-                    seq,
-                    version: record.version,
-                }))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Decides what one append becomes within a group commit: a duplicate of a committed
-    /// append, a refusal, or events staged in the batch (with their records for readers).
-    fn plan(
-        &mut self,
-        request: &AppendRequest,
-        batch: &mut sled::Batch,
-        pending: &mut HashMap<EventId, Position>,
-        records: &mut Vec<EventRecord>,
-    ) -> Result<Plan, StoreError> {
-        if let Some(plan) = self.plan_by_ids(request, pending)? {
-            return Ok(plan);
-        }
-        if let Some(refusal) = self.unmet_expectation(request)? {
-            return Ok(Plan::Refused(refusal));
-        }
-        let mut positions = Vec::with_capacity(request.events.len());
-        for event in &request.events {
-            let position = self.stage(event, batch, records)?;
-            pending.insert(event.id, position);
-            positions.push(position);
-        }
-        Ok(Plan::Write(Committed {
-            positions,
-            duplicate: false,
-        }))
-    }
-
-    /// Idempotency: an append whose ids are all known is a retry of a committed append and gets
-    /// its positions again; one with only some known, or one id twice, is refused. `None` when
-    /// every id is new.
-    fn plan_by_ids(
-        &mut self,
-        request: &AppendRequest,
-        pending: &HashMap<EventId, Position>,
-    ) -> Result<Option<Plan>, StoreError> {
-        let mut known = Vec::new();
-        for event in &request.events {
-            if let Some(position) = self.seq_of_event(event.id, pending)? {
-                known.push(position);
-            }
-        }
-        if !known.is_empty() {
-            if known.len() == request.events.len() {
-                return Ok(Some(Plan::Duplicate(Committed {
-                    positions: known,
-                    duplicate: true,
-                })));
-            }
-            return Ok(Some(Plan::Refused(StoreError::PartialDuplicate)));
-        }
-        // One id twice in one append would leave two events behind one index entry.
-        let mut ids = std::collections::HashSet::with_capacity(request.events.len());
-        if !request.events.iter().all(|event| ids.insert(event.id)) {
-            return Ok(Some(Plan::Refused(StoreError::PartialDuplicate)));
-        }
-        Ok(None)
-    }
-
-    /// The first stream whose head is not what the append expects, as the refusal to give.
-    fn unmet_expectation(
-        &mut self,
-        request: &AppendRequest,
-    ) -> Result<Option<StoreError>, StoreError> {
-        for (stream, expected) in &request.expectations {
-            let actual = self.head_of(stream)?;
-            let fits = match expected {
-                Expected::Any => true,
-                Expected::NoStream => actual == 0,
-                Expected::Exact(version) => actual == *version,
-            };
-            if !fits {
-                return Ok(Some(StoreError::WrongExpectedVersion {
-                    stream: stream.to_string(),
-                    expected: *expected,
-                    actual,
-                }));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Stages one event in the batch at the next sequence number and the next version of its
-    /// stream, with its stream and id index entries, and advances the heads.
-    fn stage(
-        &mut self,
-        event: &NewEvent,
-        batch: &mut sled::Batch,
-        records: &mut Vec<EventRecord>,
-    ) -> Result<Position, StoreError> {
-        let seq = self.next_seq;
-        let version = self.head_of(&event.stream)? + 1;
-        let bytes = record::encode(event, version)?;
-        batch.insert(&keys::event(seq), bytes);
-        batch.insert(
-            keys::stream_event(&event.stream, version),
-            &keys::u64_value(seq),
-        );
-        batch.insert(&keys::event_id(event.id), &keys::u64_value(seq));
-        self.heads.insert(event.stream.clone(), version);
-        self.next_seq += 1;
-        records.push(EventRecord::landed(event, seq, version));
-        Ok(Position { seq, version })
-    }
-
     fn commit(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut pending = HashMap::new();
-        let mut records = Vec::new();
-        let mut plans = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            let plan = match self.plan(&job.request, &mut batch, &mut pending, &mut records) {
-                Ok(plan) => plan,
-                Err(error) => {
-                    self.heads.clear();
-                    return Err(error);
+        let started = std::time::Instant::now();
+        let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
+        let head = self.shared.durable.load(Ordering::Acquire);
+        let outcome = match &mut self.sink {
+            Sink::Embedded(sink) => sink.commit(&self.shared.tree, head, &requests),
+            Sink::Postgres(sink) => sink.commit(&self.shared.tree, head, &requests),
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(Failure::Transient(error)) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(error.clone()));
                 }
-            };
-            plans.push(plan);
-        }
-        if !records.is_empty() {
-            let started = std::time::Instant::now();
-            let written = self
-                .shared
-                .tree
-                .apply_batch(batch)
-                .map_err(StoreError::from)
-                .and_then(|()| self.db.flush().map_err(StoreError::from))
-                .and_then(|_| self.durability.sync().map_err(StoreError::from));
-            if let Err(error) = written {
+                return Ok(());
+            }
+            Err(Failure::Fatal(error)) => {
                 for job in jobs {
                     let _ = job.reply.send(Err(StoreError::Unavailable));
                 }
                 return Err(error);
             }
-            let last = records.last().map_or(0, |r| r.seq);
+        };
+        let records = outcome.records;
+        if let Some(last) = records.last().map(|r| r.seq) {
             self.shared.durable.store(last, Ordering::Release);
             self.shared.durable_tx.send_replace(last);
             let m = crate::metrics::metrics();
@@ -554,12 +399,8 @@ impl Writer {
             m.append_batches.inc();
             m.events_appended.inc_by(records.len() as u64);
         }
-        for (job, plan) in jobs.into_iter().zip(plans) {
-            let answer = match plan {
-                Plan::Write(committed) | Plan::Duplicate(committed) => Ok(committed),
-                Plan::Refused(error) => Err(error),
-            };
-            let _ = job.reply.send(answer);
+        for (job, plan) in jobs.into_iter().zip(outcome.plans) {
+            let _ = job.reply.send(plan.answer());
         }
         if !records.is_empty() && self.committed.send(records).is_err() {
             tracing::warn!("the read-model projector has stopped; events stay in the log");

@@ -5,9 +5,13 @@
 //! when missing) and a little metadata. Key encoding lives in `keys`.
 
 mod durability;
+mod embedded;
 mod error;
 mod keys;
+mod local;
 mod log;
+mod plan;
+mod postgres;
 mod read_model;
 mod record;
 mod snapshots;
@@ -18,6 +22,7 @@ use std::thread;
 
 pub use error::{Cause, StoreError};
 pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
+pub use postgres::Database;
 pub use read_model::{
     AnchorRow, AnnotationRow, ArticleRow, ClaimRow, Filter, ReadModel, VersionInfo,
 };
@@ -58,22 +63,31 @@ pub struct Store {
     pub read_model: ReadModel,
     pub snapshots: Snapshots,
     meta: sled::Tree,
+    /// The desk's PostgreSQL, when the log is kept there.
+    database: Option<Database>,
 }
 
 impl Store {
-    /// Opens the store where `location` says.
+    /// Opens the store where `location` says: with a database URL, connects to PostgreSQL
+    /// (refusing unsafe settings, migrating the schema), checks the data directory's copy of
+    /// the log against it and brings the copy level before anything is served.
     pub fn open_at(location: &Location) -> Result<Self, StoreError> {
         match &location.database_url {
             None => Self::open(&location.data_dir),
-            Some(_) => Err(StoreError::Corrupt(
-                "the PostgreSQL backend is not built yet".into(),
-            )),
+            Some(url) => {
+                let database = Database::connect(url)?;
+                Self::open_with(&location.data_dir, Some(database))
+            }
         }
     }
 
     /// Opens (or creates) the store in `data_dir`, catches the read models up with the log and
     /// starts the writer and projector threads.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, None)
+    }
+
+    fn open_with(data_dir: &Path, database: Option<Database>) -> Result<Self, StoreError> {
         // sled panics on some kinds of damage rather than returning an error; either way the
         // operator gets a message, not a backtrace, and nothing is served.
         let db = std::panic::catch_unwind(|| open_db(data_dir)).unwrap_or_else(|panic| {
@@ -104,11 +118,30 @@ impl Store {
             }
         }
         db.flush()?;
-        let durability = durability::Durability::open(&sled_dir(data_dir))?;
+        let sink = match &database {
+            None => {
+                if meta.get(keys::META_DESK)?.is_some() {
+                    return Err(StoreError::WrongDirectory(format!(
+                        "{} is the local copy of a desk whose log is in PostgreSQL; start \
+                         with --database-url (or GLOSSA_DATABASE_URL)",
+                        data_dir.display()
+                    )));
+                }
+                let durability = durability::Durability::open(&sled_dir(data_dir))?;
+                log::Sink::Embedded(embedded::Embedded::new(db.clone(), durability))
+            }
+            Some(database) => {
+                let copied = postgres::level(database, &db, &meta)?;
+                if copied > 0 {
+                    tracing::info!(copied, "copied events from the database into the local log");
+                }
+                log::Sink::Postgres(database.writer())
+            }
+        };
         let read_model = ReadModel::open(&db)?;
         let snapshots = Snapshots::open(&db)?;
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
-        let log = EventLog::open(db, durability, committed_tx)?;
+        let log = EventLog::open(db.open_tree(keys::LOG_TREE)?, sink, committed_tx)?;
         read_model.catch_up(&log)?;
         let projecting = read_model.clone();
         let projector = thread::Builder::new()
@@ -128,6 +161,7 @@ impl Store {
             read_model,
             snapshots,
             meta,
+            database,
         })
     }
 
@@ -146,6 +180,9 @@ impl Store {
     /// The stable id of this data directory, advertised to sync peers as the server's storage
     /// id so clients with storage can keep their sync state with it.
     pub fn storage_id(&self) -> Result<String, StoreError> {
+        if let Some(database) = &self.database {
+            return database.setting_or("storage_id", uuid::Uuid::new_v4().to_string());
+        }
         if let Some(id) = self.meta.get(keys::META_STORAGE_ID)? {
             return String::from_utf8(id.to_vec())
                 .map_err(|e| StoreError::undecodable("storage id", e));
@@ -156,12 +193,23 @@ impl Store {
         Ok(id)
     }
 
+    /// The desk's PostgreSQL, when its log is kept there.
+    pub fn database(&self) -> Option<&Database> {
+        self.database.as_ref()
+    }
+
     /// Whether the seed data has been loaded into this store.
     pub fn is_seeded(&self) -> Result<bool, StoreError> {
+        if let Some(database) = &self.database {
+            return Ok(database.setting("seeded")?.is_some());
+        }
         Ok(self.meta.get(keys::META_SEEDED)?.is_some())
     }
 
     pub fn mark_seeded(&self) -> Result<(), StoreError> {
+        if let Some(database) = &self.database {
+            return database.setting_or("seeded", "1".into()).map(drop);
+        }
         self.meta.insert(keys::META_SEEDED, &[1])?;
         self.meta.flush()?;
         Ok(())

@@ -50,7 +50,11 @@ impl EventRecord {
             event_type: event.event_type.clone(),
             schema: event.schema,
             actor: event.actor.clone(),
-            at: event.at,
+            // As stored: to the microsecond.
+            at: Utc
+                .timestamp_micros(event.at.timestamp_micros())
+                .single()
+                .unwrap_or(event.at),
             data: event.data.clone(),
             change: event.change.clone(),
         }
@@ -74,19 +78,19 @@ struct Envelope {
 
 const FORMAT: u8 = 1;
 
-pub fn encode(event: &NewEvent, version: u64) -> Result<Vec<u8>, StoreError> {
+pub fn encode(record: &EventRecord) -> Result<Vec<u8>, StoreError> {
     let envelope = Envelope {
         format: FORMAT,
-        id: *event.id.0.as_bytes(),
-        stream: event.stream.to_string(),
-        version,
-        event_type: event.event_type.clone(),
-        schema: event.schema,
-        actor: event.actor.to_string(),
-        at_micros: event.at.timestamp_micros(),
-        data: serde_json::to_vec(&event.data)
+        id: *record.id.0.as_bytes(),
+        stream: record.stream.to_string(),
+        version: record.version,
+        event_type: record.event_type.clone(),
+        schema: record.schema,
+        actor: record.actor.to_string(),
+        at_micros: record.at.timestamp_micros(),
+        data: serde_json::to_vec(&record.data)
             .map_err(|e| StoreError::unencodable("event data", e))?,
-        change: event.change.clone(),
+        change: record.change.clone(),
     };
     postcard::to_stdvec(&envelope).map_err(|e| StoreError::unencodable("event envelope", e))
 }
