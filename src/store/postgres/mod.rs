@@ -12,6 +12,7 @@
 mod append;
 mod copy;
 mod schema;
+mod scratch;
 mod settings;
 
 use std::future::Future;
@@ -24,6 +25,7 @@ use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
 pub(super) use copy::level;
+pub use scratch::ScratchDatabase;
 
 /// How long one statement or transaction may take before the database counts as unreachable.
 const PATIENCE: Duration = Duration::from_secs(10);
