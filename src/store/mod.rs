@@ -22,7 +22,7 @@ use std::thread;
 
 pub use error::{Cause, StoreError};
 pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
-pub use postgres::Database;
+pub use postgres::{Database, ScratchDatabase};
 pub use read_model::{
     AnchorRow, AnnotationRow, ArticleRow, ClaimRow, Filter, ReadModel, VersionInfo,
 };

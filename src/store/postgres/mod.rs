@@ -12,6 +12,7 @@
 mod append;
 mod copy;
 mod schema;
+mod scratch;
 mod settings;
 
 use std::future::Future;
@@ -24,6 +25,7 @@ use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
 pub(super) use copy::level;
+pub use scratch::ScratchDatabase;
 
 /// How long one statement or transaction may take before the database counts as unreachable.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -172,10 +174,10 @@ impl Database {
     }
 }
 
-/// The log writer's connection to PostgreSQL.
+/// The log writer's connection to PostgreSQL, with its prepared statements.
 pub(crate) struct Remote {
     database: Database,
-    client: Option<Client>,
+    client: Option<(Client, append::Statements)>,
 }
 
 impl Remote {
@@ -192,11 +194,14 @@ impl Remote {
         let config = &self.database.inner.config;
         let client = &mut self.client;
         let committed = runtime.block_on(async {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *client = Some(connect(config).await?);
+            if client.as_ref().is_none_or(|(c, _)| c.is_closed()) {
+                let connection = connect(config).await?;
+                let statements = append::Statements::prepare(&connection).await?;
+                *client = Some((connection, statements));
             }
-            let connection = client.as_mut().expect("connected just above");
-            match tokio::time::timeout(PATIENCE, append::append(connection, requests, head)).await {
+            let (connection, statements) = client.as_ref().expect("connected just above");
+            let append = append::append(connection, statements, requests, head);
+            match tokio::time::timeout(PATIENCE, append).await {
                 Ok(result) => result,
                 Err(_) => Err(StoreError::DatabaseUnreachable {
                     reason: format!("no answer within {} s", PATIENCE.as_secs()),
