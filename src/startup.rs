@@ -110,6 +110,8 @@ impl Application {
         let desk = Desk::new(store, settings.limits.content)
             .with_document_idle(settings.limits.document_idle)
             .with_people(users.clone());
+        // With a shared log, loaded documents hear of what other processes append.
+        desk.documents().follow_the_log();
         let seeded = prepare(&desk, &opening).await?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {

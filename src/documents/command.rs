@@ -5,6 +5,7 @@ use tokio::sync::oneshot;
 
 use crate::domain::idempotency::Receipt;
 use crate::domain::{ArticleId, UserName};
+use crate::store::EventRecord;
 
 use super::edit::{DocState, Edit, Reanchored, Reattachment, Written};
 use super::peer::{ConnId, PeerLink, Presence};
@@ -22,6 +23,10 @@ pub(super) enum Command {
     },
     Leave {
         conn: ConnId,
+    },
+    /// Events another process appended to the shared log, in order.
+    Foreign {
+        records: Vec<EventRecord>,
     },
     Edit {
         user: UserName,

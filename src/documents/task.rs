@@ -97,6 +97,7 @@ impl DocumentTask {
             edit @ Command::Edit { .. } => self.batch(edit, commands, deferred),
             Command::Sync { link, message } => self.sync_input(link, message),
             Command::Presence { from, presence } => Input::Presence { from, presence },
+            Command::Foreign { records } => Input::Foreign(records),
             Command::Leave { conn } => {
                 self.forget(conn);
                 Input::Leave { conn }

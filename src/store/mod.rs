@@ -142,6 +142,9 @@ impl Store {
         let snapshots = Snapshots::open(&db)?;
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
         let log = EventLog::open(db.open_tree(keys::LOG_TREE)?, sink, committed_tx)?;
+        if let Some(database) = &database {
+            postgres::listen(database, log.doorbell());
+        }
         read_model.catch_up(&log)?;
         let projecting = read_model.clone();
         let projector = thread::Builder::new()

@@ -20,6 +20,7 @@ mod js_client;
 mod pg_cluster;
 mod preambles;
 mod rebuild;
+mod replicas;
 mod semantics;
 mod style;
 mod sync;

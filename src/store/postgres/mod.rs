@@ -11,6 +11,7 @@
 
 mod append;
 mod copy;
+mod follow;
 mod schema;
 mod scratch;
 mod settings;
@@ -25,6 +26,7 @@ use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
 pub(super) use copy::level;
+pub(super) use follow::listen;
 pub use scratch::ScratchDatabase;
 
 /// How long one statement or transaction may take before the database counts as unreachable.

@@ -1,0 +1,86 @@
+//! With the log shared by several processes, the documents loaded here hear of what the others
+//! appended: every event the local log gains is handed, in order, to the task of its article if
+//! that document is loaded (one that is not reads the log when it loads). The core applies the
+//! changes it has not seen, moves its stream versions on and fans them out to its peers; its
+//! own events come back this way too, and are known already.
+
+use std::collections::BTreeMap;
+
+use crate::domain::{ArticleId, StreamId};
+use crate::store::EventRecord;
+
+use super::command::Command;
+use super::Documents;
+
+/// Events read from the local log per step.
+const STEP: usize = 1024;
+
+impl Documents {
+    /// Starts handing loaded documents the events other processes append, when the log is
+    /// shared (kept in PostgreSQL). Needs a Tokio runtime.
+    pub fn follow_the_log(&self) {
+        if self.store.database().is_none() {
+            return;
+        }
+        let documents = self.clone();
+        tokio::spawn(async move { documents.hand_over_appended().await });
+    }
+
+    async fn hand_over_appended(self) {
+        let log = self.store.log.clone();
+        let mut head = log.watch_head();
+        let mut cursor = *head.borrow_and_update();
+        loop {
+            if head.changed().await.is_err() || log.is_closed() {
+                return;
+            }
+            loop {
+                let reader = log.clone();
+                let read = tokio::task::spawn_blocking(move || reader.read_after(cursor, STEP));
+                let records = match read.await {
+                    Ok(Ok(records)) => records,
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, "could not read the local log to hand events to documents");
+                        break;
+                    }
+                    Err(_) => return,
+                };
+                let Some(last) = records.last().map(|r| r.seq) else {
+                    break;
+                };
+                cursor = last;
+                for (article, records) in by_article(records) {
+                    self.deliver_if_loaded(&article, Command::Foreign { records })
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+/// The events that concern documents, by article, each article's in order.
+fn by_article(records: Vec<EventRecord>) -> BTreeMap<ArticleId, Vec<EventRecord>> {
+    let mut articles: BTreeMap<ArticleId, Vec<EventRecord>> = BTreeMap::new();
+    for record in records {
+        if let Some(article) = article_of(&record) {
+            articles.entry(article).or_default().push(record);
+        }
+    }
+    articles
+}
+
+/// The article whose document an event belongs to: its document stream's, or for an
+/// annotation's event the article it names (a new annotation names it in its targets).
+fn article_of(record: &EventRecord) -> Option<ArticleId> {
+    match &record.stream {
+        StreamId::Document(article) => Some(article.clone()),
+        StreamId::Annotation(_) => {
+            let named = record
+                .data
+                .get("article")
+                .or_else(|| record.data.pointer("/annotation/targets/0/article"))?;
+            ArticleId::parse(named.as_str()?).ok()
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,156 @@
+//! Two servers on one PostgreSQL desk (each with its own data directory): what one appends
+//! reaches the other's reads, documents and sync peers, and people typing on both converge.
+//! PostgreSQL only: in the embedded pass these return at once, saying so.
+
+use std::time::Duration;
+
+use automerge::sync::{self, SyncDoc};
+use glossa::documents::Outbound;
+use glossa::domain::ArticleId;
+
+use crate::backend::{on_postgres, TestStore};
+use crate::helpers::{id_of, spawn_app_on, TestApp, ALICE, ARTICLE};
+use crate::sync::{add_annotation, client, document_id, has, settle, Client};
+
+/// How long a replica may take to hear of another's write before the test gives up (far above
+/// the propagation time; the test waits for the event, not for this).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn skipped(test: &str) -> bool {
+    if !on_postgres() {
+        eprintln!(
+            "{test}: skipped, it needs the PostgreSQL backend (GLOSSA_TEST_BACKEND=postgres)"
+        );
+        return true;
+    }
+    false
+}
+
+/// Waits until `app`'s local log and read models hold position `seq`.
+async fn holds(app: &TestApp, seq: u64) {
+    let mut head = app.desk.store().log.watch_head();
+    tokio::time::timeout(PATIENCE, head.wait_for(|head| *head >= seq))
+        .await
+        .expect("the other replica copies the write")
+        .expect("the log stays open");
+    app.desk
+        .store()
+        .read_model
+        .wait_for(seq)
+        .await
+        .expect("the read models catch up");
+}
+
+/// Takes what the server sends a peer until `done` holds of its document.
+async fn receive_until(client: &mut Client, done: impl Fn(&automerge::Automerge) -> bool) {
+    while !done(&client.doc) {
+        let outbound = tokio::time::timeout(PATIENCE, client.inbox.recv())
+            .await
+            .expect("the peer hears of the change")
+            .expect("the peer stays connected");
+        if let Outbound::Sync { data, .. } = outbound {
+            let message = sync::Message::decode(&data).unwrap();
+            client
+                .doc
+                .receive_sync_message(&mut client.state, message)
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_write_on_one_replica_reaches_the_others_reads_and_peers() {
+    if skipped("a_write_on_one_replica_reaches_the_others_reads_and_peers") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let doc_id = document_id(&other).await;
+    let mut peer = client("bruno", false, &doc_id);
+    settle(&other, &mut peer).await;
+
+    let body = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    let created = one.post_annotation("/annotations/", &body, ALICE).await;
+    assert_eq!(created.status(), 201);
+    let id = id_of(&created);
+    let written: serde_json::Value = one.get_json(&format!("/annotations/{id}")).await;
+
+    holds(&other, one.log_head()).await;
+    let read: serde_json::Value = other.get_json(&format!("/annotations/{id}")).await;
+    // Each server names itself in ids and links.
+    let written = written.to_string().replace(&one.base, &other.base);
+    assert_eq!(
+        read.to_string(),
+        written,
+        "the other replica serves the same annotation"
+    );
+    receive_until(&mut peer, |doc| has(doc, &id)).await;
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    assert_eq!(
+        one.desk.documents().inspect(&article).await.unwrap().heads,
+        other
+            .desk
+            .documents()
+            .inspect(&article)
+            .await
+            .unwrap()
+            .heads,
+        "both replicas' documents are at the same heads"
+    );
+}
+
+#[tokio::test]
+async fn peers_typing_on_two_replicas_converge() {
+    if skipped("peers_typing_on_two_replicas_converge") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let doc_id = document_id(&one).await;
+    let mut alice = client("alice", false, &doc_id);
+    let mut bruno = client("bruno", false, &doc_id);
+    settle(&one, &mut alice).await;
+    settle(&other, &mut bruno).await;
+
+    let mut ids = Vec::new();
+    for round in 0..5 {
+        let (a, b) = (format!("from-alice-{round}"), format!("from-bruno-{round}"));
+        add_annotation(&mut alice.doc, &a, "alice", "comment", None);
+        add_annotation(&mut bruno.doc, &b, "bruno", "comment", None);
+        tokio::join!(settle(&one, &mut alice), settle(&other, &mut bruno));
+        ids.extend([a, b]);
+    }
+    let all = |doc: &automerge::Automerge| ids.iter().all(|id| has(doc, id));
+    receive_until(&mut alice, all).await;
+    receive_until(&mut bruno, all).await;
+    settle(&one, &mut alice).await;
+    settle(&other, &mut bruno).await;
+    assert_eq!(
+        alice.doc.get_heads(),
+        bruno.doc.get_heads(),
+        "the peers converge"
+    );
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let heads_one = one.desk.documents().inspect(&article).await.unwrap().heads;
+    let heads_other = other
+        .desk
+        .documents()
+        .inspect(&article)
+        .await
+        .unwrap()
+        .heads;
+    assert_eq!(heads_one, heads_other, "and so do the replicas");
+    let head = one.log_head().max(other.log_head());
+    holds(&one, head).await;
+    for id in &ids {
+        assert_eq!(
+            one.get(&format!("/annotations/{id}")).await.status(),
+            200,
+            "{id} is served"
+        );
+    }
+}
