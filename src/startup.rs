@@ -110,8 +110,12 @@ impl Application {
         let desk = Desk::new(store, settings.limits.content)
             .with_document_idle(settings.limits.document_idle)
             .with_people(users.clone());
-        // With a shared log, loaded documents hear of what other processes append.
-        desk.documents().follow_the_log();
+        // With a shared log, loaded documents and the users directory hear of what other
+        // processes append.
+        if desk.store().database().is_some() {
+            desk.documents().follow_the_log();
+            users.follow();
+        }
         let seeded = prepare(&desk, &opening).await?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {

@@ -16,12 +16,9 @@ use super::Documents;
 const STEP: usize = 1024;
 
 impl Documents {
-    /// Starts handing loaded documents the events other processes append, when the log is
-    /// shared (kept in PostgreSQL). Needs a Tokio runtime.
+    /// Starts handing loaded documents the events other processes append to a shared log
+    /// (kept in PostgreSQL). Needs a Tokio runtime.
     pub fn follow_the_log(&self) {
-        if self.store.database().is_none() {
-            return;
-        }
         let documents = self.clone();
         tokio::spawn(async move { documents.hand_over_appended().await });
     }

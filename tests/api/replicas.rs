@@ -154,3 +154,88 @@ async fn peers_typing_on_two_replicas_converge() {
         );
     }
 }
+
+/// Asks `app` who the token's user is until the answer is `status`: a change made on another
+/// replica holds here once this replica has copied and folded it.
+async fn me_until(app: &TestApp, token: &str, status: u16) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let got = app
+            .request(reqwest::Method::GET, "/api/me", Some(token))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if got == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/api/me still answers {got}, not {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_issued_or_revoked_on_one_replica_holds_on_the_other() {
+    if skipped("a_token_issued_or_revoked_on_one_replica_holds_on_the_other") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+
+    let issued: serde_json::Value = one
+        .json_as(
+            reqwest::Method::POST,
+            "/api/users/bruno/tokens",
+            Some(crate::helpers::CHIARA),
+        )
+        .await;
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let id = issued["id"].as_str().unwrap().to_owned();
+    me_until(&other, &token, 200).await;
+
+    // A live tail open on the other replica with that token closes when it is revoked here.
+    let mut tail = other
+        .request(reqwest::Method::GET, "/api/events/stream", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), 200);
+    let revoked = one
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            Some(crate::helpers::CHIARA),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match tail.chunk().await {
+                Ok(Some(_)) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the other replica closes the revoked token's live tail"
+    );
+    assert_eq!(
+        other
+            .request(reqwest::Method::GET, "/api/me", Some(&token))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "and refuses it from then on"
+    );
+}
