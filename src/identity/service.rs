@@ -434,7 +434,11 @@ impl Users {
         let revoked = {
             let mut directory = self.inner.directory.write().expect("directory lock");
             // Folded once: a follower that read these from the log meanwhile did it already.
-            let last = committed.positions.last().map_or(0, |p| p.version);
+            // The access events come first; a receipt (another stream) may follow them.
+            let last = committed
+                .positions
+                .get(events.len().wrapping_sub(1))
+                .map_or(0, |p| p.version);
             if last > self.inner.folded.load(std::sync::atomic::Ordering::Acquire) {
                 for event in &events {
                     directory.apply(event, at);

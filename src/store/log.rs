@@ -437,15 +437,29 @@ impl Writer {
         let Sink::Postgres(sink) = &mut self.sink else {
             return;
         };
-        let head = self.shared.durable.load(Ordering::Acquire);
-        match sink.follow(&self.shared.tree, head) {
-            Ok(records) => self.publish(records, None),
-            Err(Failure::Transient(error)) => {
-                tracing::debug!(%error, "could not follow the log; trying again on the next doorbell");
-            }
-            Err(Failure::Fatal(error)) => {
-                tracing::error!(%error, "could not copy the log's new events; refusing further appends");
-                self.shared.poisoned.store(true, Ordering::Release);
+        loop {
+            let head = self.shared.durable.load(Ordering::Acquire);
+            match sink.follow(&self.shared.tree, head) {
+                Ok(records) if records.is_empty() => return,
+                Ok(records) => {
+                    let last = records.last().map_or(head, |r| r.seq);
+                    self.shared.durable.store(last, Ordering::Release);
+                    if self.committed.send(records).is_err() {
+                        tracing::warn!(
+                            "the read-model projector has stopped; events stay in the log"
+                        );
+                    }
+                    self.shared.durable_tx.send_replace(last);
+                }
+                Err(Failure::Transient(error)) => {
+                    tracing::debug!(%error, "could not follow the log; trying again on the next doorbell");
+                    return;
+                }
+                Err(Failure::Fatal(error)) => {
+                    tracing::error!(%error, "could not copy the log's new events; refusing further appends");
+                    self.shared.poisoned.store(true, Ordering::Release);
+                    return;
+                }
             }
         }
     }

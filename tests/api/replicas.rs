@@ -239,3 +239,37 @@ async fn a_token_issued_or_revoked_on_one_replica_holds_on_the_other() {
         "and refuses it from then on"
     );
 }
+
+#[tokio::test]
+async fn replicas_starting_together_ready_the_desk_once() {
+    if skipped("replicas_starting_together_ready_the_desk_once") {
+        return;
+    }
+    let desk = TestStore::new();
+    let other_dir = desk.with_new_data_dir();
+    let third_dir = desk.with_new_data_dir();
+    let (one, other, third) = tokio::join!(
+        spawn_app_on(&desk),
+        spawn_app_on(&other_dir),
+        spawn_app_on(&third_dir)
+    );
+    let head = one.log_head().max(other.log_head()).max(third.log_head());
+    for app in [&one, &other, &third] {
+        holds(app, head).await;
+    }
+    let events = one.events();
+    let mut ids: Vec<_> = events.iter().map(|e| e.id).collect();
+    ids.sort_unstable_by_key(|id| id.0);
+    ids.dedup();
+    assert_eq!(ids.len(), events.len(), "no event is in the log twice");
+    let count = |kind: &str| events.iter().filter(|e| e.event_type == kind).count();
+    assert_eq!(count("article.created"), 5, "the five seed articles, once");
+    assert_eq!(count("style.rules_set"), 1, "one house-style term list");
+    let total = one.get_json("/annotations/?limit=200").await["total"].clone();
+    for app in [&other, &third] {
+        assert_eq!(
+            app.get_json("/annotations/?limit=200").await["total"],
+            total
+        );
+    }
+}

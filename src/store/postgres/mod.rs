@@ -10,6 +10,7 @@
 //! before its WAL is on disk is refused (`settings`).
 
 mod append;
+mod cluster;
 mod copy;
 mod follow;
 mod schema;
@@ -25,6 +26,7 @@ use tokio_postgres::{Client, Config, NoTls};
 use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
+pub use cluster::StartupLock;
 pub(super) use copy::level;
 pub(super) use follow::listen;
 pub use scratch::ScratchDatabase;
