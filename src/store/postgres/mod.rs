@@ -217,7 +217,10 @@ impl Remote {
             Err(error) => {
                 // The connection may be in any state (a transaction half sent, say).
                 self.client = None;
-                return Err(Failure::Transient(error));
+                return Err(match error {
+                    StoreError::DatabaseBehind { .. } => Failure::Fatal(error),
+                    _ => Failure::Transient(error),
+                });
             }
         };
         super::local::apply(tree, &records).map_err(Failure::Fatal)?;
