@@ -273,3 +273,54 @@ async fn replicas_starting_together_ready_the_desk_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn presence_crosses_replicas_once_and_is_never_stored() {
+    if skipped("presence_crosses_replicas_once_and_is_never_stored") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let doc_id = document_id(&one).await;
+    let mut alice = client("alice", false, &doc_id);
+    let mut bruno = client("bruno", false, &doc_id);
+    settle(&one, &mut alice).await;
+    settle(&other, &mut bruno).await;
+    let head = one.log_head();
+
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let cursor = glossa::documents::Presence {
+        document_id: doc_id.clone(),
+        sender_id: "peer-alice".into(),
+        session_id: "alice-session".into(),
+        count: 1,
+        data: vec![0xa1, 0x61, 0x78, 0x01],
+    };
+    one.desk
+        .documents()
+        .presence(&article, alice.link.conn, cursor.clone())
+        .await;
+    let received = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match bruno.inbox.recv().await.expect("bruno stays connected") {
+                Outbound::Presence(presence) => return presence,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("bruno, on the other replica, sees alice's presence");
+    assert_eq!(
+        (received.sender_id, received.count, received.data),
+        (cursor.sender_id, cursor.count, cursor.data)
+    );
+    // Alice does not get her own presence back from the other replica, and nothing is logged.
+    settle(&one, &mut alice).await;
+    assert!(!alice.errors.iter().any(|e| e.contains("presence")));
+    while let Ok(outbound) = alice.inbox.try_recv() {
+        assert!(!matches!(outbound, Outbound::Presence(_)), "no echo");
+    }
+    assert_eq!(one.log_head(), head, "presence is never stored");
+}
