@@ -324,3 +324,123 @@ async fn presence_crosses_replicas_once_and_is_never_stored() {
     }
     assert_eq!(one.log_head(), head, "presence is never stored");
 }
+
+/// The races the process's documents have lost so far, from `/metrics`.
+async fn races(app: &TestApp) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("glossa_document_append_races_total "))
+        .map_or(0.0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_race() {
+    if skipped("two_replicas_appending_to_one_document_at_once_both_succeed_after_a_race") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    // Both documents loaded, at the same version.
+    holds(&other, one.log_head()).await;
+    one.desk.documents().inspect(&article).await.unwrap();
+    other.desk.documents().inspect(&article).await.unwrap();
+    let before = races(&one).await;
+
+    // A transaction holding the log's head lock makes both appends wait, so both are decided on
+    // the same version of the document: the second to get the lock has lost a race.
+    let url = desk.database_url.clone().unwrap();
+    let holder = crate::backend::connect(&url).await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .query_one("SELECT seq FROM glossa_head FOR UPDATE", &[])
+        .await
+        .unwrap();
+    let first = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    let second = other
+        .fact_check_on(ARTICLE, "26 nations have pledged")
+        .await;
+    let writes = tokio::spawn({
+        let (one_base, other_base) = (one.base.clone(), other.base.clone());
+        async move {
+            let post = |base: String, body: serde_json::Value| async move {
+                reqwest::Client::new()
+                    .post(format!("{base}/annotations/"))
+                    .bearer_auth(ALICE)
+                    .header("Content-Type", crate::helpers::JSONLD)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+            };
+            tokio::join!(post(one_base, first), post(other_base, second))
+        }
+    });
+    // Both servers' transactions are queued behind the lock.
+    let waiting = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let row = holder
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap();
+            if row.get::<_, i64>(0) >= 2 {
+                return;
+            }
+            if writes.is_finished() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    holder.batch_execute("COMMIT").await.unwrap();
+    let (a, b) = writes.await.unwrap();
+    if waiting.is_err() || a.status() != 201 || b.status() != 201 {
+        panic!(
+            "both servers should wait for the head lock, then both writes succeed: {} {}",
+            a.text().await.unwrap(),
+            b.text().await.unwrap()
+        );
+    }
+    assert_eq!(
+        (a.status().as_u16(), b.status().as_u16()),
+        (201, 201),
+        "neither write is refused"
+    );
+    let (a, b) = (id_of(&a), id_of(&b));
+
+    let lost = races(&one).await + races(&other).await - 2.0 * before;
+    assert!(lost >= 1.0, "a race was lost and retried ({lost})");
+    let head = one.log_head().max(other.log_head());
+    holds(&one, head).await;
+    holds(&other, head).await;
+    for app in [&one, &other] {
+        for id in [&a, &b] {
+            assert_eq!(app.get(&format!("/annotations/{id}")).await.status(), 200);
+        }
+    }
+    assert_eq!(
+        one.desk.documents().inspect(&article).await.unwrap().heads,
+        other
+            .desk
+            .documents()
+            .inspect(&article)
+            .await
+            .unwrap()
+            .heads
+    );
+    // The document stream's versions stay contiguous.
+    let versions: Vec<u64> = one
+        .events()
+        .iter()
+        .filter(|e| e.stream == glossa::domain::StreamId::Document(article.clone()))
+        .map(|e| e.version)
+        .collect();
+    assert!(versions.iter().enumerate().all(|(i, v)| *v == i as u64 + 1));
+}
