@@ -444,3 +444,51 @@ async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_rac
         .collect();
     assert!(versions.iter().enumerate().all(|(i, v)| *v == i as u64 + 1));
 }
+
+#[tokio::test]
+async fn a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first() {
+    if skipped("a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let body = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    // A consumer read the feed on one replica up to here…
+    let resume_from = one.log_head();
+    for _ in 0..3 {
+        let created = one.post_annotation("/annotations/", &body, ALICE).await;
+        assert_eq!(created.status(), 201);
+    }
+    let head = one.log_head();
+    // …and resumes on the other: it gets every later event, in order, none twice.
+    let mut tail = other
+        .request(reqwest::Method::GET, "/api/events/stream", Some(ALICE))
+        .header("Last-Event-ID", resume_from.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), 200);
+    let mut seen = Vec::new();
+    let mut text = String::new();
+    let read = tokio::time::timeout(PATIENCE, async {
+        while seen.last().is_none_or(|last| *last < head) {
+            let chunk = tail.chunk().await.unwrap().expect("the tail stays open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                if let Some(id) = event.lines().find_map(|l| l.strip_prefix("id: ")) {
+                    seen.push(id.trim().parse::<u64>().unwrap());
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the other replica's tail reaches {head}: {seen:?}"
+    );
+    let expected: Vec<u64> = (resume_from + 1..=head).collect();
+    assert_eq!(seen, expected);
+}
