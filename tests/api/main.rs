@@ -13,6 +13,7 @@ mod crash;
 mod crash_sync;
 mod events;
 mod exports;
+mod failover;
 mod helpers;
 mod history;
 mod idempotency;
