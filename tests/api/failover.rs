@@ -4,6 +4,7 @@
 
 use crate::backend::{connect, on_postgres, TestStore};
 use crate::crash::Server;
+use crate::helpers::CHIARA;
 
 #[tokio::test]
 async fn a_database_behind_the_copy_stops_writes_and_a_restart_rebuilds_the_copy() {
@@ -32,11 +33,18 @@ async fn a_database_behind_the_copy_stops_writes_and_a_restart_rebuilds_the_copy
     .await
     .unwrap();
 
-    assert_eq!(
-        server.comment(3).await,
-        None,
-        "the server stops taking writes"
-    );
+    // A write to a stream the lost commit did not touch would otherwise take the copy's
+    // positions: refused.
+    let user = server
+        .client
+        .post(format!("{}/api/users", server.base))
+        .bearer_auth(CHIARA)
+        .json(&serde_json::json!({"name": "dana", "role": "editor"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.status(), 503, "the server stops taking writes");
+    assert_eq!(server.comment(3).await, None, "any write");
     assert_eq!(count(&db).await, kept_head, "and wrote nothing");
     server.kill();
 
