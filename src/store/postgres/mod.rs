@@ -14,6 +14,8 @@ mod copy;
 mod schema;
 mod scratch;
 mod settings;
+#[cfg(test)]
+mod writer_tests;
 
 use std::future::Future;
 use std::sync::Arc;
