@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, and is safe to run again:
+#   - PostgreSQL (Debian's `postgresql`) for the suite's second run on PostgreSQL, when no
+#     /usr/lib/postgresql/*/bin/initdb exists;
 #   - Node.js with npm (from Debian when the machine has none);
 #   - Chromium (Debian's package) for the web UI's end-to-end tests;
 #   - the pinned JavaScript packages of tests/js (automerge-repo clients, playwright-core) and of
 #     web/ (the UI's sources and esbuild, to check the shipped bundle), from their lock files.
+# `install-test-deps.sh postgres` installs only PostgreSQL (what scripts/with-postgres.sh needs).
 # The test suite runs this itself when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+only_postgres=false
+[ "${1:-}" = postgres ] && only_postgres=true
+
 missing=()
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if ! $only_postgres; then
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "The tests need these Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) or run this as root." >&2
@@ -21,5 +30,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+$only_postgres && exit 0
 (cd tests/js && npm ci --no-audit --no-fund)
 (cd web && npm ci --no-audit --no-fund)

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{detail, spawn_app, spawn_app_from, TestApp, ALICE, BRUNO, CHIARA, VICTOR};
+use crate::helpers::{
+    detail, spawn_app, spawn_app_from, TestApp, TestStore, ALICE, BRUNO, CHIARA, VICTOR,
+};
 
 /// A bound on how long a healthy server takes to answer: a hang guard, not a speed test.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -29,17 +31,17 @@ async fn status_of(app: &TestApp, method: Method, path: &str, token: &str) -> u1
         .as_u16()
 }
 
-fn real_desk(dir: &std::path::Path) -> Settings {
+fn real_desk(store: &TestStore) -> Settings {
     Settings {
         seed: false,
-        ..Settings::for_tests(dir.to_path_buf())
+        ..store.settings()
     }
 }
 
 #[tokio::test]
 async fn a_real_desk_has_no_demo_token_and_one_admin_whose_token_works() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = spawn_app_from(real_desk(dir.path())).await;
+    let store = TestStore::new();
+    let app = spawn_app_from(real_desk(&store)).await;
     for token in DEMO_TOKENS {
         assert_eq!(status_of(&app, Method::GET, "/api/me", token).await, 401);
     }
@@ -76,10 +78,10 @@ async fn a_demo_desk_offers_its_demo_users_and_an_admin_token_is_not_issued() {
 #[tokio::test]
 async fn a_demo_desk_refuses_a_non_loopback_address_unless_declared_a_demo() {
     // The check comes before the listener is bound: nothing listens on 0.0.0.0 here.
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let settings = Settings {
         addr: "0.0.0.0:0".parse().unwrap(),
-        ..Settings::for_tests(dir.path().to_path_buf())
+        ..store.settings()
     };
     let error = Application::build(settings)
         .await
@@ -99,10 +101,10 @@ struct Serve {
 }
 
 impl Serve {
-    fn start(dir: &std::path::Path, args: &[&str]) -> Self {
+    fn start(store: &TestStore, args: &[&str]) -> Self {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(store.args())
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -174,10 +176,10 @@ impl Drop for Serve {
 
 /// Runs `glossa serve` expecting a refusal; returns what it said. A server that starts
 /// instead is stopped, and the test fails.
-fn refused(dir: &std::path::Path, args: &[&str]) -> String {
+fn refused(store: &TestStore, args: &[&str]) -> String {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(store.args())
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -199,8 +201,8 @@ fn refused(dir: &std::path::Path, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn the_binary_prints_a_real_desks_admin_token_once_and_never_adds_demo_users() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = Serve::start(dir.path(), &["--no-seed"]);
+    let store = TestStore::new();
+    let first = Serve::start(&store, &["--no-seed"]);
     first.until(|l| l.contains("shown this once"));
     let admin = first.until(|_| true).trim().to_owned();
     assert!(admin.starts_with("glossa_"), "{admin}");
@@ -209,7 +211,7 @@ async fn the_binary_prints_a_real_desks_admin_token_once_and_never_adds_demo_use
     first.stop();
 
     // Restarted without --no-seed: still a real desk, no new admin token, no demo users.
-    let second = Serve::start(dir.path(), &[]);
+    let second = Serve::start(&store, &[]);
     let said = second.read_until(|l| l.starts_with("Sign in") || l.contains("demo desk"));
     assert!(
         !said
@@ -223,15 +225,15 @@ async fn the_binary_prints_a_real_desks_admin_token_once_and_never_adds_demo_use
     }
     second.stop();
 
-    let error = refused(dir.path(), &["--demo"]);
+    let error = refused(&store, &["--demo"]);
     assert!(error.contains("real desk"), "{error}");
 }
 
 #[tokio::test]
 async fn a_demo_desk_stays_one() {
-    let dir = tempfile::tempdir().unwrap();
-    Serve::start(dir.path(), &[]).stop();
-    let error = refused(dir.path(), &["--no-seed"]);
+    let store = TestStore::new();
+    Serve::start(&store, &[]).stop();
+    let error = refused(&store, &["--no-seed"]);
     assert!(error.contains("demo desk"), "{error}");
     assert!(error.contains("new, empty data directory"), "{error}");
 }
@@ -484,8 +486,8 @@ async fn glossa(args: &[&str]) -> (bool, String, String) {
 
 #[tokio::test]
 async fn the_command_line_manages_users_and_tokens_on_a_running_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = crate::helpers::spawn_app_on(dir.path()).await;
+    let store = TestStore::new();
+    let app = crate::helpers::spawn_app_on(&store).await;
     let server = ["--server", app.base.as_str(), "--token", CHIARA];
     let run = |args: &[&str]| {
         let all: Vec<String> = args.iter().chain(&server).map(|a| a.to_string()).collect();
@@ -519,18 +521,14 @@ async fn the_command_line_manages_users_and_tokens_on_a_running_server() {
     assert!(!ok && err.contains("only an admin"), "{err}");
 
     // The data directory is the running server's alone: the offline command says what to do.
-    let data_dir = dir.path().to_str().unwrap();
-    let (ok, _, err) = glossa(&[
-        "token",
-        "create",
-        "--user",
-        "frank",
-        "--role",
-        "viewer",
-        "--data-dir",
-        data_dir,
-    ])
-    .await;
+    let desk: Vec<String> = store
+        .args()
+        .iter()
+        .map(|a| a.to_str().unwrap().to_owned())
+        .collect();
+    let mut offline = vec!["token", "create", "--user", "frank", "--role", "viewer"];
+    offline.extend(desk.iter().map(String::as_str));
+    let (ok, _, err) = glossa(&offline).await;
     assert!(
         !ok,
         "the offline command opened a data directory a server holds"
@@ -545,7 +543,7 @@ async fn the_command_line_manages_users_and_tokens_on_a_running_server() {
 async fn an_older_users_file_moves_into_the_log_without_the_demo_tokens_of_a_real_desk() {
     // What builds before the log held users wrote for a desk without the seeds: the demo
     // tokens (every data directory got them) and one real token.
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let real = "glossa_an-older-real-token";
     let sha = |token: &str| hex::encode(Sha256::digest(token.as_bytes()));
     let mut tokens: Vec<Value> = DEMO_TOKENS
@@ -555,15 +553,15 @@ async fn an_older_users_file_moves_into_the_log_without_the_demo_tokens_of_a_rea
     tokens.push(
         json!({ "user": "dana", "display_name": "Dana", "role": "editor", "sha256": sha(real) }),
     );
-    let file = dir.path().join("users.json");
+    let file = store.path().join("users.json");
     std::fs::write(&file, json!({ "tokens": tokens }).to_string()).unwrap();
 
-    let app = spawn_app_from(Settings::for_tests(dir.path().to_path_buf())).await;
+    let app = spawn_app_from(store.settings()).await;
     assert_eq!(status_of(&app, Method::GET, "/api/me", real).await, 200);
     for token in DEMO_TOKENS {
         assert_eq!(status_of(&app, Method::GET, "/api/me", token).await, 401);
     }
-    assert!(!file.exists() && dir.path().join("users.json.imported").exists());
+    assert!(!file.exists() && store.path().join("users.json.imported").exists());
     // Nobody left is an admin, so the start issued an admin token.
     let admin = app.admin_token.clone().expect("an admin token");
     assert_eq!(

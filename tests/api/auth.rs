@@ -59,18 +59,10 @@ async fn a_viewer_reads_but_cannot_write() {
 
 #[tokio::test]
 async fn the_token_command_creates_a_working_token() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::TestStore::new();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args([
-            "token",
-            "create",
-            "--user",
-            "dana",
-            "--role",
-            "viewer",
-            "--data-dir",
-        ])
-        .arg(dir.path())
+        .args(["token", "create", "--user", "dana", "--role", "viewer"])
+        .args(store.args())
         .output()
         .unwrap();
     assert!(
@@ -79,7 +71,7 @@ async fn the_token_command_creates_a_working_token() {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let app = crate::helpers::spawn_app_on(dir.path()).await;
+    let app = crate::helpers::spawn_app_on(&store).await;
     let read = app
         .request(Method::GET, "/api/articles", Some(&token))
         .send()
@@ -87,9 +79,15 @@ async fn the_token_command_creates_a_working_token() {
         .unwrap();
     assert_eq!(read.status(), 200);
     assert!(
-        !any_file_contains(dir.path(), token.as_bytes()),
+        !any_file_contains(store.path(), token.as_bytes()),
         "tokens are stored hashed"
     );
+    if let Some(url) = &store.database_url {
+        assert!(
+            !crate::backend::database_contains(url, token.as_bytes()),
+            "tokens are stored hashed in PostgreSQL too"
+        );
+    }
 }
 
 /// Whether any file under `dir` contains `needle`.

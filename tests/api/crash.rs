@@ -1,8 +1,7 @@
 //! Durability: acknowledged writes survive SIGKILL of the real server process.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,9 +9,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{glossa_with_lines, ALICE, ARTICLE, JSONLD};
+use crate::helpers::{glossa_with_lines, TestStore, ALICE, ARTICLE, JSONLD};
 
-/// The `glossa` binary serving a data directory on a free port.
+/// The `glossa` binary serving a desk on a free port.
 pub struct Server {
     child: Mutex<Child>,
     pub base: String,
@@ -20,24 +19,25 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(data_dir: &Path) -> Self {
-        Self::start_with(data_dir, &[])
+    pub fn start(store: &TestStore) -> Self {
+        Self::start_with(store, &[])
     }
 
     /// Starts the server with extra command-line arguments.
-    pub fn start_with(data_dir: &Path, args: &[&str]) -> Self {
-        Self::spawn(data_dir, "127.0.0.1:0", args)
+    pub fn start_with(store: &TestStore, args: &[&str]) -> Self {
+        Self::spawn(store, "127.0.0.1:0", args)
     }
 
     /// Starts the server on a given address (to come back on the same port after a restart).
-    pub fn start_with_addr(data_dir: &Path, addr: &str) -> Self {
-        Self::spawn(data_dir, addr, &[])
+    pub fn start_with_addr(store: &TestStore, addr: &str) -> Self {
+        Self::spawn(store, addr, &[])
     }
 
-    fn spawn(data_dir: &Path, addr: &str, args: &[&str]) -> Self {
-        let head = ["serve", "--addr", addr, "--data-dir"];
+    fn spawn(store: &TestStore, addr: &str, args: &[&str]) -> Self {
+        let head = ["serve", "--addr", addr];
+        let desk = store.args();
         let mut all: Vec<&OsStr> = head.iter().map(OsStr::new).collect();
-        all.push(data_dir.as_os_str());
+        all.extend(desk.iter().map(OsString::as_os_str));
         all.extend(args.iter().map(OsStr::new));
         let (child, lines) = glossa_with_lines(&all);
         // A guard against a server that never comes up, not a speed requirement.
@@ -131,8 +131,8 @@ impl Drop for Server {
 
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let store = TestStore::new();
+    let server = Server::start(&store);
     let seeded = server.json("/annotations/").await["total"]
         .as_u64()
         .unwrap();
@@ -143,7 +143,7 @@ async fn acknowledged_writes_survive_sigkill() {
     }
     server.kill();
 
-    let server = Server::start(dir.path());
+    let server = Server::start(&store);
     for id in &acknowledged {
         assert_eq!(
             server.get(&format!("/annotations/{id}")).await.status(),
@@ -164,10 +164,10 @@ async fn acknowledged_writes_survive_sigkill() {
 
 #[tokio::test]
 async fn a_kill_during_concurrent_writes_loses_nothing_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let mut acknowledged = Vec::new();
     for round in 0..3 {
-        let server = Arc::new(Server::start(dir.path()));
+        let server = Arc::new(Server::start(&store));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let (enough_tx, mut enough_rx) = tokio::sync::mpsc::channel::<()>(1);
         let mut writers = Vec::new();
@@ -205,7 +205,7 @@ async fn a_kill_during_concurrent_writes_loses_nothing_acknowledged() {
             "round {round}: only {} writes were acknowledged before the kill; expected at least 30",
             acked_this_round.len()
         );
-        let server = Server::start(dir.path());
+        let server = Server::start(&store);
         acknowledged.extend(acked_this_round);
         for id in &acknowledged {
             assert_eq!(
@@ -220,15 +220,15 @@ async fn a_kill_during_concurrent_writes_loses_nothing_acknowledged() {
 
 #[tokio::test]
 async fn sigterm_shuts_down_cleanly_and_a_restart_needs_no_recovery() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let store = TestStore::new();
+    let server = Server::start(&store);
     let mut ids = Vec::new();
     for n in 0..10 {
         ids.push(server.comment(n).await.expect("acknowledged"));
     }
     let status = server.terminate();
     assert!(status.success(), "exit status {status:?}");
-    let server = Server::start(dir.path());
+    let server = Server::start(&store);
     for id in &ids {
         assert_eq!(
             server.get(&format!("/annotations/{id}")).await.status(),
@@ -240,12 +240,15 @@ async fn sigterm_shuts_down_cleanly_and_a_restart_needs_no_recovery() {
 
 /// Damage the newest bytes of the database: the server either comes back serving exactly what
 /// was written (recovered to the last good state) or refuses to start with a clear message.
+/// sled only, whatever the backend of the run: it damages sled's own file, which on PostgreSQL
+/// is the local copy (a damaged copy is rebuilt from the database, not a log to recover).
 #[tokio::test]
 async fn damaged_newest_bytes_are_recovered_or_refused_never_served_wrong() {
     use std::io::{Seek, SeekFrom, Write};
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let store = TestStore::embedded();
+    let dir = &store.dir;
+    let server = Server::start(&store);
     let mut written = Vec::new();
     for n in 0..20 {
         written.push((n, server.comment(n).await.expect("acknowledged")));

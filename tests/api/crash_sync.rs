@@ -14,7 +14,7 @@ use glossa::sync::wire::{self, SyncEnvelope, WireMessage};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::crash::Server;
-use crate::helpers::{ALICE, ARTICLE};
+use crate::helpers::{TestStore, ALICE, ARTICLE};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -147,10 +147,10 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let mut acknowledged: Vec<String> = Vec::new();
     for (round, kill_after) in moments(rounds).into_iter().enumerate() {
-        let server = Arc::new(Server::start(dir.path()));
+        let server = Arc::new(Server::start(&store));
         let document_id = server.json(&format!("/api/articles/{ARTICLE}")).await["document_id"]
             .as_str()
             .unwrap()
@@ -205,7 +205,7 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
         }
         acknowledged.extend(acked.lock().unwrap().drain(..));
 
-        let server = Server::start(dir.path());
+        let server = Server::start(&store);
         for id in &acknowledged {
             assert_eq!(
                 server.get(&format!("/annotations/{id}")).await.status(),
@@ -226,8 +226,8 @@ async fn acknowledged_rest_and_sync_writes_survive_repeated_sigkills() {
 
 #[tokio::test]
 async fn sigterm_closes_sync_sockets_with_a_close_frame() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Arc::new(Server::start(dir.path()));
+    let store = TestStore::new();
+    let server = Arc::new(Server::start(&store));
     let document_id = server.json(&format!("/api/articles/{ARTICLE}")).await["document_id"]
         .as_str()
         .unwrap()

@@ -2,25 +2,26 @@
 
 use serde_json::Value;
 
+use crate::backend::on_postgres;
 use crate::crash::Server;
-use crate::helpers::{spawn_app, ALICE, DESK_ANNOTATIONS};
+use crate::helpers::{spawn_app, TestStore, ALICE, DESK_ANNOTATIONS};
 
-/// Runs `glossa restore` from a dump into a data directory.
-fn restore(data_dir: &std::path::Path, dump: &std::path::Path) -> std::process::Output {
+/// Runs `glossa restore` from a dump into a desk.
+fn restore(store: &TestStore, dump: &std::path::Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(["restore", "--data-dir"])
-        .arg(data_dir)
+        .arg("restore")
+        .args(store.args())
         .arg("--from")
         .arg(dump)
         .output()
         .unwrap()
 }
 
-/// Runs `glossa dump` on a data directory.
-fn dump(data_dir: &std::path::Path) -> std::process::Output {
+/// Runs `glossa dump` on a desk.
+fn dump(store: &TestStore) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(["dump", "--data-dir"])
-        .arg(data_dir)
+        .arg("dump")
+        .args(store.args())
         .output()
         .unwrap()
 }
@@ -74,8 +75,13 @@ async fn claimreview_csv_and_collection_exports() {
 #[tokio::test]
 async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
     let args = ["--public-url", "http://glossa.test"];
-    let original = tempfile::tempdir().unwrap();
-    let server = Server::start_with(original.path(), &args);
+    // On PostgreSQL the desk moves from sled into a database, as an operator moves one.
+    let original = if on_postgres() {
+        TestStore::embedded()
+    } else {
+        TestStore::new()
+    };
+    let server = Server::start_with(&original, &args);
     for n in 0..5 {
         server.comment(n).await.expect("acknowledged");
     }
@@ -97,21 +103,33 @@ async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
 
     let dump_file = original.path().join("dump.ndjson");
     std::fs::write(&dump_file, &first).unwrap();
-    let restored = tempfile::tempdir().unwrap();
-    let restoring = restore(restored.path(), &dump_file);
+    // On PostgreSQL, a new database.
+    let restored = TestStore::new();
+    let restoring = restore(&restored, &dump_file);
     assert!(
         restoring.status.success(),
         "{}",
         String::from_utf8_lossy(&restoring.stderr)
     );
-    let second = dump(restored.path());
+    let second = dump(&restored);
     assert!(second.status.success());
     assert!(
         first == String::from_utf8(second.stdout).unwrap(),
         "dump → restore → dump differs"
     );
 
-    let server = Server::start_with(restored.path(), &args);
+    let server = Server::start_with(&restored, &args);
+    let feed = server
+        .client
+        .get(format!("{}/api/export/log.ndjson", server.base))
+        .bearer_auth(ALICE)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(feed == first, "the restored server serves another log");
     let listing_after: Value = server.json("/annotations/?limit=200").await;
     assert_eq!(
         listing_after, listing,
@@ -127,14 +145,14 @@ async fn dump_restore_dump_is_identical_and_serves_the_same_desk() {
     server.kill();
 
     // Restoring over existing data is refused.
-    let again = restore(restored.path(), &dump_file);
+    let again = restore(&restored, &dump_file);
     assert!(!again.status.success());
 }
 
 #[tokio::test]
 async fn the_cli_reads_events_and_exports_from_a_running_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let store = TestStore::new();
+    let server = Server::start(&store);
     let glossa = env!("CARGO_BIN_EXE_glossa");
     let cli = |args: &[&str]| {
         let mut command = std::process::Command::new(glossa);
@@ -198,8 +216,8 @@ async fn the_cli_reads_events_and_exports_from_a_running_server() {
 
     // The same exports straight from the data directory.
     let offline = std::process::Command::new(glossa)
-        .args(["export", "csv", "--data-dir"])
-        .arg(dir.path())
+        .args(["export", "csv"])
+        .args(store.args())
         .output()
         .unwrap();
     assert!(
@@ -218,20 +236,20 @@ async fn the_cli_reads_events_and_exports_from_a_running_server() {
 async fn a_log_written_by_release_one_stays_readable() {
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/log-v1.ndjson");
-    let dir = tempfile::tempdir().unwrap();
-    let restoring = restore(dir.path(), &fixture);
+    let store = TestStore::new();
+    let restoring = restore(&store, &fixture);
     assert!(
         restoring.status.success(),
         "{}",
         String::from_utf8_lossy(&restoring.stderr)
     );
-    let dumped = dump(dir.path());
+    let dumped = dump(&store);
     assert!(
         std::fs::read(&fixture).unwrap() == dumped.stdout,
         "the dump format changed"
     );
 
-    let server = Server::start_with(dir.path(), &["--public-url", "http://glossa.test"]);
+    let server = Server::start_with(&store, &["--public-url", "http://glossa.test"]);
     // The first start sets the default term list, which tags what the seeds left untagged.
     assert_eq!(
         server.json("/annotations/").await["total"],

@@ -1,4 +1,5 @@
-//! `spawn_app()` and a `TestApp` with one method per endpoint.
+//! `spawn_app()` and a `TestApp` with one method per endpoint; every desk on the backend of
+//! this run (`backend::TestStore`).
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -10,6 +11,8 @@ use glossa::store::EventRecord;
 use glossa::telemetry::{self, LogFormat};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
+
+pub use crate::backend::TestStore;
 
 pub const ALICE: &str = "demo-alice-token";
 pub const BRUNO: &str = "demo-bruno-token";
@@ -34,33 +37,31 @@ pub struct TestApp {
     pub desk: Desk,
     /// The token printed once when the desk had no admin (the first start of a real desk).
     pub admin_token: Option<String>,
-    /// Keeps the temporary directory alive for the test.
-    _dir: Option<tempfile::TempDir>,
+    /// Keeps the desk's storage (its temporary directory) alive for the test.
+    _store: Option<TestStore>,
 }
 
-/// Starts the server in-process on a fresh data directory (seeded) and a free port.
+/// Starts the server in-process on a fresh desk (seeded) and a free port.
 pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = dir.path().to_path_buf();
-    let mut app = spawn_app_on(&path).await;
-    app._dir = Some(dir);
+    let store = TestStore::new();
+    let mut app = spawn_app_on(&store).await;
+    app._store = Some(store);
     app
 }
 
-/// Starts the server in-process on a fresh data directory (seeded) with settings changed by
-/// `configure`.
+/// Starts the server in-process on a fresh desk (seeded) with settings changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let mut settings = Settings::for_tests(dir.path().to_path_buf());
+    let store = TestStore::new();
+    let mut settings = store.settings();
     configure(&mut settings);
     let mut app = spawn_app_from(settings).await;
-    app._dir = Some(dir);
+    app._store = Some(store);
     app
 }
 
-/// Starts the server in-process on an existing data directory.
-pub async fn spawn_app_on(data_dir: &Path) -> TestApp {
-    spawn_app_from(Settings::for_tests(data_dir.to_path_buf())).await
+/// Starts the server in-process on an existing desk.
+pub async fn spawn_app_on(store: &TestStore) -> TestApp {
+    spawn_app_from(store.settings()).await
 }
 
 /// Starts the server in-process with these settings.
@@ -76,7 +77,7 @@ pub async fn spawn_app_from(settings: Settings) -> TestApp {
         desk,
         admin_token,
         client: reqwest::Client::new(),
-        _dir: None,
+        _store: None,
     }
 }
 

@@ -5,7 +5,9 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::crash::Server;
-use crate::helpers::{detail, id_of, spawn_app, TestApp, ALICE, ARTICLE, BRUNO, CHIARA, JSONLD};
+use crate::helpers::{
+    detail, id_of, spawn_app, TestApp, TestStore, ALICE, ARTICLE, BRUNO, CHIARA, JSONLD,
+};
 
 /// A comment on a passage of the first seed article.
 fn comment(text: &str) -> Value {
@@ -297,7 +299,7 @@ async fn concurrent_requests_with_one_key_write_once() {
 
 #[tokio::test]
 async fn keys_outlive_a_killed_server() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     // A fixed public URL keeps IRIs equal across restarts on different ports.
     let args = ["--public-url", "http://glossa.test"];
     let post = |server: &Server, body: Value| {
@@ -310,7 +312,7 @@ async fn keys_outlive_a_killed_server() {
             .body(body.to_string())
             .send()
     };
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     let first = post(&server, comment("durable")).await.unwrap();
     assert_eq!(first.status(), 201);
     let original = location(&first);
@@ -318,7 +320,7 @@ async fn keys_outlive_a_killed_server() {
     assert!(head.as_u64().is_some_and(|h| h > 0), "{head}");
     server.kill();
 
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     let retry = post(&server, comment("durable")).await.unwrap();
     assert_eq!(retry.status(), 201);
     assert_eq!(location(&retry), original);
@@ -400,9 +402,9 @@ async fn retry_user_and_token(server: &Server, issued: &Issued) {
 
 #[tokio::test]
 async fn a_retried_token_issue_issues_no_second_token_and_never_shows_the_secret_again() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let args = ["--public-url", "http://glossa.test"];
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     let dana = json!({"name": "dana", "role": "editor"});
     let user = admin_post(&server, "/api/users", "new-user", &dana).await;
     assert_eq!(user.status(), 201);
@@ -433,7 +435,7 @@ async fn a_retried_token_issue_issues_no_second_token_and_never_shows_the_secret
     retry_user_and_token(&server, &issued).await;
     // Keys outlive the server.
     server.kill();
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     retry_user_and_token(&server, &issued).await;
     // The retries left the token working.
     let me = server

@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::crash::Server;
-use crate::helpers::{ensure_node_packages, spawn_app, TestApp, ALICE, ARTICLE, BRUNO, VICTOR};
+use crate::helpers::{
+    ensure_node_packages, spawn_app, TestApp, TestStore, ALICE, ARTICLE, BRUNO, VICTOR,
+};
 
 fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js")
@@ -293,14 +295,14 @@ async fn garbage_on_one_socket_leaves_the_others_syncing() {
 
 #[tokio::test]
 async fn clients_reconnect_after_a_restart_and_offline_edits_merge() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let addr = format!("127.0.0.1:{port}");
-    let start = |dir: &Path| Server::start_with_addr(dir, &addr);
-    let server = start(dir.path());
+    let start = |store: &TestStore| Server::start_with_addr(store, &addr);
+    let server = start(&store);
     let setup = setup(&server.base, &server.client).await;
     let mut command = scenario(&setup, "offline", (ALICE, BRUNO), ("alice", "bruno"));
     let mut child: Child = command.spawn().expect("node runs");
@@ -313,7 +315,7 @@ async fn clients_reconnect_after_a_restart_and_offline_edits_merge() {
     let (seen, lines) = restart.await.unwrap();
     assert!(seen, "the scenario asked for a restart");
     server.kill();
-    let server = start(dir.path());
+    let server = start(&store);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "up").unwrap();
     drop(stdin);

@@ -1,9 +1,11 @@
-//! Derived state: delete the read models and snapshots, restart, and everything reads the same.
+//! Derived state: delete the read models and snapshots (on PostgreSQL, the whole data
+//! directory), restart, and everything reads the same.
 
 use serde_json::{json, Value};
 
+use crate::backend::on_postgres;
 use crate::crash::Server;
-use crate::helpers::{ALICE, JSONLD};
+use crate::helpers::{TestStore, ALICE, JSONLD};
 
 /// Everything a client can see: every annotation (deleted ones as their status code), the
 /// filtered listings, and each article's document heads.
@@ -44,10 +46,10 @@ async fn observe(server: &Server, ids: &[String]) -> Value {
 
 #[tokio::test]
 async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     // A fixed public URL keeps IRIs equal across restarts on different ports.
     let args = ["--public-url", "http://glossa.test"];
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     let mut ids = Vec::new();
     // Enough writes on one article to make its document snapshot at least once.
     for n in 0..70 {
@@ -89,14 +91,14 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
     server.kill();
 
     // A restart loads the document from its snapshot plus the changes after it.
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     let reloaded = observe(&server, &ids).await;
     assert!(reloaded == before, "the state after a restart differs");
     server.kill();
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(["rebuild", "--data-dir"])
-        .arg(dir.path())
+        .arg("rebuild")
+        .args(store.args())
         .output()
         .unwrap();
     assert!(
@@ -105,7 +107,7 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let server = Server::start_with(dir.path(), &args);
+    let server = Server::start_with(&store, &args);
     let after = observe(&server, &ids).await;
     assert!(
         after == before,
@@ -114,6 +116,21 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
         abbreviated(&after)
     );
     server.kill();
+
+    // On PostgreSQL the data directory is only a local copy: deleted, it is rebuilt from the
+    // database, and the desk serves the same state.
+    if on_postgres() {
+        std::fs::remove_dir_all(store.path()).unwrap();
+        let server = Server::start_with(&store, &args);
+        let after = observe(&server, &ids).await;
+        assert!(
+            after == before,
+            "the state rebuilt from PostgreSQL differs:\nbefore: {}\nafter:  {}",
+            abbreviated(&before),
+            abbreviated(&after)
+        );
+        server.kill();
+    }
 }
 
 /// The first part of a long JSON document, for a readable failure message.

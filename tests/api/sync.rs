@@ -13,18 +13,18 @@ use tokio::sync::mpsc;
 use crate::helpers::{id_of, spawn_app, TestApp, ARTICLE};
 
 /// A client: its own document, its sync state with the server, and its mailbox.
-struct Client {
-    doc: Automerge,
-    state: sync::State,
-    link: PeerLink,
-    inbox: mpsc::Receiver<Outbound>,
+pub struct Client {
+    pub doc: Automerge,
+    pub state: sync::State,
+    pub link: PeerLink,
+    pub inbox: mpsc::Receiver<Outbound>,
     /// Errors the server sent.
-    errors: Vec<String>,
+    pub errors: Vec<String>,
 }
 
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_000_000);
 
-fn client(user: &str, read_only: bool, document_id: &str) -> Client {
+pub fn client(user: &str, read_only: bool, document_id: &str) -> Client {
     let (outbox, inbox) = mpsc::channel(64);
     Client {
         doc: Automerge::new(),
@@ -44,7 +44,7 @@ fn client(user: &str, read_only: bool, document_id: &str) -> Client {
 
 /// Syncs a client with the server until neither has anything to say. The document task handles
 /// commands in order, so after `inspect` returns every reply to earlier messages is queued.
-async fn settle(app: &TestApp, client: &mut Client) {
+pub async fn settle(app: &TestApp, client: &mut Client) {
     let article = ArticleId::parse(ARTICLE).unwrap();
     let documents = app.desk.documents();
     loop {
@@ -77,7 +77,7 @@ async fn settle(app: &TestApp, client: &mut Client) {
     }
 }
 
-async fn document_id(app: &TestApp) -> String {
+pub async fn document_id(app: &TestApp) -> String {
     let article = app.get_json(&format!("/api/articles/{ARTICLE}")).await;
     article["document_id"].as_str().unwrap().to_owned()
 }
@@ -127,7 +127,7 @@ pub fn add_annotation(
     tx.commit();
 }
 
-fn has(doc: &Automerge, id: &str) -> bool {
+pub fn has(doc: &Automerge, id: &str) -> bool {
     let (_, map) = doc.get(ROOT, "annotations").unwrap().unwrap();
     doc.get(&map, id).unwrap().is_some()
 }

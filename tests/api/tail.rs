@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::crash::Server;
-use crate::helpers::{glossa_with_lines, ALICE, ARTICLE, JSONLD};
+use crate::helpers::{glossa_with_lines, TestStore, ALICE, ARTICLE, JSONLD};
 
 const NOTE: &str = "Zelenskyy — «déclaration» 🇺🇦";
 /// A guard against a tail that never prints, not a speed requirement.
@@ -140,13 +140,13 @@ async fn head(server: &Server) -> u64 {
 
 #[tokio::test]
 async fn the_cli_tail_comes_back_after_its_server_restarts_and_misses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new();
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let addr = format!("127.0.0.1:{port}");
-    let server = Server::start_with_addr(dir.path(), &addr);
+    let server = Server::start_with_addr(&store, &addr);
     let start = head(&server).await;
     let (mut child, lines) = tail(&server.base, &["--after", &start.to_string()]);
     let mut printed = Vec::new();
@@ -157,7 +157,7 @@ async fn the_cli_tail_comes_back_after_its_server_restarts_and_misses_nothing() 
     assert!(server.terminate().success());
     drop(server);
 
-    let server = Server::start_with_addr(dir.path(), &addr);
+    let server = Server::start_with_addr(&store, &addr);
     annotate(&server).await;
     let after = head(&server).await;
     lines_until(&lines, after, &mut printed);

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::crash::Server;
 use crate::crash_sync::WsPeer;
-use crate::helpers::{spawn_app, ALICE, ARTICLE, JSONLD};
+use crate::helpers::{spawn_app, TestStore, ALICE, ARTICLE, JSONLD};
 
 const TEXT: &str = "The council met on Monday and agreed a budget for the new library.";
 const QUOTE: &str = "agreed a budget";
@@ -84,8 +84,8 @@ async fn until_zero(server: &Server, name: &str) {
 
 #[tokio::test]
 async fn the_peer_and_document_gauges_return_to_zero_once_sockets_close() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--document-idle-ms", "300"]);
+    let store = TestStore::new();
+    let server = Server::start_with(&store, &["--document-idle-ms", "300"]);
     let document: Value = server
         .json(&format!("/api/articles/{ARTICLE}/document"))
         .await;
@@ -110,8 +110,8 @@ async fn the_peer_and_document_gauges_return_to_zero_once_sockets_close() {
 #[tokio::test]
 async fn idle_documents_are_unloaded_and_loaded_again_on_demand() {
     const N: usize = 30;
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--document-idle-ms", "1000"]);
+    let store = TestStore::new();
+    let server = Server::start_with(&store, &["--document-idle-ms", "1000"]);
     for n in 0..N {
         let response = server
             .client

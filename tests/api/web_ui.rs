@@ -152,10 +152,10 @@ async fn the_desk_learns_who_is_signed_in_and_who_can_be_assigned() {
 async fn the_sign_in_page_offers_demo_users_only_on_a_demo_desk() {
     let demo = spawn_app().await;
     assert_eq!(run_scenario(&demo, "signin", &[]).await["offered"], 4);
-    let dir = tempfile::tempdir().unwrap();
+    let store = crate::helpers::TestStore::new();
     let real = crate::helpers::spawn_app_from(glossa::config::Settings {
         seed: false,
-        ..glossa::config::Settings::for_tests(dir.path().to_path_buf())
+        ..store.settings()
     })
     .await;
     assert_eq!(run_scenario(&real, "signin", &[]).await["offered"], 0);

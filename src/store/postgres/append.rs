@@ -111,6 +111,13 @@ pub(super) async fn append(
     )
     .map_err(pg_error)?;
     let head = head.get::<_, i64>(0) as u64;
+    if head < local_head {
+        // Positions the local copy holds would be given again to other events.
+        return Err(StoreError::DatabaseBehind {
+            database: head,
+            local: local_head,
+        });
+    }
     let mut known = Committed {
         positions: id_rows
             .iter()

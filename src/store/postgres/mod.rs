@@ -10,10 +10,13 @@
 //! before its WAL is on disk is refused (`settings`).
 
 mod append;
+mod cluster;
 mod copy;
+mod follow;
 mod schema;
 mod scratch;
 mod settings;
+mod signals;
 #[cfg(test)]
 mod writer_tests;
 
@@ -26,7 +29,9 @@ use tokio_postgres::{Client, Config, NoTls};
 use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
+pub use cluster::StartupLock;
 pub(super) use copy::level;
+pub(super) use follow::listen;
 pub use scratch::ScratchDatabase;
 
 /// How long one statement or transaction may take before the database counts as unreachable.
@@ -45,6 +50,8 @@ struct Inner {
     config: Config,
     runtime: Background,
     client: tokio::sync::Mutex<Option<Client>>,
+    /// Signals received from the desk's processes (see `signals`).
+    signals: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Database {
@@ -57,6 +64,7 @@ impl Database {
                 config,
                 runtime,
                 client: tokio::sync::Mutex::new(None),
+                signals: tokio::sync::broadcast::channel(signals::BACKLOG).0,
             }),
         };
         let db = database.clone();
@@ -215,7 +223,10 @@ impl Remote {
             Err(error) => {
                 // The connection may be in any state (a transaction half sent, say).
                 self.client = None;
-                return Err(Failure::Transient(error));
+                return Err(match error {
+                    StoreError::DatabaseBehind { .. } => Failure::Fatal(error),
+                    _ => Failure::Transient(error),
+                });
             }
         };
         super::local::apply(tree, &records).map_err(Failure::Fatal)?;
