@@ -11,10 +11,19 @@ use super::ScratchDatabase;
 use crate::domain::{AnnotationId, EventId, StreamId, UserName};
 use crate::store::{AppendRequest, Expected, Location, NewEvent, Position, Store};
 
+/// The cluster to test on; `None` (skip) on a sled run, a panic on a PostgreSQL run without one.
 fn cluster() -> Option<String> {
-    std::env::var("GLOSSA_TEST_DATABASE_URL")
+    let url = std::env::var("GLOSSA_TEST_DATABASE_URL")
         .ok()
-        .filter(|url| !url.is_empty())
+        .filter(|url| !url.trim().is_empty());
+    let postgres_run =
+        std::env::var("GLOSSA_TEST_BACKEND").is_ok_and(|b| b.starts_with("postgres"));
+    assert!(
+        url.is_some() || !postgres_run,
+        "GLOSSA_TEST_BACKEND=postgres needs GLOSSA_TEST_DATABASE_URL; run the suite as \
+         `GLOSSA_TEST_BACKEND=postgres scripts/with-postgres.sh cargo test`"
+    );
+    url
 }
 
 fn append(id: EventId, stream: &StreamId, expected: Expected) -> AppendRequest {
