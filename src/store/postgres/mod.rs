@@ -17,6 +17,8 @@ mod schema;
 mod scratch;
 mod settings;
 mod signals;
+#[cfg(test)]
+mod writer_tests;
 
 use std::future::Future;
 use std::sync::Arc;
