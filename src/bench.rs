@@ -1,8 +1,13 @@
 //! The load generator behind `glossa-bench`: whole-path figures for durable appends, the HTTP
 //! API and start-up, reported as medians and percentiles (never asserted in tests).
-//! `history` preloads a document with a long history for the sync benchmark.
+//! `history` preloads a document with a long history for the sync benchmark; `backend` gives
+//! each case a fresh desk on sled or PostgreSQL, `open_loop` offers appends at a fixed rate, and
+//! `compare` prints the two backends side by side.
 
+pub mod backend;
+pub mod compare;
 pub mod history;
+pub mod open_loop;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -23,6 +28,8 @@ use crate::store::{AppendRequest, Expected, NewEvent, Store};
 /// One measured case.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
+    /// Where the log was kept: "sled" or "PostgreSQL".
+    pub backend: String,
     pub suite: String,
     pub case: String,
     pub ops: u64,
@@ -44,6 +51,7 @@ fn row(suite: &str, case: String, mut latencies: Vec<Duration>, elapsed: Duratio
     latencies.sort();
     let ops = latencies.len() as u64;
     Row {
+        backend: "sled".into(),
         suite: suite.to_owned(),
         case,
         ops,
@@ -195,25 +203,16 @@ pub async fn http(base: &str, clients: usize, what: &'static str, duration: Dura
     )
 }
 
-/// Starts a server in-process on a fresh data directory.
-pub async fn server(data_dir: &Path) -> String {
-    let app = Application::build(Settings::for_tests(data_dir.to_path_buf()))
-        .await
-        .expect("the server starts");
-    let base = app.base_url().to_owned();
-    tokio::spawn(app.run_until_stopped());
-    base
-}
-
 /// Prints rows as a table.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| suite | case | ops | per second | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|\n",
+        "| backend | suite | case | ops | per second | p50 ms | p99 ms |\n\
+         |---|---|---|---:|---:|---:|---:|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} |\n",
-            r.suite, r.case, r.ops, r.per_second, r.p50_ms, r.p99_ms
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} |\n",
+            r.backend, r.suite, r.case, r.ops, r.per_second, r.p50_ms, r.p99_ms
         ));
     }
     out
@@ -264,6 +263,7 @@ pub async fn reanchoring(data_dir: &Path, annotations: usize) -> Row {
         .map(|(status, n)| format!("{n} {status}"))
         .collect();
     Row {
+        backend: "sled".into(),
         suite: "re-anchoring".into(),
         case: format!(
             "publish a version of an article with {annotations} annotations ({})",

@@ -98,6 +98,12 @@ impl Application {
     /// Opens the data directory, loads the seeds into an empty one, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = open_store(&settings).await?;
+        // With a shared log, one process at a time decides what the desk is and readies it,
+        // on the whole log.
+        let startup = store
+            .startup_lock()
+            .await
+            .context("waiting for other servers of this desk to finish starting")?;
         let users = Users::open(&store.log).context("reading the desk's users")?;
         // Before binding: a desk that may not listen here refuses without touching the port.
         let opening = open_desk(&settings, &store, &users).await?;
@@ -113,7 +119,14 @@ impl Application {
         let desk = Desk::new(store, settings.limits.content)
             .with_document_idle(settings.limits.document_idle)
             .with_people(users.clone());
+        // With a shared log, loaded documents and the users directory hear of what other
+        // processes append.
+        if desk.store().database().is_some() {
+            desk.documents().follow_the_log();
+            users.follow();
+        }
         let seeded = prepare(&desk, &opening).await?;
+        drop(startup);
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {
             desk: desk.clone(),

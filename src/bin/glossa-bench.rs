@@ -2,12 +2,18 @@
 //! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
 //! reanchoring` runs one suite. Build with `--release` for meaningful numbers.
 //!
+//! `--database-url URL` (or `GLOSSA_BENCH_DATABASE_URL`) names a PostgreSQL cluster (any
+//! database on it whose role may create databases): the appends and HTTP suites then run every
+//! case on sled and on PostgreSQL, each on a fresh desk (a new data directory, and a new
+//! database on that cluster), one right after the other, and a side-by-side table follows.
+//!
 //! `glossa-bench preload-history --data-dir DIR --changes N [--article SLUG]` seeds DIR and
 //! gives the article's document N earlier changes, for the sync benchmark over a long history
 //! (`bench/run-history-bench.sh`).
 
 use std::time::{Duration, Instant};
 
+use glossa::bench::backend::Backend;
 use glossa::bench::{self, Row};
 use glossa::store::Store;
 
@@ -20,19 +26,23 @@ async fn main() -> anyhow::Result<()> {
     let options = Options::from_args(args);
     let duration = Duration::from_secs_f64(options.seconds);
     let mut rows: Vec<Row> = Vec::new();
+    let backends = Backend::all(options.database_url.as_deref());
     if options.runs("appends") {
-        appends(duration, &mut rows).await?;
+        appends(&backends, duration, &mut rows).await?;
     }
     if options.runs("growth") {
         growth(&options.growth_sizes(), duration, &mut rows).await?;
     }
     if options.runs("http") {
-        http(duration, &mut rows).await?;
+        http(&backends, duration, &mut rows).await?;
     }
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
     }
     println!("{}", bench::table(&rows));
+    if let Some(table) = bench::compare::side_by_side(&rows) {
+        println!("{table}");
+    }
     if let Some(path) = options.json_out {
         std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
         eprintln!("wrote {path}");
@@ -40,9 +50,11 @@ async fn main() -> anyhow::Result<()> {
     std::process::exit(0);
 }
 
-/// The command line: `--json FILE`, `--seconds N` (3 by default), `--big`, `--only SUITE`.
+/// The command line: `--json FILE`, `--seconds N` (3 by default), `--big`, `--only SUITE`,
+/// `--database-url URL`.
 struct Options {
     json_out: Option<String>,
+    database_url: Option<String>,
     seconds: f64,
     big: bool,
     only: Option<String>,
@@ -53,6 +65,9 @@ impl Options {
         let value = |flag: &str| args.windows(2).find(|w| w[0] == flag).map(|w| w[1].clone());
         Self {
             json_out: value("--json"),
+            database_url: value("--database-url")
+                .or_else(|| std::env::var("GLOSSA_BENCH_DATABASE_URL").ok())
+                .filter(|url| !url.trim().is_empty()),
             seconds: value("--seconds")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(3.0),
@@ -76,17 +91,36 @@ impl Options {
     }
 }
 
-/// Durable appends at several concurrencies and batch sizes, and at a fixed offered rate.
-async fn appends(duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    let dir = tempfile_dir("appends")?;
-    let store = Store::open(&dir)?;
-    for (clients, batch) in [(1, 1), (16, 1), (128, 1), (1, 100), (8, 100)] {
-        let row = bench::appends(&store, clients, batch, None, duration).await;
-        eprintln!("{}: {:.0}/s", row.case, row.per_second);
-        rows.push(row);
+/// Durable appends at 1, 16 and 128 clients in batches of 1 and 100 events, and open loop at
+/// fixed offered rates; each case on a fresh desk, on every backend in turn.
+async fn appends(
+    backends: &[Backend],
+    duration: Duration,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let closed = [(1, 1), (16, 1), (128, 1), (1, 100), (16, 100), (128, 100)];
+    let cases = closed
+        .iter()
+        .map(|&(clients, batch)| (clients, batch, None))
+        .chain([5_000.0, 10_000.0].map(|rate| (0, 1, Some(rate))));
+    for (clients, batch, offered) in cases {
+        for backend in backends {
+            let desk = backend.desk("appends").await?;
+            let store = desk.open()?;
+            let mut row = match offered {
+                None => bench::appends(&store, clients, batch, None, duration).await,
+                Some(rate) => bench::open_loop::offered(&store, rate, duration).await,
+            };
+            store.close();
+            desk.remove().await;
+            row.backend = backend.name().into();
+            eprintln!(
+                "{} {}: {:.0}/s, p99 {:.1} ms",
+                row.backend, row.case, row.per_second, row.p99_ms
+            );
+            rows.push(row);
+        }
     }
-    rows.push(bench::appends(&store, 64, 1, Some(10_000.0), duration).await);
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -119,22 +153,30 @@ async fn growth(sizes: &[u64], duration: Duration, rows: &mut Vec<Row>) -> anyho
     Ok(())
 }
 
-/// The HTTP API through a real socket. Creates start on a fresh desk each time, so the
-/// per-article limit of 5,000 annotations is never what stops them; lists then page through
-/// the article the last create case filled (thousands of annotations).
-async fn http(duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
-    let dir = tempfile_dir("http")?;
-    let mut base = bench::server(&dir).await;
+/// The HTTP API through a real socket, on every backend in turn. Creates start on a fresh desk
+/// each time, so the per-article limit of 5,000 annotations is never what stops them; lists
+/// then page through the article the last create case filled (thousands of annotations).
+async fn http(backends: &[Backend], duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let mut bases = vec![String::new(); backends.len()];
+    // The servers run until the benchmark ends; their desks are removed then.
+    let mut desks = Vec::new();
     for what in ["create", "read", "list"] {
         for clients in [1, 16, 64] {
-            if what == "create" {
-                let fresh = tempfile_dir("http-create")?;
-                base = bench::server(&fresh).await;
+            for (backend, base) in backends.iter().zip(bases.iter_mut()) {
+                if what == "create" {
+                    let desk = backend.desk("http").await?;
+                    *base = desk.serve().await?;
+                    desks.push(desk);
+                }
+                let mut row = bench::http(base, clients, what, duration).await;
+                row.backend = backend.name().into();
+                eprintln!("{} {}: {:.0}/s", row.backend, row.case, row.per_second);
+                rows.push(row);
             }
-            let row = bench::http(&base, clients, what, duration).await;
-            eprintln!("{}: {:.0}/s", row.case, row.per_second);
-            rows.push(row);
         }
+    }
+    for desk in desks {
+        desk.remove().await;
     }
     Ok(())
 }
@@ -171,6 +213,7 @@ async fn preload_history(args: &[String]) -> anyhow::Result<()> {
 
 fn single(suite: &str, case: String, took: Duration) -> Row {
     Row {
+        backend: "sled".into(),
         suite: suite.to_owned(),
         case,
         ops: 1,

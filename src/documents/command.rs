@@ -5,6 +5,7 @@ use tokio::sync::oneshot;
 
 use crate::domain::idempotency::Receipt;
 use crate::domain::{ArticleId, UserName};
+use crate::store::EventRecord;
 
 use super::edit::{DocState, Edit, Reanchored, Reattachment, Written};
 use super::peer::{ConnId, PeerLink, Presence};
@@ -22,6 +23,14 @@ pub(super) enum Command {
     },
     Leave {
         conn: ConnId,
+    },
+    /// Presence from a peer of another process sharing the log.
+    RemotePresence {
+        presence: Presence,
+    },
+    /// Events another process appended to the shared log, in order.
+    Foreign {
+        records: Vec<EventRecord>,
     },
     Edit {
         user: UserName,

@@ -12,6 +12,7 @@ mod edit;
 mod error;
 mod events;
 mod fields;
+mod follow;
 mod load;
 mod peer;
 mod registry;

@@ -76,24 +76,81 @@ struct Inner {
     revocations: watch::Sender<u64>,
     /// One access write at a time: checks and appends never interleave.
     writes: tokio::sync::Mutex<()>,
+    /// The `access-control` stream's version the directory has folded.
+    folded: std::sync::atomic::AtomicU64,
 }
 
 impl Users {
     /// Folds the access events of `log`.
     pub fn open(log: &EventLog) -> Result<Self, StoreError> {
         let mut directory = Directory::default();
+        let mut folded = 0;
         for record in log.read_stream(&StreamId::Access, 0)? {
             if let Some(event) = access_event(&record) {
                 directory.apply(&event, record.at);
             }
+            folded = record.version;
         }
         Ok(Self {
             inner: Arc::new(Inner {
                 directory: RwLock::new(directory),
                 log: Some(log.clone()),
+                folded: folded.into(),
                 ..Inner::default()
             }),
         })
+    }
+
+    /// Folds access events that reach the log from elsewhere (another process on a shared
+    /// log): users, roles, tokens and revocations written on one server hold on every server,
+    /// and a revoked token's open connections close here too. Needs a Tokio runtime.
+    pub fn follow(&self) {
+        let Some(log) = self.inner.log.clone() else {
+            return;
+        };
+        let users = self.clone();
+        tokio::spawn(async move {
+            let mut head = log.watch_head();
+            let mut cursor = *head.borrow_and_update();
+            while head.changed().await.is_ok() && !log.is_closed() {
+                let reader = log.clone();
+                let after = cursor;
+                let read =
+                    tokio::task::spawn_blocking(move || reader.read_after(after, usize::MAX));
+                match read.await {
+                    Ok(Ok(records)) => {
+                        cursor = records.last().map_or(cursor, |r| r.seq);
+                        users.fold_appended(&records);
+                    }
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, "could not read the log for access changes");
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+
+    /// Folds the access events among `records` that the directory has not folded yet.
+    fn fold_appended(&self, records: &[EventRecord]) {
+        use std::sync::atomic::Ordering;
+        let mut revoked = false;
+        {
+            let mut directory = self.inner.directory.write().expect("directory lock");
+            for record in records.iter().filter(|r| r.stream == StreamId::Access) {
+                if record.version <= self.inner.folded.load(Ordering::Acquire) {
+                    continue;
+                }
+                if let Some(event) = access_event(record) {
+                    directory.apply(&event, record.at);
+                    revoked |= matches!(event, AccessEvent::TokenRevoked { .. });
+                }
+                self.inner.folded.store(record.version, Ordering::Release);
+            }
+        }
+        if revoked {
+            self.inner.revocations.send_modify(|n| *n += 1);
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
@@ -368,15 +425,27 @@ impl Users {
             new_events.push(receipt_event(receipt, &stream, actor, at));
         }
         let version = log.stream_version(&stream)?;
-        log.append(AppendRequest {
-            events: new_events,
-            expectations: vec![(stream, Expected::Exact(version))],
-        })
-        .await?;
+        let committed = log
+            .append(AppendRequest {
+                events: new_events,
+                expectations: vec![(stream, Expected::Exact(version))],
+            })
+            .await?;
         let revoked = {
             let mut directory = self.inner.directory.write().expect("directory lock");
-            for event in &events {
-                directory.apply(event, at);
+            // Folded once: a follower that read these from the log meanwhile did it already.
+            // The access events come first; a receipt (another stream) may follow them.
+            let last = committed
+                .positions
+                .get(events.len().wrapping_sub(1))
+                .map_or(0, |p| p.version);
+            if last > self.inner.folded.load(std::sync::atomic::Ordering::Acquire) {
+                for event in &events {
+                    directory.apply(event, at);
+                }
+                self.inner
+                    .folded
+                    .store(last, std::sync::atomic::Ordering::Release);
             }
             events
                 .iter()

@@ -89,6 +89,11 @@ pub enum StoreError {
     /// The database holds a schema this build does not know.
     #[error("the database has schema version {found}, and this build knows up to {supported}; upgrade Glossa")]
     UnknownSchema { found: i32, supported: i32 },
+    /// The database's log ends before this server's copy of it (a failover to a standby that
+    /// had not received the last commits, or a database restored from an older backup); the
+    /// server stops taking writes, and a restart rebuilds its copy from the database (500).
+    #[error("the database's log ends at position {database}, before this server's copy ({local}); restart the server to rebuild its copy from the database")]
+    DatabaseBehind { database: u64, local: u64 },
     /// The data directory is not what this store was asked to open.
     #[error("{0}")]
     WrongDirectory(String),

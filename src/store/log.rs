@@ -69,11 +69,45 @@ struct Job {
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
+/// Rung when the shared log has grown (a notification, or a timer): the writer copies the new
+/// events into the local log.
+pub(super) struct Doorbell {
+    shared: std::sync::Weak<Shared>,
+    threads: std::sync::Weak<Threads>,
+}
+
+impl Doorbell {
+    /// Asks the writer to follow the log, unless the local copy already holds `seq`. `false`
+    /// once the log is closed.
+    pub(super) fn ring(&self, seq: Option<u64>) -> bool {
+        let (Some(shared), Some(threads)) = (self.shared.upgrade(), self.threads.upgrade()) else {
+            return false;
+        };
+        if shared.closing.load(Ordering::Acquire) {
+            return false;
+        }
+        if seq.is_some_and(|seq| seq <= shared.durable.load(Ordering::Acquire)) {
+            return true;
+        }
+        let jobs = threads.jobs.read().unwrap_or_else(PoisonError::into_inner);
+        match jobs.as_ref() {
+            // A full queue means the writer is busy: its next commit copies what is new.
+            Some(jobs) => !matches!(
+                jobs.try_send(Message::Follow),
+                Err(mpsc::error::TrySendError::Closed(_))
+            ),
+            None => false,
+        }
+    }
+}
+
 /// What the writer's queue carries.
 enum Message {
     Append(Job),
     /// Sent by `close`, so an idle writer looks at the closing flag.
     Wake,
+    /// Copy what was committed elsewhere (another process on the same database).
+    Follow,
 }
 
 struct Shared {
@@ -175,6 +209,15 @@ impl EventLog {
         Ok(Self { shared, threads })
     }
 
+    /// A handle that asks the writer to copy what other processes committed, and that does
+    /// not keep the log open.
+    pub(super) fn doorbell(&self) -> Doorbell {
+        Doorbell {
+            shared: Arc::downgrade(&self.shared),
+            threads: Arc::downgrade(&self.threads),
+        }
+    }
+
     /// Hands the projector's thread to the log, to be joined when the log stops.
     pub(super) fn adopt_projector(&self, projector: JoinHandle<()>) {
         *self
@@ -210,6 +253,11 @@ impl EventLog {
         drop(jobs);
         sent.map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+
+    /// Whether the log was closed (appends are refused from then on).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.load(Ordering::Acquire)
     }
 
     /// The sequence number of the last durable event (0 for an empty log).
@@ -313,6 +361,12 @@ pub(super) struct Outcome {
     pub(super) records: Vec<EventRecord>,
 }
 
+/// What the writer does next.
+enum Next {
+    Job(Job),
+    Follow,
+}
+
 struct Writer {
     sink: Sink,
     shared: Arc<Shared>,
@@ -322,15 +376,24 @@ struct Writer {
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Message>) {
         while let Some(first) = self.next_job(&mut rx) {
+            let first = match first {
+                Next::Job(job) => job,
+                Next::Follow => {
+                    self.follow();
+                    continue;
+                }
+            };
             let mut jobs = vec![first];
             let mut events = jobs[0].request.events.len();
+            // A doorbell rung meanwhile is answered by the commit itself, which copies what
+            // was committed elsewhere before this batch.
             while events < MAX_BATCH_EVENTS {
                 match rx.try_recv() {
                     Ok(Message::Append(job)) => {
                         events += job.request.events.len();
                         jobs.push(job);
                     }
-                    Ok(Message::Wake) => {}
+                    Ok(Message::Wake | Message::Follow) => {}
                     Err(_) => break,
                 }
             }
@@ -352,17 +415,71 @@ impl Writer {
         }
     }
 
-    /// The next append to commit; `None` once the log is closed and its queue drained.
-    fn next_job(&self, rx: &mut mpsc::Receiver<Message>) -> Option<Job> {
+    /// The next append to commit, or a doorbell; `None` once the log is closed and its queue
+    /// drained.
+    fn next_job(&self, rx: &mut mpsc::Receiver<Message>) -> Option<Next> {
         loop {
             let message = if self.shared.closing.load(Ordering::Acquire) {
                 rx.try_recv().ok()?
             } else {
                 rx.blocking_recv()?
             };
-            if let Message::Append(job) = message {
-                return Some(job);
+            match message {
+                Message::Append(job) => return Some(Next::Job(job)),
+                Message::Follow => return Some(Next::Follow),
+                Message::Wake => {}
             }
+        }
+    }
+
+    /// Copies into the local log what other processes committed to the shared log.
+    fn follow(&mut self) {
+        let Sink::Postgres(sink) = &mut self.sink else {
+            return;
+        };
+        loop {
+            let head = self.shared.durable.load(Ordering::Acquire);
+            match sink.follow(&self.shared.tree, head) {
+                Ok(records) if records.is_empty() => return,
+                Ok(records) => {
+                    let last = records.last().map_or(head, |r| r.seq);
+                    self.shared.durable.store(last, Ordering::Release);
+                    if self.committed.send(records).is_err() {
+                        tracing::warn!(
+                            "the read-model projector has stopped; events stay in the log"
+                        );
+                    }
+                    self.shared.durable_tx.send_replace(last);
+                }
+                Err(Failure::Transient(error)) => {
+                    tracing::debug!(%error, "could not follow the log; trying again on the next doorbell");
+                    return;
+                }
+                Err(Failure::Fatal(error)) => {
+                    tracing::error!(%error, "could not copy the log's new events; refusing further appends");
+                    self.shared.poisoned.store(true, Ordering::Release);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Makes committed events visible: the durable head, its watchers, the projector.
+    fn publish(&self, records: Vec<EventRecord>, started: Option<std::time::Instant>) {
+        let Some(last) = records.last().map(|r| r.seq) else {
+            return;
+        };
+        self.shared.durable.store(last, Ordering::Release);
+        self.shared.durable_tx.send_replace(last);
+        if let Some(started) = started {
+            let m = crate::metrics::metrics();
+            m.fsync_seconds.observe(started.elapsed().as_secs_f64());
+            m.batch_events.observe(records.len() as f64);
+            m.append_batches.inc();
+            m.events_appended.inc_by(records.len() as u64);
+        }
+        if self.committed.send(records).is_err() {
+            tracing::warn!("the read-model projector has stopped; events stay in the log");
         }
     }
 
@@ -389,22 +506,16 @@ impl Writer {
                 return Err(error);
             }
         };
-        let records = outcome.records;
-        if let Some(last) = records.last().map(|r| r.seq) {
+        // Visible before anyone is answered: whoever hears of a position can read it.
+        let Outcome { plans, records } = outcome;
+        let last = records.last().map(|r| r.seq);
+        if let Some(last) = last {
             self.shared.durable.store(last, Ordering::Release);
-            self.shared.durable_tx.send_replace(last);
-            let m = crate::metrics::metrics();
-            m.fsync_seconds.observe(started.elapsed().as_secs_f64());
-            m.batch_events.observe(records.len() as f64);
-            m.append_batches.inc();
-            m.events_appended.inc_by(records.len() as u64);
         }
-        for (job, plan) in jobs.into_iter().zip(outcome.plans) {
+        for (job, plan) in jobs.into_iter().zip(plans) {
             let _ = job.reply.send(plan.answer());
         }
-        if !records.is_empty() && self.committed.send(records).is_err() {
-            tracing::warn!("the read-model projector has stopped; events stay in the log");
-        }
+        self.publish(records, Some(started));
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ use std::thread;
 
 pub use error::{Cause, StoreError};
 pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
-pub use postgres::Database;
+pub use postgres::{Database, ScratchDatabase, StartupLock};
 pub use read_model::{
     AnchorRow, AnnotationRow, ArticleRow, ClaimRow, Filter, ReadModel, VersionInfo,
 };
@@ -142,6 +142,9 @@ impl Store {
         let snapshots = Snapshots::open(&db)?;
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
         let log = EventLog::open(db.open_tree(keys::LOG_TREE)?, sink, committed_tx)?;
+        if let Some(database) = &database {
+            postgres::listen(database, log.doorbell());
+        }
         read_model.catch_up(&log)?;
         let projecting = read_model.clone();
         let projector = thread::Builder::new()
@@ -191,6 +194,36 @@ impl Store {
         self.meta.insert(keys::META_STORAGE_ID, id.as_bytes())?;
         self.meta.flush()?;
         Ok(id)
+    }
+
+    /// Waits until the local log holds everything the shared log had committed when this was
+    /// called (at once for an embedded desk, whose log is the local one).
+    pub async fn barrier(&self) -> Result<(), StoreError> {
+        let Some(database) = &self.database else {
+            return Ok(());
+        };
+        let head = database.head().await?;
+        let mut local = self.log.watch_head();
+        if !self.log.doorbell().ring(Some(head)) {
+            return Err(StoreError::Unavailable);
+        }
+        local
+            .wait_for(|local| *local >= head)
+            .await
+            .map(drop)
+            .map_err(|_| StoreError::Unavailable)
+    }
+
+    /// With a shared log, waits until no other process is starting the desk, then brings the
+    /// local log level with the shared one: start-up work (seeding, house style, re-anchoring)
+    /// is done once, by one process, on the whole log. `None` for an embedded desk.
+    pub async fn startup_lock(&self) -> Result<Option<StartupLock>, StoreError> {
+        let Some(database) = &self.database else {
+            return Ok(None);
+        };
+        let lock = database.startup_lock().await?;
+        self.barrier().await?;
+        Ok(Some(lock))
     }
 
     /// The desk's PostgreSQL, when its log is kept there.

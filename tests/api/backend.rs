@@ -6,7 +6,6 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::sync::LazyLock;
 
 use glossa::config::Settings;
 use glossa::store::Location;
@@ -15,6 +14,7 @@ use glossa::store::Location;
 pub const BACKEND: &str = "GLOSSA_TEST_BACKEND";
 /// The admin URL of the cluster test databases are created on (postgres://USER@HOST:PORT/DB).
 pub const DATABASE_URL: &str = "GLOSSA_TEST_DATABASE_URL";
+
 /// The backend this run of the suite tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -22,7 +22,9 @@ pub enum Backend {
     Postgres { admin_url: String },
 }
 
-static BACKEND_IN_USE: LazyLock<Backend> = LazyLock::new(|| {
+/// The backend this run tests: panics on a misconfigured environment rather than fall back
+/// to sled (read each time, so every test says why, not only the first).
+pub fn backend() -> Backend {
     let name = std::env::var(BACKEND).unwrap_or_default();
     match name.trim() {
         "" | "sled" => Backend::Sled,
@@ -38,11 +40,6 @@ static BACKEND_IN_USE: LazyLock<Backend> = LazyLock::new(|| {
         },
         other => panic!("{BACKEND}={other}: expected `sled` or `postgres`"),
     }
-});
-
-/// The backend this run tests (panics on a misconfigured environment rather than fall back).
-pub fn backend() -> &'static Backend {
-    &BACKEND_IN_USE
 }
 
 /// Whether this run keeps every test desk's log in PostgreSQL.
@@ -61,7 +58,7 @@ impl TestStore {
     pub fn new() -> Self {
         let database_url = match backend() {
             Backend::Sled => None,
-            Backend::Postgres { admin_url } => Some(create_database(admin_url)),
+            Backend::Postgres { admin_url } => Some(create_database(&admin_url)),
         };
         Self {
             dir: tempfile::tempdir().expect("a temporary directory"),

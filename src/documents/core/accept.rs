@@ -287,6 +287,9 @@ impl DocumentCore {
             DocError::Contended => {
                 "the document is too busy to take your changes; reconnect to retry"
             }
+            DocError::Store(e) if e.is_unavailable() => {
+                "the server cannot store changes right now (its log is unreachable); reconnect to retry"
+            }
             _ => "the server could not store your changes; reconnect to retry",
         };
         self.disconnect(work.conn, reason);

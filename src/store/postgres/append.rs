@@ -5,13 +5,16 @@
 //! sees every position below it (a transaction that rolls back gives its positions to the next).
 //! Under the lock it reads what the batch's ids and streams already hold, decides each append
 //! as the embedded writer does (`plan`), and writes every event of the batch with one
-//! statement. Statements are pipelined: a batch costs a few round trips and one WAL flush,
-//! however many appends it holds.
+//! statement. The statements are prepared once per connection (`Statements`) and pipelined:
+//! `BEGIN` goes with the reads, `COMMIT` with the writes, so a batch costs two round trips and
+//! one WAL flush, however many appends it holds. `COMMIT` sent behind a write that failed rolls
+//! back (PostgreSQL answers it with `ROLLBACK`, no error); the batch is then refused with the
+//! write's error, and the writer drops the connection, as after any failure.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use super::copy::read_after;
@@ -21,14 +24,71 @@ use crate::store::log::{AppendRequest, Position};
 use crate::store::plan::{Batch, Known, Plan};
 use crate::store::{EventRecord, StoreError};
 
+/// The writer's statements, prepared on its connection once.
+pub(super) struct Statements {
+    lock_head: Statement,
+    ids: Statement,
+    streams: Statement,
+    insert_events: Statement,
+    upsert_streams: Statement,
+    set_head: Statement,
+    notify: Statement,
+}
+
+impl Statements {
+    /// Prepares the statements. Their plans are made for each execution (a custom plan), as an
+    /// unprepared statement's would be: a generic plan chosen while a new desk's tables are
+    /// nearly empty scans `glossa_events` for the batch's ids, and keeps doing so as it grows.
+    pub(super) async fn prepare(client: &Client) -> Result<Self, StoreError> {
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .await
+            .map_err(pg_error)?;
+        let (lock_head, ids, streams, insert_events, upsert_streams, set_head, notify) =
+            tokio::try_join!(
+                client.prepare("SELECT seq FROM glossa_head FOR UPDATE"),
+                client.prepare(
+                    "SELECT event_id, seq, version FROM glossa_events WHERE event_id = ANY($1)"
+                ),
+                client.prepare("SELECT stream, version FROM glossa_streams WHERE stream = ANY($1)"),
+                client.prepare(
+                    "INSERT INTO glossa_events \
+                       (seq, stream, version, event_id, event_type, schema, actor, at, data, \
+                        change) \
+                     SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::uuid[], \
+                                          $5::text[], $6::int2[], $7::text[], \
+                                          $8::timestamptz[], $9::json[], $10::bytea[])"
+                ),
+                client.prepare(
+                    "INSERT INTO glossa_streams (stream, version) \
+                     SELECT * FROM unnest($1::text[], $2::int8[]) \
+                     ON CONFLICT (stream) DO UPDATE SET version = excluded.version"
+                ),
+                client.prepare("UPDATE glossa_head SET seq = $1"),
+                client.prepare("SELECT pg_notify('glossa_log', $1)"),
+            )
+            .map_err(pg_error)?;
+        Ok(Self {
+            lock_head,
+            ids,
+            streams,
+            insert_events,
+            upsert_streams,
+            set_head,
+            notify,
+        })
+    }
+}
+
 /// Commits `requests`; returns one plan per request and the events the local copy (at
-/// `local_head`) lacks: those committed elsewhere since, then this batch's.
+/// `local_head`) lacks: those committed elsewhere since, then this batch's. On an error the
+/// transaction may still be open: the caller drops the connection, which rolls it back.
 pub(super) async fn append(
-    client: &mut Client,
+    client: &Client,
+    statements: &Statements,
     requests: &[&AppendRequest],
     local_head: u64,
 ) -> Result<(Vec<Plan>, Vec<EventRecord>), StoreError> {
-    let transaction = client.transaction().await.map_err(pg_error)?;
     let ids: Vec<Uuid> = requests
         .iter()
         .flat_map(|r| r.events.iter().map(|e| e.id.0))
@@ -43,19 +103,21 @@ pub(super) async fn append(
     streams.sort_unstable();
     streams.dedup();
     let (by_ids, by_streams): ([&PgParam; 1], [&PgParam; 1]) = ([&ids], [&streams]);
-    let (head, id_rows, stream_rows) = tokio::try_join!(
-        transaction.query_one("SELECT seq FROM glossa_head FOR UPDATE", &[]),
-        transaction.query(
-            "SELECT event_id, seq, version FROM glossa_events WHERE event_id = ANY($1)",
-            &by_ids,
-        ),
-        transaction.query(
-            "SELECT stream, version FROM glossa_streams WHERE stream = ANY($1)",
-            &by_streams,
-        ),
+    let ((), head, id_rows, stream_rows) = tokio::try_join!(
+        client.batch_execute("BEGIN"),
+        client.query_one(&statements.lock_head, &[]),
+        client.query(&statements.ids, &by_ids),
+        client.query(&statements.streams, &by_streams),
     )
     .map_err(pg_error)?;
     let head = head.get::<_, i64>(0) as u64;
+    if head < local_head {
+        // Positions the local copy holds would be given again to other events.
+        return Err(StoreError::DatabaseBehind {
+            database: head,
+            local: local_head,
+        });
+    }
     let mut known = Committed {
         positions: id_rows
             .iter()
@@ -78,13 +140,13 @@ pub(super) async fn append(
         .map(|request| batch.plan(&mut known, request))
         .collect::<Result<Vec<_>, _>>()?;
     let mut missing = if local_head < head {
-        read_after(&transaction, local_head, head).await?
+        read_after(client, local_head, head).await?
     } else {
         Vec::new()
     };
     if batch.records.is_empty() {
         // Nothing to write: duplicates and refusals only.
-        transaction.commit().await.map_err(pg_error)?;
+        client.batch_execute("COMMIT").await.map_err(pg_error)?;
         return Ok((plans, missing));
     }
     let rows = Rows::of(&batch.records);
@@ -110,25 +172,13 @@ pub(super) async fn append(
     let versions: [&PgParam; 2] = [&stream_names, &stream_versions];
     let (head_param, notify_param): ([&PgParam; 1], [&PgParam; 1]) = ([&last], [&last_text]);
     tokio::try_join!(
-        transaction.execute(
-            "INSERT INTO glossa_events \
-               (seq, stream, version, event_id, event_type, schema, actor, at, data, change) \
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::uuid[], $5::text[], \
-                                  $6::int2[], $7::text[], $8::timestamptz[], $9::json[], \
-                                  $10::bytea[])",
-            &events,
-        ),
-        transaction.execute(
-            "INSERT INTO glossa_streams (stream, version) \
-             SELECT * FROM unnest($1::text[], $2::int8[]) \
-             ON CONFLICT (stream) DO UPDATE SET version = excluded.version",
-            &versions,
-        ),
-        transaction.execute("UPDATE glossa_head SET seq = $1", &head_param),
-        transaction.execute("SELECT pg_notify('glossa_log', $1)", &notify_param),
+        client.execute(&statements.insert_events, &events),
+        client.execute(&statements.upsert_streams, &versions),
+        client.execute(&statements.set_head, &head_param),
+        client.execute(&statements.notify, &notify_param),
+        client.batch_execute("COMMIT"),
     )
     .map_err(pg_error)?;
-    transaction.commit().await.map_err(pg_error)?;
     missing.extend(batch.records);
     Ok((plans, missing))
 }

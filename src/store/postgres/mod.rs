@@ -10,9 +10,15 @@
 //! before its WAL is on disk is refused (`settings`).
 
 mod append;
+mod cluster;
 mod copy;
+mod follow;
 mod schema;
+mod scratch;
 mod settings;
+mod signals;
+#[cfg(test)]
+mod writer_tests;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,7 +29,10 @@ use tokio_postgres::{Client, Config, NoTls};
 use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
+pub use cluster::StartupLock;
 pub(super) use copy::level;
+pub(super) use follow::listen;
+pub use scratch::ScratchDatabase;
 
 /// How long one statement or transaction may take before the database counts as unreachable.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -41,6 +50,8 @@ struct Inner {
     config: Config,
     runtime: Background,
     client: tokio::sync::Mutex<Option<Client>>,
+    /// Signals received from the desk's processes (see `signals`).
+    signals: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Database {
@@ -53,6 +64,7 @@ impl Database {
                 config,
                 runtime,
                 client: tokio::sync::Mutex::new(None),
+                signals: tokio::sync::broadcast::channel(signals::BACKLOG).0,
             }),
         };
         let db = database.clone();
@@ -172,10 +184,10 @@ impl Database {
     }
 }
 
-/// The log writer's connection to PostgreSQL.
+/// The log writer's connection to PostgreSQL, with its prepared statements.
 pub(crate) struct Remote {
     database: Database,
-    client: Option<Client>,
+    client: Option<(Client, append::Statements)>,
 }
 
 impl Remote {
@@ -192,11 +204,14 @@ impl Remote {
         let config = &self.database.inner.config;
         let client = &mut self.client;
         let committed = runtime.block_on(async {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *client = Some(connect(config).await?);
+            if client.as_ref().is_none_or(|(c, _)| c.is_closed()) {
+                let connection = connect(config).await?;
+                let statements = append::Statements::prepare(&connection).await?;
+                *client = Some((connection, statements));
             }
-            let connection = client.as_mut().expect("connected just above");
-            match tokio::time::timeout(PATIENCE, append::append(connection, requests, head)).await {
+            let (connection, statements) = client.as_ref().expect("connected just above");
+            let append = append::append(connection, statements, requests, head);
+            match tokio::time::timeout(PATIENCE, append).await {
                 Ok(result) => result,
                 Err(_) => Err(StoreError::DatabaseUnreachable {
                     reason: format!("no answer within {} s", PATIENCE.as_secs()),
@@ -208,7 +223,10 @@ impl Remote {
             Err(error) => {
                 // The connection may be in any state (a transaction half sent, say).
                 self.client = None;
-                return Err(Failure::Transient(error));
+                return Err(match error {
+                    StoreError::DatabaseBehind { .. } => Failure::Fatal(error),
+                    _ => Failure::Transient(error),
+                });
             }
         };
         super::local::apply(tree, &records).map_err(Failure::Fatal)?;

@@ -16,16 +16,7 @@ const MIGRATION_LOCK: i64 = 0x676c_6f73_7361_0001;
 
 /// Brings the schema up to this build's version.
 pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS glossa_migrations (
-                 version    integer     PRIMARY KEY,
-                 name       text        NOT NULL,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             )",
-        )
-        .await
-        .map_err(refused)?;
+    // Even `CREATE TABLE IF NOT EXISTS` races with itself, so everything is under the lock.
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -40,6 +31,16 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
 }
 
 async fn apply(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS glossa_migrations (
+                 version    integer     PRIMARY KEY,
+                 name       text        NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .map_err(refused)?;
     let current: i32 = client
         .query_one(
             "SELECT coalesce(max(version), 0) FROM glossa_migrations",
