@@ -225,6 +225,22 @@ async fn replicas_behind_caddy_lose_nothing_when_one_is_killed() {
         "the live tail saw every event once, in order"
     );
     tail_task.abort();
+
+    // Now the other replica dies with nothing in flight: the first request that meets it is
+    // retried on the rejoined one, which serves every acknowledged write alone.
+    let on_survivor = session_on(&proxy, &survivor_addr).await;
+    replicas[1 - victim].take().unwrap().kill();
+    let response = on_survivor.get(&format!("/api/articles/{ARTICLE}")).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the first request to a replica just killed is retried on another"
+    );
+    assert_eq!(replica_of(&response), victim_addr);
+    for id in &acknowledged {
+        let response = on_survivor.get(&format!("/annotations/{id}")).await;
+        assert_eq!(response.status(), 200, "{id} through the rejoined replica");
+    }
     eprintln!(
         "{} REST writes acknowledged ({} after the kill); test took {:?}",
         acknowledged.len(),
