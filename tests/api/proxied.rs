@@ -3,6 +3,7 @@
 //! feed read page by page, and a live tail that resumes with `Last-Event-ID` whenever its
 //! stream ends.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, Response};
@@ -15,6 +16,11 @@ use crate::helpers::{ALICE, ARTICLE, JSONLD};
 pub const PATIENCE: Duration = Duration::from_secs(30);
 /// The cookie `deploy/Caddyfile` keeps a person on one replica with.
 pub const STICKY_COOKIE: &str = "glossa_replica";
+
+/// Writes sent again after a failed attempt, and retries answered as a replay of a first
+/// attempt that had committed (reported by the test, not asserted: they depend on timing).
+pub static SENT_AGAIN: AtomicUsize = AtomicUsize::new(0);
+pub static REPLAYED: AtomicUsize = AtomicUsize::new(0);
 
 /// Which replica answered (the header `deploy/Caddyfile` adds).
 pub fn replica_of(response: &Response) -> String {
@@ -105,8 +111,10 @@ pub async fn cookies(base: &str, replicas: &[String]) -> std::collections::HashM
     panic!("Caddy did not send new sessions to every replica: {found:?}");
 }
 
-/// POSTs a comment through the balancer; its id once acknowledged. A write acknowledged by a
-/// replica is read back at once from that same replica (read-your-writes).
+/// POSTs the comment "note `n`" through the balancer with an `Idempotency-Key`, sending it
+/// again (same key, same body) until it is acknowledged, as a careful client does when a
+/// replica dies under its request; its id. A write is read back at once from the replica that
+/// acknowledged it (read-your-writes). `None` only if it was never acknowledged.
 pub async fn comment(session: &mut Session, n: usize) -> Option<String> {
     let body = serde_json::json!({
         "@context": "http://www.w3.org/ns/anno.jsonld",
@@ -118,17 +126,38 @@ pub async fn comment(session: &mut Session, n: usize) -> Option<String> {
             "selector": {"type": "TextQuoteSelector", "exact": "26 nations have pledged"}
         }
     });
-    let response = session
-        .request(Method::POST, "/annotations/")
-        .header("Content-Type", JSONLD)
-        .body(body.to_string())
-        .send()
-        .await
-        .ok()?;
-    session.remember(&response);
-    if response.status() != 201 {
-        return None;
-    }
+    let deadline = Instant::now() + PATIENCE;
+    let response = loop {
+        let sent = session
+            .request(Method::POST, "/annotations/")
+            .header("Content-Type", JSONLD)
+            .header("Idempotency-Key", format!("cluster-test-{n}"))
+            .body(body.to_string())
+            .send()
+            .await;
+        if let Ok(response) = sent {
+            session.remember(&response);
+            if response.status() == 201 {
+                if response.headers().contains_key("Idempotent-Replayed") {
+                    REPLAYED.fetch_add(1, Ordering::Relaxed);
+                }
+                break response;
+            }
+            let status = response.status().as_u16();
+            SENT_AGAIN.fetch_add(1, Ordering::Relaxed);
+            // 502: its replica died under it; 503: the database was unreachable; 409: the
+            // first attempt is still running somewhere. Anything else is a bug.
+            assert!(
+                [409, 502, 503].contains(&status),
+                "note {n}: {status} {}",
+                response.text().await.unwrap_or_default()
+            );
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let wrote = replica_of(&response);
     let location = response.headers().get("location")?.to_str().ok()?;
     let id = location.rsplit('/').next()?.to_owned();
