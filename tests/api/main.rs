@@ -9,6 +9,7 @@ mod backend;
 mod caddy;
 mod claims;
 mod cluster;
+mod cluster_script;
 mod conformance;
 mod containers;
 mod crash;
