@@ -110,6 +110,24 @@ async fn replicas_behind_caddy_lose_nothing_when_one_is_killed() {
     };
     wait_for_acks(20).await;
 
+    // Someone on the other replica sees those writes within the propagation time: it follows
+    // the log, it does not wait for a write of its own.
+    let on_survivor = session_on(&proxy, &survivor_addr).await;
+    let last = acknowledged.lock().unwrap().last().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = on_survivor.get(&format!("/annotations/{last}")).await;
+        assert_eq!(replica_of(&response), survivor_addr);
+        if response.status() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the other replica does not serve {last} 5 s after it was acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
     // SIGKILL the replica A, the person and their live tail are on, mid-write.
     replicas[victim].take().unwrap().kill();
     let killed_at = Instant::now();
@@ -244,7 +262,6 @@ async fn replicas_behind_caddy_lose_nothing_when_one_is_killed() {
 
     // Now the other replica dies with nothing in flight: the first request that meets it is
     // retried on the rejoined one, which serves every acknowledged write alone.
-    let on_survivor = session_on(&proxy, &survivor_addr).await;
     replicas[1 - victim].take().unwrap().kill();
     let response = on_survivor.get(&format!("/api/articles/{ARTICLE}")).await;
     assert_eq!(
