@@ -4,6 +4,9 @@
 #                               # and memory against Glossa and the reference automerge-repo sync
 #                               # server, side by side
 #   BIG=1 scripts/bench.sh      # also 1M-event logs and 500 sync clients
+#   POSTGRES=0 scripts/bench.sh # sled only; by default the appends and HTTP suites also run on
+#                               # a throwaway PostgreSQL cluster (scripts/with-postgres.sh), each
+#                               # case on sled and then on a fresh database, side by side
 # Build is release; numbers depend on the machine, so compare ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +20,14 @@ cargo build --release --bin glossa --bin glossa-bench
 
 extra=()
 [ "${BIG:-0}" = "1" ] && extra+=(--big)
-"$target/release/glossa-bench" --seconds "${SECONDS_PER_CASE:-3}" --json bench-results/core.json "${extra[@]}" | tee bench-results/core.md
+core=("$target/release/glossa-bench" --seconds "${SECONDS_PER_CASE:-3}" --json bench-results/core.json "${extra[@]}")
+if [ "${POSTGRES:-1}" = "1" ]; then
+  # glossa-bench makes a database per case on the cluster the script starts.
+  scripts/with-postgres.sh sh -c 'GLOSSA_BENCH_DATABASE_URL="$GLOSSA_TEST_DATABASE_URL" exec "$@"' sh \
+    "${core[@]}" | tee bench-results/core.md
+else
+  "${core[@]}" | tee bench-results/core.md
+fi
 
 # Sync fan-out: Glossa (release) and the reference server under the same client workload.
 [ -d tests/js/node_modules/@automerge/automerge-repo ] || scripts/install-test-deps.sh

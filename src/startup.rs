@@ -89,6 +89,9 @@ pub struct Application {
     seeded: SeedReport,
     users: Users,
     opening: DeskOpening,
+    /// Listened for from the moment the server is built, so a signal that arrives as soon as
+    /// it has said where it listens still stops it cleanly.
+    signals: Signals,
 }
 
 impl Application {
@@ -146,6 +149,7 @@ impl Application {
             seeded,
             users,
             opening,
+            signals: Signals::listen()?,
         })
     }
 
@@ -199,8 +203,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown;
+        let signals = self.signals;
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.received().await;
             tracing::info!("shutting down");
             let _ = shutdown.send(true);
             handle.stop(true).await;
@@ -303,21 +308,37 @@ fn http_server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Re
     .run())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, once their handlers are installed.
+struct Signals {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("a SIGTERM handler can be installed");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers: from now on these signals no longer end the process at once.
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    /// Resolves on SIGINT or SIGTERM.
+    async fn received(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

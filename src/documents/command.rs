@@ -24,6 +24,10 @@ pub(super) enum Command {
     Leave {
         conn: ConnId,
     },
+    /// Presence from a peer of another process sharing the log.
+    RemotePresence {
+        presence: Presence,
+    },
     /// Events another process appended to the shared log, in order.
     Foreign {
         records: Vec<EventRecord>,

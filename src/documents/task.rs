@@ -98,6 +98,7 @@ impl DocumentTask {
             Command::Sync { link, message } => self.sync_input(link, message),
             Command::Presence { from, presence } => Input::Presence { from, presence },
             Command::Foreign { records } => Input::Foreign(records),
+            Command::RemotePresence { presence } => Input::RemotePresence(presence),
             Command::Leave { conn } => {
                 self.forget(conn);
                 Input::Leave { conn }
@@ -247,6 +248,10 @@ impl DocumentTask {
                 if let Some(Link { link, .. }) = self.links.get(&conn) {
                     let _ = link.outbox.try_send(Outbound::Presence(presence));
                 }
+                None
+            }
+            Effect::Share { presence } => {
+                super::follow::share_presence(&self.store, self.core.article(), presence);
                 None
             }
             Effect::Disconnect { conn, reason } => {

@@ -109,7 +109,7 @@ impl WsPeer {
     }
 
     /// Adds an annotation and waits until the server's heads include it (durable by then).
-    async fn write_confirmed(&mut self, id: &str) -> bool {
+    pub async fn write_confirmed(&mut self, id: &str) -> bool {
         crate::sync::add_annotation(&mut self.doc, id, "alice", "comment", None);
         let Some(change) = self.doc.get_last_local_change() else {
             return false;

@@ -273,3 +273,222 @@ async fn replicas_starting_together_ready_the_desk_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn presence_crosses_replicas_once_and_is_never_stored() {
+    if skipped("presence_crosses_replicas_once_and_is_never_stored") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let doc_id = document_id(&one).await;
+    let mut alice = client("alice", false, &doc_id);
+    let mut bruno = client("bruno", false, &doc_id);
+    settle(&one, &mut alice).await;
+    settle(&other, &mut bruno).await;
+    let head = one.log_head();
+
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let cursor = glossa::documents::Presence {
+        document_id: doc_id.clone(),
+        sender_id: "peer-alice".into(),
+        session_id: "alice-session".into(),
+        count: 1,
+        data: vec![0xa1, 0x61, 0x78, 0x01],
+    };
+    one.desk
+        .documents()
+        .presence(&article, alice.link.conn, cursor.clone())
+        .await;
+    let received = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match bruno.inbox.recv().await.expect("bruno stays connected") {
+                Outbound::Presence(presence) => return presence,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("bruno, on the other replica, sees alice's presence");
+    assert_eq!(
+        (received.sender_id, received.count, received.data),
+        (cursor.sender_id, cursor.count, cursor.data)
+    );
+    // Alice does not get her own presence back from the other replica, and nothing is logged.
+    settle(&one, &mut alice).await;
+    assert!(!alice.errors.iter().any(|e| e.contains("presence")));
+    while let Ok(outbound) = alice.inbox.try_recv() {
+        assert!(!matches!(outbound, Outbound::Presence(_)), "no echo");
+    }
+    assert_eq!(one.log_head(), head, "presence is never stored");
+}
+
+/// The races the process's documents have lost so far, from `/metrics`.
+async fn races(app: &TestApp) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("glossa_document_append_races_total "))
+        .map_or(0.0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_race() {
+    if skipped("two_replicas_appending_to_one_document_at_once_both_succeed_after_a_race") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    // Both documents loaded, at the same version.
+    holds(&other, one.log_head()).await;
+    one.desk.documents().inspect(&article).await.unwrap();
+    other.desk.documents().inspect(&article).await.unwrap();
+    let before = races(&one).await;
+
+    // A transaction holding the log's head lock makes both appends wait, so both are decided on
+    // the same version of the document: the second to get the lock has lost a race.
+    let url = desk.database_url.clone().unwrap();
+    let holder = crate::backend::connect(&url).await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .query_one("SELECT seq FROM glossa_head FOR UPDATE", &[])
+        .await
+        .unwrap();
+    let first = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    let second = other
+        .fact_check_on(ARTICLE, "26 nations have pledged")
+        .await;
+    let writes = tokio::spawn({
+        let (one_base, other_base) = (one.base.clone(), other.base.clone());
+        async move {
+            let post = |base: String, body: serde_json::Value| async move {
+                reqwest::Client::new()
+                    .post(format!("{base}/annotations/"))
+                    .bearer_auth(ALICE)
+                    .header("Content-Type", crate::helpers::JSONLD)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+            };
+            tokio::join!(post(one_base, first), post(other_base, second))
+        }
+    });
+    // Both servers' transactions are queued behind the lock.
+    let waiting = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let row = holder
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap();
+            if row.get::<_, i64>(0) >= 2 {
+                return;
+            }
+            if writes.is_finished() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    holder.batch_execute("COMMIT").await.unwrap();
+    let (a, b) = writes.await.unwrap();
+    if waiting.is_err() || a.status() != 201 || b.status() != 201 {
+        panic!(
+            "both servers should wait for the head lock, then both writes succeed: {} {}",
+            a.text().await.unwrap(),
+            b.text().await.unwrap()
+        );
+    }
+    assert_eq!(
+        (a.status().as_u16(), b.status().as_u16()),
+        (201, 201),
+        "neither write is refused"
+    );
+    let (a, b) = (id_of(&a), id_of(&b));
+
+    let lost = races(&one).await + races(&other).await - 2.0 * before;
+    assert!(lost >= 1.0, "a race was lost and retried ({lost})");
+    let head = one.log_head().max(other.log_head());
+    holds(&one, head).await;
+    holds(&other, head).await;
+    for app in [&one, &other] {
+        for id in [&a, &b] {
+            assert_eq!(app.get(&format!("/annotations/{id}")).await.status(), 200);
+        }
+    }
+    assert_eq!(
+        one.desk.documents().inspect(&article).await.unwrap().heads,
+        other
+            .desk
+            .documents()
+            .inspect(&article)
+            .await
+            .unwrap()
+            .heads
+    );
+    // The document stream's versions stay contiguous.
+    let versions: Vec<u64> = one
+        .events()
+        .iter()
+        .filter(|e| e.stream == glossa::domain::StreamId::Document(article.clone()))
+        .map(|e| e.version)
+        .collect();
+    assert!(versions.iter().enumerate().all(|(i, v)| *v == i as u64 + 1));
+}
+
+#[tokio::test]
+async fn a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first() {
+    if skipped("a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first") {
+        return;
+    }
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let body = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    // A consumer read the feed on one replica up to here…
+    let resume_from = one.log_head();
+    for _ in 0..3 {
+        let created = one.post_annotation("/annotations/", &body, ALICE).await;
+        assert_eq!(created.status(), 201);
+    }
+    let head = one.log_head();
+    // …and resumes on the other: it gets every later event, in order, none twice.
+    let mut tail = other
+        .request(reqwest::Method::GET, "/api/events/stream", Some(ALICE))
+        .header("Last-Event-ID", resume_from.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), 200);
+    let mut seen = Vec::new();
+    let mut text = String::new();
+    let read = tokio::time::timeout(PATIENCE, async {
+        while seen.last().is_none_or(|last| *last < head) {
+            let chunk = tail.chunk().await.unwrap().expect("the tail stays open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                if let Some(id) = event.lines().find_map(|l| l.strip_prefix("id: ")) {
+                    seen.push(id.trim().parse::<u64>().unwrap());
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the other replica's tail reaches {head}: {seen:?}"
+    );
+    let expected: Vec<u64> = (resume_from + 1..=head).collect();
+    assert_eq!(seen, expected);
+}

@@ -101,6 +101,9 @@ pub enum Input {
         from: ConnId,
         presence: Presence,
     },
+    /// Presence a peer of another process sent (shared through the log's database), for this
+    /// process's peers.
+    RemotePresence(Presence),
     /// A peer's connection ended.
     Leave {
         conn: ConnId,
@@ -164,6 +167,8 @@ pub enum Effect {
     Send { conn: ConnId, message: Outbound },
     /// Presence for a peer: best effort, a full queue drops it.
     Relay { conn: ConnId, presence: Presence },
+    /// Presence for the peers of other processes sharing the log: best effort.
+    Share { presence: Presence },
     /// The peer is no longer subscribed; close its connection with this reason.
     Disconnect { conn: ConnId, reason: String },
     /// The answer for a caller.
@@ -255,6 +260,7 @@ impl DocumentCore {
             Input::Edits(batch) => self.edits(batch, 1),
             Input::Sync { peer, message, at } => self.sync(peer, *message, at),
             Input::Presence { from, presence } => self.relay(from, presence),
+            Input::RemotePresence(presence) => self.relay_remote(presence),
             Input::Reanchor {
                 ticket,
                 article,

@@ -122,6 +122,20 @@ impl DocumentCore {
                 presence: presence.clone(),
             });
         }
+        self.effects.push(Effect::Share { presence });
+    }
+
+    /// Relays presence from another process's peer to every peer here, once.
+    pub(super) fn relay_remote(&mut self, presence: Presence) {
+        if !self.peers.fresh(&presence) {
+            return;
+        }
+        for conn in self.peers.peers.keys() {
+            self.effects.push(Effect::Relay {
+                conn: *conn,
+                presence: presence.clone(),
+            });
+        }
     }
 
     pub(super) fn leave(&mut self, conn: ConnId) {

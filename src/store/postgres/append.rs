@@ -36,7 +36,14 @@ pub(super) struct Statements {
 }
 
 impl Statements {
+    /// Prepares the statements. Their plans are made for each execution (a custom plan), as an
+    /// unprepared statement's would be: a generic plan chosen while a new desk's tables are
+    /// nearly empty scans `glossa_events` for the batch's ids, and keeps doing so as it grows.
     pub(super) async fn prepare(client: &Client) -> Result<Self, StoreError> {
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .await
+            .map_err(pg_error)?;
         let (lock_head, ids, streams, insert_events, upsert_streams, set_head, notify) =
             tokio::try_join!(
                 client.prepare("SELECT seq FROM glossa_head FOR UPDATE"),

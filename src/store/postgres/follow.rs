@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 
 use super::copy::read_after;
+use super::signals::CHANNEL;
 use super::{connect, pg_error, Database, Remote, PATIENCE};
 use crate::store::log::{Doorbell, Failure};
 use crate::store::{local, EventRecord, StoreError};
@@ -61,9 +62,10 @@ impl Remote {
 /// Rings `doorbell` on every notification and every `POLL_EVERY`, until the log closes.
 pub(in crate::store) fn listen(database: &Database, doorbell: Doorbell) {
     let config = database.inner.config.clone();
+    let signals = database.inner.signals.clone();
     database.inner.runtime.handle().spawn(async move {
         loop {
-            match listen_once(&config, &doorbell).await {
+            match listen_once(&config, &doorbell, &signals).await {
                 Ok(()) => return,
                 Err(error) => {
                     tracing::debug!(%error, "not listening to the log; polling until it answers");
@@ -79,12 +81,21 @@ pub(in crate::store) fn listen(database: &Database, doorbell: Doorbell) {
 
 /// One connection's worth of listening: `Ok` once the log is closed, `Err` when the connection
 /// is lost.
-async fn listen_once(config: &Config, doorbell: &Doorbell) -> Result<(), StoreError> {
+async fn listen_once(
+    config: &Config,
+    doorbell: &Doorbell,
+    signals: &tokio::sync::broadcast::Sender<String>,
+) -> Result<(), StoreError> {
     let (client, mut connection) = config.connect(NoTls).await.map_err(pg_error)?;
     let (tx, mut notified) = tokio::sync::mpsc::unbounded_channel();
+    let signals = signals.clone();
     let driver = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(n))) if n.channel() == CHANNEL => {
+                    // Nobody listening is fine: signals are best effort.
+                    let _ = signals.send(n.payload().to_owned());
+                }
                 Some(Ok(AsyncMessage::Notification(n))) => {
                     if tx.send(n.payload().parse::<u64>().ok()).is_err() {
                         return;
@@ -95,7 +106,9 @@ async fn listen_once(config: &Config, doorbell: &Doorbell) -> Result<(), StoreEr
             }
         }
     });
-    let listening = client.batch_execute("LISTEN glossa_log").await;
+    let listening = client
+        .batch_execute(&format!("LISTEN glossa_log; LISTEN {CHANNEL}"))
+        .await;
     let result = match listening {
         Err(error) => Err(pg_error(error)),
         Ok(()) => {

@@ -16,6 +16,9 @@ mod follow;
 mod schema;
 mod scratch;
 mod settings;
+mod signals;
+#[cfg(test)]
+mod writer_tests;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +50,8 @@ struct Inner {
     config: Config,
     runtime: Background,
     client: tokio::sync::Mutex<Option<Client>>,
+    /// Signals received from the desk's processes (see `signals`).
+    signals: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Database {
@@ -59,6 +64,7 @@ impl Database {
                 config,
                 runtime,
                 client: tokio::sync::Mutex::new(None),
+                signals: tokio::sync::broadcast::channel(signals::BACKLOG).0,
             }),
         };
         let db = database.clone();

@@ -1,0 +1,116 @@
+//! The writer's transaction against a real PostgreSQL (the cluster `GLOSSA_TEST_DATABASE_URL`
+//! names, as `scripts/with-postgres.sh` exports it; skipped without one): a group commit whose
+//! write fails is not acknowledged and leaves nothing behind, even though its `COMMIT` was
+//! already on its way; the writer recovers on a new connection.
+
+use chrono::Utc;
+use serde_json::json;
+use tokio_postgres::NoTls;
+
+use super::ScratchDatabase;
+use crate::domain::{AnnotationId, EventId, StreamId, UserName};
+use crate::store::{AppendRequest, Expected, Location, NewEvent, Position, Store};
+
+/// The cluster to test on; `None` (skip) on a sled run, a panic on a PostgreSQL run without one.
+fn cluster() -> Option<String> {
+    let url = std::env::var("GLOSSA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty());
+    let postgres_run =
+        std::env::var("GLOSSA_TEST_BACKEND").is_ok_and(|b| b.starts_with("postgres"));
+    assert!(
+        url.is_some() || !postgres_run,
+        "GLOSSA_TEST_BACKEND=postgres needs GLOSSA_TEST_DATABASE_URL; run the suite as \
+         `GLOSSA_TEST_BACKEND=postgres scripts/with-postgres.sh cargo test`"
+    );
+    url
+}
+
+fn append(id: EventId, stream: &StreamId, expected: Expected) -> AppendRequest {
+    AppendRequest {
+        events: vec![NewEvent {
+            id,
+            stream: stream.clone(),
+            event_type: "test.happened".into(),
+            schema: 1,
+            actor: UserName::parse("alice").unwrap(),
+            at: Utc::now(),
+            data: json!({"n": 1}),
+            change: None,
+        }],
+        expectations: vec![(stream.clone(), expected)],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_whose_write_fails_is_refused_and_leaves_nothing() {
+    let Some(cluster) = cluster() else {
+        eprintln!("GLOSSA_TEST_DATABASE_URL is not set; skipped");
+        return;
+    };
+    let database = ScratchDatabase::create(&cluster).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_at(&Location::new(
+        dir.path().to_path_buf(),
+        Some(database.url.clone()),
+    ))
+    .unwrap();
+    let a = StreamId::Annotation(AnnotationId::parse("a").unwrap());
+    let first = store
+        .log
+        .append(append(EventId::random(), &a, Expected::NoStream))
+        .await
+        .unwrap();
+    assert_eq!(first.positions, vec![Position { seq: 1, version: 1 }]);
+
+    // Another hand takes position 2 behind the log's back: the next insert must fail.
+    let (side, connection) = tokio_postgres::connect(&database.url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    side.batch_execute(
+        "INSERT INTO glossa_events (seq, stream, version, event_id, event_type, schema, actor, \
+         at, data) VALUES (2, 'annotation:intruder', 1, gen_random_uuid(), 'x', 1, 'alice', \
+         now(), '{}')",
+    )
+    .await
+    .unwrap();
+    let refused = EventId::random();
+    let answer = store
+        .log
+        .append(append(refused, &a, Expected::Exact(1)))
+        .await;
+    assert!(
+        answer.is_err(),
+        "a failed insert was acknowledged: {answer:?}"
+    );
+    let row = side
+        .query_one(
+            "SELECT (SELECT seq FROM glossa_head), \
+                    (SELECT version FROM glossa_streams WHERE stream = $1), \
+                    (SELECT count(*) FROM glossa_events WHERE event_id = $2)",
+            &[&a.to_string(), &refused.0],
+        )
+        .await
+        .unwrap();
+    let (head, version, written): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (head, version, written),
+        (1, 1, 0),
+        "the failed batch left a trace"
+    );
+    assert_eq!(store.log.head(), 1);
+    assert!(store.log.by_id(refused).unwrap().is_none());
+
+    // Once the position is free again, the writer carries on where it was.
+    side.batch_execute("DELETE FROM glossa_events WHERE seq = 2")
+        .await
+        .unwrap();
+    let again = store
+        .log
+        .append(append(refused, &a, Expected::Exact(1)))
+        .await
+        .unwrap();
+    assert_eq!(again.positions, vec![Position { seq: 2, version: 2 }]);
+    assert!(!again.duplicate);
+    store.close();
+    database.drop().await.unwrap();
+}
