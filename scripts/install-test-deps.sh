@@ -4,19 +4,28 @@
 #     /usr/lib/postgresql/*/bin/initdb exists;
 #   - Node.js with npm (from Debian when the machine has none);
 #   - Chromium (Debian's package) for the web UI's end-to-end tests;
+#   - Caddy (Debian's `caddy`) for the cluster behind one address (scripts/cluster.sh and its
+#     test);
 #   - the pinned JavaScript packages of tests/js (automerge-repo clients, playwright-core) and of
 #     web/ (the UI's sources and esbuild, to check the shipped bundle), from their lock files.
-# `install-test-deps.sh postgres` installs only PostgreSQL (what scripts/with-postgres.sh needs).
+# `install-test-deps.sh postgres` installs only PostgreSQL (what scripts/with-postgres.sh needs);
+# `install-test-deps.sh cluster` only PostgreSQL and Caddy (what scripts/cluster.sh needs).
 # The test suite runs this itself when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only_postgres=false
-[ "${1:-}" = postgres ] && only_postgres=true
+only=${1:-}
+case "$only" in
+  ""|postgres|cluster) ;;
+  *) echo "usage: $0 [postgres|cluster]" >&2; exit 2 ;;
+esac
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-if ! $only_postgres; then
+if [ "$only" != postgres ]; then
+  command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+fi
+if [ -z "$only" ]; then
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
@@ -30,6 +39,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-$only_postgres && exit 0
+[ -z "$only" ] || exit 0
 (cd tests/js && npm ci --no-audit --no-fund)
 (cd web && npm ci --no-audit --no-fund)

@@ -33,6 +33,11 @@ impl Server {
         Self::spawn(store, addr, &[])
     }
 
+    /// Starts the server on a given address with extra command-line arguments.
+    pub fn start_at(store: &TestStore, addr: &str, args: &[&str]) -> Self {
+        Self::spawn(store, addr, args)
+    }
+
     fn spawn(store: &TestStore, addr: &str, args: &[&str]) -> Self {
         let head = ["serve", "--addr", addr];
         let desk = store.args();

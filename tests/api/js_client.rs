@@ -19,7 +19,7 @@ fn js_dir() -> PathBuf {
 }
 
 /// What a scenario needs to know about the server and the article.
-struct Setup {
+pub(crate) struct Setup {
     ws: String,
     doc_url: String,
     quote: String,
@@ -27,7 +27,7 @@ struct Setup {
     end: usize,
 }
 
-async fn setup(base: &str, client: &reqwest::Client) -> Setup {
+pub(crate) async fn setup(base: &str, client: &reqwest::Client) -> Setup {
     let article: Value = client
         .get(format!("{base}/api/articles/{ARTICLE}"))
         .bearer_auth(ALICE)
@@ -50,7 +50,12 @@ async fn setup(base: &str, client: &reqwest::Client) -> Setup {
     }
 }
 
-fn scenario(setup: &Setup, name: &str, tokens: (&str, &str), users: (&str, &str)) -> Command {
+pub(crate) fn scenario(
+    setup: &Setup,
+    name: &str,
+    tokens: (&str, &str),
+    users: (&str, &str),
+) -> Command {
     ensure_node_packages();
     let mut command = Command::new("node");
     command
@@ -95,7 +100,7 @@ async fn finish(command: Command, name: &str) -> Value {
     last_json(&stdout)
 }
 
-fn last_json(stdout: &str) -> Value {
+pub(crate) fn last_json(stdout: &str) -> Value {
     stdout
         .lines()
         .rev()

@@ -177,8 +177,8 @@ async function waitFor(what, probe, ms = TIMEOUT_MS, describe) {
   }
 }
 
-function newRepo(label, token, { storage = false } = {}) {
-  const adapter = new BrowserWebSocketClientAdapter(wsUrl(token))
+function newRepo(label, token, { storage = false, retryMs } = {}) {
+  const adapter = new BrowserWebSocketClientAdapter(wsUrl(token), retryMs)
   const opts = {
     network: [adapter],
     peerId: `js-${label}-${randomBytes(4).toString("hex")}`,
@@ -632,6 +632,44 @@ const scenarios = {
     return { id, body: expected, verdict: "false", bodyOnBAfterCompensation }
   },
 
+  // Behind a load balancer in front of several servers: A and B edit one document, say which
+  // server each reached (READY {"A": …, "B": …}: the balancer's stickiness cookies),
+  // and wait for a line on stdin: the test has killed A's server. Both add an annotation at
+  // once; A's client reconnects through the balancer (to another server) and both converge.
+  // `ms` is the time from the line to convergence. RETRY_MS: the client's reconnect interval
+  // (the web UI's is 2000).
+  async failover() {
+    const url = env("DOC_URL")
+    const retryMs = intEnv("RETRY_MS", 2_000)
+    const replicaOf = repo => repo.adapter.socket && repo.adapter.socket.glossaReplica
+    const A = newRepo("A", env("TOKEN_A"), { retryMs })
+    const B = newRepo("B", env("TOKEN_B"), { retryMs })
+    const killed = stdinLine() // start reading now; the line may come early
+    killed.catch(() => {})
+    const [hA, hB] = await Promise.all([find(A, url), find(B, url)])
+    const before = newId()
+    addAnnotation(hA, annotation(before, env("USER_A"), "before the kill"))
+    await waitFor(`B to see annotation ${before}`, () => bodyOf(hB, before) === "before the kill")
+    const first = { A: replicaOf(A), B: replicaOf(B) }
+    if (!first.A || !first.B) fail(`the balancer set no ${STICKY_COOKIE} cookie on the sockets`, first)
+    line(`READY ${JSON.stringify(first)}`)
+    await withTimeout(killed, RECONNECT_TIMEOUT_MS * 2, "a line on stdin (A's server killed)")
+    const t0 = Date.now()
+    const a = newId()
+    const b = newId()
+    addAnnotation(hA, annotation(a, env("USER_A"), "from A after the kill"))
+    addAnnotation(hB, annotation(b, env("USER_B"), "from B after the kill"))
+    const all = h => [before, a, b].every(id => ann(h, id) !== undefined)
+    await waitFor(
+      "A and B to reconnect and converge",
+      () => all(hA) && all(hB) && sortedHeads(hA) === sortedHeads(hB) && A.peers.length > 0 && B.peers.length > 0,
+      RECONNECT_TIMEOUT_MS,
+      () => ({ A: all(hA), B: all(hB), peersA: A.peers, peersB: B.peers, replicaA: replicaOf(A) })
+    )
+    const ms = Date.now() - t0
+    return { before, a, b, ms, first, after: { A: replicaOf(A), B: replicaOf(B) } }
+  },
+
   // ----- helpers for self-tests against reference-server.mjs (not for Glossa)
 
   // Create an article-like document ({annotations: {}}) on the server and
@@ -725,6 +763,23 @@ function rawCase(url, { name, frames }) {
       finish()
     })
   })
+}
+
+// Which server a socket reached, when a load balancer says so in the upgrade's response: the
+// value of its stickiness cookie (STICKY_COOKIE, glossa_replica by default, as in
+// deploy/Caddyfile), kept on the socket as `glossaReplica`. The client adapter makes its
+// sockets itself, so this listens on every `ws` socket's events.
+const STICKY_COOKIE = process.env.STICKY_COOKIE || "glossa_replica"
+const emit = WebSocket.prototype.emit
+WebSocket.prototype.emit = function (event, ...args) {
+  if (event === "upgrade" && args[0] && args[0].headers) {
+    for (const cookie of args[0].headers["set-cookie"] || []) {
+      const [pair] = cookie.split(";")
+      const [name, value] = pair.split("=")
+      if (name.trim() === STICKY_COOKIE) this.glossaReplica = value
+    }
+  }
+  return emit.call(this, event, ...args)
 }
 
 // ---------------------------------------------------------------------------
