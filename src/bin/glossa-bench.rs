@@ -7,6 +7,12 @@
 //! case on sled and on PostgreSQL, each on a fresh desk (a new data directory, and a new
 //! database on that cluster), one right after the other, and a side-by-side table follows.
 //!
+//! `--only replicas` (needs a database URL) starts several servers in-process over one fresh
+//! database and measures what crosses between them: propagation from an acknowledgement on one
+//! to a sync peer on another, append throughput through one, two and three replicas, and two
+//! typists on one document, on one replica and then on two. It runs with the other suites too
+//! whenever a URL is given.
+//!
 //! `glossa-bench preload-history --data-dir DIR --changes N [--article SLUG]` seeds DIR and
 //! gives the article's document N earlier changes, for the sync benchmark over a long history
 //! (`bench/run-history-bench.sh`).
@@ -35,6 +41,15 @@ async fn main() -> anyhow::Result<()> {
     }
     if options.runs("http") {
         http(&backends, duration, &mut rows).await?;
+    }
+    if options.runs("replicas") {
+        match options.database_url.as_deref() {
+            Some(url) => replicas(url, duration, &mut rows).await?,
+            None if options.only.is_some() => {
+                anyhow::bail!("--only replicas needs --database-url URL (a PostgreSQL cluster)")
+            }
+            None => {}
+        }
     }
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
@@ -178,6 +193,26 @@ async fn http(backends: &[Backend], duration: Duration, rows: &mut Vec<Row>) -> 
     for desk in desks {
         desk.remove().await;
     }
+    Ok(())
+}
+
+/// Several replicas over one database: propagation (REST creates at 20/s for at least 10 s),
+/// throughput through 1, 2 and 3 replicas, and two typists at 10 keystrokes/s each.
+async fn replicas(url: &str, duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let mut report = |new: Vec<Row>| {
+        for row in new {
+            eprintln!(
+                "{}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+                row.case, row.per_second, row.p50_ms, row.p99_ms
+            );
+            rows.push(row);
+        }
+    };
+    let long = duration.max(Duration::from_secs(10));
+    report(bench::propagation::measure(url, 20.0, long).await?);
+    report(bench::replicas::appends(url, 24, duration).await?);
+    report(bench::replicas::creates(url, 24, duration).await?);
+    report(bench::typists::measure(url, 10.0, long).await?);
     Ok(())
 }
 
