@@ -130,12 +130,16 @@ pub async fn appends(
             .map(|(i, s)| tokio::spawn(appends_timed(s.clone(), per_store, i, duration)));
         let (latencies, elapsed) = merge(runs.collect()).await;
         // Every store's copy holds every store's events once the followers have caught up.
+        let finished = Instant::now();
         let head = stores.iter().map(|s| s.log.head()).max().unwrap_or(0);
-        let lagging = stores.iter().filter(|s| s.log.head() < head).count();
+        for store in &stores {
+            store.log.watch_head().wait_for(|h| *h >= head).await?;
+        }
+        let caught_up = finished.elapsed().as_secs_f64() * 1000.0;
         rows.push(postgres(super::row(
                 "replicas",
                 format!(
-                    "appends, batch 1, {} clients over {n} store{} ({lagging} copies behind at the end)",
+                    "appends, batch 1, {} clients over {n} store{} (every copy level {caught_up:.0} ms after the last)",
                     per_store * n,
                     plural(n)
                 ),
