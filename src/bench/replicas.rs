@@ -90,10 +90,12 @@ pub async fn creates(
         });
         let (latencies, elapsed) = merge(runs.collect()).await;
         let races = self::races() - races;
+        let (annotations, rollback_ms) = rollback_cost(&cluster.replicas[0].desk).await?;
         rows.push(postgres(super::row(
             "replicas",
             format!(
-                "REST create, one article, {} clients over {n} replica{} ({races} races)",
+                "REST create, one article, {} clients over {n} replica{} ({races} races; \
+                 then {annotations} annotations, a rollback {rollback_ms:.0} ms)",
                 per_replica * n,
                 plural(n)
             ),
@@ -193,6 +195,24 @@ async fn appends_timed(
         latencies.extend(task.await.unwrap_or_default());
     }
     (latencies, started.elapsed())
+}
+
+/// What a lost race costs the document task beyond the retried append: it rolls its document
+/// back to the heads before the append (`Automerge::fork_at`), which rebuilds the document.
+/// Times that on a copy of the article's document as it now is; with its annotation count.
+async fn rollback_cost(desk: &Desk) -> anyhow::Result<(usize, f64)> {
+    let article = crate::domain::ArticleId::parse("twenty-six-nations-pledge").unwrap();
+    let state = desk.documents().inspect(&article).await?;
+    let doc = automerge::Automerge::load(&state.saved)?;
+    let heads = doc.get_heads();
+    let started = Instant::now();
+    for _ in 0..3 {
+        std::hint::black_box(doc.fork_at(&heads)?);
+    }
+    Ok((
+        state.annotations.len(),
+        started.elapsed().as_secs_f64() * 1000.0 / 3.0,
+    ))
 }
 
 /// The latencies of all runs and the longest run's time.

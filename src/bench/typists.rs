@@ -47,6 +47,7 @@ pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow
         watch.wait_for(|h| *h >= head).await?;
 
         let races_before = races();
+        let head_before = first.desk.store().log.head();
         let typing = [(first, "alice", alice), (second, "bruno", bruno)].map(|(r, user, id)| {
             let documents = r.desk.documents().clone();
             let desk = r.desk.clone();
@@ -69,6 +70,7 @@ pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow
             typed.errors.extend(t.errors);
         }
         let raced = races() - races_before;
+        let events = first.desk.store().log.head() - head_before;
         for peer in &mut peers {
             peer.settle().await?;
         }
@@ -89,7 +91,7 @@ pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow
             "replicas",
             format!(
                 "2 typists at {rate:.0} keystrokes/s each, {where_}: sync acknowledgement \
-                 ({} keystrokes, {} acknowledged, {raced} races, {} errors, {})",
+                 ({} keystrokes, {} acknowledged, {events} events, {raced} races, {} errors, {})",
                 typed.keystrokes,
                 typed.acks.len(),
                 typed.errors.len(),
