@@ -35,7 +35,14 @@ struct Typed {
 /// Two typists at `rate` keystrokes per second each, on one replica and then on two.
 pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for spread in [false, true] {
+    // Keystrokes at the same instants (the worst case for races), or bruno's half a keystroke
+    // after alice's.
+    for (spread, offset) in [(false, false), (true, false), (true, true)] {
+        let phase = if offset {
+            Duration::from_secs_f64(0.5 / rate)
+        } else {
+            Duration::ZERO
+        };
         let cluster = Cluster::start(cluster_url, 2).await?;
         let first = &cluster.replicas[0];
         let second = if spread { &cluster.replicas[1] } else { first };
@@ -48,7 +55,12 @@ pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow
 
         let races_before = races();
         let head_before = first.desk.store().log.head();
-        let typing = [(first, "alice", alice), (second, "bruno", bruno)].map(|(r, user, id)| {
+        let start = Instant::now() + Duration::from_millis(200);
+        let typists = [
+            (first, "alice", alice, start),
+            (second, "bruno", bruno, start + phase),
+        ];
+        let typing = typists.map(|(r, user, id, start)| {
             let documents = r.desk.documents().clone();
             let desk = r.desk.clone();
             tokio::spawn(async move {
@@ -56,7 +68,7 @@ pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow
                 let document_id = desk.article(&article)?.document_id;
                 let mut peer = Peer::new(&documents, &article, &document_id, user);
                 peer.settle().await?;
-                let typed = type_steadily(&mut peer, &id, rate, duration).await?;
+                let typed = type_steadily(&mut peer, &id, start, rate, duration).await?;
                 anyhow::Ok((peer, typed))
             })
         });
@@ -79,10 +91,10 @@ pub async fn measure(cluster_url: &str, rate: f64, duration: Duration) -> anyhow
             peer.settle().await?;
         }
         let converged = peers[0].doc.get_heads() == peers[1].doc.get_heads();
-        let where_ = if spread {
-            "one on each of 2 replicas"
-        } else {
-            "both on 1 replica"
+        let where_ = match (spread, offset) {
+            (false, _) => "in step, both on 1 replica",
+            (true, false) => "in step, one on each of 2 replicas",
+            (true, true) => "half a keystroke apart, one on each of 2 replicas",
         };
         if !typed.errors.is_empty() {
             eprintln!("typists ({where_}): the server said {:?}", typed.errors);
@@ -137,17 +149,17 @@ async fn note(replica: &Replica, token: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("a created annotation without an id"))
 }
 
-/// Types into note `id` at `rate` keystrokes per second for `duration`, answering the server
+/// Types into note `id` from `started` at `rate` keystrokes per second for `duration`, answering the server
 /// as a client does, until every keystroke is acknowledged (or the patience runs out).
 async fn type_steadily(
     peer: &mut Peer,
     id: &str,
+    started: Instant,
     rate: f64,
     duration: Duration,
 ) -> anyhow::Result<Typed> {
     let mut typed = Typed::default();
     let mut pending: Vec<(ChangeHash, Instant)> = Vec::new();
-    let started = Instant::now();
     let stop = started + duration;
     let give_up = stop + PATIENCE;
     let mut first_body = None;
