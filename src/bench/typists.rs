@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use automerge::ChangeHash;
+use automerge::{Automerge, ChangeHash};
 use chrono::Utc;
 
 use super::peer::Peer;
@@ -180,7 +180,7 @@ async fn type_steadily(
             outbound = peer.inbox.recv() => {
                 let Some(outbound) = outbound else { break };
                 if let Some(heads) = peer.receive(outbound)? {
-                    acknowledge(peer, &heads, &mut pending, &mut typed.acks);
+                    acknowledge(&peer.doc, &heads, &mut pending, &mut typed.acks);
                 }
                 peer.send().await?;
             }
@@ -223,9 +223,10 @@ fn keystroke(
         .hash())
 }
 
-/// Takes the keystrokes the server's `heads` include off `pending`, timing each.
+/// Takes the keystrokes the server's `heads` include (as themselves or as ancestors) off
+/// `pending`, timing each; nothing while `doc` lacks one of those heads.
 fn acknowledge(
-    peer: &Peer,
+    doc: &Automerge,
     heads: &[ChangeHash],
     pending: &mut Vec<(ChangeHash, Instant)>,
     acks: &mut Vec<Duration>,
@@ -233,12 +234,11 @@ fn acknowledge(
     if pending.is_empty()
         || heads
             .iter()
-            .any(|h| peer.doc.get_change_meta_by_hash(h).is_none())
+            .any(|h| doc.get_change_meta_by_hash(h).is_none())
     {
         return;
     }
-    let newer: HashSet<ChangeHash> = peer
-        .doc
+    let newer: HashSet<ChangeHash> = doc
         .get_changes_meta(heads)
         .into_iter()
         .map(|c| c.hash)
@@ -250,4 +250,44 @@ fn acknowledge(
         }
         waiting
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::ROOT;
+
+    fn typed(doc: &mut Automerge, key: &str) -> ChangeHash {
+        let mut tx = doc.transaction();
+        tx.put(ROOT, key, 1i64).unwrap();
+        tx.commit();
+        doc.get_last_local_change().unwrap().hash()
+    }
+
+    #[test]
+    fn a_keystroke_is_acknowledged_once_the_servers_heads_include_it() {
+        let mut peer = Automerge::new();
+        let keystroke = typed(&mut peer, "k");
+        let mut pending = vec![(keystroke, Instant::now())];
+        let mut acks = Vec::new();
+
+        // The server has not got it: its heads are something else the peer already holds.
+        let mut server = Automerge::new();
+        let other = typed(&mut server, "s");
+        peer.merge(&mut server.clone()).unwrap();
+        acknowledge(&peer, &[other], &mut pending, &mut acks);
+        assert_eq!((pending.len(), acks.len()), (1, 0), "not yet");
+
+        // Heads the peer does not know yet say nothing.
+        server.merge(&mut peer.clone()).unwrap();
+        let later = typed(&mut server, "t");
+        acknowledge(&peer, &[later], &mut pending, &mut acks);
+        assert_eq!((pending.len(), acks.len()), (1, 0), "unknown heads");
+
+        // Once the peer holds them: a later change built on the keystroke acknowledges it.
+        peer.merge(&mut server.clone()).unwrap();
+        acknowledge(&peer, &[later], &mut pending, &mut acks);
+        assert_eq!((pending.len(), acks.len()), (0, 1), "acknowledged");
+    }
 }
