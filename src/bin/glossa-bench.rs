@@ -208,7 +208,7 @@ async fn http(backends: &[Backend], duration: Duration, rows: &mut Vec<Row>) -> 
 
 /// Several replicas over one database: propagation (REST creates at 20/s for at least 10 s),
 /// throughput through 1, 2 and 3 replicas, and two typists at 10 keystrokes/s each.
-/// `--only replicas:propagation|appends|creates|typists` runs one of them.
+/// `--only replicas:propagation|appends|creates|apart|typists` runs one of them.
 async fn replicas(
     options: &Options,
     url: &str,
@@ -233,6 +233,9 @@ async fn replicas(
     }
     if options.runs_part("creates") {
         report(bench::replicas::creates(url, 24, duration).await?);
+    }
+    if options.runs_part("apart") {
+        report(bench::replicas::creates_apart(url, 24, duration).await?);
     }
     if options.runs_part("typists") {
         report(bench::typists::measure(url, 10.0, long).await?);
