@@ -6,7 +6,8 @@
 #   BIG=1 scripts/bench.sh      # also 1M-event logs and 500 sync clients
 #   POSTGRES=0 scripts/bench.sh # sled only; by default the appends and HTTP suites also run on
 #                               # a throwaway PostgreSQL cluster (scripts/with-postgres.sh), each
-#                               # case on sled and then on a fresh database, side by side
+#                               # case on sled and then on a fresh database, side by side,
+#                               # and the replicas suite (several servers on one database)
 # Build is release; numbers depend on the machine, so compare ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."

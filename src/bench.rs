@@ -8,6 +8,10 @@ pub mod backend;
 pub mod compare;
 pub mod history;
 pub mod open_loop;
+pub mod peer;
+pub mod propagation;
+pub mod replicas;
+pub mod typists;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -145,6 +149,23 @@ pub async fn prefill(store: &Store, total: u64) {
 
 /// The HTTP API: `clients` concurrent clients doing `what` for `duration`.
 pub async fn http(base: &str, clients: usize, what: &'static str, duration: Duration) -> Row {
+    let (latencies, elapsed) = http_timed(base.to_owned(), clients, what, duration).await;
+    row(
+        "HTTP (requests)",
+        format!("{what}, {clients} clients"),
+        latencies,
+        elapsed,
+    )
+}
+
+/// [`http`]'s latencies of the requests answered with a 2xx, and how long it ran.
+pub async fn http_timed(
+    base: String,
+    clients: usize,
+    what: &'static str,
+    duration: Duration,
+) -> (Vec<Duration>, Duration) {
+    let base = base.as_str();
     let client = reqwest::Client::new();
     let body = json!({
         "@context": "http://www.w3.org/ns/anno.jsonld",
@@ -194,13 +215,9 @@ pub async fn http(base: &str, clients: usize, what: &'static str, duration: Dura
     for task in tasks {
         let _ = task.await;
     }
+    let elapsed = started.elapsed();
     let latencies = Arc::try_unwrap(latencies).unwrap().into_inner().unwrap();
-    row(
-        "HTTP (requests)",
-        format!("{what}, {clients} clients"),
-        latencies,
-        started.elapsed(),
-    )
+    (latencies, elapsed)
 }
 
 /// Prints rows as a table.

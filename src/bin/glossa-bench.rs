@@ -7,6 +7,12 @@
 //! case on sled and on PostgreSQL, each on a fresh desk (a new data directory, and a new
 //! database on that cluster), one right after the other, and a side-by-side table follows.
 //!
+//! `--only replicas` (needs a database URL; `--only replicas:PART` runs one part) starts several servers in-process over one fresh
+//! database and measures what crosses between them: propagation from an acknowledgement on one
+//! to a sync peer on another, append throughput through one, two and three replicas, and two
+//! typists on one document, on one replica and then on two. It runs with the other suites too
+//! whenever a URL is given.
+//!
 //! `glossa-bench preload-history --data-dir DIR --changes N [--article SLUG]` seeds DIR and
 //! gives the article's document N earlier changes, for the sync benchmark over a long history
 //! (`bench/run-history-bench.sh`).
@@ -35,6 +41,15 @@ async fn main() -> anyhow::Result<()> {
     }
     if options.runs("http") {
         http(&backends, duration, &mut rows).await?;
+    }
+    if options.runs("replicas") {
+        match options.database_url.as_deref() {
+            Some(url) => replicas(&options, url, duration, &mut rows).await?,
+            None if options.only.is_some() => {
+                anyhow::bail!("--only replicas needs --database-url URL (a PostgreSQL cluster)")
+            }
+            None => {}
+        }
     }
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
@@ -78,7 +93,17 @@ impl Options {
 
     /// Whether this suite runs: all do unless `--only` names one.
     fn runs(&self, suite: &str) -> bool {
-        self.only.as_deref().is_none_or(|o| o == suite)
+        self.only
+            .as_deref()
+            .is_none_or(|o| o.split(':').next() == Some(suite))
+    }
+
+    /// Whether this part of a suite runs: `--only SUITE:PART` runs that part alone.
+    fn runs_part(&self, part: &str) -> bool {
+        match self.only.as_deref().and_then(|o| o.split_once(':')) {
+            Some((_, only)) => only == part,
+            None => true,
+        }
     }
 
     /// The log sizes the growth suite measures; `--big` adds a million events.
@@ -177,6 +202,43 @@ async fn http(backends: &[Backend], duration: Duration, rows: &mut Vec<Row>) -> 
     }
     for desk in desks {
         desk.remove().await;
+    }
+    Ok(())
+}
+
+/// Several replicas over one database: propagation (REST creates at 20/s for at least 10 s),
+/// throughput through 1, 2 and 3 replicas, and two typists at 10 keystrokes/s each.
+/// `--only replicas:propagation|appends|creates|apart|typists` runs one of them.
+async fn replicas(
+    options: &Options,
+    url: &str,
+    duration: Duration,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let mut report = |new: Vec<Row>| {
+        for row in new {
+            eprintln!(
+                "{}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+                row.case, row.per_second, row.p50_ms, row.p99_ms
+            );
+            rows.push(row);
+        }
+    };
+    let long = duration.max(Duration::from_secs(10));
+    if options.runs_part("propagation") {
+        report(bench::propagation::measure(url, 20.0, long).await?);
+    }
+    if options.runs_part("appends") {
+        report(bench::replicas::appends(url, 24, duration).await?);
+    }
+    if options.runs_part("creates") {
+        report(bench::replicas::creates(url, 24, duration).await?);
+    }
+    if options.runs_part("apart") {
+        report(bench::replicas::creates_apart(url, 24, duration).await?);
+    }
+    if options.runs_part("typists") {
+        report(bench::typists::measure(url, 10.0, long).await?);
     }
     Ok(())
 }
