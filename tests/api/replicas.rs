@@ -26,6 +26,30 @@ fn skipped(test: &str) -> bool {
     false
 }
 
+/// A desk with two servers, each with a data directory of its own. The desk's storage must
+/// outlive the servers.
+async fn two_replicas() -> (Replicas, TestApp, TestApp) {
+    let desk = TestStore::new();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    (Replicas(desk, other_dir), one, other)
+}
+
+/// The storage of [`two_replicas`]: the database and both data directories.
+struct Replicas(TestStore, #[allow(dead_code)] TestStore);
+
+/// The article's document id, and a sync peer on each server (alice on `one`, bruno on
+/// `other`), both in sync.
+async fn a_peer_on_each(one: &TestApp, other: &TestApp) -> (String, Client, Client) {
+    let doc_id = document_id(one).await;
+    let mut alice = client("alice", false, &doc_id);
+    let mut bruno = client("bruno", false, &doc_id);
+    settle(one, &mut alice).await;
+    settle(other, &mut bruno).await;
+    (doc_id, alice, bruno)
+}
+
 /// Waits until `app`'s local log and read models hold position `seq`.
 async fn holds(app: &TestApp, seq: u64) {
     let mut head = app.desk.store().log.watch_head();
@@ -63,10 +87,7 @@ async fn a_write_on_one_replica_reaches_the_others_reads_and_peers() {
     if skipped("a_write_on_one_replica_reaches_the_others_reads_and_peers") {
         return;
     }
-    let desk = TestStore::new();
-    let one = spawn_app_on(&desk).await;
-    let other_dir = desk.with_new_data_dir();
-    let other = spawn_app_on(&other_dir).await;
+    let (_desk, one, other) = two_replicas().await;
     let doc_id = document_id(&other).await;
     let mut peer = client("bruno", false, &doc_id);
     settle(&other, &mut peer).await;
@@ -106,15 +127,8 @@ async fn peers_typing_on_two_replicas_converge() {
     if skipped("peers_typing_on_two_replicas_converge") {
         return;
     }
-    let desk = TestStore::new();
-    let one = spawn_app_on(&desk).await;
-    let other_dir = desk.with_new_data_dir();
-    let other = spawn_app_on(&other_dir).await;
-    let doc_id = document_id(&one).await;
-    let mut alice = client("alice", false, &doc_id);
-    let mut bruno = client("bruno", false, &doc_id);
-    settle(&one, &mut alice).await;
-    settle(&other, &mut bruno).await;
+    let (_desk, one, other) = two_replicas().await;
+    let (_, mut alice, mut bruno) = a_peer_on_each(&one, &other).await;
 
     let mut ids = Vec::new();
     for round in 0..5 {
@@ -182,10 +196,7 @@ async fn a_token_issued_or_revoked_on_one_replica_holds_on_the_other() {
     if skipped("a_token_issued_or_revoked_on_one_replica_holds_on_the_other") {
         return;
     }
-    let desk = TestStore::new();
-    let one = spawn_app_on(&desk).await;
-    let other_dir = desk.with_new_data_dir();
-    let other = spawn_app_on(&other_dir).await;
+    let (_desk, one, other) = two_replicas().await;
 
     let issued: serde_json::Value = one
         .json_as(
@@ -279,15 +290,8 @@ async fn presence_crosses_replicas_once_and_is_never_stored() {
     if skipped("presence_crosses_replicas_once_and_is_never_stored") {
         return;
     }
-    let desk = TestStore::new();
-    let one = spawn_app_on(&desk).await;
-    let other_dir = desk.with_new_data_dir();
-    let other = spawn_app_on(&other_dir).await;
-    let doc_id = document_id(&one).await;
-    let mut alice = client("alice", false, &doc_id);
-    let mut bruno = client("bruno", false, &doc_id);
-    settle(&one, &mut alice).await;
-    settle(&other, &mut bruno).await;
+    let (_desk, one, other) = two_replicas().await;
+    let (doc_id, mut alice, mut bruno) = a_peer_on_each(&one, &other).await;
     let head = one.log_head();
 
     let article = ArticleId::parse(ARTICLE).unwrap();
@@ -338,10 +342,7 @@ async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_rac
     if skipped("two_replicas_appending_to_one_document_at_once_both_succeed_after_a_race") {
         return;
     }
-    let desk = TestStore::new();
-    let one = spawn_app_on(&desk).await;
-    let other_dir = desk.with_new_data_dir();
-    let other = spawn_app_on(&other_dir).await;
+    let (desk, one, other) = two_replicas().await;
     let article = ArticleId::parse(ARTICLE).unwrap();
     // Both documents loaded, at the same version.
     holds(&other, one.log_head()).await;
@@ -351,7 +352,7 @@ async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_rac
 
     // A transaction holding the log's head lock makes both appends wait, so both are decided on
     // the same version of the document: the second to get the lock has lost a race.
-    let url = desk.database_url.clone().unwrap();
+    let url = desk.0.database_url.clone().unwrap();
     let holder = crate::backend::connect(&url).await;
     holder.batch_execute("BEGIN").await.unwrap();
     holder
@@ -450,10 +451,7 @@ async fn a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_th
     if skipped("a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first") {
         return;
     }
-    let desk = TestStore::new();
-    let one = spawn_app_on(&desk).await;
-    let other_dir = desk.with_new_data_dir();
-    let other = spawn_app_on(&other_dir).await;
+    let (_desk, one, other) = two_replicas().await;
     let body = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
     // A consumer read the feed on one replica up to here…
     let resume_from = one.log_head();
