@@ -490,3 +490,79 @@ async fn a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_th
     let expected: Vec<u64> = (resume_from + 1..=head).collect();
     assert_eq!(seen, expected);
 }
+
+#[tokio::test]
+async fn two_replicas_come_back_by_themselves_after_postgresql_crashes() {
+    if skipped("two_replicas_come_back_by_themselves_after_postgresql_crashes") {
+        return;
+    }
+    let cluster = crate::pg_cluster::PgCluster::start();
+    let desk = cluster.store();
+    let one = spawn_app_on(&desk).await;
+    let other_dir = desk.with_new_data_dir();
+    let other = spawn_app_on(&other_dir).await;
+    let (_, mut alice, mut bruno) = a_peer_on_each(&one, &other).await;
+    let before = note(&one).await;
+    assert_eq!(before.status(), 201);
+    let acknowledged = vec![id_of(&before)];
+
+    cluster.stop("immediate");
+    for app in [&one, &other] {
+        assert_eq!(
+            note(app).await.status(),
+            503,
+            "no write while the database is away"
+        );
+    }
+    cluster.start_again();
+
+    // Both take writes again without a restart, and each sees the other's.
+    let mut acknowledged = acknowledged;
+    for app in [&one, &other] {
+        let created = note(app).await;
+        assert_eq!(created.status(), 201);
+        acknowledged.push(id_of(&created));
+    }
+    let head = one.log_head().max(other.log_head());
+    holds(&one, head).await;
+    holds(&other, head).await;
+    for app in [&one, &other] {
+        for id in &acknowledged {
+            assert_eq!(app.get(&format!("/annotations/{id}")).await.status(), 200);
+        }
+    }
+    let all = |doc: &automerge::Automerge| acknowledged.iter().all(|id| has(doc, id));
+    receive_until(&mut alice, all).await;
+    receive_until(&mut bruno, all).await;
+    // The log runs 1..head with nothing twice.
+    let seqs: Vec<u64> = one.events().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=head).collect::<Vec<_>>());
+    assert_eq!(
+        one.events(),
+        other.events(),
+        "both copies hold the same log"
+    );
+}
+
+/// POSTs a comment on `app`, on a connection of its own (a kept-alive one may have been closed
+/// by the server's keep-alive timeout while PostgreSQL was away).
+async fn note(app: &TestApp) -> reqwest::Response {
+    let body = serde_json::json!({
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "type": "Annotation",
+        "motivation": "commenting",
+        "bodyValue": "a note",
+        "target": {
+            "source": format!("{}/articles/{ARTICLE}", app.base),
+            "selector": {"type": "TextQuoteSelector", "exact": "26 nations have pledged"}
+        }
+    });
+    reqwest::Client::new()
+        .post(app.url("/annotations/"))
+        .bearer_auth(ALICE)
+        .header("Content-Type", crate::helpers::JSONLD)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST")
+}
