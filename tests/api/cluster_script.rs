@@ -1,5 +1,6 @@
-//! `scripts/cluster.sh`, as an operator runs it: it starts PostgreSQL, two replicas of the
-//! binary under test and Caddy, prints one address that serves the desk from both replicas,
+//! `scripts/cluster.sh`, as an operator runs it: it starts PostgreSQL, three replicas of the
+//! binary under test and Caddy (the two-replica cluster is `cluster.rs`'s), prints one address
+//! that serves the desk from every replica,
 //! and on Ctrl-C stops everything it started and removes its temporary state. PostgreSQL runs
 //! only (the script brings its own cluster; the embedded pass returns at once, saying so).
 
@@ -51,7 +52,7 @@ async fn the_cluster_script_serves_one_address_and_stops_everything_on_ctrl_c() 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let child = Command::new("bash")
         .arg(root.join("scripts/cluster.sh"))
-        .args(["--port", "0"])
+        .args(["--port", "0", "--replicas", "3"])
         .env("GLOSSA_BIN", env!("CARGO_BIN_EXE_glossa"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -82,7 +83,7 @@ async fn the_cluster_script_serves_one_address_and_stops_everything_on_ctrl_c() 
     let (base, state) = (base.unwrap(), state.unwrap());
     assert!(state.exists());
 
-    // One address; new sessions land on both replicas; each serves the desk.
+    // One address; new sessions land on every replica; each serves the desk.
     let mut seen = HashSet::new();
     let client = reqwest::Client::new();
     for _ in 0..200 {
@@ -94,14 +95,14 @@ async fn the_cluster_script_serves_one_address_and_stops_everything_on_ctrl_c() 
             .unwrap();
         assert_eq!(response.status(), 200);
         seen.insert(replica_of(&response));
-        if seen.len() == 2 {
+        if seen.len() == 3 {
             break;
         }
     }
     assert_eq!(
         seen.len(),
-        2,
-        "both replicas answer behind {base}: {seen:?}"
+        3,
+        "all three replicas answer behind {base}: {seen:?}"
     );
 
     // Ctrl-C: everything stops, the temporary state is removed.
