@@ -111,7 +111,7 @@ pub async fn creates(
 const OWN_ARTICLES: [&str; 3] = [
     "twenty-six-nations-pledge",
     "macron-us-guarantees-nato",
-    "macron-us-support-finalised",
+    "macron-align-europe-trump",
 ];
 
 /// REST creates from `clients` clients spread evenly over 2 and 3 replicas, each replica's
@@ -130,11 +130,9 @@ pub async fn creates_apart(
         for (replica, article) in cluster.replicas.iter().zip(OWN_ARTICLES) {
             let id = crate::domain::ArticleId::parse(article).unwrap();
             let text = replica.desk.article_text(&id, 1)?;
-            let quote: String = text
-                .split_whitespace()
-                .take(4)
-                .collect::<Vec<_>>()
-                .join(" ");
+            // The first line's first words: long enough to occur once.
+            let first_line = text.lines().next().unwrap_or_default();
+            let quote: String = first_line.split(' ').take(12).collect::<Vec<_>>().join(" ");
             runs.push(tokio::spawn(create_on(
                 replica.base.clone(),
                 article,
@@ -198,11 +196,14 @@ async fn create_on(
                 else {
                     break;
                 };
-                let ok = response.status().is_success();
-                let _ = response.bytes().await;
-                if ok {
+                let status = response.status();
+                let answer = response.text().await.unwrap_or_default();
+                if status.is_success() {
                     latencies.push(t.elapsed());
                 } else {
+                    if refused == 0 {
+                        eprintln!("a create on {article} was refused: {status} {answer}");
+                    }
                     refused += 1;
                 }
             }
