@@ -1,5 +1,5 @@
 //! `glossa-bench`: measures durable appends, the HTTP API, start-up and re-anchoring on this
-//! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
+//! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|replicas|
 //! reanchoring` runs one suite. Build with `--release` for meaningful numbers.
 //!
 //! `--database-url URL` (or `GLOSSA_BENCH_DATABASE_URL`) names a PostgreSQL cluster (any
