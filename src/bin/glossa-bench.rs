@@ -1,6 +1,6 @@
 //! `glossa-bench`: measures durable appends, the HTTP API, start-up and re-anchoring on this
-//! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|replicas|
-//! reanchoring` runs one suite. Build with `--release` for meaningful numbers.
+//! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
+//! replicas|reanchoring` runs one suite. Build with `--release` for meaningful numbers.
 //!
 //! `--database-url URL` (or `GLOSSA_BENCH_DATABASE_URL`) names a PostgreSQL cluster (any
 //! database on it whose role may create databases): the appends and HTTP suites then run every
