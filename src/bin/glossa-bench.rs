@@ -235,7 +235,7 @@ async fn replicas(
         report(bench::replicas::creates(url, 24, duration).await?);
     }
     if options.runs_part("apart") {
-        report(bench::replicas::creates_apart(url, 24, duration).await?);
+        report(bench::apart::creates_apart(url, 24, duration).await?);
     }
     if options.runs_part("typists") {
         report(bench::typists::measure(url, 10.0, long).await?);
