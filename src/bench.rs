@@ -4,6 +4,7 @@
 //! each case a fresh desk on sled or PostgreSQL, `open_loop` offers appends at a fixed rate, and
 //! `compare` prints the two backends side by side.
 
+pub mod apart;
 pub mod backend;
 pub mod compare;
 pub mod history;

@@ -2,7 +2,8 @@
 //! on a fresh database (each with its own data directory, as `glossa serve --database-url`
 //! would), and the throughput cases here compare one replica with two and three in the same
 //! sitting: REST creates spread over the replicas, and raw appends from several stores on one
-//! database. Propagation and racing typists are in `propagation` and `typists`.
+//! database. Creates with each replica on an article of its own are in `apart`, propagation
+//! and racing typists in `propagation` and `typists`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -105,118 +106,6 @@ pub async fn creates(
         cluster.remove().await;
     }
     Ok(rows)
-}
-
-/// Seeded articles the creates of the replicas go to when each has one of its own.
-const OWN_ARTICLES: [&str; 3] = [
-    "twenty-six-nations-pledge",
-    "macron-us-guarantees-nato",
-    "macron-us-support-finalised",
-];
-
-/// REST creates from `clients` clients spread evenly over 2 and 3 replicas, each replica's
-/// on an article of its own (so their documents never race): what the shared log gives.
-pub async fn creates_apart(
-    cluster_url: &str,
-    clients: usize,
-    duration: Duration,
-) -> anyhow::Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for n in 2..=3 {
-        let cluster = Cluster::start(cluster_url, n).await?;
-        let races = races();
-        let per_replica = clients / n;
-        let mut runs = Vec::new();
-        for (replica, article) in cluster.replicas.iter().zip(OWN_ARTICLES) {
-            let id = crate::domain::ArticleId::parse(article).unwrap();
-            let text = replica.desk.article_text(&id, 1)?;
-            let quote: String = text
-                .split_whitespace()
-                .take(4)
-                .collect::<Vec<_>>()
-                .join(" ");
-            runs.push(tokio::spawn(create_on(
-                replica.base.clone(),
-                article,
-                quote,
-                per_replica,
-                duration,
-            )));
-        }
-        let (latencies, elapsed) = merge(runs).await;
-        let races = self::races() - races;
-        rows.push(postgres(super::row(
-            "replicas",
-            format!(
-                "REST create, an article per replica, {} clients over {n} replicas ({races} races)",
-                per_replica * n
-            ),
-            latencies,
-            elapsed,
-        )));
-        cluster.remove().await;
-    }
-    Ok(rows)
-}
-
-/// `clients` clients creating comments on `article` quoting `quote`, for `duration`.
-async fn create_on(
-    base: String,
-    article: &'static str,
-    quote: String,
-    clients: usize,
-    duration: Duration,
-) -> (Vec<Duration>, Duration) {
-    let client = reqwest::Client::new();
-    let body = serde_json::json!({
-        "@context": "http://www.w3.org/ns/anno.jsonld",
-        "type": "Annotation",
-        "motivation": "commenting",
-        "bodyValue": "load",
-        "target": {
-            "source": format!("{base}/articles/{article}"),
-            "selector": {"type": "TextQuoteSelector", "exact": quote}
-        }
-    })
-    .to_string();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, base, body) = (client.clone(), base.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut refused = 0;
-            while started.elapsed() < duration {
-                let t = Instant::now();
-                let Ok(response) = client
-                    .post(format!("{base}/annotations/"))
-                    .header("Content-Type", "application/ld+json")
-                    .bearer_auth("demo-alice-token")
-                    .body(body.clone())
-                    .send()
-                    .await
-                else {
-                    break;
-                };
-                let ok = response.status().is_success();
-                let _ = response.bytes().await;
-                if ok {
-                    latencies.push(t.elapsed());
-                } else {
-                    refused += 1;
-                }
-            }
-            if refused > 0 {
-                eprintln!("{refused} creates refused");
-            }
-            latencies
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap_or_default());
-    }
-    (latencies, started.elapsed())
 }
 
 /// Raw appends (batch 1, one stream per client) from `clients` clients spread evenly over 1, 2
@@ -328,7 +217,7 @@ async fn rollback_cost(desk: &Desk) -> anyhow::Result<(usize, f64)> {
 }
 
 /// The latencies of all runs and the longest run's time.
-async fn merge(
+pub(super) async fn merge(
     runs: Vec<tokio::task::JoinHandle<(Vec<Duration>, Duration)>>,
 ) -> (Vec<Duration>, Duration) {
     let mut latencies = Vec::new();

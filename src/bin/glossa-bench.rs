@@ -1,6 +1,6 @@
 //! `glossa-bench`: measures durable appends, the HTTP API, start-up and re-anchoring on this
 //! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
-//! reanchoring` runs one suite. Build with `--release` for meaningful numbers.
+//! replicas|reanchoring` runs one suite. Build with `--release` for meaningful numbers.
 //!
 //! `--database-url URL` (or `GLOSSA_BENCH_DATABASE_URL`) names a PostgreSQL cluster (any
 //! database on it whose role may create databases): the appends and HTTP suites then run every
@@ -235,7 +235,7 @@ async fn replicas(
         report(bench::replicas::creates(url, 24, duration).await?);
     }
     if options.runs_part("apart") {
-        report(bench::replicas::creates_apart(url, 24, duration).await?);
+        report(bench::apart::creates_apart(url, 24, duration).await?);
     }
     if options.runs_part("typists") {
         report(bench::typists::measure(url, 10.0, long).await?);
