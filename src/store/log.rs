@@ -2,9 +2,12 @@
 //! single writer that commits batches with one flush (group commit).
 //!
 //! Appends from every document and request queue up on one channel. The writer thread drains
-//! whatever is waiting, checks each append against the stream heads, writes them all in one
-//! atomic sled batch, makes it durable (see `durability`), and only then answers every waiter
-//! and hands the batch to the read-model projector. Readers never see past the durable head.
+//! whatever is waiting and hands the batch to its sink: `embedded` decides each append against
+//! the sled trees, writes them all in one atomic batch and makes it durable (see
+//! `durability`); `postgres` commits the batch in one transaction and copies it into the local
+//! log. Only then are the waiters answered and the batch handed to the read-model projector.
+//! With PostgreSQL the writer also follows the shared log when its doorbell rings (what other
+//! processes committed). Readers never see past the durable head.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError, RwLock};
@@ -14,9 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{EventId, StreamId};
 
-use super::plan::Plan;
-
 use super::keys;
+use super::plan::Plan;
 use super::record::{self, EventRecord, NewEvent};
 use super::StoreError;
 
