@@ -49,11 +49,6 @@ impl Location {
             database_url: database_url.filter(|url| !url.trim().is_empty()),
         }
     }
-
-    /// sled in `data_dir`: the embedded default.
-    pub fn embedded(data_dir: &Path) -> Self {
-        Self::new(data_dir.to_path_buf(), None)
-    }
 }
 
 /// Everything stored in one data directory.
