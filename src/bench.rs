@@ -180,14 +180,16 @@ pub async fn http_timed(
     })
     .to_string();
     let latencies = Arc::new(Mutex::new(Vec::new()));
+    let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, base, body, latencies) = (
+        let (client, base, body, latencies, refused) = (
             client.clone(),
             base.to_owned(),
             body.clone(),
             latencies.clone(),
+            refused.clone(),
         );
         tasks.push(tokio::spawn(async move {
             while started.elapsed() < duration {
@@ -209,6 +211,8 @@ pub async fn http_timed(
                 let _ = response.bytes().await;
                 if ok {
                     latencies.lock().unwrap().push(t.elapsed());
+                } else {
+                    refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         }));
@@ -217,6 +221,13 @@ pub async fn http_timed(
         let _ = task.await;
     }
     let elapsed = started.elapsed();
+    let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
+    if refused > 0 {
+        // Left out of the figures, which are of answered requests; never silently.
+        eprintln!(
+            "{what}, {clients} clients on {base}: {refused} requests not answered with a 2xx"
+        );
+    }
     let latencies = Arc::try_unwrap(latencies).unwrap().into_inner().unwrap();
     (latencies, elapsed)
 }
