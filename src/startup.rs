@@ -122,8 +122,8 @@ impl Application {
         // With a shared log, loaded documents and the users directory hear of what other
         // processes append.
         if desk.store().database().is_some() {
-            desk.documents().follow_the_log();
-            users.follow();
+            follow_the_log(&desk, &users);
+            desk.documents().follow_presence();
         }
         let seeded = prepare(&desk, &opening).await?;
         drop(startup);
@@ -222,6 +222,22 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     tokio::task::spawn_blocking(move || Store::open_at(&location))
         .await?
         .with_context(|| format!("opening the data directory {}", settings.data_dir.display()))
+}
+
+/// Reads what the shared log gains (other processes' events, and this one's) once, and hands
+/// it to the users directory and the loaded documents.
+fn follow_the_log(desk: &Desk, users: &Users) {
+    let (mut appended, documents, users) = (
+        desk.store().log.appended(),
+        desk.documents().clone(),
+        users.clone(),
+    );
+    tokio::spawn(async move {
+        while let Some(records) = appended.next().await {
+            users.fold_appended(&records);
+            documents.hand_over(records).await;
+        }
+    });
 }
 
 /// Decides whether this desk may open here, and how (seeded, demo), from what the log holds

@@ -21,15 +21,10 @@ use super::command::Command;
 use super::peer::Presence;
 use super::Documents;
 
-/// Events read from the local log per step.
-const STEP: usize = 1024;
-
 impl Documents {
-    /// Starts handing loaded documents the events other processes append to a shared log
-    /// (kept in PostgreSQL). Needs a Tokio runtime.
-    pub fn follow_the_log(&self) {
-        let documents = self.clone();
-        tokio::spawn(async move { documents.hand_over_appended().await });
+    /// With a shared log, starts relaying to this process's peers the presence that peers of
+    /// other processes send. Needs a Tokio runtime.
+    pub fn follow_presence(&self) {
         if let Some(database) = self.store.database() {
             let documents = self.clone();
             let signals = database.signals();
@@ -59,34 +54,11 @@ impl Documents {
         }
     }
 
-    async fn hand_over_appended(self) {
-        let log = self.store.log.clone();
-        let mut head = log.watch_head();
-        let mut cursor = *head.borrow_and_update();
-        loop {
-            if head.changed().await.is_err() || log.is_closed() {
-                return;
-            }
-            loop {
-                let reader = log.clone();
-                let read = tokio::task::spawn_blocking(move || reader.read_after(cursor, STEP));
-                let records = match read.await {
-                    Ok(Ok(records)) => records,
-                    Ok(Err(error)) => {
-                        tracing::error!(%error, "could not read the local log to hand events to documents");
-                        break;
-                    }
-                    Err(_) => return,
-                };
-                let Some(last) = records.last().map(|r| r.seq) else {
-                    break;
-                };
-                cursor = last;
-                for (article, records) in by_article(records) {
-                    self.deliver_if_loaded(&article, Command::Foreign { records })
-                        .await;
-                }
-            }
+    /// Hands events the log gained to the loaded documents they concern, in order.
+    pub async fn hand_over(&self, records: Vec<EventRecord>) {
+        for (article, records) in by_article(records) {
+            self.deliver_if_loaded(&article, Command::Foreign { records })
+                .await;
         }
     }
 }

@@ -101,38 +101,10 @@ impl Users {
         })
     }
 
-    /// Folds access events that reach the log from elsewhere (another process on a shared
-    /// log): users, roles, tokens and revocations written on one server hold on every server,
-    /// and a revoked token's open connections close here too. Needs a Tokio runtime.
-    pub fn follow(&self) {
-        let Some(log) = self.inner.log.clone() else {
-            return;
-        };
-        let users = self.clone();
-        tokio::spawn(async move {
-            let mut head = log.watch_head();
-            let mut cursor = *head.borrow_and_update();
-            while head.changed().await.is_ok() && !log.is_closed() {
-                let reader = log.clone();
-                let after = cursor;
-                let read =
-                    tokio::task::spawn_blocking(move || reader.read_after(after, usize::MAX));
-                match read.await {
-                    Ok(Ok(records)) => {
-                        cursor = records.last().map_or(cursor, |r| r.seq);
-                        users.fold_appended(&records);
-                    }
-                    Ok(Err(error)) => {
-                        tracing::error!(%error, "could not read the log for access changes");
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-    }
-
-    /// Folds the access events among `records` that the directory has not folded yet.
-    fn fold_appended(&self, records: &[EventRecord]) {
+    /// Folds the access events among `records` that the directory has not folded yet: those
+    /// other processes append to a shared log (users, roles, tokens and revocations written on
+    /// one server hold on every server, and a revoked token's open connections close here too).
+    pub fn fold_appended(&self, records: &[EventRecord]) {
         use std::sync::atomic::Ordering;
         let mut revoked = false;
         {

@@ -71,6 +71,44 @@ struct Job {
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
+/// What the local log gains, read in order (see [`EventLog::appended`]).
+pub struct Appended {
+    log: EventLog,
+    head: tokio::sync::watch::Receiver<u64>,
+    cursor: u64,
+}
+
+impl Appended {
+    /// Events read per step.
+    const STEP: usize = 1024;
+
+    /// The next events after those already returned, waiting for the log to gain some;
+    /// `None` once the log is closed or cannot be read.
+    pub async fn next(&mut self) -> Option<Vec<EventRecord>> {
+        loop {
+            if self.cursor >= *self.head.borrow_and_update()
+                && (self.head.changed().await.is_err() || self.log.is_closed())
+            {
+                return None;
+            }
+            let (log, after) = (self.log.clone(), self.cursor);
+            let read = tokio::task::spawn_blocking(move || log.read_after(after, Self::STEP));
+            match read.await {
+                Ok(Ok(records)) if records.is_empty() => continue,
+                Ok(Ok(records)) => {
+                    self.cursor = records.last().map_or(self.cursor, |r| r.seq);
+                    return Some(records);
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "could not read what the log gained");
+                    return None;
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
 /// Rung when the shared log has grown (a notification, or a timer): the writer copies the new
 /// events into the local log.
 pub(super) struct Doorbell {
@@ -255,6 +293,18 @@ impl EventLog {
         drop(jobs);
         sent.map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+
+    /// Follows what the local log gains from now on (its own commits and, with a shared log,
+    /// what was copied from other processes), in order, a step at a time.
+    pub fn appended(&self) -> Appended {
+        let mut head = self.watch_head();
+        let cursor = *head.borrow_and_update();
+        Appended {
+            log: self.clone(),
+            head,
+            cursor,
+        }
     }
 
     /// Whether the log was closed (appends are refused from then on).

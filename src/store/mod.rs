@@ -21,7 +21,7 @@ use std::sync::mpsc as std_mpsc;
 use std::thread;
 
 pub use error::{Cause, StoreError};
-pub use log::{AppendRequest, Committed, EventLog, Expected, Position};
+pub use log::{AppendRequest, Appended, Committed, EventLog, Expected, Position};
 pub use postgres::{Database, ScratchDatabase, StartupLock};
 pub use read_model::{
     AnchorRow, AnnotationRow, ArticleRow, ClaimRow, Filter, ReadModel, VersionInfo,
