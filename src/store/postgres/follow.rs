@@ -12,7 +12,7 @@ use tokio_postgres::{AsyncMessage, Config, NoTls};
 
 use super::copy::read_after;
 use super::signals::CHANNEL;
-use super::{connect, pg_error, Database, Remote, PATIENCE};
+use super::{connected, pg_error, within_patience, Database, Remote};
 use crate::store::log::{Doorbell, Failure};
 use crate::store::{local, EventRecord, StoreError};
 
@@ -29,21 +29,10 @@ impl Remote {
         head: u64,
     ) -> Result<Vec<EventRecord>, Failure> {
         let runtime = self.database.inner.runtime.handle().clone();
-        let config = &self.database.inner.config;
-        let client = &mut self.client;
+        let (config, client) = (&self.database.inner.config, &mut self.client);
         let read = runtime.block_on(async {
-            if client.as_ref().is_none_or(|(c, _)| c.is_closed()) {
-                let connection = connect(config).await?;
-                let statements = super::append::Statements::prepare(&connection).await?;
-                *client = Some((connection, statements));
-            }
-            let (connection, _) = client.as_ref().expect("connected just above");
-            match tokio::time::timeout(PATIENCE, read_after(connection, head, head + PAGE)).await {
-                Ok(result) => result,
-                Err(_) => Err(StoreError::DatabaseUnreachable {
-                    reason: format!("no answer within {} s", PATIENCE.as_secs()),
-                }),
-            }
+            let (connection, _) = connected(client, config).await?;
+            within_patience(read_after(connection, head, head + PAGE)).await
         });
         let records = read.map_err(|error| {
             self.client = None;

@@ -103,15 +103,11 @@ impl Database {
             *slot = Some(connect(&self.inner.config).await?);
         }
         let client = slot.as_ref().expect("connected just above");
-        match tokio::time::timeout(PATIENCE, work(client)).await {
-            Ok(result) => result,
-            Err(_) => {
-                *slot = None;
-                Err(StoreError::DatabaseUnreachable {
-                    reason: format!("no answer within {} s", PATIENCE.as_secs()),
-                })
-            }
+        let done = within_patience(work(client)).await;
+        if matches!(done, Err(StoreError::DatabaseUnreachable { .. })) {
+            *slot = None;
         }
+        done
     }
 
     /// Whether the database answers now, from async code.
@@ -201,37 +197,50 @@ impl Remote {
         requests: &[&AppendRequest],
     ) -> Result<Outcome, Failure> {
         let runtime = self.database.inner.runtime.handle().clone();
-        let config = &self.database.inner.config;
-        let client = &mut self.client;
+        let (config, client) = (&self.database.inner.config, &mut self.client);
         let committed = runtime.block_on(async {
-            if client.as_ref().is_none_or(|(c, _)| c.is_closed()) {
-                let connection = connect(config).await?;
-                let statements = append::Statements::prepare(&connection).await?;
-                *client = Some((connection, statements));
-            }
-            let (connection, statements) = client.as_ref().expect("connected just above");
-            let append = append::append(connection, statements, requests, head);
-            match tokio::time::timeout(PATIENCE, append).await {
-                Ok(result) => result,
-                Err(_) => Err(StoreError::DatabaseUnreachable {
-                    reason: format!("no answer within {} s", PATIENCE.as_secs()),
-                }),
-            }
+            let (connection, statements) = connected(client, config).await?;
+            within_patience(append::append(connection, statements, requests, head)).await
         });
-        let (plans, records) = match committed {
-            Ok(committed) => committed,
-            Err(error) => {
-                // The connection may be in any state (a transaction half sent, say).
-                self.client = None;
-                return Err(match error {
-                    StoreError::DatabaseBehind { .. } => Failure::Fatal(error),
-                    _ => Failure::Transient(error),
-                });
-            }
-        };
+        if committed.is_err() {
+            // The connection may be in any state (a transaction half sent, say).
+            self.client = None;
+        }
+        let (plans, records) = committed.map_err(|error| match error {
+            StoreError::DatabaseBehind { .. } => Failure::Fatal(error),
+            _ => Failure::Transient(error),
+        })?;
         super::local::apply(tree, &records).map_err(Failure::Fatal)?;
         Ok(Outcome { plans, records })
     }
+}
+
+/// The writer's connection and its prepared statements, made again if there is none or it
+/// was lost.
+async fn connected<'c>(
+    client: &'c mut Option<(Client, append::Statements)>,
+    config: &Config,
+) -> Result<(&'c Client, &'c append::Statements), StoreError> {
+    if client.as_ref().is_none_or(|(c, _)| c.is_closed()) {
+        let connection = connect(config).await?;
+        let statements = append::Statements::prepare(&connection).await?;
+        *client = Some((connection, statements));
+    }
+    let (connection, statements) = client.as_ref().expect("connected just above");
+    Ok((connection, statements))
+}
+
+/// `work`, or `DatabaseUnreachable` once it has taken longer than `PATIENCE`.
+async fn within_patience<T>(
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(PATIENCE, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::DatabaseUnreachable {
+                reason: format!("no answer within {} s", PATIENCE.as_secs()),
+            })
+        })
 }
 
 /// A runtime of the store's own, so the database can be used from any thread, async or not.
