@@ -87,20 +87,7 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Whether something accepts TCP connections on 127.0.0.1:$1.
-taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local candidate
-  for _ in $(seq 1 100); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! taken "$candidate"; then
-      echo "$candidate"
-      return
-    fi
-  done
-  echo "no free port found" >&2
-  exit 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
 [ "$port" -ne 0 ] || port=$(free_port)
 if taken "$port"; then
   echo "port $port is taken; choose another with --port" >&2

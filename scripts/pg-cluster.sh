@@ -46,21 +46,7 @@ port_file() { echo "$dir/port"; }
 
 running() { [ -f "$dir/data/postmaster.pid" ] && pg pg_ctl status -D "$dir/data" >/dev/null 2>&1; }
 
-# Whether something accepts TCP connections on 127.0.0.1:$1.
-taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! taken "$port"; then
-      echo "$port"
-      return
-    fi
-  done
-  echo "no free port found" >&2
-  exit 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
 
 [ "$action" != init ] || mkdir -p "$dir"
 if [ -d "$dir" ]; then
