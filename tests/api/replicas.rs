@@ -50,6 +50,12 @@ async fn a_peer_on_each(one: &TestApp, other: &TestApp) -> (String, Client, Clie
     (doc_id, alice, bruno)
 }
 
+/// The heads of the article's document on `app`.
+async fn heads(app: &TestApp) -> Vec<String> {
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    app.desk.documents().inspect(&article).await.unwrap().heads
+}
+
 /// Waits until `app`'s local log and read models hold position `seq`.
 async fn holds(app: &TestApp, seq: u64) {
     let mut head = app.desk.store().log.watch_head();
@@ -108,16 +114,9 @@ async fn a_write_on_one_replica_reaches_the_others_reads_and_peers() {
         "the other replica serves the same annotation"
     );
     receive_until(&mut peer, |doc| has(doc, &id)).await;
-    let article = ArticleId::parse(ARTICLE).unwrap();
     assert_eq!(
-        one.desk.documents().inspect(&article).await.unwrap().heads,
-        other
-            .desk
-            .documents()
-            .inspect(&article)
-            .await
-            .unwrap()
-            .heads,
+        heads(&one).await,
+        heads(&other).await,
         "both replicas' documents are at the same heads"
     );
 }
@@ -148,16 +147,11 @@ async fn peers_typing_on_two_replicas_converge() {
         bruno.doc.get_heads(),
         "the peers converge"
     );
-    let article = ArticleId::parse(ARTICLE).unwrap();
-    let heads_one = one.desk.documents().inspect(&article).await.unwrap().heads;
-    let heads_other = other
-        .desk
-        .documents()
-        .inspect(&article)
-        .await
-        .unwrap()
-        .heads;
-    assert_eq!(heads_one, heads_other, "and so do the replicas");
+    assert_eq!(
+        heads(&one).await,
+        heads(&other).await,
+        "and so do the replicas"
+    );
     let head = one.log_head().max(other.log_head());
     holds(&one, head).await;
     for id in &ids {
@@ -426,16 +420,7 @@ async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_rac
             assert_eq!(app.get(&format!("/annotations/{id}")).await.status(), 200);
         }
     }
-    assert_eq!(
-        one.desk.documents().inspect(&article).await.unwrap().heads,
-        other
-            .desk
-            .documents()
-            .inspect(&article)
-            .await
-            .unwrap()
-            .heads
-    );
+    assert_eq!(heads(&one).await, heads(&other).await);
     // The document stream's versions stay contiguous.
     let versions: Vec<u64> = one
         .events()
