@@ -53,6 +53,21 @@ async function open(browser, who, viewport = { width: 1280, height: 800 }, artic
   return page
 }
 
+/**
+ * Waits until the page shows a card for every annotation the server lists on the article:
+ * those kept in another article's document arrive after the page's own, and sort among them.
+ */
+async function settled(page, token, article = ARTICLE) {
+  const response = await fetch(`${BASE}/articles/${article}/annotations/`, {
+    headers: { Authorization: `Bearer ${token}`, Accept: "application/ld+json" },
+  })
+  if (!response.ok) fail(`listing the article's annotations answered ${response.status}`)
+  const { total } = await response.json()
+  if (!(total > 1)) fail(`the article has ${total} annotations; the scenario needs at least two`)
+  await page.waitForFunction(total => document.querySelectorAll(".cards > .card").length === total, total, { timeout: WAIT })
+  return total
+}
+
 /** Selects `phrase` in the article with the mouse, as a person would. */
 async function selectWithMouse(page, phrase, scopeSelector = "#article-text", nth = 0) {
   const box = await boxOf(page, phrase, scopeSelector, nth)
@@ -488,7 +503,7 @@ const scenarios = {
     const result = {}
     for (const [name, viewport] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]]) {
       const page = await open(browser, "Chiara Rossi", viewport)
-      await page.locator(".card").first().waitFor()
+      await settled(page, "demo-chiara-token")
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
       if (overflow > 0) fail(`${name}: the page is ${overflow}px wider than the ${window?.innerWidth ?? ""} viewport`)
       // Keyboard: Tab reaches a card, arrows move between cards, the focus ring shows.
