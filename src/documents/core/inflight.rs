@@ -1,14 +1,15 @@
 //! The append in flight and what its outcome does: a commit makes the work visible (answers,
-//! fan-out), a lost race merges the other writer's events and tries the work again, and a
-//! failure undoes the work's changes to the document.
+//! fan-out), a lost race merges the other writer's events and tries the work again (`rebase`),
+//! and a failure undoes the work's changes to the document.
 
 use std::collections::HashMap;
 
 use automerge::ChangeHash;
 
-use crate::domain::{Annotation, AnnotationId, StreamId};
+use crate::domain::{Annotation, AnnotationId};
 use crate::store::{AppendRequest, Committed, EventRecord};
 
+use super::rebase::Rebased;
 use super::{AppendId, AppendOutcome, DocumentCore, Effect, Work, MAX_ATTEMPTS};
 use crate::documents::error::DocError;
 
@@ -20,9 +21,23 @@ pub(super) struct InFlight {
     heads_before: Vec<ChangeHash>,
     /// What the work's annotations were before it, to undo it.
     originals: HashMap<AnnotationId, Option<Annotation>>,
-    /// Each event's stream, and whether it carries a change.
-    landing: Vec<(StreamId, bool)>,
+    /// What was asked for, to ask again after a lost race the work survives.
+    request: AppendRequest,
     work: Work,
+}
+
+impl InFlight {
+    pub(super) fn request(&self) -> &AppendRequest {
+        &self.request
+    }
+
+    pub(super) fn heads_before(&self) -> &[ChangeHash] {
+        &self.heads_before
+    }
+
+    pub(super) fn originals(&self) -> &HashMap<AnnotationId, Option<Annotation>> {
+        &self.originals
+    }
 }
 
 impl DocumentCore {
@@ -38,17 +53,12 @@ impl DocumentCore {
     ) {
         self.next_append += 1;
         let id = AppendId(self.next_append);
-        let landing = request
-            .events
-            .iter()
-            .map(|e| (e.stream.clone(), e.change.is_some()))
-            .collect();
         self.inflight = Some(InFlight {
             id,
             attempt,
             heads_before,
             originals,
-            landing,
+            request: request.clone(),
             work,
         });
         self.effects.push(Effect::Append {
@@ -74,8 +84,9 @@ impl DocumentCore {
     }
 
     fn committed(&mut self, inflight: InFlight, committed: Committed) {
-        for ((stream, change), position) in inflight.landing.iter().zip(&committed.positions) {
-            self.streams.landed(stream, *position, *change);
+        for (event, position) in inflight.request.events.iter().zip(&committed.positions) {
+            self.streams
+                .landed(&event.stream, *position, event.change.is_some());
         }
         let changed = self.doc.get_heads() != inflight.heads_before;
         match inflight.work {
@@ -90,14 +101,29 @@ impl DocumentCore {
         }
     }
 
+    /// Merges the winner's events and asks again: with the same events when the work survives
+    /// the merge (`rebase`), else with the work decided again on the merged state.
     fn raced(&mut self, inflight: InFlight, theirs: Vec<EventRecord>) {
-        self.restore(&inflight.heads_before, inflight.originals);
-        self.take_foreign(theirs);
         if inflight.attempt >= MAX_ATTEMPTS {
+            self.restore(&inflight.heads_before, inflight.originals);
+            self.take_foreign(theirs);
             self.abandon(inflight.work, DocError::Contended);
             return;
         }
         let attempt = inflight.attempt + 1;
+        match self.rebase(&inflight, theirs) {
+            Rebased::Kept { request, base } => {
+                let InFlight {
+                    originals, work, ..
+                } = inflight;
+                return self.begin_append(request, base, originals, attempt, work);
+            }
+            Rebased::Undone => {}
+            Rebased::Touched(theirs) => {
+                self.restore(&inflight.heads_before, inflight.originals);
+                self.take_foreign(theirs);
+            }
+        }
         match inflight.work {
             Work::Edits(work) => self.edits_again(work, attempt),
             Work::Sync(work) => self.sync_again(work, attempt),

@@ -22,6 +22,7 @@ mod edits;
 mod foreign;
 mod inflight;
 mod peers;
+mod rebase;
 mod receive;
 mod rules;
 mod streams;

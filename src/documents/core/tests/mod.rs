@@ -136,8 +136,12 @@ impl Log {
 }
 
 pub(super) fn core() -> DocumentCore {
+    core_with(ContentLimits::default())
+}
+
+pub(super) fn core_with(limits: ContentLimits) -> DocumentCore {
     let rules = Arc::new(Rules {
-        limits: ContentLimits::default(),
+        limits,
         people: None,
     });
     DocumentCore::new(

@@ -1,6 +1,7 @@
 //! Two cores over one log, as two replicas: an append that loses a race merges the winner's
 //! events, re-validates, re-derives and asks again; changes appended elsewhere reach the peers.
 
+use super::super::EditRequest;
 use super::*;
 use crate::documents::error::DocError;
 use crate::domain::{Reply, Status};
@@ -159,6 +160,152 @@ fn a_peers_change_that_lost_a_race_with_a_delete_is_compensated_on_the_merged_st
     assert!(seen.deleted);
     assert_eq!(seen.body, "Moscow denied it.");
     assert_contiguous(&log);
+}
+
+/// Replays the log's changes in order, as a follower would: every `document.changed` records
+/// the heads the document has right after its change.
+fn assert_heads_recorded(log: &Log) {
+    let mut doc = Automerge::new();
+    for record in &log.records {
+        let Some(bytes) = &record.change else {
+            continue;
+        };
+        doc.apply_changes([automerge::Change::from_bytes(bytes.clone()).unwrap()])
+            .unwrap();
+        let mut now: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        let mut recorded: Vec<String> =
+            serde_json::from_value(record.data["heads"].clone()).unwrap();
+        now.sort();
+        recorded.sort();
+        assert_eq!(recorded, now, "the heads recorded at {}", record.seq);
+    }
+}
+
+/// Asks `core` for `input` and returns the append it asks for.
+fn asked(core: &mut DocumentCore, input: Input) -> (super::super::AppendId, AppendRequest, u64) {
+    let effects = core.handle(input);
+    match effects.into_iter().next() {
+        Some(Effect::Append {
+            id,
+            request,
+            after_seq,
+        }) => (id, request, after_seq),
+        other => panic!("expected an append, got {other:?}"),
+    }
+}
+
+fn ids(request: &AppendRequest) -> Vec<crate::domain::EventId> {
+    request.events.iter().map(|e| e.id).collect()
+}
+
+#[test]
+fn edits_that_lost_a_race_to_other_annotations_are_logged_as_they_were_made() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    // Given B created a2, which A has not seen.
+    let effects = feed(
+        &mut b,
+        &mut log,
+        edit(2, "alice", Edit::Create(create("a2", "alice"))),
+    );
+    assert!(written(&effects, 2).is_ok());
+    // When A creates a3 and replies on a1 in one batch, and loses the race.
+    let batch = Input::Edits(vec![
+        EditRequest {
+            ticket: 3,
+            user: user("chiara"),
+            at: at(2),
+            edit: Edit::Create(create("a3", "chiara")),
+            receipt: None,
+        },
+        EditRequest {
+            ticket: 4,
+            user: user("chiara"),
+            at: at(2),
+            edit: reply("r1", "chiara"),
+            receipt: None,
+        },
+    ]);
+    let (_, first, after_seq) = asked(&mut a, batch);
+    assert!(log.append(&first).is_none(), "the first try must lose");
+    let theirs = log.theirs(&first, after_seq);
+    let (_, again, _) = asked(
+        &mut a,
+        Input::Appended {
+            id: super::super::AppendId(2),
+            outcome: AppendOutcome::Raced { theirs },
+        },
+    );
+    // Then A asks again with the very events it made, B's changes merged under them…
+    assert_eq!(ids(&again), ids(&first));
+    let committed = log.append(&again).expect("the second try commits");
+    let effects = feed(
+        &mut a,
+        &mut log,
+        Input::Appended {
+            id: super::super::AppendId(3),
+            outcome: AppendOutcome::Committed(committed),
+        },
+    );
+    assert!(written(&effects, 3).is_ok());
+    assert_eq!(
+        written(&effects, 4)
+            .as_ref()
+            .unwrap()
+            .annotation
+            .replies
+            .len(),
+        1
+    );
+    // …and the log reads as if A had seen B's changes: versions run on, heads add up.
+    assert_contiguous(&log);
+    assert_heads_recorded(&log);
+    let state = inspect(&mut a, &mut log);
+    assert_eq!(state.annotations.len(), 3);
+    let seen = b.stream_state().seq;
+    let theirs = log.after(seen);
+    feed(&mut b, &mut log, Input::Foreign(theirs));
+    assert_eq!(inspect(&mut b, &mut log).heads, state.heads);
+}
+
+#[test]
+fn a_create_that_lost_the_last_room_in_a_race_is_refused_on_the_merged_state() {
+    let limits = ContentLimits {
+        max_annotations_per_article: 2,
+        ..ContentLimits::default()
+    };
+    let (mut a, mut b, mut log) = (core_with(limits.clone()), core_with(limits), Log::default());
+    feed(
+        &mut a,
+        &mut log,
+        edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
+    );
+    let theirs = log.after(0);
+    feed(&mut b, &mut log, Input::Foreign(theirs));
+    // Given B took the article's last room, with a2.
+    let effects = feed(
+        &mut b,
+        &mut log,
+        edit(2, "alice", Edit::Create(create("a2", "alice"))),
+    );
+    assert!(written(&effects, 2).is_ok());
+    // When A, not knowing, creates a3.
+    let logged = log.records.len();
+    let effects = feed(
+        &mut a,
+        &mut log,
+        edit(3, "chiara", Edit::Create(create("a3", "chiara"))),
+    );
+    // Then the merge shows there is no room: A decides again and refuses, logging nothing.
+    let refused = written(&effects, 3).as_ref().unwrap_err().to_string();
+    assert!(refused.contains("limit of 2"), "{refused}");
+    let state = inspect(&mut a, &mut log);
+    let names: Vec<&str> = state.annotations.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(names, ["a1", "a2"]);
+    let a3 = StreamId::Annotation(id("a3"));
+    assert!(log.records.iter().all(|r| r.stream != a3));
+    assert_eq!(log.records.len(), logged);
+    assert_contiguous(&log);
+    assert_heads_recorded(&log);
 }
 
 #[test]
