@@ -273,7 +273,7 @@ fn a_create_that_lost_the_last_room_in_a_race_is_refused_on_the_merged_state() {
         max_annotations_per_article: 2,
         ..ContentLimits::default()
     };
-    let (mut a, mut b, mut log) = (core_with(limits.clone()), core_with(limits), Log::default());
+    let (mut a, mut b, mut log) = (core_with(limits), core_with(limits), Log::default());
     feed(
         &mut a,
         &mut log,
