@@ -129,7 +129,7 @@ fn change(
     after: &Annotation,
 ) -> anyhow::Result<Vec<NewEvent>> {
     let at = after.modified;
-    doc.set_actor(user_actor(user));
+    doc.set_actor(user_actor(user, &uuid::Uuid::nil()));
     let mut tx = doc.transaction();
     let map = schema::annotations_map(&tx)?.ok_or_else(|| anyhow!("no annotations map"))?;
     schema::write_annotation(&mut tx, &map, Some(before), after)?;

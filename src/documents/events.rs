@@ -6,15 +6,18 @@ use automerge::{ActorId, Automerge};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::domain::idempotency::Receipt;
 use crate::domain::{ArticleId, DomainEvent, EventId, StreamId, UserName, SCHEMA_VERSION};
 use crate::store::NewEvent;
 
-/// The Automerge actor id the server writes with on behalf of a user: stable per user, so the
-/// history of a document says who made each change.
-pub fn user_actor(user: &UserName) -> ActorId {
-    let digest = Sha256::digest(format!("glossa-user:{user}").as_bytes());
+/// The Automerge actor id a document's writer (one loaded document in one process) uses on
+/// behalf of a user. It differs between writers, so two replicas never both make "the next
+/// change" of one actor, and a lost race can keep its changes beside the winner's (ADR 0012);
+/// who made a change is in its message (`commit_options`) and in its event.
+pub fn user_actor(user: &UserName, writer: &Uuid) -> ActorId {
+    let digest = Sha256::digest(format!("glossa-user:{user}:{writer}").as_bytes());
     ActorId::from(&digest[..16])
 }
 

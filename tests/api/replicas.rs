@@ -431,6 +431,141 @@ async fn two_replicas_appending_to_one_document_at_once_both_succeed_after_a_rac
     assert!(versions.iter().enumerate().all(|(i, v)| *v == i as u64 + 1));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_creating_on_one_article_at_once_refuse_no_valid_write() {
+    if skipped("three_replicas_creating_on_one_article_at_once_refuse_no_valid_write") {
+        return;
+    }
+    const WRITERS: usize = 5;
+    const EACH: usize = 8;
+    let desk = TestStore::new();
+    let first = spawn_app_on(&desk).await;
+    let (second_dir, third_dir) = (desk.with_new_data_dir(), desk.with_new_data_dir());
+    let apps = [
+        first,
+        spawn_app_on(&second_dir).await,
+        spawn_app_on(&third_dir).await,
+    ];
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    for app in &apps {
+        holds(app, apps[0].log_head()).await;
+        app.desk.documents().inspect(&article).await.unwrap();
+    }
+    let before: f64 = futures_util::future::join_all(apps.iter().map(races))
+        .await
+        .iter()
+        .sum();
+    // Five writers on each replica, each creating one annotation after another on one article.
+    let mut writers = Vec::new();
+    for app in &apps {
+        let body = app.fact_check_on(ARTICLE, "26 nations have pledged").await;
+        for _ in 0..WRITERS {
+            let (base, body) = (app.base.clone(), body.to_string());
+            writers.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut answers = Vec::new();
+                for _ in 0..EACH {
+                    let response = client
+                        .post(format!("{base}/annotations/"))
+                        .bearer_auth(ALICE)
+                        .header("Content-Type", crate::helpers::JSONLD)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status().as_u16();
+                    answers.push(match status {
+                        201 => Ok(id_of(&response)),
+                        _ => Err(format!("{status}: {}", response.text().await.unwrap())),
+                    });
+                }
+                answers
+            }));
+        }
+    }
+    let mut created = Vec::new();
+    let mut refused = Vec::new();
+    for writer in writers {
+        for answer in writer.await.unwrap() {
+            match answer {
+                Ok(id) => created.push(id),
+                Err(why) => refused.push(why),
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "{} valid creates refused, the first: {:?}",
+        refused.len(),
+        refused.first()
+    );
+    assert_eq!(created.len(), 3 * WRITERS * EACH);
+    let after: f64 = futures_util::future::join_all(apps.iter().map(races))
+        .await
+        .iter()
+        .sum();
+    assert!(after > before, "the replicas raced ({before} → {after})");
+
+    // Every replica comes to hold every annotation and the same document (each hands what it
+    // copies from the log to its loaded document a moment after its log holds it).
+    let head = apps.iter().map(TestApp::log_head).max().unwrap();
+    for app in &apps {
+        holds(app, head).await;
+    }
+    let converged = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let mut states = Vec::new();
+            for app in &apps {
+                states.push(app.desk.documents().inspect(&article).await.unwrap());
+            }
+            let same = states.iter().all(|s| s.heads == states[0].heads);
+            let all = states.iter().all(|s| {
+                created
+                    .iter()
+                    .all(|id| s.annotations.iter().any(|a| a.id.as_str() == id))
+            });
+            if same && all {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        converged.is_ok(),
+        "the replicas' documents converge on every annotation created"
+    );
+    let versions: Vec<u64> = apps[0]
+        .events()
+        .iter()
+        .filter(|e| e.stream == glossa::domain::StreamId::Document(article.clone()))
+        .map(|e| e.version)
+        .collect();
+    assert!(versions.iter().enumerate().all(|(i, v)| *v == i as u64 + 1));
+    // Each change records the document's heads right after it, as a replay of the log finds
+    // them (what a snapshot is checked against).
+    let mut replay = automerge::Automerge::new();
+    for record in apps[0].events() {
+        let (Some(bytes), glossa::domain::StreamId::Document(of)) =
+            (&record.change, &record.stream)
+        else {
+            continue;
+        };
+        if of != &article {
+            continue;
+        }
+        replay
+            .apply_changes([automerge::Change::from_bytes(bytes.clone()).unwrap()])
+            .unwrap();
+        let mut now: Vec<String> = replay.get_heads().iter().map(|h| h.to_string()).collect();
+        let mut recorded: Vec<String> =
+            serde_json::from_value(record.data["heads"].clone()).unwrap();
+        now.sort();
+        recorded.sort();
+        assert_eq!(recorded, now, "the heads recorded at {}", record.seq);
+    }
+}
+
 #[tokio::test]
 async fn a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first() {
     if skipped("a_live_tail_resumes_on_another_replica_from_a_last_event_id_given_by_the_first") {

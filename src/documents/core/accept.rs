@@ -245,7 +245,7 @@ impl DocumentCore {
     /// for each.
     fn compensate(&mut self, work: &SyncWork, accepting: &mut Accepting) -> Result<(), DocError> {
         let system = UserName::system();
-        self.doc.set_actor(user_actor(&system));
+        self.doc.set_actor(user_actor(&system, &self.writer));
         let mut tx = self.doc.transaction();
         let map = schema::annotations_map(&tx)?.ok_or(DocError::Stopped)?;
         for (key, repair, _) in &accepting.rejected {

@@ -251,7 +251,7 @@ impl DocumentCore {
         before: Option<&Annotation>,
         next: &Annotation,
     ) -> Result<(), DocError> {
-        self.doc.set_actor(user_actor(user));
+        self.doc.set_actor(user_actor(user, &self.writer));
         let mut tx = self.doc.transaction();
         let written = schema::annotations_map(&tx).and_then(|map| {
             let map = map.ok_or_else(|| schema::invalid(schema::ANNOTATIONS, "is missing"))?;

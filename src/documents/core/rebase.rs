@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use automerge::{Change, ChangeHash, ReadDoc};
+use automerge::{ActorId, Change, ChangeHash, ReadDoc};
 
 use super::inflight::InFlight;
 use super::DocumentCore;
@@ -45,9 +45,9 @@ impl DocumentCore {
             .map(|(stream, _)| stream)
             .filter(|stream| *stream != document)
             .collect();
-        let ours: HashSet<ChangeHash> = changes_of(&request.events)
-            .map(|change| change.hash())
-            .collect();
+        let (ours, actors): (HashSet<ChangeHash>, HashSet<ActorId>) = changes_of(&request.events)
+            .map(|change| (change.hash(), change.actor_id().clone()))
+            .unzip();
         // A document the work initialised: deciding again finds the other writer's start.
         if inflight.heads_before().is_empty() {
             return Rebased::Touched(theirs);
@@ -64,8 +64,9 @@ impl DocumentCore {
             else {
                 continue;
             };
-            // The same change logged by the other writer (a peer on both replicas).
-            if ours.contains(&change.hash()) {
+            // The same change logged by the other writer (a peer on both replicas), or one by
+            // an actor of the work's: Automerge would not keep both.
+            if ours.contains(&change.hash()) || actors.contains(change.actor_id()) {
                 return Rebased::Touched(theirs);
             }
             if !self.doc.get_missing_deps(&[change.hash()]).is_empty() {
@@ -87,7 +88,7 @@ impl DocumentCore {
                 };
             }
         }
-        self.undo_to(&base.into_iter().collect::<Vec<_>>());
+        self.undo(inflight.heads_before(), fresh);
         Rebased::Undone
     }
 
@@ -163,9 +164,13 @@ impl DocumentCore {
         })
     }
 
-    /// Takes the work's changes out of the merged document and reads the annotations again.
-    fn undo_to(&mut self, base: &[ChangeHash]) {
-        self.rollback(base);
+    /// Takes the work's changes out of the merged document (back to `heads`, then `theirs`
+    /// again) and reads the annotations again.
+    fn undo(&mut self, heads: &[ChangeHash], theirs: Vec<Change>) {
+        self.rollback(heads);
+        if let Err(error) = self.doc.apply_changes(theirs) {
+            tracing::error!(article = %self.article, %error, "could not apply logged changes");
+        }
         match schema::read_all(&self.doc) {
             Ok(all) => self.annotations = all.into_iter().map(|a| (a.id.clone(), a)).collect(),
             Err(error) => {

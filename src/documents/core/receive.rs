@@ -115,7 +115,7 @@ impl DocumentCore {
             return Ok(None);
         }
         let system = UserName::system();
-        self.doc.set_actor(user_actor(&system));
+        self.doc.set_actor(user_actor(&system, &self.writer));
         let mut tx = self.doc.transaction();
         schema::initialise(&mut tx)?;
         tx.commit_with(commit_options(&system, at));
