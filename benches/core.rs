@@ -223,7 +223,7 @@ fn commit_options(user: &UserName) -> CommitOptions {
 /// and returns the change's bytes, which is what the log stores.
 fn write(doc: &mut Automerge, before: Option<&Annotation>, after: &Annotation) -> Vec<u8> {
     let user = after.creator.clone();
-    doc.set_actor(user_actor(&user));
+    doc.set_actor(user_actor(&user, &uuid::Uuid::nil()));
     let mut tx = doc.transaction();
     let map = schema::annotations_map(&tx)
         .unwrap()
@@ -239,7 +239,7 @@ fn write(doc: &mut Automerge, before: Option<&Annotation>, after: &Annotation) -
 fn document(c: &mut Criterion) {
     const HELD: usize = 100;
     let mut doc = Automerge::new();
-    doc.set_actor(user_actor(&UserName::system()));
+    doc.set_actor(user_actor(&UserName::system(), &uuid::Uuid::nil()));
     let mut tx = doc.transaction();
     schema::initialise(&mut tx).unwrap();
     tx.commit_with(commit_options(&UserName::system()));
