@@ -351,28 +351,3 @@ fn changes_appended_elsewhere_reach_this_replicas_peers() {
     let again = log.after(0);
     assert!(feed(&mut a, &mut log, Input::Foreign(again)).is_empty());
 }
-
-#[test]
-fn scratch_nanos() {
-    let (mut a, mut b, mut log) = given_two_replicas();
-    feed(
-        &mut b,
-        &mut log,
-        edit(2, "alice", Edit::Create(create("a2", "alice"))),
-    );
-    let mut c = create("a3", "chiara");
-    c.now = c.now + chrono::Duration::nanoseconds(123_456_789);
-    let effects = feed(
-        &mut a,
-        &mut log,
-        Input::Edits(vec![EditRequest {
-            ticket: 3,
-            user: user("chiara"),
-            at: c.now,
-            edit: Edit::Create(c),
-            receipt: None,
-        }]),
-    );
-    println!("{:?}", written(&effects, 3));
-    assert!(written(&effects, 3).is_ok());
-}
