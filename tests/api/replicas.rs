@@ -122,6 +122,62 @@ async fn a_write_on_one_replica_reaches_the_others_reads_and_peers() {
 }
 
 #[tokio::test]
+async fn time_travel_and_the_w3c_containers_read_the_same_on_every_replica() {
+    if skipped("time_travel_and_the_w3c_containers_read_the_same_on_every_replica") {
+        return;
+    }
+    let (_desk, one, other) = two_replicas().await;
+    // An annotation created, then moved to review, on one replica.
+    let body = one.fact_check_on(ARTICLE, "26 nations have pledged").await;
+    let created = one.post_annotation("/annotations/", &body, ALICE).await;
+    assert_eq!(created.status(), 201);
+    let id = id_of(&created);
+    let made = one.log_head();
+    let status = one
+        .post_json(
+            &format!("/api/annotations/{id}/status"),
+            &serde_json::json!({"status": "in_review"}),
+            ALICE,
+        )
+        .await;
+    assert_eq!(status.status(), 200);
+    let reviewed = one.log_head();
+    holds(&other, reviewed).await;
+
+    let listing = format!("/articles/{ARTICLE}/annotations/?iris=0&limit=200");
+    let paths = [
+        format!("/annotations/{id}?at={made}"),
+        format!("/annotations/{id}?at={reviewed}"),
+        format!("/annotations/{id}"),
+        format!("{listing}&at={made}"),
+        format!("{listing}&at={}", made - 1),
+        listing.clone(),
+        format!("/articles/{ARTICLE}/annotations/"),
+        "/annotations/".to_owned(),
+    ];
+    for path in &paths {
+        let (a, b) = (one.get(path).await, other.get(path).await);
+        assert_eq!(a.status(), 200, "{path} on the writer");
+        assert_eq!(b.status(), 200, "{path} on the other replica");
+        // Each server names itself in ids and links.
+        let a = a.text().await.unwrap().replace(&one.base, &other.base);
+        assert_eq!(b.text().await.unwrap(), a, "{path}");
+    }
+    // The past is the past on both: open when made, in review after.
+    let then: serde_json::Value = other
+        .get_json(&format!("/annotations/{id}?at={made}"))
+        .await;
+    let now: serde_json::Value = other.get_json(&format!("/annotations/{id}")).await;
+    assert_ne!(then, now);
+    let before: serde_json::Value = other.get_json(&format!("{listing}&at={}", made - 1)).await;
+    let after: serde_json::Value = other.get_json(&listing).await;
+    assert_eq!(
+        after["total"].as_u64().unwrap(),
+        before["total"].as_u64().unwrap() + 1
+    );
+}
+
+#[tokio::test]
 async fn peers_typing_on_two_replicas_converge() {
     if skipped("peers_typing_on_two_replicas_converge") {
         return;
