@@ -294,8 +294,12 @@ impl DocumentTask {
                 crate::metrics::metrics().changes_rejected.inc_by(rejected);
                 AppendOutcome::Committed(committed)
             }
-            Err(StoreError::WrongExpectedVersion { .. }) => {
+            Err(StoreError::WrongExpectedVersion { stream, actual, .. }) => {
                 crate::metrics::metrics().append_races.inc();
+                if let Some((raced, _)) = expectations.iter().find(|(s, _)| s.to_string() == stream)
+                {
+                    copied(&self.store, raced, actual).await;
+                }
                 match theirs(&self.store, &expectations, after_seq) {
                     Ok(theirs) => AppendOutcome::Raced { theirs },
                     Err(error) => AppendOutcome::Failed(error),
@@ -326,6 +330,25 @@ impl DocumentTask {
             Err(error) => tracing::warn!(%article, %error, "could not save a snapshot"),
         }
     }
+}
+
+/// How long a lost race waits for this process's copy of a shared log to hold the winner's
+/// events before it reads what the copy has.
+const COPY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits until the local log holds `stream` at `version`, or [`COPY_PATIENCE`] has passed. With
+/// a shared log the winner's events reach this replica's copy a moment after the race is lost
+/// in the database; merged without them, the next try would lose again for nothing.
+async fn copied(store: &Store, stream: &StreamId, version: u64) {
+    let mut head = store.log.watch_head();
+    let _ = tokio::time::timeout(COPY_PATIENCE, async {
+        while store.log.stream_version(stream).is_ok_and(|v| v < version) {
+            if head.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 /// The events of the raced streams that the core had not seen (see [`unseen`]).
