@@ -5,6 +5,7 @@ use super::super::EditRequest;
 use super::*;
 use crate::documents::error::DocError;
 use crate::domain::{Reply, Status};
+use automerge::transaction::Transactable;
 
 /// Given two replicas that both loaded annotation a1 from the log.
 fn given_two_replicas() -> (DocumentCore, DocumentCore, Log) {
@@ -350,4 +351,69 @@ fn changes_appended_elsewhere_reach_this_replicas_peers() {
     // And nothing is applied twice when the same events come again.
     let again = log.after(0);
     assert!(feed(&mut a, &mut log, Input::Foreign(again)).is_empty());
+}
+
+#[test]
+fn a_lost_race_whose_merge_outvotes_the_work_is_decided_again() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    // Given a typist on B wrote a1's status as nonsense, which B compensated: two changes to
+    // a1's status that leave it as it was and move only the document's stream.
+    let mut typist = Peer::new(1, "bruno", false);
+    converge(&mut b, &mut log, &mut [&mut typist]);
+    let mut tx = typist.doc.transaction();
+    let (_, map) = tx.get(ROOT, schema::ANNOTATIONS).unwrap().unwrap();
+    let (_, entry) = tx.get(&map, "a1").unwrap().unwrap();
+    tx.put(&entry, "status", "settled-by-shouting").unwrap();
+    tx.commit();
+    let a1 = StreamId::Annotation(id("a1"));
+    let on_a1 = log.records.iter().filter(|r| r.stream == a1).count();
+    converge(&mut b, &mut log, &mut [&mut typist]);
+    assert!(log.types().contains(&"change.rejected"));
+    assert_eq!(log.records.iter().filter(|r| r.stream == a1).count(), on_a1);
+    // When A, not knowing, moves a1 to review and loses the race: the compensation, made
+    // after the typist's write, outvotes A's concurrent one in the merge.
+    let (_, first, after_seq) = asked(
+        &mut a,
+        edit(2, "alice", set_status("a1", None, Status::InReview)),
+    );
+    assert!(log.append(&first).is_none(), "the first try must lose");
+    let theirs = log.theirs(&first, after_seq);
+    let (_, again, _) = asked(
+        &mut a,
+        Input::Appended {
+            id: super::super::AppendId(2),
+            outcome: AppendOutcome::Raced { theirs },
+        },
+    );
+    // Then A decides its edit again on the merged state, as a new change…
+    assert_ne!(ids(&again), ids(&first), "the work is made again");
+    let committed = log.append(&again).expect("the second try commits");
+    let effects = feed(
+        &mut a,
+        &mut log,
+        Input::Appended {
+            id: super::super::AppendId(3),
+            outcome: AppendOutcome::Committed(committed),
+        },
+    );
+    // …and what A answered, what A holds and what the log replays agree.
+    let answered = written(&effects, 2).as_ref().unwrap().annotation.status;
+    assert_eq!(answered, Status::InReview);
+    assert_eq!(
+        inspect(&mut a, &mut log).annotations[0].status,
+        Status::InReview
+    );
+    let mut replay = Automerge::new();
+    for record in &log.records {
+        if let Some(bytes) = &record.change {
+            replay
+                .apply_changes([automerge::Change::from_bytes(bytes.clone()).unwrap()])
+                .unwrap();
+        }
+    }
+    let replayed = schema::read_one(&replay, &id("a1")).unwrap().unwrap();
+    assert_eq!(replayed.status, Status::InReview);
+    assert!(log.types().contains(&"annotation.status_changed"));
+    assert_contiguous(&log);
+    assert_heads_recorded(&log);
 }
