@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::Settings;
@@ -31,7 +31,7 @@ use crate::startup::Application;
 use crate::store::{AppendRequest, Expected, NewEvent, Store};
 
 /// One measured case.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     /// Where the log was kept: "sled" or "PostgreSQL".
     pub backend: String,

@@ -1,36 +1,188 @@
-//! `glossa-bench`: measures durable appends, the HTTP API, start-up and re-anchoring on this
-//! machine and prints a table (and JSON with `--json FILE`). `--only appends|growth|http|
-//! replicas|reanchoring` runs one suite. Build with `--release` for meaningful numbers.
+//! `glossa-bench`: measures durable appends, the log's growth, the HTTP API, replicas over one
+//! PostgreSQL and re-anchoring on this machine, and prints a table (and JSON with `--json
+//! PATH`). `glossa-bench --help` lists the options and the suites; `--only SUITE[:PART]` runs
+//! one; `--compare A.json B.json` prints one run against another, case by case.
 //!
-//! `--database-url URL` (or `GLOSSA_BENCH_DATABASE_URL`) names a PostgreSQL cluster (any
-//! database on it whose role may create databases): the appends and HTTP suites then run every
-//! case on sled and on PostgreSQL, each on a fresh desk (a new data directory, and a new
-//! database on that cluster), one right after the other, and a side-by-side table follows.
-//!
-//! `--only replicas` (needs a database URL; `--only replicas:PART` runs one part) starts several servers in-process over one fresh
-//! database and measures what crosses between them: propagation from an acknowledgement on one
-//! to a sync peer on another, append throughput through one, two and three replicas, and two
-//! typists on one document, on one replica and then on two. It runs with the other suites too
-//! whenever a URL is given.
+//! With `--database-url URL` (or `GLOSSA_BENCH_DATABASE_URL`) naming a PostgreSQL cluster, the
+//! appends and HTTP suites run every case on sled and on PostgreSQL, each on a fresh desk (a new
+//! data directory, and a new database on that cluster), one right after the other, and a
+//! side-by-side table follows; the replicas suite starts several servers in-process over one
+//! fresh database and measures what crosses between them.
 //!
 //! `glossa-bench preload-history --data-dir DIR --changes N [--article SLUG]` seeds DIR and
 //! gives the article's document N earlier changes, for the sync benchmark over a long history
 //! (`bench/run-history-bench.sh`).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, Subcommand};
 use glossa::bench::backend::Backend;
 use glossa::bench::{self, Row};
 use glossa::store::Store;
 
+/// The suites, and the parts of those that have parts (`--only SUITE:PART`).
+const SUITES: &[(&str, &str, &[&str])] = &[
+    (
+        "appends",
+        "durable appends at 1, 16 and 128 clients, batches of 1 and 100, open loop",
+        &[],
+    ),
+    (
+        "growth",
+        "appends and start-up (reopening, rebuilding the read models) on a log of 1,000 and 100,000 events (--big adds a million)",
+        &[],
+    ),
+    ("http", "REST creates, reads and lists at 1, 16 and 64 clients", &[]),
+    (
+        "replicas",
+        "several servers over one PostgreSQL (needs --database-url)",
+        &["propagation", "appends", "creates", "apart", "typists"],
+    ),
+    (
+        "reanchoring",
+        "re-anchoring an article with 1,000 annotations on a new version",
+        &[],
+    ),
+];
+
+/// Measures Glossa on this machine and prints a table (and JSON with `--json`). Build with
+/// `--release` for meaningful figures, and compare runs of one sitting: absolute figures move
+/// 2–5× between runs on shared machines, ratios from one sitting do not.
+#[derive(Parser)]
+#[command(name = "glossa-bench", version, after_help = suites_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Run one suite, or one part of one (SUITE:PART); every suite runs without it.
+    #[arg(long, value_name = "SUITE[:PART]", value_parser = only)]
+    only: Option<String>,
+    /// Seconds per throughput case.
+    #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = seconds)]
+    seconds: f64,
+    /// Also write the measured rows to PATH as JSON (what `--compare` reads).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// The growth suite also at a million events.
+    #[arg(long)]
+    big: bool,
+    /// A PostgreSQL cluster (any database whose role may create databases): the appends and
+    /// HTTP suites then run every case on sled and on PostgreSQL, and the replicas suite runs.
+    #[arg(long, value_name = "URL", env = "GLOSSA_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Measure nothing: print, case by case, run B against run A (two `--json` files).
+    #[arg(long, num_args = 2, value_names = ["A.json", "B.json"], conflicts_with_all = ["only", "json", "big"])]
+    compare: Option<Vec<PathBuf>>,
+    /// List the suites and their parts.
+    #[arg(long)]
+    list: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Seed a data directory and give an article's document N earlier changes, for the sync
+    /// benchmark over a long history (`bench/run-history-bench.sh`).
+    PreloadHistory {
+        /// The data directory to seed.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// How many earlier changes.
+        #[arg(long, value_name = "N")]
+        changes: usize,
+        /// The article whose document gets them.
+        #[arg(long, value_name = "SLUG", default_value = "twenty-six-nations-pledge")]
+        article: String,
+    },
+}
+
+fn suites_help() -> String {
+    let mut help = String::from("Suites (--only SUITE, or SUITE:PART):\n");
+    for (suite, what, parts) in SUITES {
+        help.push_str(&format!("  {suite:<12} {what}\n"));
+        if !parts.is_empty() {
+            help.push_str(&format!("  {:<12} parts: {}\n", "", parts.join(", ")));
+        }
+    }
+    help
+}
+
+/// `--only`: a suite this tool has, and a part that suite has.
+fn only(value: &str) -> Result<String, String> {
+    let (suite, part) = match value.split_once(':') {
+        Some((suite, part)) => (suite, Some(part)),
+        None => (value, None),
+    };
+    let names = || {
+        SUITES
+            .iter()
+            .map(|(s, _, _)| *s)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((_, _, parts)) = SUITES.iter().find(|(s, _, _)| *s == suite) else {
+        return Err(format!("no suite `{suite}`; the suites are {}", names()));
+    };
+    match part {
+        Some(part) if !parts.contains(&part) => Err(if parts.is_empty() {
+            format!("the {suite} suite has no parts; use --only {suite}")
+        } else {
+            format!(
+                "the {suite} suite has no part `{part}`; its parts are {}",
+                parts.join(", ")
+            )
+        }),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+fn seconds(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!("`{value}` is not a positive number of seconds")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("preload-history") {
-        return preload_history(&args).await;
+    let cli = Cli::parse();
+    if let Some(Command::PreloadHistory {
+        data_dir,
+        changes,
+        article,
+    }) = &cli.command
+    {
+        return preload_history(data_dir, *changes, article).await;
     }
-    let options = Options::from_args(args);
-    let duration = Duration::from_secs_f64(options.seconds);
+    if cli.list {
+        print!("{}", suites_help());
+        return Ok(());
+    }
+    if let Some(runs) = &cli.compare {
+        let read = |path: &PathBuf| -> anyhow::Result<Vec<Row>> {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a glossa-bench --json file: {e}", path.display())
+            })
+        };
+        let compared = read(&runs[0])
+            .and_then(|a| Ok((a, read(&runs[1])?)))
+            .and_then(|(a, b)| bench::compare::runs(&a, &b));
+        match compared {
+            Ok(table) => print!("{table}"),
+            Err(error) => {
+                eprintln!("glossa-bench: {error}");
+                std::process::exit(1);
+            }
+        }
+        return Ok(());
+    }
+    let options = Options {
+        database_url: cli.database_url.filter(|url| !url.trim().is_empty()),
+        big: cli.big,
+        only: cli.only,
+    };
+    let duration = Duration::from_secs_f64(cli.seconds);
     let mut rows: Vec<Row> = Vec::new();
     let backends = Backend::all(options.database_url.as_deref());
     if options.runs("appends") {
@@ -58,39 +210,21 @@ async fn main() -> anyhow::Result<()> {
     if let Some(table) = bench::compare::side_by_side(&rows) {
         println!("{table}");
     }
-    if let Some(path) = options.json_out {
+    if let Some(path) = cli.json {
         std::fs::write(&path, serde_json::to_vec_pretty(&rows)?)?;
-        eprintln!("wrote {path}");
+        eprintln!("wrote {}", path.display());
     }
     std::process::exit(0);
 }
 
-/// The command line: `--json FILE`, `--seconds N` (3 by default), `--big`, `--only SUITE`,
-/// `--database-url URL`.
+/// What the suites need of the command line.
 struct Options {
-    json_out: Option<String>,
     database_url: Option<String>,
-    seconds: f64,
     big: bool,
     only: Option<String>,
 }
 
 impl Options {
-    fn from_args(args: Vec<String>) -> Self {
-        let value = |flag: &str| args.windows(2).find(|w| w[0] == flag).map(|w| w[1].clone());
-        Self {
-            json_out: value("--json"),
-            database_url: value("--database-url")
-                .or_else(|| std::env::var("GLOSSA_BENCH_DATABASE_URL").ok())
-                .filter(|url| !url.trim().is_empty()),
-            seconds: value("--seconds")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(3.0),
-            big: args.iter().any(|a| a == "--big"),
-            only: value("--only"),
-        }
-    }
-
     /// Whether this suite runs: all do unless `--only` names one.
     fn runs(&self, suite: &str) -> bool {
         self.only
@@ -253,15 +387,13 @@ async fn reanchoring(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `preload-history`: see the module docs.
-async fn preload_history(args: &[String]) -> anyhow::Result<()> {
-    let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
-    let dir = flag("--data-dir").ok_or_else(|| anyhow::anyhow!("--data-dir DIR is required"))?;
-    let changes: usize = flag("--changes")
-        .ok_or_else(|| anyhow::anyhow!("--changes N is required"))?
-        .parse()?;
-    let article = flag("--article").unwrap_or_else(|| "twenty-six-nations-pledge".into());
-    let done = bench::history::preload(std::path::Path::new(&dir), &article, changes).await?;
+/// `preload-history`: see [`Command::PreloadHistory`].
+async fn preload_history(
+    dir: &std::path::Path,
+    changes: usize,
+    article: &str,
+) -> anyhow::Result<()> {
+    let done = bench::history::preload(dir, article, changes).await?;
     eprintln!(
         "preloaded {} changes ({} events) on {}'s annotation {} in {:.1} s",
         done.changes,

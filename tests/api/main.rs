@@ -6,6 +6,7 @@ mod annotations;
 mod articles;
 mod auth;
 mod backend;
+mod bench_cli;
 mod caddy;
 mod claims;
 mod cluster;
