@@ -7,6 +7,7 @@
 pub mod apart;
 pub mod backend;
 pub mod compare;
+pub mod disk;
 pub mod history;
 pub mod open_loop;
 pub mod peer;

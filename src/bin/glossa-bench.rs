@@ -25,7 +25,7 @@ use glossa::store::Store;
 const SUITES: &[(&str, &str, &[&str])] = &[
     (
         "appends",
-        "durable appends at 1, 16 and 128 clients, batches of 1 and 100, open loop",
+        "durable appends at 1, 16 and 128 clients, batches of 1 and 100, open loop; the disk's serial fdatasync and bare group-commit rates beside them",
         &[],
     ),
     (
@@ -280,6 +280,30 @@ async fn appends(
             rows.push(row);
         }
     }
+    disk_baselines(duration, rows).await
+}
+
+/// The disk's own rates in a directory like the desks' (serial `fdatasync`, a bare group-commit
+/// writer at 128 clients), and the log's 128-client rate on sled over each.
+async fn disk_baselines(duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let dir = tempfile_dir("disk")?;
+    let serial = bench::disk::serial_fdatasync(&dir, duration)?;
+    let group = bench::disk::group_commit(&dir, 128, duration).await?;
+    std::fs::remove_dir_all(&dir).ok();
+    let log = rows
+        .iter()
+        .find(|r| r.backend == "sled" && r.case == "128 clients, batch 1")
+        .cloned();
+    for row in [&serial, &group] {
+        eprintln!(
+            "{}: {:.0}/s, p99 {:.2} ms",
+            row.case, row.per_second, row.p99_ms
+        );
+    }
+    if let Some(log) = log {
+        eprintln!("{}", bench::disk::ratios(&log, &serial, &group));
+    }
+    rows.extend([serial, group]);
     Ok(())
 }
 
