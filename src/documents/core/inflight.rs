@@ -79,6 +79,8 @@ impl DocumentCore {
             AppendOutcome::Failed(error) => {
                 self.restore(&inflight.heads_before, inflight.originals);
                 self.abandon(inflight.work, DocError::Store(error));
+                // What a lost race merged before this try is logged: the peers may lack it.
+                self.broadcast();
             }
         }
     }
@@ -108,6 +110,7 @@ impl DocumentCore {
             self.restore(&inflight.heads_before, inflight.originals);
             self.take_foreign(theirs);
             self.abandon(inflight.work, DocError::Contended);
+            self.broadcast();
             return;
         }
         let attempt = inflight.attempt + 1;

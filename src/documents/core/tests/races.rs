@@ -417,3 +417,43 @@ fn a_lost_race_whose_merge_outvotes_the_work_is_decided_again() {
     assert_contiguous(&log);
     assert_heads_recorded(&log);
 }
+
+#[test]
+fn what_a_lost_race_merged_reaches_the_peers_even_when_the_next_try_fails() {
+    let (mut a, mut b, mut log) = given_two_replicas();
+    let mut reader = Peer::new(1, "chiara", false);
+    converge(&mut a, &mut log, &mut [&mut reader]);
+    // Given B created a2, which A has not seen.
+    feed(
+        &mut b,
+        &mut log,
+        edit(2, "alice", Edit::Create(create("a2", "alice"))),
+    );
+    // When A's create of a3 loses the race, merges B's change, and its next try fails.
+    let (_, first, after_seq) = asked(
+        &mut a,
+        edit(3, "chiara", Edit::Create(create("a3", "chiara"))),
+    );
+    assert!(log.append(&first).is_none(), "the first try must lose");
+    let theirs = log.theirs(&first, after_seq);
+    let (id, _, _) = asked(
+        &mut a,
+        Input::Appended {
+            id: super::super::AppendId(2),
+            outcome: AppendOutcome::Raced { theirs },
+        },
+    );
+    let effects = a.handle(Input::Appended {
+        id,
+        outcome: AppendOutcome::Failed(crate::store::StoreError::Unavailable),
+    });
+    // Then the caller is told, and A's peer gets B's logged a2, never the unlogged a3.
+    assert!(written(&effects, 3).is_err());
+    reader.hear(&effects);
+    converge(&mut a, &mut log, &mut [&mut reader]);
+    assert!(
+        reader.annotation("a2").is_some(),
+        "the merged change is passed on"
+    );
+    assert!(reader.annotation("a3").is_none());
+}
