@@ -163,6 +163,18 @@ fn a_peers_change_that_lost_a_race_with_a_delete_is_compensated_on_the_merged_st
     assert_contiguous(&log);
 }
 
+/// The document the log's changes make, applied in order.
+fn replayed(log: &Log) -> Automerge {
+    let mut doc = Automerge::new();
+    for record in &log.records {
+        if let Some(bytes) = &record.change {
+            doc.apply_changes([automerge::Change::from_bytes(bytes.clone()).unwrap()])
+                .unwrap();
+        }
+    }
+    doc
+}
+
 /// Replays the log's changes in order, as a follower would: every `document.changed` records
 /// the heads the document has right after its change.
 fn assert_heads_recorded(log: &Log) {
@@ -403,15 +415,9 @@ fn a_lost_race_whose_merge_outvotes_the_work_is_decided_again() {
         inspect(&mut a, &mut log).annotations[0].status,
         Status::InReview
     );
-    let mut replay = Automerge::new();
-    for record in &log.records {
-        if let Some(bytes) = &record.change {
-            replay
-                .apply_changes([automerge::Change::from_bytes(bytes.clone()).unwrap()])
-                .unwrap();
-        }
-    }
-    let replayed = schema::read_one(&replay, &id("a1")).unwrap().unwrap();
+    let replayed = schema::read_one(&replayed(&log), &id("a1"))
+        .unwrap()
+        .unwrap();
     assert_eq!(replayed.status, Status::InReview);
     assert!(log.types().contains(&"annotation.status_changed"));
     assert_contiguous(&log);
