@@ -67,7 +67,8 @@ pub struct Report {
     pub errors: Vec<String>,
     /// From the first edit to the last delivery.
     pub elapsed: Duration,
-    /// The generator thread's CPU from connecting the first client to closing the last.
+    /// The generator thread's CPU from the first edit to closing the last client (connecting
+    /// and loading the document are not counted).
     pub cpu: Option<Duration>,
     /// Every client's document at the end.
     pub docs: Vec<Automerge>,
@@ -126,7 +127,7 @@ pub async fn run_dedicated(workload: Workload) -> anyhow::Result<Report> {
     rx.await?
 }
 
-/// Connects the clients, lets the writers write, waits for every edit to reach every other
+/// Connects the clients, then lets the writers write, waits for every edit to reach every other
 /// client and for all heads to agree (each within `patience` of the last edit), then closes.
 pub async fn run(workload: Workload) -> anyhow::Result<Report> {
     let w = &workload;
@@ -140,27 +141,24 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
         .strip_prefix("automerge:")
         .unwrap_or(&w.document_id)
         .to_owned();
-    let cpu_before = edit::thread_cpu();
-    let mut clients = Vec::with_capacity(w.clients);
-    for index in 0..w.clients {
-        let token = match w.writers.get(index) {
-            Some((token, _)) => token,
-            None => &w.readers[(index - w.writers.len()) % w.readers.len()],
-        };
-        clients.push(
-            Client::connect(index, &w.url, token, &document_id, w.throttle, w.patience).await?,
-        );
-    }
     let shared = Arc::new(Shared {
         heads: std::sync::Mutex::new(vec![Vec::new(); w.clients]),
         ..Shared::default()
     });
+    let (go, going) = watch::channel(false);
     let (stop, stopped) = watch::channel(false);
     let run_tag = uuid::Uuid::new_v4().simple().to_string();
     let every = Duration::from_secs_f64(1.0 / w.rate);
-    let started = Instant::now();
+    // A few connections at a time; each client answers the server (pings included) as soon
+    // as it is connected, and writers start on `go`, once all are.
+    let connecting = Arc::new(tokio::sync::Semaphore::new(16));
     let mut tasks = Vec::with_capacity(w.clients);
-    for (index, client) in clients.into_iter().enumerate() {
+    for index in 0..w.clients {
+        let token = match w.writers.get(index) {
+            Some((token, _)) => token,
+            None => &w.readers[(index - w.writers.len()) % w.readers.len()],
+        }
+        .clone();
         let writing = w.writers.get(index).map(|(_, user)| Writing {
             user: user.clone(),
             edits: w.edits_per_writer,
@@ -168,12 +166,50 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
             anchor: w.anchor.clone(),
             prefix: format!("load-{}-{index}", &run_tag[..12]),
         });
-        tasks.push(tokio::spawn(client.run(
-            writing,
-            shared.clone(),
-            stopped.clone(),
-        )));
+        let (url, document_id) = (w.url.clone(), document_id.clone());
+        let (throttle, patience) = (w.throttle, w.patience);
+        let (shared, connecting) = (shared.clone(), connecting.clone());
+        let (going, stopped) = (going.clone(), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = connecting.acquire_owned().await?;
+            let connected =
+                Client::connect(index, &url, &token, &document_id, throttle, patience).await;
+            drop(permit);
+            let client = match connected {
+                Ok(client) => client,
+                Err(error) => {
+                    shared
+                        .failed
+                        .lock()
+                        .unwrap()
+                        .get_or_insert(error.to_string());
+                    shared.progress.notify_waiters();
+                    return Err(error);
+                }
+            };
+            shared.connected.fetch_add(1, Ordering::Relaxed);
+            shared.progress.notify_waiters();
+            client.run(writing, shared, going, stopped).await
+        }));
     }
+    wait_for(&shared, w.patience, || {
+        shared.connected.load(Ordering::Relaxed) == w.clients
+            || shared.failed.lock().unwrap().is_some()
+    })
+    .await;
+    if shared.connected.load(Ordering::Relaxed) < w.clients {
+        let _ = stop.send(true);
+        let failed = shared.failed.lock().unwrap().clone();
+        anyhow::bail!(
+            "only {} of {} clients connected: {}",
+            shared.connected.load(Ordering::Relaxed),
+            w.clients,
+            failed.unwrap_or_else(|| "the rest did not in time".into())
+        );
+    }
+    let cpu_before = edit::thread_cpu();
+    let started = Instant::now();
+    let _ = go.send(true);
     let edits = w.writers.len() * w.edits_per_writer;
     let expected = (edits * (w.clients - 1)) as u64;
     // Delivery and convergence, each given `patience` from the last thing that moved.

@@ -34,6 +34,9 @@ pub struct Shared {
     pub writers_done: AtomicUsize,
     /// Every client's heads, as of its last change.
     pub heads: Mutex<Vec<Vec<ChangeHash>>>,
+    /// Clients connected, and the first connection that failed.
+    pub connected: AtomicUsize,
+    pub failed: Mutex<Option<String>>,
     /// Signalled whenever one of the above moves.
     pub progress: Notify,
 }
@@ -74,6 +77,8 @@ pub struct Client {
     reply_due: bool,
     /// Local edits not yet offered (sent when the throttle allows).
     local_dirty: bool,
+    /// A ping arrived whose pong is still in the socket's buffer.
+    pong_due: bool,
     outcome: Outcome,
 }
 
@@ -107,6 +112,7 @@ impl Client {
             last_sent: None,
             reply_due: false,
             local_dirty: false,
+            pong_due: false,
             outcome: Outcome::default(),
         };
         client
@@ -175,7 +181,9 @@ impl Client {
             let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .map_err(|_| anyhow::anyhow!("client {}: the server went quiet", self.index))?;
-            if let Some(message) = self.on_frame(frame)? {
+            let message = self.on_frame(frame)?;
+            self.send_pong().await?;
+            if let Some(message) = message {
                 return Ok(message);
             }
         }
@@ -191,6 +199,11 @@ impl Client {
             Some(Ok(Message::Binary(bytes))) => Ok(Some(wire::decode(&bytes)?)),
             Some(Ok(Message::Close(reason))) => {
                 anyhow::bail!("client {}: the server closed: {reason:?}", self.index)
+            }
+            // The socket queues the pong itself; it goes out with the next flush.
+            Some(Ok(Message::Ping(_))) => {
+                self.pong_due = true;
+                Ok(None)
             }
             Some(Ok(_)) => Ok(None),
         }
@@ -242,6 +255,14 @@ impl Client {
         shared.progress.notify_waiters();
     }
 
+    /// Flushes a pong the socket has queued.
+    async fn send_pong(&mut self) -> anyhow::Result<()> {
+        if std::mem::take(&mut self.pong_due) {
+            self.socket.flush().await?;
+        }
+        Ok(())
+    }
+
     /// Sends the server what it lacks, if anything.
     async fn flush(&mut self) -> anyhow::Result<()> {
         self.reply_due = false;
@@ -262,14 +283,16 @@ impl Client {
         }
     }
 
-    /// Runs until `stop`: applies what arrives, answers it, and makes this client's edits if
-    /// it writes. Hands back what it saw and its document.
+    /// Runs until `stop`: applies what arrives, answers it, and, once `go` is given, makes this
+    /// client's edits if it writes. Hands back what it saw and its document.
     pub async fn run(
         mut self,
         writing: Option<Writing>,
         shared: Arc<Shared>,
+        mut go: watch::Receiver<bool>,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Outcome> {
+        let mut going = *go.borrow_and_update();
         shared.heads.lock().unwrap()[self.index] = self.doc.get_heads();
         let every = writing
             .as_ref()
@@ -278,11 +301,15 @@ impl Client {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let to_make = writing.as_ref().map_or(0, |w| w.edits);
         loop {
-            let writes = self.outcome.edits_made < to_make;
+            let writes = going && self.outcome.edits_made < to_make;
             let send_at = self.next_send();
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
+                _ = go.changed(), if !going => {
+                    going = true;
+                    ticks.reset_immediately();
+                }
                 frame = self.socket.next() => {
                     if let Some(message) = self.on_frame(frame)? {
                         self.on_message(message, Some(&shared))?;
@@ -301,6 +328,7 @@ impl Client {
                     self.flush().await?;
                 }
             }
+            self.send_pong().await?;
             if self.reply_due
                 || (self.local_dirty && tokio::time::Instant::now() >= self.next_send())
             {
