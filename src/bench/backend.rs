@@ -74,13 +74,17 @@ impl FreshDesk {
         Ok(Store::open_at(&self.location)?)
     }
 
-    /// Starts a server on the desk, in-process; returns its base URL.
-    pub async fn serve(&self) -> anyhow::Result<String> {
-        let settings = Settings {
+    /// The settings a server on this desk starts with.
+    pub fn settings(&self) -> Settings {
+        Settings {
             database_url: self.location.database_url.clone(),
             ..Settings::for_tests(self.location.data_dir.clone())
-        };
-        let app = Application::build(settings).await?;
+        }
+    }
+
+    /// Starts a server on the desk, in-process; returns its base URL.
+    pub async fn serve(&self) -> anyhow::Result<String> {
+        let app = Application::build(self.settings()).await?;
         let base = app.base_url().to_owned();
         tokio::spawn(app.run_until_stopped());
         Ok(base)

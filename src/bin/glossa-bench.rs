@@ -40,6 +40,11 @@ const SUITES: &[(&str, &str, &[&str])] = &[
         &["propagation", "appends", "creates", "apart", "typists"],
     ),
     (
+        "sync",
+        "automerge-repo clients over WebSockets on one document: fan-out from 2 writers to 10 and 100 clients, the generator's own CPU",
+        &[],
+    ),
+    (
         "reanchoring",
         "re-anchoring an article with 1,000 annotations on a new version",
         &[],
@@ -73,6 +78,16 @@ struct Cli {
     /// Measure nothing: print, case by case, run B against run A (two `--json` files).
     #[arg(long, num_args = 2, value_names = ["A.json", "B.json"], conflicts_with_all = ["only", "json", "big"])]
     compare: Option<Vec<PathBuf>>,
+    /// The sync suite against another server instead of one in-process: its sync WebSocket
+    /// (ws://HOST:PORT/sync), e.g. the reference automerge-repo server.
+    #[arg(long, value_name = "URL", requires = "sync_document")]
+    sync_url: Option<String>,
+    /// With --sync-url: the document to load (automerge:… as `bench/create-doc.mjs` prints).
+    #[arg(long, value_name = "ID", requires = "sync_url")]
+    sync_document: Option<String>,
+    /// With --sync-url: the bearer token every client connects with.
+    #[arg(long, value_name = "TOKEN", default_value = "bench")]
+    sync_token: String,
     /// List the suites and their parts.
     #[arg(long)]
     list: bool,
@@ -202,6 +217,14 @@ async fn main() -> anyhow::Result<()> {
             }
             None => {}
         }
+    }
+    if options.runs("sync") {
+        let external = cli
+            .sync_url
+            .as_deref()
+            .zip(cli.sync_document.as_deref())
+            .map(|(url, document)| (url, document, cli.sync_token.as_str()));
+        sync(external, &mut rows).await?;
     }
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
@@ -397,6 +420,48 @@ async fn replicas(
     }
     if options.runs_part("typists") {
         report(bench::typists::measure(url, 10.0, long).await?);
+    }
+    Ok(())
+}
+
+/// The sync load generator on a fresh desk served in-process (or on `external`: a sync URL, a
+/// document id and a token): 2 writers adding an annotation 5 times a second each, with 10 and
+/// then 100 clients on the document.
+async fn sync(external: Option<(&str, &str, &str)>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    use bench::sync_load::desk::{self, Case};
+    let cases = [10, 100].map(|clients| Case {
+        clients,
+        writers: 2,
+        edits_per_writer: 50,
+        rate: 5.0,
+    });
+    let throttle = Duration::from_millis(100);
+    let reports = match external {
+        Some((url, document, token)) => {
+            desk::external(url, document, token, &cases, throttle).await?
+        }
+        None => desk::in_process(&cases, throttle).await?,
+    };
+    for report in reports {
+        if !report.errors.is_empty() {
+            eprintln!(
+                "sync, {} clients: the server said {:?}",
+                report.clients, report.errors
+            );
+        }
+        let mut row = report.row();
+        if let Some((url, _, _)) = external {
+            row.backend = format!("external ({url})");
+        }
+        eprintln!(
+            "{}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, generator CPU {:?} per client",
+            row.case,
+            row.per_second,
+            row.p50_ms,
+            row.p99_ms,
+            report.cpu_per_client()
+        );
+        rows.push(row);
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ fn help_prints_the_usage_and_the_suites_and_measures_nothing() {
         "--database-url",
         "replicas",
         "typists",
+        "sync",
+        "--sync-url",
         "reanchoring",
     ] {
         assert!(usage.contains(wanted), "{wanted} in {usage}");
@@ -37,11 +39,11 @@ fn help_prints_the_usage_and_the_suites_and_measures_nothing() {
 
 #[test]
 fn unknown_suites_parts_and_durations_are_refused_with_what_there_is() {
-    let out = bench(&["--only", "sync"]);
+    let out = bench(&["--only", "gossip"]);
     assert_eq!(out.status.code(), Some(2));
     let error = text(&out.stderr);
     assert!(
-        error.contains("no suite `sync`") && error.contains("appends, growth, http"),
+        error.contains("no suite `gossip`") && error.contains("appends, growth, http"),
         "{error}"
     );
     let out = bench(&["--only", "replicas:sideways"]);

@@ -32,6 +32,7 @@ mod replicas;
 mod semantics;
 mod style;
 mod sync;
+mod sync_load;
 mod tail;
 mod unavailable;
 mod unload;

@@ -1,0 +1,368 @@
+//! One virtual client: a WebSocket to `/sync`, its own copy of the document and its sync state
+//! with the server, speaking the automerge-repo protocol as the JavaScript client does: `join`,
+//! the server's `peer`, a `request` for the document, then `sync` messages. Replies to what the
+//! server sent go out at once (one for everything that had arrived); local edits go out at
+//! most once per throttle interval, so a burst of edits while a send is pending makes one
+//! message.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash, ReadDoc};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Notify};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::edit::{self, Anchor};
+use crate::sync::wire::{self, PeerMetadata, SyncEnvelope, WireMessage, PROTOCOL_VERSION};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What the clients of one run share: the edits made so far (by change hash, with when they
+/// were made), and what the coordinator watches.
+#[derive(Default)]
+pub struct Shared {
+    pub edits: Mutex<HashMap<ChangeHash, Instant>>,
+    /// Edits seen by a client other than their writer.
+    pub delivered: AtomicU64,
+    /// Writers that have made all their edits.
+    pub writers_done: AtomicUsize,
+    /// Every client's heads, as of its last change.
+    pub heads: Mutex<Vec<Vec<ChangeHash>>>,
+    /// Clients connected, and the first connection that failed.
+    pub connected: AtomicUsize,
+    pub failed: Mutex<Option<String>>,
+    /// Signalled whenever one of the above moves.
+    pub progress: Notify,
+}
+
+/// A writer's part: who it writes as, how many edits, how often.
+#[derive(Clone, Debug)]
+pub struct Writing {
+    pub user: String,
+    pub edits: usize,
+    pub every: Duration,
+    pub anchor: Anchor,
+    /// Makes this writer's keys unique across runs on one server.
+    pub prefix: String,
+}
+
+/// What a client saw, handed back when it stops.
+#[derive(Default)]
+pub struct Outcome {
+    /// From each edit being made to this client having it, for edits of other clients.
+    pub latencies: Vec<Duration>,
+    pub errors: Vec<String>,
+    pub heads: Vec<ChangeHash>,
+    pub edits_made: usize,
+    pub doc: Automerge,
+}
+
+pub struct Client {
+    index: usize,
+    socket: Socket,
+    doc: Automerge,
+    state: sync::State,
+    me: String,
+    server: String,
+    document_id: String,
+    throttle: Duration,
+    last_sent: Option<Instant>,
+    /// A reply to the server is due (sent at once).
+    reply_due: bool,
+    /// Local edits not yet offered (sent when the throttle allows).
+    local_dirty: bool,
+    /// A ping arrived whose pong is still in the socket's buffer.
+    pong_due: bool,
+    outcome: Outcome,
+}
+
+impl Client {
+    /// Connects with `token`, joins, requests the document and syncs until it has arrived.
+    pub async fn connect(
+        index: usize,
+        url: &str,
+        token: &str,
+        document_id: &str,
+        throttle: Duration,
+        patience: Duration,
+    ) -> anyhow::Result<Self> {
+        let url = format!("{url}?token={token}");
+        let (socket, _) = tokio::time::timeout(
+            patience,
+            tokio_tungstenite::connect_async_with_config(url, None, true),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("client {index}: no WebSocket within {patience:?}"))??;
+        let me = format!("load-{index}-{}", uuid::Uuid::new_v4().simple());
+        let mut client = Self {
+            index,
+            socket,
+            doc: Automerge::new(),
+            state: sync::State::new(),
+            me,
+            server: String::new(),
+            document_id: document_id.to_owned(),
+            throttle,
+            last_sent: None,
+            reply_due: false,
+            local_dirty: false,
+            pong_due: false,
+            outcome: Outcome::default(),
+        };
+        client
+            .send(WireMessage::Join {
+                sender_id: client.me.clone(),
+                supported_versions: vec![PROTOCOL_VERSION.into()],
+                metadata: Some(PeerMetadata {
+                    storage_id: None,
+                    is_ephemeral: true,
+                }),
+            })
+            .await?;
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match client.next_message(deadline).await? {
+                WireMessage::Peer { sender_id, .. } => {
+                    client.server = sender_id;
+                    break;
+                }
+                WireMessage::Error { message } => anyhow::bail!("client {index}: {message}"),
+                _ => {}
+            }
+        }
+        // Like a repo that does not have the document: a `request`, then syncs until it came.
+        let first = client
+            .doc
+            .generate_sync_message(&mut client.state)
+            .map(sync::Message::encode)
+            .unwrap_or_default();
+        let request = WireMessage::Request(client.envelope(first));
+        client.send(request).await?;
+        while !client.has_document() {
+            let message = client.next_message(deadline).await?;
+            client.on_message(message, None)?;
+            client.flush().await?;
+        }
+        Ok(client)
+    }
+
+    fn has_document(&self) -> bool {
+        matches!(self.doc.get(automerge::ROOT, "annotations"), Ok(Some(_)))
+    }
+
+    fn envelope(&self, data: Vec<u8>) -> SyncEnvelope {
+        SyncEnvelope {
+            document_id: self.document_id.clone(),
+            sender_id: self.me.clone(),
+            target_id: self.server.clone(),
+            data,
+        }
+    }
+
+    async fn send(&mut self, message: WireMessage) -> anyhow::Result<()> {
+        self.socket
+            .send(Message::Binary(wire::encode(&message).into()))
+            .await?;
+        Ok(())
+    }
+
+    /// The next protocol message, skipping pings and the like.
+    async fn next_message(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> anyhow::Result<WireMessage> {
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .map_err(|_| anyhow::anyhow!("client {}: the server went quiet", self.index))?;
+            let message = self.on_frame(frame)?;
+            self.send_pong().await?;
+            if let Some(message) = message {
+                return Ok(message);
+            }
+        }
+    }
+
+    fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> anyhow::Result<Option<WireMessage>> {
+        match frame {
+            None => anyhow::bail!("client {}: the server closed the socket", self.index),
+            Some(Err(e)) => anyhow::bail!("client {}: {e}", self.index),
+            Some(Ok(Message::Binary(bytes))) => Ok(Some(wire::decode(&bytes)?)),
+            Some(Ok(Message::Close(reason))) => {
+                anyhow::bail!("client {}: the server closed: {reason:?}", self.index)
+            }
+            // The socket queues the pong itself; it goes out with the next flush.
+            Some(Ok(Message::Ping(_))) => {
+                self.pong_due = true;
+                Ok(None)
+            }
+            Some(Ok(_)) => Ok(None),
+        }
+    }
+
+    /// Applies what the server sent; with `shared`, times the edits it brought.
+    fn on_message(&mut self, message: WireMessage, shared: Option<&Shared>) -> anyhow::Result<()> {
+        match message {
+            WireMessage::Sync(envelope) | WireMessage::Request(envelope) => {
+                let message = sync::Message::decode(&envelope.data)?;
+                let before = self.doc.get_heads();
+                self.doc.receive_sync_message(&mut self.state, message)?;
+                self.reply_due = true;
+                if let Some(shared) = shared {
+                    self.note_arrivals(&before, shared);
+                }
+            }
+            WireMessage::Error { message } => self.outcome.errors.push(message),
+            WireMessage::DocUnavailable { document_id, .. } => self
+                .outcome
+                .errors
+                .push(format!("the server does not have {document_id}")),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Times the writers' edits among the changes that arrived since `before`.
+    fn note_arrivals(&mut self, before: &[ChangeHash], shared: &Shared) {
+        let heads = self.doc.get_heads();
+        if heads == before {
+            return;
+        }
+        let now = Instant::now();
+        let new = self.doc.get_changes_meta(before);
+        let edits = shared.edits.lock().unwrap();
+        let mut seen = 0;
+        for change in new {
+            if let Some(made) = edits.get(&change.hash) {
+                self.outcome.latencies.push(now - *made);
+                seen += 1;
+            }
+        }
+        drop(edits);
+        shared.heads.lock().unwrap()[self.index] = heads;
+        if seen > 0 {
+            shared.delivered.fetch_add(seen, Ordering::Relaxed);
+        }
+        shared.progress.notify_waiters();
+    }
+
+    /// Flushes a pong the socket has queued.
+    async fn send_pong(&mut self) -> anyhow::Result<()> {
+        if std::mem::take(&mut self.pong_due) {
+            self.socket.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the server what it lacks, if anything.
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        self.reply_due = false;
+        self.local_dirty = false;
+        if let Some(message) = self.doc.generate_sync_message(&mut self.state) {
+            let sync = WireMessage::Sync(self.envelope(message.encode()));
+            self.send(sync).await?;
+            self.last_sent = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// When the throttle lets local edits go.
+    fn next_send(&self) -> tokio::time::Instant {
+        match self.last_sent {
+            Some(at) => (at + self.throttle).into(),
+            None => tokio::time::Instant::now(),
+        }
+    }
+
+    /// Runs until `stop`: applies what arrives, answers it, and, once `go` is given, makes this
+    /// client's edits if it writes. Hands back what it saw and its document.
+    pub async fn run(
+        mut self,
+        writing: Option<Writing>,
+        shared: Arc<Shared>,
+        mut go: watch::Receiver<bool>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<Outcome> {
+        let mut going = *go.borrow_and_update();
+        shared.heads.lock().unwrap()[self.index] = self.doc.get_heads();
+        let every = writing
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |w| w.every);
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let to_make = writing.as_ref().map_or(0, |w| w.edits);
+        loop {
+            let writes = going && self.outcome.edits_made < to_make;
+            let send_at = self.next_send();
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                _ = go.changed(), if !going => {
+                    going = true;
+                    ticks.reset_immediately();
+                }
+                frame = self.socket.next() => {
+                    if let Some(message) = self.on_frame(frame)? {
+                        self.on_message(message, Some(&shared))?;
+                    }
+                    // Everything that has already arrived, before answering once.
+                    while let Some(frame) = self.socket.next().now_or_never() {
+                        if let Some(message) = self.on_frame(frame)? {
+                            self.on_message(message, Some(&shared))?;
+                        }
+                    }
+                }
+                _ = ticks.tick(), if writes => {
+                    self.edit(writing.as_ref().expect("a writer"), &shared)?;
+                }
+                _ = tokio::time::sleep_until(send_at), if self.local_dirty => {
+                    self.flush().await?;
+                }
+            }
+            self.send_pong().await?;
+            if self.reply_due
+                || (self.local_dirty && tokio::time::Instant::now() >= self.next_send())
+            {
+                self.flush().await?;
+            }
+        }
+        let _ = self
+            .send(WireMessage::Leave {
+                sender_id: self.me.clone(),
+            })
+            .await;
+        let _ = self.socket.close(None).await;
+        self.outcome.heads = self.doc.get_heads();
+        self.outcome.doc = self.doc;
+        Ok(self.outcome)
+    }
+
+    /// One new annotation, registered with the run before it is offered to the server.
+    fn edit(&mut self, writing: &Writing, shared: &Shared) -> anyhow::Result<()> {
+        let key = format!("{}-{}", writing.prefix, self.outcome.edits_made);
+        let at = crate::clock::timestamp(chrono::Utc::now());
+        let Some(hash) =
+            edit::add_comment(&mut self.doc, &key, &writing.user, &at, &writing.anchor)?
+        else {
+            anyhow::bail!("client {}: the document has no annotations map", self.index);
+        };
+        shared.edits.lock().unwrap().insert(hash, Instant::now());
+        self.outcome.edits_made += 1;
+        self.local_dirty = true;
+        shared.heads.lock().unwrap()[self.index] = self.doc.get_heads();
+        if self.outcome.edits_made == writing.edits {
+            shared.writers_done.fetch_add(1, Ordering::Relaxed);
+        }
+        shared.progress.notify_waiters();
+        Ok(())
+    }
+}
