@@ -1,7 +1,7 @@
 //! Two cores over one log, as two replicas: an append that loses a race merges the winner's
 //! events, re-validates, re-derives and asks again; changes appended elsewhere reach the peers.
 
-use super::super::EditRequest;
+use super::super::{AppendId, EditRequest};
 use super::*;
 use crate::documents::error::DocError;
 use crate::domain::{Reply, Status};
@@ -195,7 +195,7 @@ fn assert_heads_recorded(log: &Log) {
 }
 
 /// Asks `core` for `input` and returns the append it asks for.
-fn asked(core: &mut DocumentCore, input: Input) -> (super::super::AppendId, AppendRequest, u64) {
+fn asked(core: &mut DocumentCore, input: Input) -> (AppendId, AppendRequest, u64) {
     let effects = core.handle(input);
     match effects.into_iter().next() {
         Some(Effect::Append {
@@ -205,6 +205,33 @@ fn asked(core: &mut DocumentCore, input: Input) -> (super::super::AppendId, Appe
         }) => (id, request, after_seq),
         other => panic!("expected an append, got {other:?}"),
     }
+}
+
+/// Feeds `input` to `core` and has its append lose to what the log holds; returns what it first
+/// asked for, and the append it asks for after the lost race.
+fn lost_once(
+    core: &mut DocumentCore,
+    log: &mut Log,
+    input: Input,
+) -> (AppendRequest, AppendId, AppendRequest) {
+    let (id, first, after_seq) = asked(core, input);
+    assert!(log.append(&first).is_none(), "the first try must lose");
+    let theirs = log.theirs(&first, after_seq);
+    let outcome = AppendOutcome::Raced { theirs };
+    let (again_id, again, _) = asked(core, Input::Appended { id, outcome });
+    (first, again_id, again)
+}
+
+/// Commits `request`, which `core` asked for as `id`; returns what the core does then.
+fn commit(
+    core: &mut DocumentCore,
+    log: &mut Log,
+    id: AppendId,
+    request: &AppendRequest,
+) -> Vec<Effect> {
+    let committed = log.append(request).expect("the try commits");
+    let outcome = AppendOutcome::Committed(committed);
+    feed(core, log, Input::Appended { id, outcome })
 }
 
 fn ids(request: &AppendRequest) -> Vec<crate::domain::EventId> {
@@ -238,27 +265,10 @@ fn edits_that_lost_a_race_to_other_annotations_are_logged_as_they_were_made() {
             receipt: None,
         },
     ]);
-    let (_, first, after_seq) = asked(&mut a, batch);
-    assert!(log.append(&first).is_none(), "the first try must lose");
-    let theirs = log.theirs(&first, after_seq);
-    let (_, again, _) = asked(
-        &mut a,
-        Input::Appended {
-            id: super::super::AppendId(2),
-            outcome: AppendOutcome::Raced { theirs },
-        },
-    );
+    let (first, retry, again) = lost_once(&mut a, &mut log, batch);
     // Then A asks again with the very events it made, B's changes merged under them…
     assert_eq!(ids(&again), ids(&first));
-    let committed = log.append(&again).expect("the second try commits");
-    let effects = feed(
-        &mut a,
-        &mut log,
-        Input::Appended {
-            id: super::super::AppendId(3),
-            outcome: AppendOutcome::Committed(committed),
-        },
-    );
+    let effects = commit(&mut a, &mut log, retry, &again);
     assert!(written(&effects, 3).is_ok());
     assert_eq!(
         written(&effects, 4)
@@ -384,30 +394,11 @@ fn a_lost_race_whose_merge_outvotes_the_work_is_decided_again() {
     assert_eq!(log.records.iter().filter(|r| r.stream == a1).count(), on_a1);
     // When A, not knowing, moves a1 to review and loses the race: the compensation, made
     // after the typist's write, outvotes A's concurrent one in the merge.
-    let (_, first, after_seq) = asked(
-        &mut a,
-        edit(2, "alice", set_status("a1", None, Status::InReview)),
-    );
-    assert!(log.append(&first).is_none(), "the first try must lose");
-    let theirs = log.theirs(&first, after_seq);
-    let (_, again, _) = asked(
-        &mut a,
-        Input::Appended {
-            id: super::super::AppendId(2),
-            outcome: AppendOutcome::Raced { theirs },
-        },
-    );
+    let review = edit(2, "alice", set_status("a1", None, Status::InReview));
+    let (first, retry, again) = lost_once(&mut a, &mut log, review);
     // Then A decides its edit again on the merged state, as a new change…
     assert_ne!(ids(&again), ids(&first), "the work is made again");
-    let committed = log.append(&again).expect("the second try commits");
-    let effects = feed(
-        &mut a,
-        &mut log,
-        Input::Appended {
-            id: super::super::AppendId(3),
-            outcome: AppendOutcome::Committed(committed),
-        },
-    );
+    let effects = commit(&mut a, &mut log, retry, &again);
     // …and what A answered, what A holds and what the log replays agree.
     let answered = written(&effects, 2).as_ref().unwrap().annotation.status;
     assert_eq!(answered, Status::InReview);
@@ -436,25 +427,17 @@ fn what_a_lost_race_merged_reaches_the_peers_even_when_the_next_try_fails() {
         edit(2, "alice", Edit::Create(create("a2", "alice"))),
     );
     // When A's create of a3 loses the race, merges B's change, and its next try fails.
-    let (_, first, after_seq) = asked(
-        &mut a,
-        edit(3, "chiara", Edit::Create(create("a3", "chiara"))),
-    );
-    assert!(log.append(&first).is_none(), "the first try must lose");
-    let theirs = log.theirs(&first, after_seq);
-    let (id, _, _) = asked(
-        &mut a,
-        Input::Appended {
-            id: super::super::AppendId(2),
-            outcome: AppendOutcome::Raced { theirs },
-        },
-    );
+    let create_a3 = edit(3, "chiara", Edit::Create(create("a3", "chiara")));
+    let (_, retry, _) = lost_once(&mut a, &mut log, create_a3);
     let effects = a.handle(Input::Appended {
-        id,
+        id: retry,
         outcome: AppendOutcome::Failed(crate::store::StoreError::Unavailable),
     });
-    // Then the caller is told, and A's peer gets B's logged a2, never the unlogged a3.
-    assert!(written(&effects, 3).is_err());
+    // Then the caller is told why, and A's peer gets B's logged a2, never the unlogged a3.
+    assert!(matches!(
+        written(&effects, 3),
+        Err(DocError::Store(crate::store::StoreError::Unavailable))
+    ));
     reader.hear(&effects);
     converge(&mut a, &mut log, &mut [&mut reader]);
     assert!(
