@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 pub use client::Shared;
 use client::{Client, Outcome, Writing};
-pub use edit::Anchor;
+pub use edit::{Anchor, Edit};
 
 use super::Row;
 
@@ -44,6 +44,7 @@ pub struct Workload {
     /// At most one send of local edits per this interval.
     pub throttle: Duration,
     pub anchor: Anchor,
+    pub edit: Edit,
     /// How long to wait for a connection, and for the last edits to arrive everywhere.
     pub patience: Duration,
 }
@@ -164,6 +165,7 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
             edits: w.edits_per_writer,
             every,
             anchor: w.anchor.clone(),
+            edit: w.edit,
             prefix: format!("load-{}-{index}", &run_tag[..12]),
         });
         let (url, document_id) = (w.url.clone(), document_id.clone());
@@ -206,6 +208,16 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
             w.clients,
             failed.unwrap_or_else(|| "the rest did not in time".into())
         );
+    }
+    // What clients wrote before the run (a typing writer's note) reaches everyone first.
+    let settled = wait_for(&shared, w.patience, || {
+        let heads = shared.heads.lock().unwrap();
+        heads.iter().all(|h| *h == heads[0])
+    })
+    .await;
+    if !settled {
+        let _ = stop.send(true);
+        anyhow::bail!("the clients did not agree on the document before the run");
     }
     let cpu_before = edit::thread_cpu();
     let started = Instant::now();

@@ -88,6 +88,10 @@ struct Cli {
     /// With --sync-url: the bearer token every client connects with.
     #[arg(long, value_name = "TOKEN", default_value = "bench")]
     sync_token: String,
+    /// What the sync suite's writers do: `comment` (each edit a new comment) or `typing` (each
+    /// edit a few characters typed into the writer's own note).
+    #[arg(long, value_name = "EDIT", default_value = "comment")]
+    sync_edit: bench::sync_load::Edit,
     /// List the suites and their parts.
     #[arg(long)]
     list: bool,
@@ -224,7 +228,7 @@ async fn main() -> anyhow::Result<()> {
             .as_deref()
             .zip(cli.sync_document.as_deref())
             .map(|(url, document)| (url, document, cli.sync_token.as_str()));
-        sync(external, &mut rows).await?;
+        sync(external, cli.sync_edit, &mut rows).await?;
     }
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
@@ -427,13 +431,18 @@ async fn replicas(
 /// The sync load generator on a fresh desk served in-process (or on `external`: a sync URL, a
 /// document id and a token): 2 writers adding an annotation 5 times a second each, with 10 and
 /// then 100 clients on the document.
-async fn sync(external: Option<(&str, &str, &str)>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+async fn sync(
+    external: Option<(&str, &str, &str)>,
+    edit: bench::sync_load::Edit,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
     use bench::sync_load::desk::{self, Case};
     let cases = [10, 100].map(|clients| Case {
         clients,
         writers: 2,
         edits_per_writer: 50,
         rate: 5.0,
+        edit,
     });
     let throttle = Duration::from_millis(100);
     let reports = match external {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use glossa::bench::sync_load::edit::has_entry;
-use glossa::bench::sync_load::{run_dedicated, Anchor, Workload};
+use glossa::bench::sync_load::{run_dedicated, Anchor, Edit, Workload};
 use glossa::domain::ArticleId;
 
 use crate::helpers::{spawn_app, ALICE, ARTICLE, BRUNO, CHIARA, VICTOR};
@@ -28,6 +28,7 @@ async fn every_edit_reaches_every_client_and_all_converge() {
         rate: 20.0,
         throttle: Duration::from_millis(50),
         anchor: Anchor::seeded(),
+        edit: Edit::Comment,
         // A hang guard, not a speed test: how long nothing may move.
         patience: Duration::from_secs(60),
     };
@@ -69,5 +70,52 @@ async fn every_edit_reaches_every_client_and_all_converge() {
         for annotation in &made {
             assert!(has_entry(doc, annotation.id.as_str()));
         }
+    }
+}
+
+#[tokio::test]
+async fn typing_writers_reach_every_client_and_the_server_keeps_what_they_typed() {
+    let app = spawn_app().await;
+    let article = ArticleId::parse(ARTICLE).unwrap();
+    let document_id = app.desk.article(&article).unwrap().document_id;
+    let workload = Workload {
+        url: format!("{}/sync", app.base.replacen("http", "ws", 1)),
+        document_id,
+        writers: vec![
+            (ALICE.to_owned(), "alice".to_owned()),
+            (BRUNO.to_owned(), "bruno".to_owned()),
+        ],
+        readers: vec![VICTOR.to_owned(), CHIARA.to_owned()],
+        clients: 5,
+        edits_per_writer: 4,
+        rate: 20.0,
+        throttle: Duration::from_millis(50),
+        anchor: Anchor::seeded(),
+        edit: Edit::Typing,
+        patience: Duration::from_secs(60),
+    };
+    let report = run_dedicated(workload).await.expect("the run completes");
+
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.edits, 8);
+    assert_eq!(report.expected, 8 * 4);
+    assert_eq!(report.delivered, report.expected);
+    assert!(report.converged);
+
+    // Each writer's note, added before the run, holds what it typed, in order.
+    let state = app.desk.documents().inspect(&article).await.unwrap();
+    let notes: Vec<_> = state
+        .annotations
+        .iter()
+        .filter(|a| a.id.as_str().starts_with("load-"))
+        .collect();
+    assert_eq!(notes.len(), 2, "one note per writer, and nothing else");
+    for note in notes {
+        assert_eq!(
+            note.body,
+            "Load generator: checking this claim. w0 w1 w2 w3",
+            "{}",
+            note.id.as_str()
+        );
     }
 }

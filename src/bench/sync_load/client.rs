@@ -15,10 +15,11 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::edit::{self, Anchor};
+use super::edit::{self, Anchor, Edit};
 use crate::sync::wire::{self, PeerMetadata, SyncEnvelope, WireMessage, PROTOCOL_VERSION};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -48,8 +49,16 @@ pub struct Writing {
     pub edits: usize,
     pub every: Duration,
     pub anchor: Anchor,
+    pub edit: Edit,
     /// Makes this writer's keys unique across runs on one server.
     pub prefix: String,
+}
+
+impl Writing {
+    /// The key of the note a typing writer types into.
+    fn note(&self) -> String {
+        format!("{}-note", self.prefix)
+    }
 }
 
 /// What a client saw, handed back when it stops.
@@ -82,6 +91,12 @@ pub struct Client {
     outcome: Outcome,
 }
 
+/// Sync messages after the first are a few hundred bytes: a small read buffer, so that each
+/// read does not first zero the default 128 KiB (a twentieth of the generator's CPU).
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
 impl Client {
     /// Connects with `token`, joins, requests the document and syncs until it has arrived.
     pub async fn connect(
@@ -95,7 +110,7 @@ impl Client {
         let url = format!("{url}?token={token}");
         let (socket, _) = tokio::time::timeout(
             patience,
-            tokio_tungstenite::connect_async_with_config(url, None, true),
+            tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true),
         )
         .await
         .map_err(|_| anyhow::anyhow!("client {index}: no WebSocket within {patience:?}"))??;
@@ -293,6 +308,15 @@ impl Client {
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Outcome> {
         let mut going = *go.borrow_and_update();
+        if let Some(w) = writing.as_ref().filter(|w| w.edit == Edit::Typing) {
+            // The note to type into, before the run starts (the coordinator waits for every
+            // client to have it).
+            let at = crate::clock::timestamp(chrono::Utc::now());
+            if edit::add_comment(&mut self.doc, &w.note(), &w.user, &at, &w.anchor)?.is_none() {
+                anyhow::bail!("client {}: the document has no annotations map", self.index);
+            }
+            self.local_dirty = true;
+        }
         shared.heads.lock().unwrap()[self.index] = self.doc.get_heads();
         let every = writing
             .as_ref()
@@ -348,12 +372,17 @@ impl Client {
 
     /// One new annotation, registered with the run before it is offered to the server.
     fn edit(&mut self, writing: &Writing, shared: &Shared) -> anyhow::Result<()> {
-        let key = format!("{}-{}", writing.prefix, self.outcome.edits_made);
-        let at = crate::clock::timestamp(chrono::Utc::now());
-        let Some(hash) =
-            edit::add_comment(&mut self.doc, &key, &writing.user, &at, &writing.anchor)?
-        else {
-            anyhow::bail!("client {}: the document has no annotations map", self.index);
+        let made = self.outcome.edits_made;
+        let hash = match writing.edit {
+            Edit::Comment => {
+                let key = format!("{}-{made}", writing.prefix);
+                let at = crate::clock::timestamp(chrono::Utc::now());
+                edit::add_comment(&mut self.doc, &key, &writing.user, &at, &writing.anchor)?
+            }
+            Edit::Typing => edit::type_into(&mut self.doc, &writing.note(), &format!(" w{made}"))?,
+        };
+        let Some(hash) = hash else {
+            anyhow::bail!("client {}: nothing to write into", self.index);
         };
         shared.edits.lock().unwrap().insert(hash, Instant::now());
         self.outcome.edits_made += 1;

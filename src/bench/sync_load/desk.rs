@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{run_dedicated, Anchor, Report, Workload};
+use super::{run_dedicated, Anchor, Edit, Report, Workload};
 use crate::bench::backend::Backend;
 use crate::domain::{ArticleId, UserName};
 use crate::identity::{NewUser, Role, Users};
@@ -18,6 +18,7 @@ pub struct Case {
     pub edits_per_writer: usize,
     /// Edits per second per writer.
     pub rate: f64,
+    pub edit: Edit,
 }
 
 /// Runs each case on a fresh sled desk served in-process.
@@ -53,6 +54,7 @@ pub async fn in_process(cases: &[Case], throttle: Duration) -> anyhow::Result<Ve
             rate: case.rate,
             throttle,
             anchor,
+            edit: case.edit,
             patience: Duration::from_secs(10),
         };
         let report = run_dedicated(workload).await;
@@ -85,6 +87,7 @@ pub async fn external(
             rate: case.rate,
             throttle,
             anchor: Anchor::seeded(),
+            edit: case.edit,
             patience: Duration::from_secs(10),
         };
         reports.push(run_dedicated(workload).await?);

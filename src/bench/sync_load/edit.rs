@@ -5,6 +5,29 @@ use std::time::Duration;
 use automerge::transaction::{Transactable, Transaction};
 use automerge::{Automerge, ChangeHash, ObjId, ObjType, ReadDoc, Value, ROOT};
 
+/// What each of a writer's edits is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Edit {
+    /// A new comment on the article (about 170 Automerge operations).
+    #[default]
+    Comment,
+    /// A few characters typed at the end of the writer's own note, which it adds before the
+    /// run starts (a handful of operations), as people type into a note together.
+    Typing,
+}
+
+impl std::str::FromStr for Edit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "comment" => Ok(Self::Comment),
+            "typing" => Ok(Self::Typing),
+            other => Err(format!("no edit `{other}`: comment or typing")),
+        }
+    }
+}
+
 /// Where a writer's annotations point: a passage of the document's article as the server reads
 /// it (the quote and its character offsets in the current version).
 #[derive(Clone, Debug)]
@@ -68,6 +91,29 @@ pub fn add_comment(
     tx.put(&target, "suffix", "")?;
     tx.put(&target, "start", anchor.start)?;
     tx.put(&target, "end", anchor.end)?;
+    let (hash, _) = tx.commit();
+    Ok(hash)
+}
+
+/// Types `typed` at the end of the body of the annotation under `key`, in one change; that
+/// change's hash. `None` if there is no such annotation.
+pub fn type_into(
+    doc: &mut Automerge,
+    key: &str,
+    typed: &str,
+) -> anyhow::Result<Option<ChangeHash>> {
+    let Some((Value::Object(ObjType::Map), annotations)) = doc.get(ROOT, "annotations")? else {
+        return Ok(None);
+    };
+    let Some((Value::Object(ObjType::Map), entry)) = doc.get(&annotations, key)? else {
+        return Ok(None);
+    };
+    let Some((Value::Object(ObjType::Text), body)) = doc.get(&entry, "body")? else {
+        return Ok(None);
+    };
+    let end = doc.length(&body);
+    let mut tx = doc.transaction();
+    tx.splice_text(&body, end, 0, typed)?;
     let (hash, _) = tx.commit();
     Ok(hash)
 }
