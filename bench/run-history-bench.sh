@@ -5,6 +5,8 @@
 #
 #   bench/run-history-bench.sh [OUT.json]          # N = 0 1000 10000 100000, 20 edits per writer
 #   QUICK=1 bench/run-history-bench.sh             # the same N, 5 edits per writer
+#   GEN=rust bench/run-history-bench.sh            # the Rust load generator instead of the official
+#                                                  # clients: server pinned to CPU 0, generator to CPU 1
 #
 # Environment:
 #   HISTORY       the list of N (default "0 1000 10000 100000")
@@ -52,13 +54,35 @@ for n in $HISTORY; do
     "$BENCH_BIN" preload-history --data-dir "$data" --changes "$n" --article "$ARTICLE" >&2
   fi
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$GLOSSA_BIN" serve --data-dir "$data" --addr "127.0.0.1:$port" > "$data/server.log" 2>&1 &
+  pin=()
+  [[ "${GEN:-js}" == rust ]] && pin=(taskset -c 0)
+  "${pin[@]}" "$GLOSSA_BIN" serve --data-dir "$data" --addr "127.0.0.1:$port" > "$data/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 300); do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
     sleep 0.1
   done
   say "history of $n changes: server up after $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  if [[ "${GEN:-js}" == rust ]]; then
+    doc="$(curl -sf -H 'Authorization: Bearer demo-alice-token' "http://127.0.0.1:$port/api/articles/$ARTICLE" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["document_url"])')"
+    taskset -c 1 "$BENCH_BIN" --only sync --sync-url "ws://127.0.0.1:$port/sync" --sync-document "$doc" \
+      --sync-token demo-alice-token --sync-user alice --sync-server-pid "$PID" \
+      --sync-edit "${EDIT:-typing}" --sync-clients "$CLIENT_COUNTS" --json "$WORK/gen-$n.json" >&2 ||
+      say "the run with $n earlier changes failed"
+    stop
+    python3 - "$WORK/gen-$n.json" "$n" >> "$WORK/rows.ndjson" <<'PY' || true
+import json, re, sys
+row = json.load(open(sys.argv[1]))[0]
+cpu = re.search(r"server CPU (\d+) µs/edit", row["case"])
+gen = re.search(r"generator CPU (\d+) µs/edit", row["case"])
+print(json.dumps({"history": int(sys.argv[2]), "ok": "NOT" not in row["case"], "edits": row["ops"],
+  "fanout_ms": {"p50": round(row["p50_ms"], 1), "p99": round(row["p99_ms"], 1)},
+  "server": {"cpu_ms_per_edit": int(cpu.group(1)) / 1000 if cpu else None},
+  "generator_ms_per_edit": int(gen.group(1)) / 1000 if gen else None, "connect_s": None}))
+PY
+    continue
+  fi
   GLOSSA_URL="http://127.0.0.1:$port" GLOSSA_TOKEN=demo-alice-token GLOSSA_USER=alice GLOSSA_PID=$PID \
     SETTLE_S=1 "$HERE/run-sync-bench.sh" "$WORK/sync-$n.json" >&2 || say "the run with $n earlier changes failed"
   stop

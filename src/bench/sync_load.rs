@@ -45,6 +45,8 @@ pub struct Workload {
     pub throttle: Duration,
     pub anchor: Anchor,
     pub edit: Edit,
+    /// A server process on this machine whose CPU to measure over the run.
+    pub server_pid: Option<u32>,
     /// How long to wait for a connection, and for the last edits to arrive everywhere.
     pub patience: Duration,
 }
@@ -71,6 +73,8 @@ pub struct Report {
     /// The generator thread's CPU from the first edit to closing the last client (connecting
     /// and loading the document are not counted).
     pub cpu: Option<Duration>,
+    /// The server's CPU over the same time, when it runs apart and its pid was given.
+    pub server_cpu: Option<Duration>,
     /// Every client's document at the end.
     pub docs: Vec<Automerge>,
 }
@@ -80,16 +84,23 @@ impl Report {
         self.cpu.map(|c| c / self.edits.max(1) as u32)
     }
 
+    pub fn server_cpu_per_edit(&self) -> Option<Duration> {
+        self.server_cpu.map(|c| c / self.edits.max(1) as u32)
+    }
+
     pub fn cpu_per_client(&self) -> Option<Duration> {
         self.cpu.map(|c| c / self.clients.max(1) as u32)
     }
 
     /// The run as a row: delivered edits per second, fan-out percentiles.
     pub fn row(&self) -> Row {
-        let cpu = match self.cpu_per_edit() {
+        let mut cpu = match self.cpu_per_edit() {
             Some(c) => format!("generator CPU {} µs/edit", c.as_micros()),
             None => "generator CPU not measured".into(),
         };
+        if let Some(c) = self.server_cpu_per_edit() {
+            cpu.push_str(&format!(", server CPU {} µs/edit", c.as_micros()));
+        }
         let case = format!(
             "fan-out, {} clients on one document ({} writers, {} edits, {}/{} delivered, {}, {})",
             self.clients,
@@ -220,6 +231,7 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
         anyhow::bail!("the clients did not agree on the document before the run");
     }
     let cpu_before = edit::thread_cpu();
+    let server_before = w.server_pid.and_then(edit::process_cpu);
     let started = Instant::now();
     let _ = go.send(true);
     let edits = w.writers.len() * w.edits_per_writer;
@@ -238,6 +250,11 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
     })
     .await;
     let elapsed = delivered_at.duration_since(started);
+    let server_cpu = w
+        .server_pid
+        .and_then(edit::process_cpu)
+        .zip(server_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let _ = stop.send(true);
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -264,6 +281,7 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
         errors: outcomes.iter().flat_map(|o| o.errors.clone()).collect(),
         elapsed,
         cpu,
+        server_cpu,
         docs: outcomes.into_iter().map(|o| o.doc).collect(),
     })
 }

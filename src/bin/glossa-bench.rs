@@ -92,6 +92,21 @@ struct Cli {
     /// edit a few characters typed into the writer's own note).
     #[arg(long, value_name = "EDIT", default_value = "comment")]
     sync_edit: bench::sync_load::Edit,
+    /// The sync suite's client counts, one case each.
+    #[arg(
+        long,
+        value_name = "N,…",
+        value_delimiter = ',',
+        default_value = "10,100"
+    )]
+    sync_clients: Vec<usize>,
+    /// With --sync-url: the user that token belongs to, written as the writers' annotations'
+    /// creator (a server that checks authorship needs it).
+    #[arg(long, value_name = "NAME", default_value = "bench")]
+    sync_user: String,
+    /// With --sync-url: the server's process id, to measure its CPU per edit.
+    #[arg(long, value_name = "PID", requires = "sync_url")]
+    sync_server_pid: Option<u32>,
     /// List the suites and their parts.
     #[arg(long)]
     list: bool,
@@ -227,8 +242,15 @@ async fn main() -> anyhow::Result<()> {
             .sync_url
             .as_deref()
             .zip(cli.sync_document.as_deref())
-            .map(|(url, document)| (url, document, cli.sync_token.as_str()));
-        sync(external, cli.sync_edit, &mut rows).await?;
+            .map(|(url, document)| {
+                (
+                    url,
+                    document,
+                    (cli.sync_token.as_str(), cli.sync_user.as_str()),
+                    cli.sync_server_pid,
+                )
+            });
+        sync(external, cli.sync_edit, &cli.sync_clients, &mut rows).await?;
     }
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
@@ -432,22 +454,30 @@ async fn replicas(
 /// document id and a token): 2 writers adding an annotation 5 times a second each, with 10 and
 /// then 100 clients on the document.
 async fn sync(
-    external: Option<(&str, &str, &str)>,
+    external: Option<(&str, &str, (&str, &str), Option<u32>)>,
     edit: bench::sync_load::Edit,
+    clients: &[usize],
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
     use bench::sync_load::desk::{self, Case};
-    let cases = [10, 100].map(|clients| Case {
-        clients,
-        writers: 2,
-        edits_per_writer: 50,
-        rate: 5.0,
-        edit,
-    });
+    anyhow::ensure!(
+        clients.iter().all(|&n| n > 2),
+        "--sync-clients: each case needs more clients than its 2 writers"
+    );
+    let cases: Vec<Case> = clients
+        .iter()
+        .map(|&clients| Case {
+            clients,
+            writers: 2,
+            edits_per_writer: 50,
+            rate: 5.0,
+            edit,
+        })
+        .collect();
     let throttle = Duration::from_millis(100);
     let reports = match external {
-        Some((url, document, token)) => {
-            desk::external(url, document, token, &cases, throttle).await?
+        Some((url, document, token, pid)) => {
+            desk::external(url, document, token, pid, &cases, throttle).await?
         }
         None => desk::in_process(&cases, throttle).await?,
     };
@@ -459,7 +489,7 @@ async fn sync(
             );
         }
         let mut row = report.row();
-        if let Some((url, _, _)) = external {
+        if let Some((url, _, _, _)) = external {
             row.backend = format!("external ({url})");
         }
         eprintln!(

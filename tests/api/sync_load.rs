@@ -29,6 +29,7 @@ async fn every_edit_reaches_every_client_and_all_converge() {
         throttle: Duration::from_millis(50),
         anchor: Anchor::seeded(),
         edit: Edit::Comment,
+        server_pid: None,
         // A hang guard, not a speed test: how long nothing may move.
         patience: Duration::from_secs(60),
     };
@@ -92,6 +93,8 @@ async fn typing_writers_reach_every_client_and_the_server_keeps_what_they_typed(
         throttle: Duration::from_millis(50),
         anchor: Anchor::seeded(),
         edit: Edit::Typing,
+        // The server runs in this process: its CPU is the test's, measured to show it is read.
+        server_pid: Some(std::process::id()),
         patience: Duration::from_secs(60),
     };
     let report = run_dedicated(workload).await.expect("the run completes");
@@ -101,6 +104,7 @@ async fn typing_writers_reach_every_client_and_the_server_keeps_what_they_typed(
     assert_eq!(report.expected, 8 * 4);
     assert_eq!(report.delivered, report.expected);
     assert!(report.converged);
+    assert!(report.server_cpu.is_some(), "the server's CPU was read");
 
     // Each writer's note, added before the run, holds what it typed, in order.
     let state = app.desk.documents().inspect(&article).await.unwrap();

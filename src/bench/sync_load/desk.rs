@@ -55,6 +55,7 @@ pub async fn in_process(cases: &[Case], throttle: Duration) -> anyhow::Result<Ve
             throttle,
             anchor,
             edit: case.edit,
+            server_pid: None,
             patience: Duration::from_secs(10),
         };
         let report = run_dedicated(workload).await;
@@ -65,11 +66,13 @@ pub async fn in_process(cases: &[Case], throttle: Duration) -> anyhow::Result<Ve
 }
 
 /// Runs each case against a server elsewhere (the reference automerge-repo server, say), on
-/// the document `document_id` there, every client with the same `token`.
+/// the document `document_id` there, every client with the same token, the writers as its
+/// user; the server's CPU is measured when its `server_pid` is given.
 pub async fn external(
     url: &str,
     document_id: &str,
-    token: &str,
+    (token, user): (&str, &str),
+    server_pid: Option<u32>,
     cases: &[Case],
     throttle: Duration,
 ) -> anyhow::Result<Vec<Report>> {
@@ -79,7 +82,7 @@ pub async fn external(
             url: url.to_owned(),
             document_id: document_id.to_owned(),
             writers: (0..case.writers)
-                .map(|i| (token.to_owned(), format!("bench-writer-{i}")))
+                .map(|_| (token.to_owned(), user.to_owned()))
                 .collect(),
             readers: vec![token.to_owned()],
             clients: case.clients,
@@ -88,6 +91,7 @@ pub async fn external(
             throttle,
             anchor: Anchor::seeded(),
             edit: case.edit,
+            server_pid,
             patience: Duration::from_secs(10),
         };
         reports.push(run_dedicated(workload).await?);

@@ -140,7 +140,16 @@ pub fn thread_cpu() -> Option<Duration> {
             return Some(Duration::from_nanos(ns));
         }
     }
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    stat_cpu(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// CPU time (user and system) process `pid` has used so far, from its `stat`, in steps of
+/// 10 ms; `None` if it cannot be read.
+pub fn process_cpu(pid: u32) -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn stat_cpu(stat: &str) -> Option<Duration> {
     // Fields after the command (which may hold spaces) start at the third; utime and stime
     // are the 14th and 15th.
     let rest = &stat[stat.rfind(')')? + 2..];
