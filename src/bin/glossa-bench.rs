@@ -242,13 +242,12 @@ async fn main() -> anyhow::Result<()> {
             .sync_url
             .as_deref()
             .zip(cli.sync_document.as_deref())
-            .map(|(url, document)| {
-                (
-                    url,
-                    document,
-                    (cli.sync_token.as_str(), cli.sync_user.as_str()),
-                    cli.sync_server_pid,
-                )
+            .map(|(url, document)| External {
+                url,
+                document,
+                token: &cli.sync_token,
+                user: &cli.sync_user,
+                pid: cli.sync_server_pid,
             });
         sync(external, cli.sync_edit, &cli.sync_clients, &mut rows).await?;
     }
@@ -450,11 +449,20 @@ async fn replicas(
     Ok(())
 }
 
+/// A server the sync suite runs against instead of one in-process.
+struct External<'a> {
+    url: &'a str,
+    document: &'a str,
+    token: &'a str,
+    user: &'a str,
+    pid: Option<u32>,
+}
+
 /// The sync load generator on a fresh desk served in-process (or on `external`: a sync URL, a
 /// document id and a token): 2 writers adding an annotation 5 times a second each, with 10 and
 /// then 100 clients on the document.
 async fn sync(
-    external: Option<(&str, &str, (&str, &str), Option<u32>)>,
+    external: Option<External<'_>>,
     edit: bench::sync_load::Edit,
     clients: &[usize],
     rows: &mut Vec<Row>,
@@ -476,8 +484,16 @@ async fn sync(
         .collect();
     let throttle = Duration::from_millis(100);
     let reports = match external {
-        Some((url, document, token, pid)) => {
-            desk::external(url, document, token, pid, &cases, throttle).await?
+        Some(e) => {
+            desk::external(
+                e.url,
+                e.document,
+                (e.token, e.user),
+                e.pid,
+                &cases,
+                throttle,
+            )
+            .await?
         }
         None => desk::in_process(&cases, throttle).await?,
     };
@@ -489,8 +505,8 @@ async fn sync(
             );
         }
         let mut row = report.row();
-        if let Some((url, _, _, _)) = external {
-            row.backend = format!("external ({url})");
+        if let Some(e) = &external {
+            row.backend = format!("external ({})", e.url);
         }
         eprintln!(
             "{}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, generator CPU {:?} per client",
