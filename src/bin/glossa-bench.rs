@@ -483,7 +483,7 @@ async fn sync(
         })
         .collect();
     let throttle = Duration::from_millis(100);
-    let reports = match external {
+    let reports = match &external {
         Some(e) => {
             desk::external(
                 e.url,
