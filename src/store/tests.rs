@@ -491,3 +491,35 @@ async fn a_failed_sync_refuses_its_batch_and_every_batch_written_after_it() {
     assert!(matches!(later, Err(StoreError::Unavailable)), "{later:?}");
     store.close();
 }
+
+#[tokio::test]
+async fn a_duplicate_of_an_append_still_syncing_is_answered_only_after_its_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncs = HeldSyncs::install(Vec::new());
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    let id = EventId::random();
+    let again = |log: EventLog| {
+        let request = AppendRequest {
+            events: vec![event(id, &a)],
+            expectations: vec![],
+        };
+        async move { log.append(request).await }
+    };
+    let first = tokio::spawn(again(store.log.clone()));
+    syncs.entered().await;
+    // Decided against the written, not yet durable, first append: a batch that writes nothing,
+    // which still waits for a sync of its own.
+    let duplicate = tokio::spawn(again(store.log.clone()));
+    syncs.release();
+    let first = first.await.unwrap().unwrap();
+    syncs.entered().await;
+    tokio::task::yield_now().await;
+    assert!(!duplicate.is_finished());
+    syncs.release();
+    let duplicate = duplicate.await.unwrap().unwrap();
+    assert!(duplicate.duplicate);
+    assert_eq!(duplicate.positions, first.positions);
+    assert_eq!(store.log.head(), 1);
+    store.close();
+}
