@@ -16,6 +16,22 @@ pub struct Durability {
     data_file: File,
     blob_dir: PathBuf,
     synced_blobs: BTreeSet<String>,
+    /// Called before each sync, in tests: holds a sync back or fails it.
+    before_sync: Option<SyncHook>,
+}
+
+/// What a test runs before each sync of a store it opens.
+pub(super) type SyncHook = Box<dyn FnMut() -> io::Result<()> + Send>;
+
+#[cfg(test)]
+thread_local! {
+    static NEXT_HOOK: std::cell::RefCell<Option<SyncHook>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The next store this thread opens runs `hook` before each sync.
+#[cfg(test)]
+pub(super) fn hook_next_open(hook: SyncHook) {
+    NEXT_HOOK.with(|next| *next.borrow_mut() = Some(hook));
 }
 
 impl Durability {
@@ -27,13 +43,21 @@ impl Durability {
             data_file,
             blob_dir: sled_dir.join("blobs"),
             synced_blobs: BTreeSet::new(),
+            before_sync: None,
         };
+        #[cfg(test)]
+        {
+            durability.before_sync = NEXT_HOOK.with(|next| next.borrow_mut().take());
+        }
         durability.sync_new_blobs()?;
         Ok(durability)
     }
 
     /// Call after `Db::flush()`: afterwards everything flushed is on stable storage.
     pub fn sync(&mut self) -> io::Result<()> {
+        if let Some(hook) = &mut self.before_sync {
+            hook()?;
+        }
         self.data_file.sync_data()?;
         self.sync_new_blobs()
     }

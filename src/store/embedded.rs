@@ -1,37 +1,61 @@
-//! The embedded log's writer: decides each batch against the sled trees, writes it in one
-//! atomic sled batch, flushes and `fdatasync`s (see `durability`) before anyone is answered.
+//! The embedded log's writer: decides each batch against the sled trees and writes it in one
+//! atomic sled batch; a [`Syncer`] on its own thread then flushes and `fdatasync`s (see
+//! `durability`) before anyone is answered. The writer decides and writes the next batch while
+//! the syncer makes the last one durable.
 
 use std::collections::HashMap;
 
 use crate::domain::{EventId, StreamId};
 
 use super::durability::Durability;
-use super::log::{AppendRequest, Failure, Outcome, Position};
+use super::log::{AppendRequest, Outcome, Position};
 use super::plan::{Batch, Known};
 use super::{keys, local, record, StoreError};
 
 pub(crate) struct Embedded {
+    /// Stream versions the writer knows (what it has written, durable or not), filled from the
+    /// tree on first use.
+    heads: HashMap<StreamId, u64>,
+    syncer: Option<Syncer>,
+}
+
+/// Makes what the writer wrote durable: everything written to sled before [`Syncer::sync`]
+/// starts is on stable storage when it returns.
+pub(super) struct Syncer {
     db: sled::Db,
     durability: Durability,
-    /// Stream versions the writer knows, filled from the tree on first use.
-    heads: HashMap<StreamId, u64>,
+}
+
+impl Syncer {
+    pub(super) fn sync(&mut self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.durability.sync()?;
+        Ok(())
+    }
 }
 
 impl Embedded {
     pub(super) fn new(db: sled::Db, durability: Durability) -> Self {
         Self {
-            db,
-            durability,
             heads: HashMap::new(),
+            syncer: Some(Syncer { db, durability }),
         }
     }
 
-    pub(super) fn commit(
+    /// The syncer, for the thread that runs it (once).
+    pub(super) fn take_syncer(&mut self) -> Option<Syncer> {
+        self.syncer.take()
+    }
+
+    /// Decides a batch after `head` (the last position written, durable or not) and writes it
+    /// into sled, not yet durably: nobody may be answered, nor the events shown, until a
+    /// [`Syncer::sync`] that started after this returned has returned.
+    pub(super) fn write(
         &mut self,
         tree: &sled::Tree,
         head: u64,
         requests: &[&AppendRequest],
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Outcome, StoreError> {
         let mut batch = Batch::new(head + 1);
         let mut known = InTree {
             tree,
@@ -43,17 +67,14 @@ impl Embedded {
                 Ok(plan) => plans.push(plan),
                 Err(error) => {
                     self.heads.clear();
-                    return Err(Failure::Fatal(error));
+                    return Err(error);
                 }
             }
         }
         if !batch.records.is_empty() {
-            let written = local::apply(tree, &batch.records)
-                .and_then(|()| self.db.flush().map(drop).map_err(StoreError::from))
-                .and_then(|()| self.durability.sync().map_err(StoreError::from));
-            if let Err(error) = written {
+            if let Err(error) = local::apply(tree, &batch.records) {
                 self.heads.clear();
-                return Err(Failure::Fatal(error));
+                return Err(error);
             }
             self.heads.extend(batch.heads);
         }

@@ -236,6 +236,8 @@ impl EventLog {
             sink,
             shared: shared.clone(),
             committed,
+            written: head,
+            syncer: None,
         };
         let writer = thread::Builder::new()
             .name("glossa-log-writer".into())
@@ -423,11 +425,41 @@ struct Writer {
     sink: Sink,
     shared: Arc<Shared>,
     committed: std_mpsc::Sender<Vec<EventRecord>>,
+    /// The last position written into sled, durable or not (the embedded log only).
+    written: u64,
+    /// The embedded log's syncer thread and the batches it is to make durable.
+    syncer: Option<(std_mpsc::Sender<Written>, JoinHandle<()>)>,
+}
+
+/// A batch the embedded writer wrote into sled, waiting for the syncer.
+struct Written {
+    jobs: Vec<Job>,
+    outcome: Outcome,
+    started: std::time::Instant,
 }
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Message>) {
-        while let Some(first) = self.next_job(&mut rx) {
+        if let Err(error) = self.start_syncer() {
+            tracing::error!(%error, "could not start the event log's syncer; refusing appends");
+            self.refuse_all(&mut rx);
+        } else {
+            self.serve(&mut rx);
+        }
+        // The syncer answers and publishes what it was handed, then ends.
+        if let Some((batches, syncer)) = self.syncer.take() {
+            drop(batches);
+            if syncer.join().is_err() {
+                tracing::error!("the event log's syncer panicked");
+            }
+        }
+        if let Err(error) = self.shared.tree.flush() {
+            tracing::error!(error = %error, "final flush of the event log failed");
+        }
+    }
+
+    fn serve(&mut self, rx: &mut mpsc::Receiver<Message>) {
+        while let Some(first) = self.next_job(rx) {
             let first = match first {
                 Next::Job(job) => job,
                 Next::Follow => {
@@ -451,20 +483,39 @@ impl Writer {
             }
             if let Err(error) = self.commit(jobs) {
                 tracing::error!(error = %error, "the event log failed to commit; refusing further appends");
-                self.shared.poisoned.store(true, Ordering::Release);
-                // Answer everything still queued, then stop: a restart recovers from disk.
-                rx.close();
-                while let Ok(message) = rx.try_recv() {
-                    if let Message::Append(job) = message {
-                        let _ = job.reply.send(Err(StoreError::Unavailable));
-                    }
-                }
+                self.refuse_all(rx);
                 return;
             }
         }
-        if let Err(error) = self.shared.tree.flush() {
-            tracing::error!(error = %error, "final flush of the event log failed");
+    }
+
+    /// Poisons the log and answers everything still queued: a restart recovers from disk.
+    fn refuse_all(&self, rx: &mut mpsc::Receiver<Message>) {
+        self.shared.poisoned.store(true, Ordering::Release);
+        rx.close();
+        while let Ok(message) = rx.try_recv() {
+            if let Message::Append(job) = message {
+                let _ = job.reply.send(Err(StoreError::Unavailable));
+            }
         }
+    }
+
+    /// The embedded log makes its batches durable on a thread of its own.
+    fn start_syncer(&mut self) -> Result<(), StoreError> {
+        let Sink::Embedded(sink) = &mut self.sink else {
+            return Ok(());
+        };
+        let Some(syncer) = sink.take_syncer() else {
+            return Ok(());
+        };
+        let (batches, waiting) = std_mpsc::channel();
+        let (shared, committed) = (self.shared.clone(), self.committed.clone());
+        let thread = thread::Builder::new()
+            .name("glossa-log-sync".into())
+            .spawn(move || sync_written(syncer, waiting, &shared, &committed))?;
+        self.written = self.shared.durable.load(Ordering::Acquire);
+        self.syncer = Some((batches, thread));
+        Ok(())
     }
 
     /// The next append to commit, or a doorbell; `None` once the log is closed and its queue
@@ -516,32 +567,46 @@ impl Writer {
         }
     }
 
-    /// Makes committed events visible: the durable head, its watchers, the projector.
-    fn publish(&self, records: Vec<EventRecord>, started: Option<std::time::Instant>) {
-        let Some(last) = records.last().map(|r| r.seq) else {
-            return;
-        };
-        self.shared.durable.store(last, Ordering::Release);
-        self.shared.durable_tx.send_replace(last);
-        if let Some(started) = started {
-            let m = crate::metrics::metrics();
-            m.fsync_seconds.observe(started.elapsed().as_secs_f64());
-            m.batch_events.observe(records.len() as f64);
-            m.append_batches.inc();
-            m.events_appended.inc_by(records.len() as u64);
-        }
-        if self.committed.send(records).is_err() {
-            tracing::warn!("the read-model projector has stopped; events stay in the log");
-        }
-    }
-
     fn commit(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
+        // A failed sync poisons the log: nothing written after it may be answered.
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError::Unavailable));
+            }
+            return Err(StoreError::Unavailable);
+        }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
-        let head = self.shared.durable.load(Ordering::Acquire);
+        if let (Sink::Embedded(sink), Some((batches, _))) = (&mut self.sink, &self.syncer) {
+            let outcome = match sink.write(&self.shared.tree, self.written, &requests) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(StoreError::Unavailable));
+                    }
+                    return Err(error);
+                }
+            };
+            self.written = outcome.records.last().map_or(self.written, |r| r.seq);
+            let written = Written {
+                jobs,
+                outcome,
+                started,
+            };
+            return batches.send(written).map_err(|unsent| {
+                for job in unsent.0.jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable));
+                }
+                StoreError::Unavailable
+            });
+        }
         let outcome = match &mut self.sink {
-            Sink::Embedded(sink) => sink.commit(&self.shared.tree, head, &requests),
-            Sink::Postgres(sink) => sink.commit(&self.shared.tree, head, &requests),
+            Sink::Postgres(sink) => {
+                let head = self.shared.durable.load(Ordering::Acquire);
+                sink.commit(&self.shared.tree, head, &requests)
+            }
+            // Only without its syncer, which `run` starts first.
+            Sink::Embedded(_) => Err(Failure::Fatal(StoreError::Unavailable)),
         };
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -558,17 +623,76 @@ impl Writer {
                 return Err(error);
             }
         };
-        // Visible before anyone is answered: whoever hears of a position can read it.
-        let Outcome { plans, records } = outcome;
-        let last = records.last().map(|r| r.seq);
-        if let Some(last) = last {
-            self.shared.durable.store(last, Ordering::Release);
-        }
-        for (job, plan) in jobs.into_iter().zip(plans) {
-            let _ = job.reply.send(plan.answer());
-        }
-        self.publish(records, Some(started));
+        acknowledge(&self.shared, &self.committed, jobs, outcome, started);
         Ok(())
+    }
+}
+
+/// The embedded log's syncer thread: takes every batch written so far, makes them durable with
+/// one flush and `fdatasync` that starts after they were all written, then answers and
+/// publishes them in order. Ends once the writer lets go of the channel.
+fn sync_written(
+    mut syncer: super::embedded::Syncer,
+    waiting: std_mpsc::Receiver<Written>,
+    shared: &Shared,
+    committed: &std_mpsc::Sender<Vec<EventRecord>>,
+) {
+    let mut failed = false;
+    while let Ok(first) = waiting.recv() {
+        let mut written = vec![first];
+        written.extend(waiting.try_iter());
+        if !failed {
+            if let Err(error) = syncer.sync() {
+                tracing::error!(%error, "the event log failed to sync; refusing further appends");
+                shared.poisoned.store(true, Ordering::Release);
+                failed = true;
+            }
+        }
+        for Written {
+            jobs,
+            outcome,
+            started,
+        } in written
+        {
+            if failed {
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable));
+                }
+            } else {
+                acknowledge(shared, committed, jobs, outcome, started);
+            }
+        }
+    }
+}
+
+/// Answers a durable batch and makes it visible: the durable head, its watchers, the
+/// projector.
+fn acknowledge(
+    shared: &Shared,
+    committed: &std_mpsc::Sender<Vec<EventRecord>>,
+    jobs: Vec<Job>,
+    outcome: Outcome,
+    started: std::time::Instant,
+) {
+    // Visible before anyone is answered: whoever hears of a position can read it.
+    let Outcome { plans, records } = outcome;
+    if let Some(last) = records.last().map(|r| r.seq) {
+        shared.durable.store(last, Ordering::Release);
+    }
+    for (job, plan) in jobs.into_iter().zip(plans) {
+        let _ = job.reply.send(plan.answer());
+    }
+    let Some(last) = records.last().map(|r| r.seq) else {
+        return;
+    };
+    shared.durable_tx.send_replace(last);
+    let m = crate::metrics::metrics();
+    m.fsync_seconds.observe(started.elapsed().as_secs_f64());
+    m.batch_events.observe(records.len() as f64);
+    m.append_batches.inc();
+    m.events_appended.inc_by(records.len() as u64);
+    if committed.send(records).is_err() {
+        tracing::warn!("the read-model projector has stopped; events stay in the log");
     }
 }
 

@@ -365,3 +365,161 @@ async fn the_read_models_skip_unknown_types_and_stop_at_an_event_they_cannot_app
         .to_string();
     assert!(cause.contains("annotation a"), "{cause}");
 }
+
+/// A sync hook that reports each sync it is entered for and holds it until released, then
+/// gives the sync `outcomes` in turn (success once they run out).
+struct HeldSyncs {
+    entered: std::sync::mpsc::Receiver<()>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+impl HeldSyncs {
+    /// Hooks the next store this thread opens.
+    fn install(mut outcomes: Vec<std::io::Result<()>>) -> Self {
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        outcomes.reverse();
+        durability::hook_next_open(Box::new(move || {
+            let _ = entered_tx.send(());
+            let _ = release_rx.recv();
+            outcomes.pop().unwrap_or(Ok(()))
+        }));
+        Self { entered, release }
+    }
+
+    /// Waits until the syncer is held in a sync.
+    async fn entered(&mut self) {
+        let entered = std::mem::replace(&mut self.entered, std::sync::mpsc::channel().1);
+        let (entered, got) = tokio::task::spawn_blocking(move || {
+            let got = entered.recv_timeout(std::time::Duration::from_secs(60));
+            (entered, got)
+        })
+        .await
+        .unwrap();
+        self.entered = entered;
+        got.expect("the syncer never started a sync");
+    }
+
+    fn release(&self) {
+        self.release.send(()).unwrap();
+    }
+}
+
+/// Waits until the writer has written `stream` up to `version` into sled (durable or not).
+async fn written(store: &Store, stream: &StreamId, version: u64) {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while store.log.stream_version(stream).unwrap() < version {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the writer never wrote the append");
+}
+
+#[tokio::test]
+async fn the_writer_writes_the_next_batch_while_the_last_syncs_and_nothing_shows_before_its_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncs = HeldSyncs::install(Vec::new());
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    let first_id = EventId::random();
+    let first = tokio::spawn({
+        let log = store.log.clone();
+        let request = AppendRequest {
+            events: vec![event(first_id, &a)],
+            expectations: vec![(a.clone(), Expected::NoStream)],
+        };
+        async move { log.append(request).await }
+    });
+    syncs.entered().await;
+    // The first append's sync is held: the second is decided against it and written meanwhile.
+    let second = tokio::spawn({
+        let log = store.log.clone();
+        let request = append_one(&a, Expected::Exact(1));
+        async move { log.append(request).await }
+    });
+    written(&store, &a, 2).await;
+    assert!(!first.is_finished() && !second.is_finished());
+    assert_eq!(store.log.head(), 0);
+    assert!(store.log.read_after(0, 10).unwrap().is_empty());
+    assert_eq!(store.log.get(1).unwrap(), None);
+    assert_eq!(store.log.by_id(first_id).unwrap(), None);
+    assert!(store.log.read_stream(&a, 0).unwrap().is_empty());
+    syncs.release();
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.positions, vec![Position { seq: 1, version: 1 }]);
+    // The second append waits for a sync of its own, which started after it was written.
+    syncs.entered().await;
+    assert!(!second.is_finished());
+    assert_eq!(store.log.head(), 1);
+    let shown = store.log.read_after(0, 10).unwrap();
+    assert_eq!(shown.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1]);
+    syncs.release();
+    let second = second.await.unwrap().unwrap();
+    assert_eq!(second.positions, vec![Position { seq: 2, version: 2 }]);
+    assert_eq!(store.log.head(), 2);
+    store.close();
+}
+
+#[tokio::test]
+async fn a_failed_sync_refuses_its_batch_and_every_batch_written_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncs = HeldSyncs::install(vec![Err(std::io::Error::other("the disk is gone"))]);
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    let first = tokio::spawn({
+        let log = store.log.clone();
+        let request = append_one(&a, Expected::NoStream);
+        async move { log.append(request).await }
+    });
+    syncs.entered().await;
+    let second = tokio::spawn({
+        let log = store.log.clone();
+        let request = append_one(&a, Expected::Exact(1));
+        async move { log.append(request).await }
+    });
+    written(&store, &a, 2).await;
+    syncs.release();
+    assert!(matches!(first.await.unwrap(), Err(StoreError::Unavailable)));
+    assert!(matches!(
+        second.await.unwrap(),
+        Err(StoreError::Unavailable)
+    ));
+    assert_eq!(store.log.head(), 0);
+    assert!(store.log.read_after(0, 10).unwrap().is_empty());
+    let later = store.log.append(append_one(&a, Expected::Any)).await;
+    assert!(matches!(later, Err(StoreError::Unavailable)), "{later:?}");
+    store.close();
+}
+
+#[tokio::test]
+async fn a_duplicate_of_an_append_still_syncing_is_answered_only_after_its_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut syncs = HeldSyncs::install(Vec::new());
+    let store = Store::open(dir.path()).unwrap();
+    let a = stream("a");
+    let id = EventId::random();
+    let again = |log: EventLog| {
+        let request = AppendRequest {
+            events: vec![event(id, &a)],
+            expectations: vec![],
+        };
+        async move { log.append(request).await }
+    };
+    let first = tokio::spawn(again(store.log.clone()));
+    syncs.entered().await;
+    // Decided against the written, not yet durable, first append: a batch that writes nothing,
+    // which still waits for a sync of its own.
+    let duplicate = tokio::spawn(again(store.log.clone()));
+    syncs.release();
+    let first = first.await.unwrap().unwrap();
+    syncs.entered().await;
+    tokio::task::yield_now().await;
+    assert!(!duplicate.is_finished());
+    syncs.release();
+    let duplicate = duplicate.await.unwrap().unwrap();
+    assert!(duplicate.duplicate);
+    assert_eq!(duplicate.positions, first.positions);
+    assert_eq!(store.log.head(), 1);
+    store.close();
+}
