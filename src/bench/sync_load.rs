@@ -136,12 +136,14 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
 }
 
 /// Runs several workloads at once (different documents, say) on a thread of their own with a
-/// single-threaded runtime: connects them all, takes `sample` (on that thread, so it can read
-/// the thread's CPU), starts every writer, waits for every run's delivery and convergence,
-/// takes `sample` again, then closes them all.
+/// single-threaded runtime: connects them all, waits for the process `quiet` (the server) to
+/// go idle if given, takes `sample` (on that thread, so it can read the thread's CPU), starts
+/// every writer, waits for every run's delivery and convergence, takes `sample` again, then
+/// closes them all.
 pub async fn run_many_dedicated<S: Send + 'static>(
     workloads: Vec<Workload>,
     limit: Option<Duration>,
+    quiet: Option<u32>,
     sample: impl Fn() -> S + Send + 'static,
 ) -> anyhow::Result<Sampled<S>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -152,7 +154,7 @@ pub async fn run_many_dedicated<S: Send + 'static>(
                 .enable_all()
                 .build()
                 .map_err(anyhow::Error::from)
-                .and_then(|runtime| runtime.block_on(run_many(workloads, limit, sample)));
+                .and_then(|runtime| runtime.block_on(run_many(workloads, limit, quiet, sample)));
             let _ = tx.send(result);
         })?;
     rx.await?
@@ -169,6 +171,7 @@ pub struct Sampled<S> {
 async fn run_many<S>(
     workloads: Vec<Workload>,
     limit: Option<Duration>,
+    quiet: Option<u32>,
     sample: impl Fn() -> S,
 ) -> anyhow::Result<Sampled<S>> {
     let connecting: Vec<_> = workloads
@@ -188,6 +191,10 @@ async fn run_many<S>(
             let _ = c.stop.send(true);
         }
         return Err(error);
+    }
+    // The last rounds of the clients' first syncs are not part of the step.
+    if let Some(pid) = quiet {
+        servers::idle(pid, Duration::from_secs(15)).await;
     }
     let before = sample();
     let going: Vec<_> = connected

@@ -338,13 +338,13 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
     let mut made = 0usize;
     let mut good: Option<f64> = None;
     let mut bad: Option<Step> = None;
-    // Every writer makes at least one edit a step.
-    let floor = (case.documents * case.writers()) as f64 / options.step.as_secs_f64();
+    // At least one edit per document a step.
+    let floor = case.documents as f64 / options.step.as_secs_f64();
     let mut rate = options.start_rate.max(floor.ceil());
     let mut last_report = None;
     let mut refinements = options.refinements;
     loop {
-        let per_document = edits_per_writer(options, case, rate) * case.writers();
+        let per_document = edits_per_writer(options, case, rate) * writers(options, case, rate);
         if made + per_document > DOCUMENT_BUDGET {
             eprintln!(
                 "  {}: {rate:.0} edits/s would take a document past {DOCUMENT_BUDGET} annotations; stopping",
@@ -406,26 +406,22 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
     side
 }
 
+/// Writers per document at this rate: the case's, fewer where they would not make an edit
+/// each in a step.
+fn writers(options: &Options, case: Case, rate: f64) -> usize {
+    let per_document = rate * options.step.as_secs_f64() / case.documents as f64;
+    (per_document.round() as usize).clamp(1, case.writers())
+}
+
 fn edits_per_writer(options: &Options, case: Case, rate: f64) -> usize {
-    let per_writer = rate / (case.documents * case.writers()) as f64;
+    let per_writer = rate / (case.documents * writers(options, case, rate)) as f64;
     ((per_writer * options.step.as_secs_f64()).round() as usize).max(1)
 }
 
-/// Waits until the server is idle (under 5% of a core over a quarter second), for at most
-/// 15 s: a step that fell behind leaves work that would otherwise land in the next one.
+/// Waits until the server is idle: a step that fell behind leaves work that would otherwise
+/// land in the next one.
 async fn settle(server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut before = server.sample();
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = server.sample();
-        match (before, now) {
-            (Some(b), Some(n)) if n.cpu.saturating_sub(b.cpu) <= Duration::from_millis(12) => {
-                return
-            }
-            _ => before = now,
-        }
-    }
+    servers::idle(server.pid(), Duration::from_secs(15)).await;
 }
 
 async fn run_step(
@@ -436,7 +432,8 @@ async fn run_step(
     rate: f64,
 ) -> anyhow::Result<(Step, Report)> {
     let edits_per_writer = edits_per_writer(options, case, rate);
-    let per_writer = rate / (case.documents * case.writers()) as f64;
+    let writers = writers(options, case, rate);
+    let per_writer = rate / (case.documents * writers) as f64;
     let patience = Duration::from_secs(5);
     let workloads: Vec<Workload> = targets
         .documents
@@ -445,7 +442,7 @@ async fn run_step(
         .map(|(i, (document, anchor))| Workload {
             url: server.sync_url.clone(),
             document_id: document.clone(),
-            writers: targets.writers[i].clone(),
+            writers: targets.writers[i][..writers].to_vec(),
             readers: targets.readers[i].clone(),
             clients: case.clients,
             edits_per_writer,
@@ -459,7 +456,7 @@ async fn run_step(
     let sample = move || (Instant::now(), edit::thread_cpu(), Usage::of(pid));
     // Writing takes about a step; a server that falls far behind is not waited for long.
     let limit = options.step * 3 + patience;
-    let sampled = run_many_dedicated(workloads, Some(limit), sample).await?;
+    let sampled = run_many_dedicated(workloads, Some(limit), Some(pid), sample).await?;
     let (t0, g0, s0) = sampled.before;
     let (t1, g1, s1) = sampled.after;
     let mut latencies: Vec<Duration> = Vec::new();

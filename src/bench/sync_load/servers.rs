@@ -111,6 +111,23 @@ impl Usage {
     }
 }
 
+/// Waits until the process `pid` is idle (under 5% of a core over a quarter second), for at
+/// most `max`.
+pub async fn idle(pid: u32, max: Duration) {
+    let deadline = Instant::now() + max;
+    let mut before = Usage::of(pid);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = Usage::of(pid);
+        match (before, now) {
+            (Some(b), Some(n)) if n.cpu.saturating_sub(b.cpu) <= Duration::from_millis(12) => {
+                return
+            }
+            _ => before = now,
+        }
+    }
+}
+
 fn scratch(name: &str) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "glossa-sync-ratio-{name}-{}",
