@@ -60,7 +60,8 @@ try {
   if (!doc || !doc.annotations) throw new Error("the document has no annotations map")
   const out = {}
   for (const [id, a] of Object.entries(doc.annotations)) out[id] = { body: text(a.body), creator: text(a.creator) }
-  process.stdout.write(JSON.stringify(out) + "\n")
+  // A pipe takes large output asynchronously: exit only once all of it is written.
+  await new Promise(resolve => process.stdout.write(JSON.stringify(out) + "\n", resolve))
   await Promise.race([repo.shutdown().catch(() => {}), sleep(2_000)])
   process.exit(0)
 } catch (e) {

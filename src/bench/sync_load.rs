@@ -138,12 +138,13 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
 /// Runs several workloads at once (different documents, say) on a thread of their own with a
 /// single-threaded runtime: connects them all, waits for the process `quiet` (the server) to
 /// go idle if given, takes `sample` (on that thread, so it can read the thread's CPU), starts
-/// every writer, waits for every run's delivery and convergence, takes `sample` again, then
+/// every writer (each workload's `stagger` after the one before), waits for every run's delivery and convergence, takes `sample` again, then
 /// closes them all.
 pub async fn run_many_dedicated<S: Send + 'static>(
     workloads: Vec<Workload>,
     limit: Option<Duration>,
     quiet: Option<u32>,
+    stagger: Duration,
     sample: impl Fn() -> S + Send + 'static,
 ) -> anyhow::Result<Sampled<S>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -154,7 +155,9 @@ pub async fn run_many_dedicated<S: Send + 'static>(
                 .enable_all()
                 .build()
                 .map_err(anyhow::Error::from)
-                .and_then(|runtime| runtime.block_on(run_many(workloads, limit, quiet, sample)));
+                .and_then(|runtime| {
+                    runtime.block_on(run_many(workloads, limit, quiet, stagger, sample))
+                });
             let _ = tx.send(result);
         })?;
     rx.await?
@@ -172,6 +175,7 @@ async fn run_many<S>(
     workloads: Vec<Workload>,
     limit: Option<Duration>,
     quiet: Option<u32>,
+    stagger: Duration,
     sample: impl Fn() -> S,
 ) -> anyhow::Result<Sampled<S>> {
     let connecting: Vec<_> = workloads
@@ -199,7 +203,14 @@ async fn run_many<S>(
     let before = sample();
     let going: Vec<_> = connected
         .into_iter()
-        .map(|c| tokio::spawn(c.go(limit)))
+        .enumerate()
+        .map(|(i, c)| {
+            // Writers of the i-th workload start `i` staggers after the first's.
+            tokio::spawn(async move {
+                tokio::time::sleep(stagger * i as u32).await;
+                c.go(limit).await
+            })
+        })
         .collect();
     let mut delivered = Vec::with_capacity(going.len());
     for task in going {

@@ -158,7 +158,12 @@ pub struct Step {
     /// Between the samples: all clients connected, and every edit delivered.
     pub wall: Duration,
     pub server_cpu: Option<Duration>,
+    /// Time the server's threads were ready to run but waiting for the core (other processes
+    /// on it), summed over its threads.
+    pub server_wait: Option<Duration>,
     pub generator_cpu: Option<Duration>,
+    /// Time the generator's thread was ready to run but waiting for its core.
+    pub generator_wait: Option<Duration>,
     pub rss_kb: u64,
     pub sustained: bool,
 }
@@ -174,10 +179,17 @@ impl Step {
             .map(|c| c.as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
     }
 
-    /// Whether the generator rather than the server was the limit: its thread busy nearly
-    /// all along.
+    /// The share of the wall time the generator's thread was running or ready to run.
+    pub fn generator_demand(&self) -> Option<f64> {
+        let wait = self.generator_wait.unwrap_or_default();
+        self.generator_cpu
+            .map(|c| (c + wait).as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
+    }
+
+    /// Whether the generator rather than the server was the limit: its thread running, or
+    /// ready to run and waiting for its core, nearly all along.
     pub fn generator_bound(&self) -> bool {
-        self.generator_busy().is_some_and(|b| b >= 0.85)
+        self.generator_demand().is_some_and(|b| b >= 0.85)
     }
 }
 
@@ -338,8 +350,8 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
     let mut made = 0usize;
     let mut good: Option<f64> = None;
     let mut bad: Option<Step> = None;
-    // At least one edit per document a step.
-    let floor = case.documents as f64 / options.step.as_secs_f64();
+    // At least two edits per document a step.
+    let floor = 2.0 * case.documents as f64 / options.step.as_secs_f64();
     let mut rate = options.start_rate.max(floor.ceil());
     let mut last_report = None;
     let mut refinements = options.refinements;
@@ -376,16 +388,13 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
         rate = match (good, &bad) {
             (Some(g), None) if g * 2.0 <= options.max_rate => g * 2.0,
             (Some(_), None) => break,
-            (_, Some(_)) if refinements == 0 => break,
+            (Some(_), Some(_)) if refinements == 0 => break,
             (Some(g), Some(b)) => {
                 refinements -= 1;
                 (g + b.rate) / 2.0
             }
-            // Nothing held yet: halve, down to a tenth of the start.
-            (None, Some(b)) if b.rate / 2.0 >= floor.max(options.start_rate / 10.0) => {
-                refinements -= 1;
-                b.rate / 2.0
-            }
+            // Nothing held yet: halve, down to one edit per document a step.
+            (None, Some(b)) if b.rate / 2.0 >= floor => b.rate / 2.0,
             (None, Some(_)) => break,
             (None, None) => unreachable!("a step ran"),
         };
@@ -406,11 +415,12 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
     side
 }
 
-/// Writers per document at this rate: the case's, fewer where they would not make an edit
-/// each in a step.
-fn writers(options: &Options, case: Case, rate: f64) -> usize {
-    let per_document = rate * options.step.as_secs_f64() / case.documents as f64;
-    (per_document.round() as usize).clamp(1, case.writers())
+/// Writers per document at this rate: one per 20 edits/s on the document, up to the case's.
+/// Every writer makes its first edit as the step starts, so more writers than that would
+/// start each step with a burst rather than the rate.
+fn writers(_options: &Options, case: Case, rate: f64) -> usize {
+    let per_document = rate / case.documents as f64;
+    ((per_document / 20.0).ceil() as usize).clamp(1, case.writers())
 }
 
 fn edits_per_writer(options: &Options, case: Case, rate: f64) -> usize {
@@ -453,12 +463,22 @@ async fn run_step(
         })
         .collect();
     let pid = server.pid();
-    let sample = move || (Instant::now(), edit::thread_cpu(), Usage::of(pid));
+    let sample = move || {
+        (
+            Instant::now(),
+            edit::thread_cpu(),
+            Usage::of(pid),
+            schedstat("/proc/thread-self/schedstat"),
+            server_schedstat(pid),
+        )
+    };
     // Writing takes about a step; a server that falls far behind is not waited for long.
     let limit = options.step * 3 + patience;
-    let sampled = run_many_dedicated(workloads, Some(limit), Some(pid), sample).await?;
-    let (t0, g0, s0) = sampled.before;
-    let (t1, g1, s1) = sampled.after;
+    // Documents start one after another, spread over one edit interval of the whole step.
+    let stagger = Duration::from_secs_f64(1.0 / rate);
+    let sampled = run_many_dedicated(workloads, Some(limit), Some(pid), stagger, sample).await?;
+    let (t0, g0, s0, gs0, ss0) = sampled.before;
+    let (t1, g1, s1, gs1, ss1) = sampled.after;
     let mut latencies: Vec<Duration> = Vec::new();
     let (mut edits, mut expected, mut delivered, mut errors) = (0, 0, 0, 0);
     let mut converged = true;
@@ -495,7 +515,9 @@ async fn run_step(
         elapsed,
         wall: t1 - t0,
         server_cpu: s0.zip(s1).map(|(a, b)| b.cpu.saturating_sub(a.cpu)),
+        server_wait: ss0.zip(ss1).map(|(a, b)| b.1.saturating_sub(a.1)),
         generator_cpu: g0.zip(g1).map(|(a, b)| b.saturating_sub(a)),
+        generator_wait: gs0.zip(gs1).map(|(a, b)| b.1.saturating_sub(a.1)),
         rss_kb: s1.map_or(0, |u| u.rss_kb),
         sustained: converged && errors == 0 && delivered == expected && p99 <= options.p99_limit,
     };
@@ -507,12 +529,34 @@ async fn run_step(
     Ok((step, first))
 }
 
+/// Time on the CPU and time ready but waiting for it, from a `schedstat` file.
+fn schedstat(path: &str) -> Option<(Duration, Duration)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+    Some((
+        Duration::from_nanos(fields.next()??),
+        Duration::from_nanos(fields.next()??),
+    ))
+}
+
+/// [`schedstat`] summed over a process's threads.
+fn server_schedstat(pid: u32) -> Option<(Duration, Duration)> {
+    let mut total = (Duration::ZERO, Duration::ZERO);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        if let Some((cpu, wait)) = schedstat(&path.to_string_lossy()) {
+            total = (total.0 + cpu, total.1 + wait);
+        }
+    }
+    Some(total)
+}
+
 fn describe(server: &str, case: Case, step: &Step) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     format!(
-        "{server}, {}, {:.0} edits/s offered: {}/{} delivered{}, fan-out p50 {:.1} ms, p99 {:.1} ms, server CPU {}, RSS {:.0} MB, generator {} busy: {}",
+        "{server}, {}, {} edits/s offered: {}/{} delivered{}, fan-out p50 {:.1} ms, p99 {:.1} ms, server CPU {} (waited {} for its core), RSS {:.0} MB, generator {} busy + {} waiting for its core: {}",
         case.label(),
-        step.rate,
+        rate(step.rate),
         step.delivered,
         step.expected,
         if step.converged { "" } else { ", NOT converged" },
@@ -520,9 +564,11 @@ fn describe(server: &str, case: Case, step: &Step) -> String {
         ms(step.p99),
         step.server_cpu_per_edit()
             .map_or("not measured".into(), |c| format!("{:.2} ms/edit", ms(c))),
+        share(step.server_wait, step.wall),
         step.rss_kb as f64 / 1024.0,
         step.generator_busy()
             .map_or("?".into(), |b| format!("{:.0}%", b * 100.0)),
+        share(step.generator_wait, step.wall),
         if step.sustained {
             "held"
         } else if step.generator_bound() {
@@ -616,7 +662,7 @@ pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
 /// One side's summary: its sustained rate and why it stopped there.
 fn summary(side: &Side) -> String {
     let rate = match side.sustained {
-        Some(r) => format!("{r:.0} edits/s"),
+        Some(r) => format!("{} edits/s", rate(r)),
         None => "no step held".into(),
     };
     let why = match &side.limit {
@@ -634,6 +680,25 @@ fn summary(side: &Side) -> String {
         side.server,
         side.peak_rss_kb as f64 / 1024.0
     )
+}
+
+/// `part` as a percentage of `whole`.
+fn share(part: Option<Duration>, whole: Duration) -> String {
+    part.map_or("?".into(), |p| {
+        format!(
+            "{:.0}%",
+            p.as_secs_f64() / whole.as_secs_f64().max(1e-9) * 100.0
+        )
+    })
+}
+
+/// A rate as printed: whole edits per second, one decimal below 10.
+fn rate(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.0}")
+    }
 }
 
 /// A side's server CPU per edit: the median over the steps that held, or over all steps if
@@ -703,7 +768,9 @@ pub fn ratio_line(o: &Outcome) -> String {
         }
     };
     format!(
-        "{head}: Glossa {gr:.0} edits/s, reference {rr:.0} edits/s, ratio {ratio:.1}×{qualifier}"
+        "{head}: Glossa {} edits/s, reference {} edits/s, ratio {ratio:.1}×{qualifier}",
+        rate(gr),
+        rate(rr)
     )
 }
 
@@ -728,6 +795,9 @@ pub fn to_json(outcomes: &[Outcome]) -> serde_json::Value {
                 "p99_ms": ms(st.p99),
                 "server_cpu_ms_per_edit": st.server_cpu_per_edit().map(ms),
                 "generator_busy": st.generator_busy(),
+                "generator_waiting": st.generator_wait.map(|w| w.as_secs_f64() / st.wall.as_secs_f64().max(1e-9)),
+                "server_wait_ms": st.server_wait.map(ms),
+                "wall_ms": ms(st.wall),
                 "rss_kb": st.rss_kb,
                 "sustained": st.sustained,
             })).collect::<Vec<_>>(),
