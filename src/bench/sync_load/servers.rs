@@ -225,8 +225,12 @@ pub async fn start_reference(js_dir: &Path, core: usize) -> anyhow::Result<Serve
     };
     // The first line says where it listens; reading it waits for the server, not for time.
     let line = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        let read = reader.read_line(&mut line).map(|_| line);
+        // Whatever else it prints is read too, so that its writes never meet a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        read
     });
     let line = tokio::time::timeout(Duration::from_secs(60), line)
         .await
