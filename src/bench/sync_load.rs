@@ -11,6 +11,8 @@
 mod client;
 pub mod desk;
 pub mod edit;
+pub mod ratio;
+pub mod servers;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -142,6 +144,128 @@ pub async fn run_dedicated(workload: Workload) -> anyhow::Result<Report> {
 /// Connects the clients, then lets the writers write, waits for every edit to reach every other
 /// client and for all heads to agree (each within `patience` of the last edit), then closes.
 pub async fn run(workload: Workload) -> anyhow::Result<Report> {
+    connect(workload).await?.go(None).await.finish().await
+}
+
+/// Runs several workloads at once (different documents, say) on a thread of their own with a
+/// single-threaded runtime: connects them all, waits for the process `quiet` (the server) to
+/// go idle if given, takes `sample` (on that thread, so it can read the thread's CPU), starts
+/// every writer (each workload's `stagger` after the one before), waits for every run's delivery and convergence, takes `sample` again, then
+/// closes them all.
+pub async fn run_many_dedicated<S: Send + 'static>(
+    workloads: Vec<Workload>,
+    limit: Option<Duration>,
+    quiet: Option<u32>,
+    stagger: Duration,
+    sample: impl Fn() -> S + Send + 'static,
+) -> anyhow::Result<Sampled<S>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("sync-load".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| {
+                    runtime.block_on(run_many(workloads, limit, quiet, stagger, sample))
+                });
+            let _ = tx.send(result);
+        })?;
+    rx.await?
+}
+
+/// What [`run_many_dedicated`] found: a report per workload, and the samples taken once all
+/// clients were connected and once every edit had arrived everywhere (or patience ran out).
+pub struct Sampled<S> {
+    pub reports: Vec<Report>,
+    pub before: S,
+    pub after: S,
+}
+
+async fn run_many<S>(
+    workloads: Vec<Workload>,
+    limit: Option<Duration>,
+    quiet: Option<u32>,
+    stagger: Duration,
+    sample: impl Fn() -> S,
+) -> anyhow::Result<Sampled<S>> {
+    let connecting: Vec<_> = workloads
+        .into_iter()
+        .map(|w| tokio::spawn(connect(w)))
+        .collect();
+    let mut connected = Vec::with_capacity(connecting.len());
+    let mut failed = None;
+    for task in connecting {
+        match task.await? {
+            Ok(c) => connected.push(c),
+            Err(error) => failed = failed.or(Some(error)),
+        }
+    }
+    if let Some(error) = failed {
+        for c in connected {
+            let _ = c.stop.send(true);
+        }
+        return Err(error);
+    }
+    // The last rounds of the clients' first syncs are not part of the step.
+    if let Some(pid) = quiet {
+        servers::idle(pid, Duration::from_secs(15)).await;
+    }
+    let before = sample();
+    let going: Vec<_> = connected
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            // Writers of the i-th workload start `i` staggers after the first's.
+            tokio::spawn(async move {
+                tokio::time::sleep(stagger * i as u32).await;
+                c.go(limit).await
+            })
+        })
+        .collect();
+    let mut delivered = Vec::with_capacity(going.len());
+    for task in going {
+        delivered.push(task.await?);
+    }
+    let after = sample();
+    let mut reports = Vec::with_capacity(delivered.len());
+    for d in delivered {
+        reports.push(d.finish().await?);
+    }
+    Ok(Sampled {
+        reports,
+        before,
+        after,
+    })
+}
+
+type Task = tokio::task::JoinHandle<anyhow::Result<Outcome>>;
+
+/// A run whose clients are all connected and have the document, writers waiting for `go`.
+pub struct Connected {
+    workload: Workload,
+    shared: Arc<Shared>,
+    go: watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<Task>,
+}
+
+/// A run whose edits have all arrived everywhere (or whose patience ran out), clients still
+/// connected.
+pub struct Delivered {
+    workload: Workload,
+    stop: watch::Sender<bool>,
+    tasks: Vec<Task>,
+    expected: u64,
+    converged: bool,
+    elapsed: Duration,
+    cpu_before: Option<Duration>,
+    server_cpu: Option<Duration>,
+}
+
+/// Connects the workload's clients, each loading the document.
+pub async fn connect(workload: Workload) -> anyhow::Result<Connected> {
     let w = &workload;
     anyhow::ensure!(
         !w.writers.is_empty() && w.clients > w.writers.len(),
@@ -230,60 +354,100 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
         let _ = stop.send(true);
         anyhow::bail!("the clients did not agree on the document before the run");
     }
-    let cpu_before = edit::thread_cpu();
-    let server_before = w.server_pid.and_then(edit::process_cpu);
-    let started = Instant::now();
-    let _ = go.send(true);
-    let edits = w.writers.len() * w.edits_per_writer;
-    let expected = (edits * (w.clients - 1)) as u64;
-    // Delivery and convergence, each given `patience` from the last thing that moved.
-    let mut delivered_at = started;
-    let converged = wait_for(&shared, w.patience, || {
-        let done = shared.writers_done.load(Ordering::Relaxed) == w.writers.len()
-            && shared.delivered.load(Ordering::Relaxed) >= expected;
-        if !done {
-            delivered_at = Instant::now();
-            return false;
+    Ok(Connected {
+        workload,
+        shared,
+        go,
+        stop,
+        tasks,
+    })
+}
+
+impl Connected {
+    /// Lets the writers write and waits for delivery and convergence, each given `patience`
+    /// from the last thing that moved, and all of it at most `limit` (a run that falls behind
+    /// may otherwise drain its backlog for long).
+    pub async fn go(self, limit: Option<Duration>) -> Delivered {
+        let Connected {
+            workload: w,
+            shared,
+            go,
+            stop,
+            tasks,
+        } = self;
+        let cpu_before = edit::thread_cpu();
+        let server_before = w.server_pid.and_then(edit::process_cpu);
+        let started = Instant::now();
+        let _ = go.send(true);
+        let edits = w.writers.len() * w.edits_per_writer;
+        let expected = (edits * (w.clients - 1)) as u64;
+        let mut delivered_at = started;
+        let waiting = wait_for(&shared, w.patience, || {
+            let done = shared.writers_done.load(Ordering::Relaxed) == w.writers.len()
+                && shared.delivered.load(Ordering::Relaxed) >= expected;
+            if !done {
+                delivered_at = Instant::now();
+                return false;
+            }
+            let heads = shared.heads.lock().unwrap();
+            heads.iter().all(|h| *h == heads[0])
+        });
+        let converged = match limit {
+            Some(limit) => tokio::time::timeout(limit, waiting).await.unwrap_or(false),
+            None => waiting.await,
+        };
+        let server_cpu = w
+            .server_pid
+            .and_then(edit::process_cpu)
+            .zip(server_before)
+            .map(|(after, before)| after.saturating_sub(before));
+        Delivered {
+            workload: w,
+            stop,
+            tasks,
+            expected,
+            converged,
+            elapsed: delivered_at.duration_since(started),
+            cpu_before,
+            server_cpu,
         }
-        let heads = shared.heads.lock().unwrap();
-        heads.iter().all(|h| *h == heads[0])
-    })
-    .await;
-    let elapsed = delivered_at.duration_since(started);
-    let server_cpu = w
-        .server_pid
-        .and_then(edit::process_cpu)
-        .zip(server_before)
-        .map(|(after, before)| after.saturating_sub(before));
-    let _ = stop.send(true);
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        outcomes.push(task.await??);
     }
-    let cpu = edit::thread_cpu()
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
-    let mut latencies: Vec<Duration> = outcomes
-        .iter()
-        .flat_map(|o| o.latencies.iter().copied())
-        .collect();
-    latencies.sort();
-    let heads = outcomes[0].heads.clone();
-    Ok(Report {
-        clients: w.clients,
-        writers: w.writers.len(),
-        edits: outcomes.iter().map(|o| o.edits_made).sum(),
-        expected,
-        delivered: latencies.len() as u64,
-        latencies,
-        converged: converged && outcomes.iter().all(|o| o.heads == heads),
-        heads,
-        errors: outcomes.iter().flat_map(|o| o.errors.clone()).collect(),
-        elapsed,
-        cpu,
-        server_cpu,
-        docs: outcomes.into_iter().map(|o| o.doc).collect(),
-    })
+}
+
+impl Delivered {
+    /// Closes every client and gathers what they saw.
+    pub async fn finish(self) -> anyhow::Result<Report> {
+        let w = &self.workload;
+        let _ = self.stop.send(true);
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(self.tasks.len());
+        for task in self.tasks {
+            outcomes.push(task.await??);
+        }
+        let cpu = edit::thread_cpu()
+            .zip(self.cpu_before)
+            .map(|(after, before)| after - before);
+        let mut latencies: Vec<Duration> = outcomes
+            .iter()
+            .flat_map(|o| o.latencies.iter().copied())
+            .collect();
+        latencies.sort();
+        let heads = outcomes[0].heads.clone();
+        Ok(Report {
+            clients: w.clients,
+            writers: w.writers.len(),
+            edits: outcomes.iter().map(|o| o.edits_made).sum(),
+            expected: self.expected,
+            delivered: latencies.len() as u64,
+            latencies,
+            converged: self.converged && outcomes.iter().all(|o| o.heads == heads),
+            heads,
+            errors: outcomes.iter().flat_map(|o| o.errors.clone()).collect(),
+            elapsed: self.elapsed,
+            cpu,
+            server_cpu: self.server_cpu,
+            docs: outcomes.into_iter().map(|o| o.doc).collect(),
+        })
+    }
 }
 
 /// Waits until `done` holds, re-checking whenever a client reports progress; false if nothing

@@ -127,6 +127,40 @@ enum Command {
         #[arg(long, value_name = "SLUG", default_value = "twenty-six-nations-pledge")]
         article: String,
     },
+    /// Glossa against the reference automerge-repo server, side by side: each started here and
+    /// pinned to one core, the generator to another; the total edit rate raised step by step
+    /// until fan-out p99 passes 100 ms or an edit goes missing. Prints each step, then
+    /// `sync ratio at N clients: …` (the sustained rates and their ratio) last. Run from the
+    /// repository (it needs tests/js and bench/read-doc.mjs).
+    SyncRatio {
+        /// 100 clients on one document only, 2 s steps: under two minutes.
+        #[arg(long)]
+        quick: bool,
+        /// The cases: N clients on one document, or DOCSxN (DOCS documents, N clients each).
+        #[arg(long, value_name = "CASE", value_delimiter = ',', value_parser = glossa::bench::sync_load::ratio::Case::parse)]
+        cases: Option<Vec<glossa::bench::sync_load::ratio::Case>>,
+        /// Seconds writers write in each step.
+        #[arg(long, value_name = "N", value_parser = seconds)]
+        step_seconds: Option<f64>,
+        /// The glossa binary to start (default: the one beside glossa-bench).
+        #[arg(long, value_name = "PATH")]
+        glossa_bin: Option<PathBuf>,
+        /// Where reference-server.mjs and the Node packages are.
+        #[arg(long, value_name = "DIR", default_value = "tests/js")]
+        js_dir: PathBuf,
+        /// The core the servers are pinned to, and the generator's.
+        #[arg(long, value_name = "CPU", default_value_t = 0)]
+        server_core: usize,
+        #[arg(long, value_name = "CPU", default_value_t = 1)]
+        generator_core: usize,
+        /// The fan-out p99 (ms) a step must keep within to hold.
+        #[arg(long, value_name = "MS", default_value_t = 100.0)]
+        p99_ms: f64,
+        /// What each edit is: `typing` (a few characters into the writer's own note) or
+        /// `comment` (a new comment).
+        #[arg(long, value_name = "EDIT", default_value = "typing")]
+        edit: bench::sync_load::Edit,
+    },
 }
 
 fn suites_help() -> String {
@@ -186,6 +220,64 @@ async fn main() -> anyhow::Result<()> {
     }) = &cli.command
     {
         return preload_history(data_dir, *changes, article).await;
+    }
+    if let Some(Command::SyncRatio {
+        quick,
+        cases,
+        step_seconds,
+        glossa_bin,
+        js_dir,
+        server_core,
+        generator_core,
+        p99_ms,
+        edit,
+    }) = &cli.command
+    {
+        use bench::sync_load::ratio::{self, Options as RatioOptions};
+        let bin = match glossa_bin {
+            Some(bin) => bin.clone(),
+            None => std::env::current_exe()?
+                .parent()
+                .map(|dir| dir.join("glossa"))
+                .ok_or_else(|| anyhow::anyhow!("cannot tell where glossa-bench is"))?,
+        };
+        let mut options = if *quick {
+            RatioOptions::quick(bin)
+        } else {
+            RatioOptions::full(bin)
+        };
+        if let Some(cases) = cases {
+            options.cases = cases.clone();
+        }
+        if let Some(step) = step_seconds {
+            options.step = Duration::from_secs_f64(*step);
+        }
+        options.js_dir = js_dir.clone();
+        options.read_doc = js_dir.join("../../bench/read-doc.mjs");
+        if !options.read_doc.exists() {
+            options.read_doc = PathBuf::from("bench/read-doc.mjs");
+        }
+        (options.server_core, options.generator_core) = (*server_core, *generator_core);
+        options.p99_limit = Duration::from_secs_f64(p99_ms / 1000.0);
+        options.edit = *edit;
+        let outcomes = ratio::measure(&options).await?;
+        let rows = ratio::rows(&outcomes);
+        println!("{}", bench::table(&rows));
+        if let Some(path) = &cli.json {
+            // The rows, as every suite writes them (what --compare reads), and every step's
+            // figures beside them.
+            std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
+            let steps = path.with_extension("steps.json");
+            std::fs::write(
+                &steps,
+                serde_json::to_vec_pretty(&ratio::to_json(&outcomes))?,
+            )?;
+            eprintln!("wrote {} and {}", path.display(), steps.display());
+        }
+        for line in ratio::ratio_lines(&outcomes) {
+            println!("{line}");
+        }
+        std::process::exit(0);
     }
     if cli.list {
         print!("{}", suites_help());
