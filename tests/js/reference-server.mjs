@@ -40,6 +40,12 @@ const repo = new Repo({
   sharePolicy: async () => false,
 })
 
+// The adapter attaches its connection handler only once the repo knows its storage id (read
+// from STORAGE_DIR): a connection accepted before that would never be answered. Say LISTENING
+// once the handler is there.
+await repo.networkSubsystem.peerMetadata
+while (wss.listenerCount("connection") === 0) await new Promise(resolve => setImmediate(resolve))
+
 process.stdout.write(`LISTENING ${wss.address().port}\n`)
 
 let stopping = false
