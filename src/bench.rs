@@ -184,14 +184,18 @@ pub async fn http_timed(
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
+    // When the last request answered with a 2xx ended: a create that is refused (the article
+    // is full, say) stops its client, and the rate is of the time creates were answered.
+    let last_ok = Arc::new(Mutex::new(started));
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, base, body, latencies, refused) = (
+        let (client, base, body, latencies, refused, last_ok) = (
             client.clone(),
             base.to_owned(),
             body.clone(),
             latencies.clone(),
             refused.clone(),
+            last_ok.clone(),
         );
         tasks.push(tokio::spawn(async move {
             while started.elapsed() < duration {
@@ -213,8 +217,13 @@ pub async fn http_timed(
                 let _ = response.bytes().await;
                 if ok {
                     latencies.lock().unwrap().push(t.elapsed());
+                    let mut last = last_ok.lock().unwrap();
+                    *last = (*last).max(Instant::now());
                 } else {
                     refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if what == "create" {
+                        return;
+                    }
                 }
             }
         }));
@@ -222,8 +231,13 @@ pub async fn http_timed(
     for task in tasks {
         let _ = task.await;
     }
-    let elapsed = started.elapsed();
     let refused = refused.load(std::sync::atomic::Ordering::Relaxed);
+    let elapsed = if refused > 0 && what == "create" {
+        let last = *last_ok.lock().unwrap();
+        last.duration_since(started)
+    } else {
+        started.elapsed()
+    };
     if refused > 0 {
         // Left out of the figures, which are of answered requests; never silently.
         eprintln!(

@@ -357,7 +357,6 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
     // At least two edits per document a step.
     let floor = 2.0 * case.documents as f64 / options.step.as_secs_f64();
     let mut rate = options.start_rate.max(floor.ceil());
-    let mut last_report = None;
     let mut refinements = options.refinements;
     loop {
         let per_document = edits_per_writer(options, case, rate) * writers(options, case, rate);
@@ -370,10 +369,7 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
         }
         settle(server).await;
         let step = match run_step(options, case, server, targets, rate).await {
-            Ok((step, report)) => {
-                last_report = Some(report);
-                step
-            }
+            Ok((step, _)) => step,
             Err(error) => {
                 eprintln!("  {} at {rate:.0} edits/s: {error:#}", server.name);
                 side.limit = Limit::Broken(format!("{error:#}"));
@@ -412,11 +408,35 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
         };
     }
     side.peak_rss_kb = server.sample().map_or(0, |u| u.peak_rss_kb);
-    if let Some(report) = last_report {
-        let (document, _) = &targets.documents[0];
-        side.js_check = js_check(options, server, document, &targets.reader, &report).await;
+    if !side.steps.is_empty() {
+        side.js_check = check_step(options, case, server, targets, floor).await;
     }
     side
+}
+
+/// The official client's view against the generator's, after one more step at the ladder's
+/// first rate: its clients load the document afresh and every edit reaches them, where the
+/// ladder's last step is often one that fell behind and stopped before its clients had all.
+async fn check_step(
+    options: &Options,
+    case: Case,
+    server: &Server,
+    targets: &Targets,
+    floor: f64,
+) -> Result<usize, String> {
+    settle(server).await;
+    let rate = options.start_rate.max(floor.ceil());
+    let (_, report) = run_step(options, case, server, targets, rate)
+        .await
+        .map_err(|e| format!("the check step failed: {e:#}"))?;
+    if !report.converged || report.delivered < report.expected {
+        return Err(format!(
+            "the check step at {rate:.1} edits/s did not converge ({} of {} delivered)",
+            report.delivered, report.expected
+        ));
+    }
+    let (document, _) = &targets.documents[0];
+    js_check(options, server, document, &targets.reader, &report).await
 }
 
 /// Writers per document at this rate: one per 20 edits/s on the document, up to the case's.
