@@ -127,6 +127,16 @@ impl Report {
 /// Runs the workload on a thread of its own with a single-threaded runtime; callable from any
 /// runtime.
 pub async fn run_dedicated(workload: Workload) -> anyhow::Result<Report> {
+    on_own_thread(move || run(workload)).await
+}
+
+/// Runs the future `make` gives on a thread named `sync-load` with a single-threaded runtime,
+/// so that the generator's CPU is its own and measured apart from a server in this process.
+async fn on_own_thread<T, F>(make: impl FnOnce() -> F + Send + 'static) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("sync-load".into())
@@ -135,7 +145,7 @@ pub async fn run_dedicated(workload: Workload) -> anyhow::Result<Report> {
                 .enable_all()
                 .build()
                 .map_err(anyhow::Error::from)
-                .and_then(|runtime| runtime.block_on(run(workload)));
+                .and_then(|runtime| runtime.block_on(make()));
             let _ = tx.send(result);
         })?;
     rx.await?
@@ -150,8 +160,8 @@ pub async fn run(workload: Workload) -> anyhow::Result<Report> {
 /// Runs several workloads at once (different documents, say) on a thread of their own with a
 /// single-threaded runtime: connects them all, waits for the process `quiet` (the server) to
 /// go idle if given, takes `sample` (on that thread, so it can read the thread's CPU), starts
-/// every writer (each workload's `stagger` after the one before), waits for every run's delivery and convergence, takes `sample` again, then
-/// closes them all.
+/// every writer (each workload's `stagger` after the one before), waits for every run's
+/// delivery and convergence, takes `sample` again, then closes them all.
 pub async fn run_many_dedicated<S: Send + 'static>(
     workloads: Vec<Workload>,
     limit: Option<Duration>,
@@ -159,20 +169,7 @@ pub async fn run_many_dedicated<S: Send + 'static>(
     stagger: Duration,
     sample: impl Fn() -> S + Send + 'static,
 ) -> anyhow::Result<Sampled<S>> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("sync-load".into())
-        .spawn(move || {
-            let result = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|runtime| {
-                    runtime.block_on(run_many(workloads, limit, quiet, stagger, sample))
-                });
-            let _ = tx.send(result);
-        })?;
-    rx.await?
+    on_own_thread(move || run_many(workloads, limit, quiet, stagger, sample)).await
 }
 
 /// What [`run_many_dedicated`] found: a report per workload, and the samples taken once all

@@ -406,6 +406,15 @@ impl HeldSyncs {
 }
 
 /// Waits until the writer has written `stream` up to `version` into sled (durable or not).
+/// An append on a task of its own, so that the test can look on while it waits for its sync.
+fn spawn_append(
+    store: &Store,
+    request: AppendRequest,
+) -> tokio::task::JoinHandle<Result<Committed, StoreError>> {
+    let log = store.log.clone();
+    tokio::spawn(async move { log.append(request).await })
+}
+
 async fn written(store: &Store, stream: &StreamId, version: u64) {
     tokio::time::timeout(std::time::Duration::from_secs(60), async {
         while store.log.stream_version(stream).unwrap() < version {
@@ -423,21 +432,16 @@ async fn the_writer_writes_the_next_batch_while_the_last_syncs_and_nothing_shows
     let store = Store::open(dir.path()).unwrap();
     let a = stream("a");
     let first_id = EventId::random();
-    let first = tokio::spawn({
-        let log = store.log.clone();
-        let request = AppendRequest {
+    let first = spawn_append(
+        &store,
+        AppendRequest {
             events: vec![event(first_id, &a)],
             expectations: vec![(a.clone(), Expected::NoStream)],
-        };
-        async move { log.append(request).await }
-    });
+        },
+    );
     syncs.entered().await;
     // The first append's sync is held: the second is decided against it and written meanwhile.
-    let second = tokio::spawn({
-        let log = store.log.clone();
-        let request = append_one(&a, Expected::Exact(1));
-        async move { log.append(request).await }
-    });
+    let second = spawn_append(&store, append_one(&a, Expected::Exact(1)));
     written(&store, &a, 2).await;
     assert!(!first.is_finished() && !second.is_finished());
     assert_eq!(store.log.head(), 0);
@@ -467,17 +471,9 @@ async fn a_failed_sync_refuses_its_batch_and_every_batch_written_after_it() {
     let mut syncs = HeldSyncs::install(vec![Err(std::io::Error::other("the disk is gone"))]);
     let store = Store::open(dir.path()).unwrap();
     let a = stream("a");
-    let first = tokio::spawn({
-        let log = store.log.clone();
-        let request = append_one(&a, Expected::NoStream);
-        async move { log.append(request).await }
-    });
+    let first = spawn_append(&store, append_one(&a, Expected::NoStream));
     syncs.entered().await;
-    let second = tokio::spawn({
-        let log = store.log.clone();
-        let request = append_one(&a, Expected::Exact(1));
-        async move { log.append(request).await }
-    });
+    let second = spawn_append(&store, append_one(&a, Expected::Exact(1)));
     written(&store, &a, 2).await;
     syncs.release();
     assert!(matches!(first.await.unwrap(), Err(StoreError::Unavailable)));

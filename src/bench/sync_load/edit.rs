@@ -149,7 +149,8 @@ pub fn process_cpu(pid: u32) -> Option<Duration> {
     stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-fn stat_cpu(stat: &str) -> Option<Duration> {
+/// CPU time (user and system) from the text of a `/proc/…/stat` file.
+pub(super) fn stat_cpu(stat: &str) -> Option<Duration> {
     // Fields after the command (which may hold spaces) start at the third; utime and stime
     // are the 14th and 15th.
     let rest = &stat[stat.rfind(')')? + 2..];

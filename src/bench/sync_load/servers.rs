@@ -88,11 +88,8 @@ pub struct Usage {
 
 impl Usage {
     pub fn of(pid: u32) -> Option<Self> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        let cpu =
+            super::edit::stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let kb = |key: &str| {
             status
@@ -103,8 +100,7 @@ impl Usage {
                 .unwrap_or(0)
         };
         Some(Self {
-            // USER_HZ is 100 on every Linux this runs on.
-            cpu: Duration::from_millis(ticks * 10),
+            cpu,
             rss_kb: kb("VmRSS:"),
             peak_rss_kb: kb("VmHWM:"),
         })
