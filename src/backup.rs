@@ -206,9 +206,11 @@ pub async fn restore_data_dir(location: &Location, from: &Path) -> anyhow::Resul
 
 /// `glossa rebuild`: drops what is derived from the log, which the next start rebuilds.
 pub fn rebuild_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    // The store refuses a directory a server has open, so nothing is deleted from under one.
     crate::store::drop_derived_state(data_dir)?;
+    crate::search::drop_index(data_dir)?;
     println!(
-        "Deleted the read models and snapshots of {}; the next start rebuilds them from the event log.",
+        "Deleted the read models, snapshots and search index of {}; the next start rebuilds them from the event log.",
         data_dir.display()
     );
     Ok(())

@@ -50,6 +50,9 @@ pub enum DeskError {
     /// does not decode, a broken invariant.
     #[error(transparent)]
     Internal(Cause),
+    /// Search could not answer: 503 while its index catches up, 500 otherwise.
+    #[error(transparent)]
+    Search(crate::search::SearchError),
 }
 
 impl DeskError {
@@ -149,6 +152,8 @@ pub struct Desk {
     in_flight: requests::InFlight,
     /// On a desk scoped to one request with an idempotency key: that request.
     request: Option<std::sync::Arc<requests::Keyed>>,
+    /// Full-text search, on a desk that serves (see `search`).
+    search: Option<crate::search::SearchIndex>,
 }
 
 pub use crate::clock::now;
@@ -157,6 +162,7 @@ mod claims;
 mod peers;
 mod reads;
 mod requests;
+mod search;
 mod style;
 mod versions;
 pub use requests::{Begun, Recorded};
@@ -172,6 +178,7 @@ impl Desk {
             limits,
             in_flight: Default::default(),
             request: None,
+            search: None,
         }
     }
 

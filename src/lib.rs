@@ -19,6 +19,7 @@ pub mod history;
 pub mod http;
 pub mod identity;
 pub mod metrics;
+pub mod search;
 pub mod seeds;
 pub mod startup;
 pub mod store;

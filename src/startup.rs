@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::desk::Desk;
 use crate::http::{self, AppState};
 use crate::identity::{self, DeskChoice, DeskOpening, StoreFacts, Users, DEMO_USERS};
+use crate::search::SearchIndex;
 use crate::seeds::{self, SeedReport};
 use crate::store::{Location, Store};
 use crate::telemetry;
@@ -116,9 +117,12 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local}"))
             .trim_end_matches('/')
             .to_owned();
+        let search = SearchIndex::open(&settings.data_dir, store.clone())
+            .context("opening the search index")?;
         let desk = Desk::new(store, settings.limits.content)
             .with_document_idle(settings.limits.document_idle)
-            .with_people(users.clone());
+            .with_people(users.clone())
+            .with_search(search);
         // With a shared log, loaded documents and the users directory hear of what other
         // processes append.
         if desk.store().database().is_some() {

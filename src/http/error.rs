@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::desk::DeskError;
 use crate::documents::DocError;
 use crate::domain::DomainError;
+use crate::search::SearchError;
 use crate::store::{Cause, StoreError};
 use crate::w3c::ParseError;
 
@@ -168,7 +169,12 @@ impl ResponseError for ApiError {
                         "the database that keeps the event log cannot be reached, so nothing was \
                          written; try again in {RETRY_AFTER_SECS} s"
                     ),
-                    _ => "the server cannot accept writes right now; try again later".to_owned(),
+                    _ => match cause.downcast_ref::<SearchError>() {
+                        Some(catching_up) => catching_up.to_string(),
+                        None => {
+                            "the server cannot accept writes right now; try again later".to_owned()
+                        }
+                    },
                 }
             }
             other => other.to_string(),
@@ -231,6 +237,8 @@ impl From<DeskError> for ApiError {
             DeskError::Document(DocError::Contended) => ApiError::unavailable(DocError::Contended),
             DeskError::Document(e) => ApiError::internal(e),
             DeskError::Internal(cause) => ApiError::Internal(cause),
+            DeskError::Search(e @ SearchError::CatchingUp { .. }) => ApiError::unavailable(e),
+            DeskError::Search(e) => ApiError::internal(e),
         }
     }
 }

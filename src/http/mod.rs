@@ -19,6 +19,7 @@ mod idempotency;
 mod methods;
 mod people;
 mod request;
+mod search;
 mod style;
 mod sync_socket;
 mod web_ui;
@@ -116,5 +117,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(access::routes)
         .configure(claims::routes)
         .configure(style::routes)
+        .configure(search::routes)
         .configure(web_ui::routes);
 }

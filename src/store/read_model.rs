@@ -153,6 +153,11 @@ impl ReadModel {
         *self.projected.borrow()
     }
 
+    /// The checkpoint as it moves: changed after each projected batch.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.projected.subscribe()
+    }
+
     /// Resolves once every event up to `seq` is visible in the read models.
     pub async fn wait_for(&self, seq: u64) -> Result<(), StoreError> {
         let mut rx = self.projected.subscribe();

@@ -29,6 +29,7 @@ mod preambles;
 mod proxied;
 mod rebuild;
 mod replicas;
+mod search;
 mod semantics;
 mod style;
 mod sync;
