@@ -155,10 +155,12 @@ pub use crate::clock::now;
 
 mod claims;
 mod peers;
+mod queue;
 mod reads;
 mod requests;
 mod style;
 mod versions;
+pub use queue::{unfinished, ArticleCounts, Attention, QueueScope, DEFAULT_OPEN_KINDS};
 pub use requests::{Begun, Recorded};
 pub use style::{default_rules, StyleReport, HOUSE_STYLE};
 pub use versions::{AnchoringReport, Placement};
