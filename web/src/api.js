@@ -59,6 +59,11 @@ export class Api {
     return this.get("/api/articles").then(d => d.articles)
   }
 
+  /** The work queue (GET /api/queue), reflecting at least event `seen` when given. */
+  queue(seen) {
+    return this.get(seen === undefined ? "/api/queue" : `/api/queue?seen=${seen}`)
+  }
+
   article(id) {
     return this.get(`/api/articles/${encodeURIComponent(id)}`)
   }
