@@ -160,7 +160,7 @@ mod reads;
 mod requests;
 mod style;
 mod versions;
-pub use queue::{unfinished, ArticleCounts, Attention, QueueScope, DEFAULT_OPEN_KINDS};
+pub use queue::{ArticleCounts, Attention, QueueScope, DEFAULT_OPEN_KINDS};
 pub use requests::{Begun, Recorded};
 pub use style::{default_rules, StyleReport, HOUSE_STYLE};
 pub use versions::{AnchoringReport, Placement};

@@ -13,6 +13,9 @@ use crate::store::{AnnotationRow, Filter};
 use super::versions::Placement;
 use super::{Desk, DeskError};
 
+/// How long a read that names an event (`seen`) waits for the log to reach it.
+const SEEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The kinds the open list holds when a caller names none.
 pub const DEFAULT_OPEN_KINDS: [Kind; 2] = [Kind::FactCheck, Kind::Correction];
 
@@ -46,7 +49,7 @@ pub struct ArticleCounts {
 }
 
 /// Whether an annotation still waits for someone: open or in review.
-pub fn unfinished(status: Status) -> bool {
+fn unfinished(status: Status) -> bool {
     matches!(status, Status::Open | Status::InReview)
 }
 
@@ -153,11 +156,15 @@ impl Desk {
     }
 
     /// Waits until the read models hold every event up to `seq`, so a client that heard of an
-    /// event on the live tail reads a queue that includes it. A sequence beyond the log's head
-    /// is refused rather than waited for.
+    /// event on the live tail reads a queue that includes it. With a shared log the tail may
+    /// have come from another process a little ahead of this one: the log's head is given
+    /// [`SEEN_PATIENCE`] to reach `seq`, and a sequence still beyond it is refused rather than
+    /// waited for.
     pub async fn caught_up_to(&self, seq: u64) -> Result<(), DeskError> {
-        let head = self.log_head();
-        if seq > head {
+        let mut head = self.watch_head();
+        let reached = tokio::time::timeout(SEEN_PATIENCE, head.wait_for(|h| *h >= seq)).await;
+        if !matches!(reached, Ok(Ok(_))) {
+            let head = self.log_head();
             return Err(DeskError::Domain(crate::domain::DomainError::invalid(
                 "seen",
                 format!("event {seq} is beyond the log's head ({head})"),

@@ -87,6 +87,10 @@ async fn assigned_to_me_lists_my_unfinished_work_only() {
     assert_eq!(item["quote"], "following a Paris summit");
     assert!(assigned.iter().all(|i| i["assignee"] == "bruno"));
     assert!(!ids(&queue(&app, "", ALICE).await["assigned"]).contains(&id));
+    // A client that heard of an event on the live tail asks for a queue that reflects it.
+    let head = app.log_head();
+    let seen = queue(&app, &format!("?seen={head}&list=assigned"), BRUNO).await;
+    assert!(seen["seq"].as_u64().unwrap() >= head);
     // A desk chief can read someone else's.
     assert!(
         ids(&queue(&app, "?assignee=bruno&list=assigned", CHIARA).await["assigned"]).contains(&id)

@@ -548,6 +548,10 @@ const scenarios = {
     await assigned.waitFor({ timeout: WAIT })
     if (!(await bruno.evaluate(() => window.sameDocument === true))) fail("Bruno's page was reloaded")
     await bruno.screenshot({ path: join(ARTIFACTS, "web-desk-bruno.png") })
+
+    // His item opens the reader on that annotation's card.
+    await assigned.locator("a").first().click()
+    await bruno.waitForFunction(id => document.activeElement?.matches(`.card[data-annotation="${id}"]`), id, { timeout: WAIT })
     const errors = [...alice.errors, ...bruno.errors]
     if (errors.length) fail(`page errors: ${errors.join("; ")}`)
     return { assigned: id, orphaned: doomed, needing }

@@ -65,7 +65,7 @@ export class DeskPage {
     }
     this.sections = {
       assigned: section("assigned", "Assigned to me", "Open or in review, assigned to you; oldest first."),
-      open: section("open", "Open fact-checks and corrections", "Across every article, whoever has them; oldest first."),
+      open: section("open", "Open fact-checks and corrections", "Open or in review, on every article, whoever has them; oldest first."),
       attention: section("needs_attention", "Needs a person", "A new version of the article left these passages without a confident place. Open one to re-attach it."),
     }
     this.activityEl = h("ol", { class: "activity-items" })
