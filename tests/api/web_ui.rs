@@ -226,6 +226,8 @@ async fn the_desk_fits_desktop_and_phone_and_works_from_the_keyboard() {
     for viewport in ["desktop", "phone"] {
         assert_eq!(result[viewport]["overflow"], 0, "{viewport}");
         assert!(result[viewport]["worst_contrast"].as_f64().unwrap() >= 4.5);
+        assert_eq!(result[viewport]["desk_overflow"], 0, "{viewport}");
+        assert!(result[viewport]["desk_contrast"].as_f64().unwrap() >= 4.5);
     }
 }
 

@@ -144,6 +144,35 @@ async function call(token, method, path, body, type = "application/json") {
   return response
 }
 
+/** The lowest contrast of the text matching `picks` against what is behind it. */
+async function worstContrast(page, picks) {
+  return page.evaluate(picks => {
+    const parse = c => (c.match(/[\d.]+/g) ?? []).map(Number)
+    const lum = ([r, g, b]) => {
+      const f = v => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+    }
+    const background = el => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor)
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3)
+      }
+      return [255, 255, 255]
+    }
+    const ratio = el => {
+      const [a, b] = [lum(parse(getComputedStyle(el).color).slice(0, 3)), lum(background(el))]
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
+    }
+    let worst = { ratio: 99 }
+    for (const el of document.querySelectorAll(picks)) {
+      if (!el.textContent.trim() || el.closest("[hidden]")) continue
+      const r = ratio(el)
+      if (r < worst.ratio) worst = { ratio: Math.round(r * 100) / 100, what: el.className || el.tagName, text: el.textContent.slice(0, 40) }
+    }
+    return worst
+  }, picks)
+}
+
 const note = (page, id) => page.locator(`.card[data-annotation="${id}"] textarea.note`)
 
 const scenarios = {
@@ -630,36 +659,19 @@ const scenarios = {
       })
       if (!ring.card || ring.outline === "none" || ring.width < 2) fail(`${name}: no visible focus ring on the focused card (${JSON.stringify(ring)})`)
       // Contrast of the text people read, against what is behind it (WCAG AA: 4.5:1).
-      const worst = await page.evaluate(() => {
-        const parse = c => (c.match(/[\d.]+/g) ?? []).map(Number)
-        const lum = ([r, g, b]) => {
-          const f = v => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
-          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
-        }
-        const background = el => {
-          for (let e = el; e; e = e.parentElement) {
-            const c = parse(getComputedStyle(e).backgroundColor)
-            if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3)
-          }
-          return [255, 255, 255]
-        }
-        const ratio = el => {
-          const [a, b] = [lum(parse(getComputedStyle(el).color).slice(0, 3)), lum(background(el))]
-          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
-        }
-        const picks = ".article-text p, mark.hl, .chip, .meta, .muted, .passage, .control span, .topbar a, .count, .reply-text"
-        let worst = { ratio: 99 }
-        for (const el of document.querySelectorAll(picks)) {
-          if (!el.textContent.trim() || el.closest("[hidden]")) continue
-          const r = ratio(el)
-          if (r < worst.ratio) worst = { ratio: Math.round(r * 100) / 100, what: el.className || el.tagName, text: el.textContent.slice(0, 40) }
-        }
-        return worst
-      })
+      const worst = await worstContrast(page, ".article-text p, mark.hl, .chip, .meta, .muted, .passage, .control span, .topbar a, .count, .reply-text")
       if (worst.ratio < 4.5) fail(`${name}: contrast ${worst.ratio}:1 for ${worst.what} (“${worst.text}”)`)
       await page.screenshot({ path: join(ARTIFACTS, `web-layout-${name}.png`), fullPage: false })
       if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
-      result[name] = { overflow, worst_contrast: worst.ratio }
+      // The Desk page fits too, and reads as well.
+      await page.goto(`${BASE}/#/`)
+      await page.waitForSelector("main.desk-page[data-seq] .queue-item", { timeout: WAIT })
+      const deskOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      if (deskOverflow > 0) fail(`${name}: the Desk page is ${deskOverflow}px wider than the viewport`)
+      const desk = await worstContrast(page, ".queue h2, .queue .lede, .queue-item q, .queue-item .meta, .chip, .activity-items li, .activity-items .muted, .topbar a")
+      if (desk.ratio < 4.5) fail(`${name}: Desk page contrast ${desk.ratio}:1 for ${desk.what} (“${desk.text}”)`)
+      await page.screenshot({ path: join(ARTIFACTS, `web-desk-${name}.png`), fullPage: false })
+      result[name] = { overflow, worst_contrast: worst.ratio, desk_overflow: deskOverflow, desk_contrast: desk.ratio }
       await page.context().close()
     }
     return result
