@@ -59,9 +59,10 @@ export class Api {
     return this.get("/api/articles").then(d => d.articles)
   }
 
-  /** The work queue (GET /api/queue), reflecting at least event `seen` when given. */
+  /** The Desk page's lists of the work queue, reflecting at least event `seen` when given. */
   queue(seen) {
-    return this.get(seen === undefined ? "/api/queue" : `/api/queue?seen=${seen}`)
+    const lists = "list=assigned,open,needs_attention"
+    return this.get(seen === undefined ? `/api/queue?${lists}` : `/api/queue?${lists}&seen=${seen}`)
   }
 
   article(id) {

@@ -88,10 +88,6 @@ export class DeskPage {
     this.fill(this.sections.assigned, queue.assigned, a => this.item(a), "Nothing is assigned to you.")
     this.fill(this.sections.open, queue.open, a => this.item(a, { assignee: true }), "No fact-check or correction is open.")
     this.fill(this.sections.attention, queue.needs_attention, a => this.attentionItem(a), "Every passage has its place.")
-    for (const counts of queue.articles ?? []) {
-      const article = this.ctx.articles.get(counts.article)
-      if (article) Object.assign(article, { open_count: counts.open, needs_attention_count: counts.needs_attention })
-    }
     this.main.dataset.seq = String(this.seq)
   }
 
@@ -125,17 +121,17 @@ export class DeskPage {
   /** An event from the live tail: shown if a person would care, and the lists follow it. */
   heard(event) {
     if (!QUIET.has(event.type)) {
-      // Re-anchoring writes one event per annotation; the page says it once per version.
       const top = this.activity[0]
-      if (event.type === "annotation.anchored" && top?.type === event.type && top.article === event.article && top.data?.version === event.data?.version) {
-        top.count = (top.count ?? 1) + 1
+      if (top && sameStory(top, event)) {
+        // One line for a run of the same thing: re-anchoring a version, typing into one note.
+        this.activity[0] = { ...event, count: (top.count ?? 1) + 1 }
       } else {
         this.activity.unshift(event)
         this.activity.length = Math.min(this.activity.length, ACTIVITY)
       }
       this.activityEl.replaceChildren(...this.activity.map(e => this.activityItem(e)))
     }
-    if (event.seq > this.seq && /^(annotation|article|reply)\./.test(event.type)) this.refresh(event.seq)
+    if (event.seq > this.seq && movesQueue(event)) this.refresh(event.seq)
   }
 
   /** Reads the queue again, as of at least event `seen`; requests that arrive meanwhile merge. */
@@ -170,6 +166,26 @@ export class DeskPage {
   }
 }
 
+/** Fields whose edits change nothing the lists show (a note being typed, above all). */
+const UNLISTED = new Set(["body", "sources", "tags", "suggestion", "edit_label", "verdict"])
+
+/** Whether an event can change the lists: not a reply, not an edit of an unlisted field. */
+function movesQueue(e) {
+  if (e.type === "annotation.updated") return Object.keys(e.data?.changes ?? {}).some(k => !UNLISTED.has(k))
+  return /^(annotation|article)\./.test(e.type)
+}
+
+/** Whether `e` continues the story of the activity's top line `top`. */
+function sameStory(top, e) {
+  if (top.type !== e.type || top.actor !== e.actor || top.article !== e.article) return false
+  if (e.type === "annotation.anchored") return top.data?.version === e.data?.version
+  if (e.type === "annotation.updated") {
+    const keys = x => Object.keys(x.data?.changes ?? {}).sort().join(",")
+    return top.data?.id === e.data?.id && keys(top) === keys(e)
+  }
+  return false
+}
+
 /** A few words for an event: "resolved a fact-check", "assigned an annotation to Bruno". */
 function describe(e, name) {
   const d = e.data ?? {}
@@ -178,6 +194,7 @@ function describe(e, name) {
     case "annotation.status_changed": return `moved an annotation to ${label(STATUSES, d.to).toLowerCase()}`
     case "annotation.updated":
       if (d.changes?.assignee) return d.changes.assignee.after ? `assigned an annotation to ${name(d.changes.assignee.after)}` : "unassigned an annotation"
+      if (Object.keys(d.changes ?? {}).join() === "body") return "edited a note"
       return `edited an annotation (${Object.keys(d.changes ?? {}).join(", ")})`
     case "annotation.deleted": return "deleted an annotation"
     case "annotation.anchored": return `placed ${e.count ?? 1} annotation${(e.count ?? 1) === 1 ? "" : "s"} in version ${d.version}`
