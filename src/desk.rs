@@ -160,11 +160,13 @@ pub use crate::clock::now;
 
 mod claims;
 mod peers;
+mod queue;
 mod reads;
 mod requests;
 mod search;
 mod style;
 mod versions;
+pub use queue::{ArticleCounts, Attention, QueueScope, DEFAULT_OPEN_KINDS};
 pub use requests::{Begun, Recorded};
 pub use style::{default_rules, StyleReport, HOUSE_STYLE};
 pub use versions::{AnchoringReport, Placement};

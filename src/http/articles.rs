@@ -79,14 +79,20 @@ fn view(state: &AppState, row: &ArticleRow) -> Value {
 
 async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
     let rows = state.desk.articles()?;
+    let counts = state.desk.article_counts()?;
     let mut articles = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut article = view(&state, row);
-        let open = state.desk.list(&Filter {
+        let all = state.desk.list(&Filter {
             article: Some(row.id.clone()),
             ..Filter::default()
         })?;
-        article["annotation_count"] = open.len().into();
+        article["annotation_count"] = all.len().into();
+        // What is waiting on it: open or in review, and targets a person should place.
+        if let Some(c) = counts.iter().find(|c| c.article == row.id) {
+            article["open_count"] = c.open.into();
+            article["needs_attention_count"] = c.needs_attention.into();
+        }
         articles.push(article);
     }
     Ok(HttpResponse::Ok().json(json!({ "articles": articles })))

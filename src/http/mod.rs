@@ -18,6 +18,7 @@ mod health;
 mod idempotency;
 mod methods;
 mod people;
+mod queue;
 mod request;
 mod search;
 mod style;
@@ -114,6 +115,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(events::routes)
         .configure(exports::routes)
         .configure(people::routes)
+        .configure(queue::routes)
         .configure(access::routes)
         .configure(claims::routes)
         .configure(style::routes)

@@ -27,6 +27,7 @@ mod pg_cluster;
 mod postgres;
 mod preambles;
 mod proxied;
+mod queue;
 mod rebuild;
 mod replicas;
 mod search;

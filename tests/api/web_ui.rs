@@ -226,6 +226,8 @@ async fn the_desk_fits_desktop_and_phone_and_works_from_the_keyboard() {
     for viewport in ["desktop", "phone"] {
         assert_eq!(result[viewport]["overflow"], 0, "{viewport}");
         assert!(result[viewport]["worst_contrast"].as_f64().unwrap() >= 4.5);
+        assert_eq!(result[viewport]["desk_overflow"], 0, "{viewport}");
+        assert!(result[viewport]["desk_contrast"].as_f64().unwrap() >= 4.5);
     }
 }
 
@@ -295,4 +297,26 @@ async fn a_re_anchored_article_shows_its_versions_and_what_to_re_attach_in_chrom
         )
         .await;
     assert!(anchors["needs_attention"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_page_follows_assignments_orphans_and_re_attachments_live_in_chromium() {
+    let app = spawn_app().await;
+    let result = run_scenario(&app, "queue", &[]).await;
+    assert_eq!(result["ok"], true);
+    let orphaned = result["orphaned"].as_str().unwrap();
+    // What the page showed is what the API says: assigned to Bruno, nothing left to place.
+    let queue: Value = app
+        .json_as(Method::GET, "/api/queue", Some(crate::helpers::BRUNO))
+        .await;
+    let has = |list: &str, id: &str| {
+        queue[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item["id"] == id)
+    };
+    assert!(has("assigned", result["assigned"].as_str().unwrap()));
+    assert!(!has("needs_attention", orphaned));
+    assert!(artifacts().join("web-desk-bruno.png").exists());
 }

@@ -1,7 +1,7 @@
 // End-to-end tests of the web UI in a real headless Chromium (Debian's package) driven by
 // playwright-core. The Rust suite starts a server and runs one scenario per process:
 //
-//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin
+//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin|queue
 //
 // Prints one JSON line with what it saw; exits non-zero with a message when a check fails.
 
@@ -46,6 +46,9 @@ async function open(browser, who, viewport = { width: 1280, height: 800 }, artic
   page.errors = errors
   await page.goto(`${BASE}/`)
   await page.getByRole("button", { name: `Sign in as ${who}` }).click()
+  // The Desk page comes first; the article list is one click away.
+  await page.waitForSelector("main.desk-page[data-seq]", { timeout: WAIT })
+  await page.locator(".topbar nav").getByRole("link", { name: "Articles" }).click()
   await page.waitForSelector(`.article-list a[data-article="${article}"]`, { timeout: WAIT })
   await page.click(`.article-list a[data-article="${article}"]`)
   await page.waitForSelector("#article-text[data-highlighted]", { timeout: WAIT })
@@ -115,6 +118,59 @@ async function until(what, check, timeout = WAIT, explain = async () => "") {
     await new Promise(r => setTimeout(r, 100))
   }
   fail(`timed out waiting for ${what} ${await explain()}`.trim())
+}
+
+/** A fresh browser profile signed in as one of the demo users, on the Desk page, its live tail open. */
+async function openDesk(browser, who) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  const page = await context.newPage()
+  const errors = []
+  page.on("pageerror", e => errors.push(e.message))
+  page.errors = errors
+  await page.goto(`${BASE}/`)
+  await page.getByRole("button", { name: `Sign in as ${who}` }).click()
+  await page.waitForSelector("main.desk-page[data-seq] .connection.online", { timeout: WAIT })
+  return page
+}
+
+/** Calls the API from the test as a demo user; fails on anything but a 2xx. */
+async function call(token, method, path, body, type = "application/json") {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": type } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  if (!response.ok) fail(`${method} ${path} answered ${response.status}: ${await response.text()}`)
+  return response
+}
+
+/** The lowest contrast of the text matching `picks` against what is behind it. */
+async function worstContrast(page, picks) {
+  return page.evaluate(picks => {
+    const parse = c => (c.match(/[\d.]+/g) ?? []).map(Number)
+    const lum = ([r, g, b]) => {
+      const f = v => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+    }
+    const background = el => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor)
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3)
+      }
+      return [255, 255, 255]
+    }
+    const ratio = el => {
+      const [a, b] = [lum(parse(getComputedStyle(el).color).slice(0, 3)), lum(background(el))]
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
+    }
+    let worst = { ratio: 99 }
+    for (const el of document.querySelectorAll(picks)) {
+      if (!el.textContent.trim() || el.closest("[hidden]")) continue
+      const r = ratio(el)
+      if (r < worst.ratio) worst = { ratio: Math.round(r * 100) / 100, what: el.className || el.tagName, text: el.textContent.slice(0, 40) }
+    }
+    return worst
+  }, picks)
 }
 
 const note = (page, id) => page.locator(`.card[data-annotation="${id}"] textarea.note`)
@@ -452,6 +508,84 @@ const scenarios = {
     return { options, reattached }
   },
 
+  /**
+   * The Desk page follows the desk live: Alice assigns a fact-check to Bruno in the reader and
+   * it appears in Bruno's queue; a new version orphans a fact-check and it appears under
+   * "Needs a person"; Alice re-attaches it from there and it leaves Bruno's queue. Bruno's page
+   * is never reloaded.
+   */
+  async queue(browser) {
+    const nato = "macron-us-guarantees-nato"
+    const alice = await open(browser, "Alice Martin")
+    const bruno = await openDesk(browser, "Bruno Costa")
+    await bruno.evaluate(() => { window.sameDocument = true })
+    const brunoList = list => bruno.locator(`.queue[data-list="${list}"]`)
+    const annotation = (article, exact) => ({
+      "@context": "http://www.w3.org/ns/anno.jsonld",
+      type: "Annotation",
+      motivation: "assessing",
+      bodyValue: "Check this against the transcript.",
+      verdict: "unverifiable",
+      target: { source: `/articles/${article}`, selector: { type: "TextQuoteSelector", exact } },
+    })
+
+    // Alice files a fact-check and assigns it to Bruno from its card.
+    const created = await call("demo-alice-token", "POST", `/articles/${ARTICLE}/annotations/`, annotation(ARTICLE, PHRASE), "application/ld+json")
+    const id = created.headers.get("location").replace(/.*\//, "")
+    await alice.locator(`.card[data-annotation="${id}"] select[aria-label="Assignee"]`).selectOption("bruno")
+    const assigned = brunoList("assigned").locator(`li[data-annotation="${id}"]`)
+    await assigned.waitFor({ timeout: WAIT })
+    const assignedText = await assigned.textContent()
+    if (!assignedText.includes(PHRASE.slice(0, 40))) fail(`Bruno's queue shows ${JSON.stringify(assignedText)}`)
+    // It links to the annotation in its article.
+    const href = await assigned.locator("a").first().getAttribute("href")
+    if (href !== `#/articles/${ARTICLE}/annotations/${id}`) fail(`the queue links to ${href}`)
+    await bruno.locator(".activity-items li", { hasText: "assigned an annotation to Bruno Costa" }).first().waitFor({ timeout: WAIT })
+
+    // A new version drops the passage of another fact-check: it needs a person.
+    const doomedPassage = "NATO accession is the best possible security guarantee"
+    const doomed = (await call("demo-alice-token", "POST", `/articles/${nato}/annotations/`, annotation(nato, doomedPassage), "application/ld+json"))
+      .headers.get("location").replace(/.*\//, "")
+    const v1 = await (await call("demo-alice-token", "GET", `/api/articles/${nato}`)).json()
+    const paragraph = v1.text.split("\n").find(p => p.includes(doomedPassage))
+    await call("demo-alice-token", "POST", `/api/articles/${nato}/versions`, { text: v1.text.replace(`${paragraph}\n`, "") })
+    const waiting = brunoList("needs_attention").locator(`li[data-annotation="${doomed}"]`)
+    await waiting.waitFor({ timeout: WAIT })
+    const state = await waiting.locator(".chip.anchor").textContent()
+    if (state !== "orphaned") fail(`the new version left the fact-check ${state}`)
+
+    // The article list counts what is waiting on each article.
+    await alice.goto(`${BASE}/#/articles`)
+    const counts = alice.locator(`.article-list a[data-article="${nato}"] .waiting`)
+    await counts.waitFor({ timeout: WAIT })
+    const needing = Number(await counts.getAttribute("data-attention"))
+    if (!(needing >= 1)) fail(`the article list says ${needing} need a person on ${nato}`)
+
+    // Alice follows the link from her own Desk page to the reader and re-attaches it.
+    await alice.locator(".topbar nav").getByRole("link", { name: "Desk" }).click()
+    const link = alice.locator(`.queue[data-list="needs_attention"] li[data-annotation="${doomed}"] a.reattach`)
+    await link.click()
+    const item = alice.locator(`.attention li.wanted[data-annotation="${doomed}"]`)
+    await item.waitFor({ timeout: WAIT })
+    await alice.waitForSelector("#article-text[data-highlighted]", { timeout: WAIT })
+    await selectWithMouse(alice, "NATO should not be part of these security guarantees")
+    await item.getByRole("button", { name: "Re-attach to selection" }).click()
+    await item.waitFor({ state: "detached", timeout: WAIT })
+
+    // Bruno's queue lets it go, and still has his assignment, on the page he never reloaded.
+    await waiting.waitFor({ state: "detached", timeout: WAIT })
+    await assigned.waitFor({ timeout: WAIT })
+    if (!(await bruno.evaluate(() => window.sameDocument === true))) fail("Bruno's page was reloaded")
+    await bruno.screenshot({ path: join(ARTIFACTS, "web-desk-bruno.png") })
+
+    // His item opens the reader on that annotation's card.
+    await assigned.locator("a").first().click()
+    await bruno.waitForFunction(id => document.activeElement?.matches(`.card[data-annotation="${id}"]`), id, { timeout: WAIT })
+    const errors = [...alice.errors, ...bruno.errors]
+    if (errors.length) fail(`page errors: ${errors.join("; ")}`)
+    return { assigned: id, orphaned: doomed, needing }
+  },
+
   async viewer(browser) {
     const victor = await open(browser, "Victor Lang")
     await victor.locator(".banner", { hasText: "viewer" }).waitFor()
@@ -525,36 +659,19 @@ const scenarios = {
       })
       if (!ring.card || ring.outline === "none" || ring.width < 2) fail(`${name}: no visible focus ring on the focused card (${JSON.stringify(ring)})`)
       // Contrast of the text people read, against what is behind it (WCAG AA: 4.5:1).
-      const worst = await page.evaluate(() => {
-        const parse = c => (c.match(/[\d.]+/g) ?? []).map(Number)
-        const lum = ([r, g, b]) => {
-          const f = v => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
-          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
-        }
-        const background = el => {
-          for (let e = el; e; e = e.parentElement) {
-            const c = parse(getComputedStyle(e).backgroundColor)
-            if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3)
-          }
-          return [255, 255, 255]
-        }
-        const ratio = el => {
-          const [a, b] = [lum(parse(getComputedStyle(el).color).slice(0, 3)), lum(background(el))]
-          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
-        }
-        const picks = ".article-text p, mark.hl, .chip, .meta, .muted, .passage, .control span, .topbar a, .count, .reply-text"
-        let worst = { ratio: 99 }
-        for (const el of document.querySelectorAll(picks)) {
-          if (!el.textContent.trim() || el.closest("[hidden]")) continue
-          const r = ratio(el)
-          if (r < worst.ratio) worst = { ratio: Math.round(r * 100) / 100, what: el.className || el.tagName, text: el.textContent.slice(0, 40) }
-        }
-        return worst
-      })
+      const worst = await worstContrast(page, ".article-text p, mark.hl, .chip, .meta, .muted, .passage, .control span, .topbar a, .count, .reply-text")
       if (worst.ratio < 4.5) fail(`${name}: contrast ${worst.ratio}:1 for ${worst.what} (“${worst.text}”)`)
       await page.screenshot({ path: join(ARTIFACTS, `web-layout-${name}.png`), fullPage: false })
       if (page.errors.length) fail(`page errors: ${page.errors.join("; ")}`)
-      result[name] = { overflow, worst_contrast: worst.ratio }
+      // The Desk page fits too, and reads as well.
+      await page.goto(`${BASE}/#/`)
+      await page.waitForSelector("main.desk-page[data-seq] .queue-item", { timeout: WAIT })
+      const deskOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      if (deskOverflow > 0) fail(`${name}: the Desk page is ${deskOverflow}px wider than the viewport`)
+      const desk = await worstContrast(page, ".queue h2, .queue .lede, .queue-item q, .queue-item .meta, .chip, .activity-items li, .activity-items .muted, .topbar a")
+      if (desk.ratio < 4.5) fail(`${name}: Desk page contrast ${desk.ratio}:1 for ${desk.what} (“${desk.text}”)`)
+      await page.screenshot({ path: join(ARTIFACTS, `web-desk-${name}.png`), fullPage: false })
+      result[name] = { overflow, worst_contrast: worst.ratio, desk_overflow: deskOverflow, desk_contrast: desk.ratio }
       await page.context().close()
     }
     return result

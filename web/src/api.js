@@ -59,6 +59,12 @@ export class Api {
     return this.get("/api/articles").then(d => d.articles)
   }
 
+  /** The Desk page's lists of the work queue, reflecting at least event `seen` when given. */
+  queue(seen) {
+    const lists = "list=assigned,open,needs_attention"
+    return this.get(seen === undefined ? `/api/queue?${lists}` : `/api/queue?${lists}&seen=${seen}`)
+  }
+
   article(id) {
     return this.get(`/api/articles/${encodeURIComponent(id)}`)
   }

@@ -1,7 +1,13 @@
-// The desk's shell: sign-in with a token, the article list, and the reader, routed by the URL's
-// hash (#/ and #/articles/<id>) so the server's own /articles/… URLs stay the API's.
+// The desk's shell: sign-in with a token, the Desk page (the work queue), the article list and
+// the reader, routed by the URL's hash so the server's own /articles/… URLs stay the API's:
+//   #/ or #/desk                                   the Desk page
+//   #/articles                                     the article list
+//   #/articles/<id>                                the reader
+//   #/articles/<id>/annotations/<annotation>       the reader, on one annotation
+//   #/articles/<id>/reattach/<annotation>/<target> the reader, offering to re-attach a target
 
 import { Api, ApiError } from "./api.js"
+import { DeskPage } from "./desk.js"
 import { h } from "./dom.js"
 import { Reader } from "./reader.js"
 import { loadAutomerge, Sync } from "./sync.js"
@@ -29,7 +35,7 @@ function toast(message, error = false) {
 }
 
 let session = null // { api, me, users, articles, sync }
-let reader = null
+let page = null // what is showing: a Reader or a DeskPage, each with start() and stop()
 
 function signInView(message) {
   const input = h("input", { id: "token", name: "token", type: "password", autocomplete: "current-password", required: true, placeholder: "Paste your token" })
@@ -82,8 +88,8 @@ async function signIn(token) {
 }
 
 function signOut() {
-  reader?.stop()
-  reader = null
+  page?.stop()
+  page = null
   session?.sync.close()
   session = null
   localStorage.removeItem(TOKEN_KEY)
@@ -96,7 +102,7 @@ function shell(content) {
   app.replaceChildren(
     h("header", { class: "topbar" },
       h("a", { class: "brand", href: "#/" }, "Glossa"),
-      h("nav", { "aria-label": "Main" }, h("a", { href: "#/" }, "Articles")),
+      h("nav", { "aria-label": "Main" }, h("a", { href: "#/" }, "Desk"), h("a", { href: "#/articles" }, "Articles")),
       h("div", { class: "who" },
         h("span", { class: `role role-${me.role}`, dataset: { user: me.name } }, `${me.display_name} · ${me.role}`),
         h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"))),
@@ -114,22 +120,34 @@ async function articleList() {
           h("a", { href: `#/articles/${a.id}`, dataset: { article: a.id } },
             h("strong", {}, a.title ?? a.id),
             h("span", { class: "muted" }, [a.outlet, a.published].filter(Boolean).join(" · ")),
-            h("span", { class: "count" }, `${a.annotation_count} annotations · version ${a.latest_version}`)))))))
+            h("span", { class: "count" }, `${a.annotation_count} annotations · version ${a.latest_version}`),
+            h("span", { class: "waiting", dataset: { open: String(a.open_count ?? 0), attention: String(a.needs_attention_count ?? 0) } },
+              `${a.open_count ?? 0} open`,
+              a.needs_attention_count ? ` · ${a.needs_attention_count} need${a.needs_attention_count === 1 ? "s" : ""} a person` : "")))))))
 }
 
 async function route() {
   if (!session) return
-  reader?.stop()
-  reader = null
-  const match = /^#\/articles\/([^/]+)$/.exec(location.hash)
+  page?.stop()
+  page = null
+  const match = /^#\/articles\/([^/]+)(?:\/(annotations|reattach)\/([^/]+)(?:\/(\d+))?)?$/.exec(location.hash)
   try {
     if (match) {
+      const [, article, mode, annotation, target] = match
+      const focus = annotation
+        ? { annotation: decodeURIComponent(annotation), reattach: mode === "reattach", target: target === undefined ? undefined : Number(target) }
+        : null
       const host = h("div", { class: "page" })
       shell(host)
-      reader = new Reader(host, decodeURIComponent(match[1]), { ...session, toast })
-      await reader.start()
-    } else {
+      page = new Reader(host, decodeURIComponent(article), { ...session, toast, focus })
+      await page.start()
+    } else if (/^#\/articles\/?$/.test(location.hash)) {
       await articleList()
+    } else {
+      const host = h("div", { class: "page" })
+      shell(host)
+      page = new DeskPage(host, { ...session, token: session.api.token, toast })
+      await page.start()
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signInView("Your token is no longer valid; sign in again.")

@@ -13,7 +13,10 @@ import { Automerge } from "./sync.js"
 import { KINDS, STATUSES } from "./vocab.js"
 
 export class Reader {
-  /** ctx: { api, sync, me, users, articles (Map), toast } */
+  /**
+   * ctx: { api, sync, me, users, articles (Map), toast, focus }; focus, from a link to one
+   * annotation: { annotation, reattach, target }, where reattach offers to re-attach that target.
+   */
   constructor(root, articleId, ctx) {
     this.root = root
     this.articleId = articleId
@@ -28,6 +31,7 @@ export class Reader {
     this.placements = new Map() // "annotation/target" → where it is in the displayed version
     this.attention = []
     this.stopped = false
+    this.pendingFocus = ctx.focus ?? null
   }
 
   name = user => this.ctx.users.find(u => u.name === user)?.display_name ?? user ?? "someone"
@@ -151,7 +155,7 @@ export class Reader {
       h("main", { class: "reader" },
         h("div", { class: "article-col" },
           h("header", { class: "article-head" },
-            h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← All articles")),
+            h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← Desk"), " · ", h("a", { href: "#/articles" }, "All articles")),
             h("h1", {}, a.title ?? a.id),
             h("p", { class: "muted" }, [a.outlet, a.published].filter(Boolean).join(" · ")),
             this.versionPicker(),
@@ -233,17 +237,40 @@ export class Reader {
   renderAttention() {
     const items = this.attention ?? []
     this.attentionEl.hidden = items.length === 0 || !this.canWrite
+    this.offerReattach(items)
     if (this.attentionEl.hidden) return this.attentionEl.replaceChildren()
     this.attentionEl.replaceChildren(
       h("h2", {}, `${items.length} to re-attach in version ${this.version}`),
       h("p", { class: "muted" }, "The server could not place these with confidence. Select the passage in the text, then press Re-attach."),
       h("ul", {}, items.map(p =>
-        h("li", { dataset: { annotation: p.annotation, target: String(p.target) } },
+        h("li", { class: this.wantedTarget?.(p) ? "wanted" : null, dataset: { annotation: p.annotation, target: String(p.target) } },
           h("span", { class: `chip anchor anchor-${p.status}` }, p.status),
           ` ${p.kind}: “${(p.quote?.exact ?? this.originalQuote(p)).slice(0, 80)}”`,
           p.candidates?.length ? h("span", { class: "muted" }, ` (${p.candidates.length} places fit)`) : null,
           " ",
           h("button", { type: "button", class: "secondary", onclick: () => this.reattach(p) }, "Re-attach to selection")))))
+    this.attentionEl.querySelector("li.wanted")?.scrollIntoView({ block: "nearest" })
+  }
+
+  /**
+   * Opened from a link to re-attach a target (the Desk page's "Needs a person"): that target is
+   * marked in the list, on the latest version; the banner says what to do, or that a person
+   * already placed it.
+   */
+  offerReattach(items) {
+    const focus = this.ctx.focus
+    if (!focus?.reattach || this.version !== this.latest) return (this.wantedTarget = null)
+    this.wantedTarget = p => p.annotation === focus.annotation && (focus.target === undefined || p.target === focus.target)
+    if (items.some(this.wantedTarget)) {
+      this.setBanner(this.canWrite
+        ? "Select the passage in the text where this annotation belongs, then press “Re-attach to selection” in the list beside it."
+        : "This passage needs a person to place it; an editor can re-attach it.")
+    } else if (this.offered) {
+      this.setBanner("")
+    } else {
+      this.setBanner("This annotation has its place in the latest version: nothing to re-attach.")
+    }
+    this.offered = true
   }
 
   originalQuote(p) {
@@ -339,6 +366,12 @@ export class Reader {
     const shown = all.filter(a => this.passes(a))
     this.count.textContent = shown.length === all.length ? `${all.length} annotations` : `${shown.length} of ${all.length} annotations`
     this.sidebar.render(shown, { live: this.past === null, presence: this.presenceList })
+    if (this.pendingFocus && this.sidebar.cards.has(this.pendingFocus.annotation)) {
+      const id = this.pendingFocus.annotation
+      this.pendingFocus = null
+      this.sidebar.focus(id)
+      this.focusAnnotation(id)
+    }
     this.wanted = { all, ids: new Set(shown.map(a => a.id)) }
     this.highlighting ??= this.highlightLoop().finally(() => {
       this.highlighting = null
