@@ -97,9 +97,66 @@ pub enum Command {
         #[arg(long)]
         file: PathBuf,
     },
-    /// Delete the derived state (read models, snapshots) of a data directory; the next start
-    /// rebuilds it from the event log. The server must not be running.
+    /// Search annotations (notes, quotes, replies, suggestions, tags, sources) and article text,
+    /// on a running server (`--server`) or a data directory. Words must all match (small
+    /// misspellings and accents forgiven, the last word as a prefix); "quoted phrases" match in
+    /// order.
+    Search {
+        /// The query, e.g. `Zelenskiy` or `"26 nations" pledge`.
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        filters: SearchArgs,
+        /// Print the API's JSON page instead of a list.
+        #[arg(long)]
+        json: bool,
+        /// The base URL of links read from a data directory.
+        #[arg(
+            long,
+            env = "GLOSSA_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
+    /// Delete the derived state (read models, snapshots, search index) of a data directory;
+    /// the next start rebuilds it from the event log. The server must not be running.
     Rebuild(DataDirArg),
+}
+
+/// The filters of `glossa search`, as `GET /api/search` takes them.
+#[derive(Debug, Default, Args)]
+pub struct SearchArgs {
+    /// Only `annotation`s or only `article`s.
+    #[arg(long = "type")]
+    pub hit: Option<String>,
+    #[arg(long)]
+    pub article: Option<String>,
+    /// fact-check, correction, contradiction, comment, question or tag.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// open, in-review, resolved or rejected.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub verdict: Option<String>,
+    #[arg(long)]
+    pub assignee: Option<String>,
+    /// Who created the annotation.
+    #[arg(long)]
+    pub author: Option<String>,
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Created on or after (a date, 2025-09-04, or an RFC 3339 time).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Created before (a date counts whole).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// How many results (1 to 100).
+    #[arg(long, default_value = "20")]
+    pub limit: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,10 @@
 //! The command line's reading side: events and exports from a running server (`--server`),
 //! or from a data directory that no server holds, and publishing a version to a server.
 
+mod search;
 mod tail;
+
+pub use search::search_command;
 
 use std::io::Write;
 use std::path::Path;

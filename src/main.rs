@@ -26,6 +26,13 @@ async fn main() -> anyhow::Result<()> {
             public_url,
             article,
         } => client::export_command(what, source, &public_url, article.as_deref()).await,
+        Command::Search {
+            query,
+            source,
+            filters,
+            json,
+            public_url,
+        } => client::search_command(&query.join(" "), source, filters, json, &public_url).await,
         Command::Publish {
             server,
             token,

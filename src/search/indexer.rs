@@ -132,7 +132,13 @@ impl Inner {
             }
         }
         if at > *self.position.borrow() {
-            self.commit(touched, at, last_event)?;
+            if touched.len() == 0 {
+                // Nothing searchable changed (document changes, requests, access control):
+                // the index is level as it is, and a restart reads these events again.
+                self.position.send_replace(at);
+            } else {
+                self.commit(touched, at, last_event)?;
+            }
         }
         Ok(())
     }

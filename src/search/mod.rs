@@ -11,8 +11,10 @@
 
 mod fields;
 mod indexer;
+pub mod params;
 mod query;
 mod snippet;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,7 @@ use tokio::sync::watch;
 use crate::domain::{Annotation, AnnotationId, ArticleId, Kind, Status, UserName, Verdict};
 use crate::store::{Store, StoreError};
 
+pub use params::SearchQuery;
 pub use query::Terms;
 pub use snippet::Snippet;
 
@@ -233,10 +236,21 @@ impl SearchIndex {
         }
     }
 
-    /// Searches what the read models held when it was called (a write whose answer has
-    /// returned is found).
+    /// Searches everything answered before it was called: on an embedded desk, what the read
+    /// models hold; with a shared log, first everything the database had committed (any
+    /// replica's writes), or, while the database cannot be reached, what the local copy has.
     pub async fn search(&self, request: SearchRequest) -> Result<SearchPage, SearchError> {
-        let target = self.inner.store.read_model.checkpoint();
+        let store = &self.inner.store;
+        let target = match store.database() {
+            Some(_) => match store.barrier().await {
+                Ok(()) => store.log.head().max(store.read_model.checkpoint()),
+                Err(error) => {
+                    tracing::debug!(%error, "searching the local copy: the database is not reachable");
+                    store.read_model.checkpoint()
+                }
+            },
+            None => store.read_model.checkpoint(),
+        };
         self.caught_up(target).await?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.search(&request))

@@ -1,5 +1,5 @@
-//! Derived state: delete the read models and snapshots (on PostgreSQL, the whole data
-//! directory), restart, and everything reads the same.
+//! Derived state: delete the read models, snapshots and search index (on PostgreSQL, the whole
+//! data directory), restart, and everything reads the same.
 
 use serde_json::{json, Value};
 
@@ -41,7 +41,32 @@ async fn observe(server: &Server, ids: &[String]) -> Value {
         listings.push(server.json(&format!("/articles/{id}/annotations/")).await);
         documents.push(server.json(&format!("/api/articles/{id}/document")).await);
     }
-    json!({ "annotations": annotations, "listings": listings, "documents": documents })
+    // Search: the same hits for the same queries (ranks may move with the index's segments).
+    let mut searches = Vec::new();
+    for query in [
+        "q=Zelenskiy&limit=100",
+        "q=%2226%20nations%22&limit=100",
+        "q=edited%20note",
+        "q=note&limit=100",
+        "tag=house-style&limit=100",
+    ] {
+        let page = server.json(&format!("/api/search?{query}")).await;
+        let mut hits: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                format!(
+                    "{}:{}",
+                    item["type"].as_str().unwrap(),
+                    item["id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        hits.sort();
+        searches.push(json!({ "query": query, "total": page["total"], "hits": hits }));
+    }
+    json!({ "annotations": annotations, "listings": listings, "documents": documents, "searches": searches })
 }
 
 #[tokio::test]
@@ -88,6 +113,13 @@ async fn deleting_read_models_and_snapshots_rebuilds_the_same_state() {
         .map(String::from),
     );
     let before = observe(&server, &ids).await;
+    // The searches find what they should, so that "the same" means something.
+    assert_eq!(
+        before["searches"][2]["hits"],
+        json!([format!("annotation:{}", ids[0])])
+    );
+    // The 69 notes left (and any seed with a word starting "note").
+    assert!(before["searches"][3]["total"].as_u64().unwrap() >= 69);
     server.kill();
 
     // A restart loads the document from its snapshot plus the changes after it.
