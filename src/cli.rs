@@ -108,7 +108,7 @@ pub enum Command {
         #[command(flatten)]
         source: Source,
         #[command(flatten)]
-        filters: SearchArgs,
+        filters: Box<SearchArgs>,
         /// Print the API's JSON page instead of a list.
         #[arg(long)]
         json: bool,

@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
             filters,
             json,
             public_url,
-        } => client::search_command(&query.join(" "), source, filters, json, &public_url).await,
+        } => client::search_command(&query.join(" "), source, *filters, json, &public_url).await,
         Command::Publish {
             server,
             token,
