@@ -13,6 +13,7 @@ pub mod open_loop;
 pub mod peer;
 pub mod propagation;
 pub mod replicas;
+pub mod search;
 pub mod sync_load;
 pub mod typists;
 

@@ -49,6 +49,11 @@ const SUITES: &[(&str, &str, &[&str])] = &[
         "re-anchoring an article with 1,000 annotations on a new version",
         &[],
     ),
+    (
+        "search",
+        "full-text search over 10,000 and 100,000 annotations: rebuilding the index, its size, queries at 1 and 16 clients, how soon new annotations are found",
+        &[],
+    ),
 ];
 
 /// Measures Glossa on this machine and prints a table (and JSON with `--json`). Build with
@@ -346,6 +351,9 @@ async fn main() -> anyhow::Result<()> {
     if options.runs("reanchoring") {
         reanchoring(&mut rows).await?;
     }
+    if options.runs("search") {
+        search(duration, &mut rows).await?;
+    }
     println!("{}", bench::table(&rows));
     if let Some(table) = bench::compare::side_by_side(&rows) {
         println!("{table}");
@@ -620,6 +628,22 @@ async fn reanchoring(rows: &mut Vec<Row>) -> anyhow::Result<()> {
     eprintln!("{}: {:.0} ms", row.case, row.p50_ms);
     rows.push(row);
     std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+/// The search index over 10,000 and 100,000 annotations, side by side.
+async fn search(duration: Duration, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    for annotations in [10_000, 100_000] {
+        let dir = tempfile_dir("search")?;
+        for row in bench::search::search(&dir, annotations, duration).await? {
+            eprintln!(
+                "{}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+                row.case, row.per_second, row.p50_ms, row.p99_ms
+            );
+            rows.push(row);
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
     Ok(())
 }
 
