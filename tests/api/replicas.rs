@@ -731,3 +731,20 @@ async fn note(app: &TestApp) -> reqwest::Response {
         .await
         .expect("POST")
 }
+
+#[tokio::test]
+async fn a_write_on_one_replica_is_found_at_once_by_a_search_on_the_other() {
+    if skipped("a_write_on_one_replica_is_found_at_once_by_a_search_on_the_other") {
+        return;
+    }
+    let (_desk, one, other) = two_replicas().await;
+    let mut body = one.fact_check_on(ARTICLE, "26 nations").await;
+    body["body"][0]["value"] = "The ministry's zygomorphic chart is not sourced.".into();
+    let response = one.post_annotation("/annotations/", &body, ALICE).await;
+    assert_eq!(response.status(), 201);
+    let id = id_of(&response);
+    // No waiting: a search first brings its replica's copy level with the database.
+    let page = other.get_json("/api/search?q=zygomorphic").await;
+    assert_eq!(page["total"], 1, "{page:#}");
+    assert_eq!(page["items"][0]["id"], id.as_str());
+}
