@@ -84,11 +84,12 @@ export class SearchBox {
     this.scope = h("select", { name: "type", "aria-label": "Search in", onchange: () => this.schedule(0) },
       SCOPES.map(s => h("option", { value: s.id }, s.label)))
     this.list = h("ul", { id: "search-results", role: "listbox", "aria-label": "Search results" })
-    // Keep the focus in the input when a hit is clicked, so the click lands before the panel closes.
-    this.list.addEventListener("mousedown", e => e.preventDefault())
     this.status = h("p", { class: "search-status", role: "status" })
     this.more = h("button", { type: "button", class: "link search-more", hidden: true, onclick: () => this.showMore() }, "Show more")
     this.panel = h("div", { class: "search-panel", hidden: true }, this.status, this.list, this.more)
+    // Keep the focus in the input when a hit or Show more is clicked, so the click lands before
+    // losing the focus closes the panel.
+    this.panel.addEventListener("mousedown", e => e.preventDefault())
     this.el = h("div", { class: "search", role: "search" },
       h("label", { for: "search-q", class: "visually-hidden" }, "Search"),
       this.input, this.scope, this.panel)
@@ -112,6 +113,7 @@ export class SearchBox {
   schedule(delay = DEBOUNCE_MS) {
     this.cancel()
     this.asked++
+    this.move(-1) // a hit chosen in the list for the old text is not one for the new text
     if (!this.input.value.trim()) {
       this.shown = null
       this.el.dataset.state = "idle"
