@@ -320,3 +320,29 @@ async fn the_desk_page_follows_assignments_orphans_and_re_attachments_live_in_ch
     assert!(!has("needs_attention", orphaned));
     assert!(artifacts().join("web-desk-bruno.png").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_box_finds_a_passage_and_opens_the_reader_on_it_in_chromium() {
+    let app = spawn_app().await;
+    let result = run_scenario(&app, "search", &[]).await;
+    assert_eq!(result["ok"], true);
+    // The phrase's fact-check, in the article the server says it is on.
+    assert_eq!(result["opened"], "seed-003-no-problem");
+    assert_eq!(result["article"], "macron-turning-point-trump");
+    // The annotation made during the scenario is one the server has.
+    let fresh = result["fresh"].as_str().unwrap();
+    let found: Value = app
+        .json_as(
+            Method::GET,
+            "/api/search?q=vexillographer&type=annotation",
+            Some(ALICE),
+        )
+        .await;
+    assert!(found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|item| item["id"] == fresh));
+    assert_eq!(result["phone"]["overflow"], 0);
+    assert!(artifacts().join("web-search-reader.png").exists());
+}

@@ -1,7 +1,7 @@
 // End-to-end tests of the web UI in a real headless Chromium (Debian's package) driven by
 // playwright-core. The Rust suite starts a server and runs one scenario per process:
 //
-//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin|queue
+//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin|queue|search
 //
 // Prints one JSON line with what it saw; exits non-zero with a message when a check fails.
 
@@ -121,8 +121,8 @@ async function until(what, check, timeout = WAIT, explain = async () => "") {
 }
 
 /** A fresh browser profile signed in as one of the demo users, on the Desk page, its live tail open. */
-async function openDesk(browser, who) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+async function openDesk(browser, who, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport })
   const page = await context.newPage()
   const errors = []
   page.on("pageerror", e => errors.push(e.message))
@@ -584,6 +584,163 @@ const scenarios = {
     const errors = [...alice.errors, ...bruno.errors]
     if (errors.length) fail(`page errors: ${errors.join("; ")}`)
     return { assigned: id, orphaned: doomed, needing }
+  },
+
+  /**
+   * The search box in the header: a misspelt word is found and marked in the snippet; a phrase
+   * finds the Kremlin-denial fact-check first and Enter opens the reader focused on its passage;
+   * an older answer never replaces a newer one; the scope, Show more, no matches and the
+   * server's error message; an annotation made a moment ago is found at once and a click opens
+   * it; and on a phone the open results fit the screen.
+   */
+  async search(browser) {
+    const factCheck = "seed-003-no-problem"
+    const page = await openDesk(browser, "Alice Martin")
+    const box = page.getByRole("combobox", { name: "Search", exact: true })
+    const options = page.locator('#search-results [role="option"]')
+    const answered = (q, state = "results") => page.waitForFunction(([q, state]) => {
+      const el = document.querySelector(".search")
+      return el?.dataset.q === q && el.dataset.state === state
+    }, [q, state], { timeout: WAIT })
+    const marks = async () => (await page.locator("#search-results mark").allTextContents()).map(m => m.toLowerCase())
+
+    // `/` focuses the box; a misspelling finds the name, marked as the server spells it.
+    await page.keyboard.press("/")
+    if (!(await box.evaluate(el => el === document.activeElement))) fail("`/` does not focus the search box")
+    await page.keyboard.type("Zelenskiy")
+    await answered("Zelenskiy")
+    const zelensky = await marks()
+    if (!zelensky.some(m => m.startsWith("zelensk"))) fail(`the marks for Zelenskiy are ${JSON.stringify(zelensky)}`)
+
+    // An older answer never replaces a newer one: "Kreml" is answered only after "Macron".
+    let release
+    const macronAnswered = new Promise(resolve => { release = resolve })
+    let held = 0
+    await page.route(/\/api\/search\?/, async route => {
+      const q = new URL(route.request().url()).searchParams.get("q")
+      if (q === "Kreml") {
+        held++
+        await macronAnswered
+        await route.continue().catch(() => {}) // the page may have cancelled it meanwhile
+      } else {
+        await route.fulfill({ response: await route.fetch() })
+        if (q === "Macron") release()
+      }
+    })
+    // The late request ends (cancelled by the page, or answered late); either way it is over.
+    const kremlOver = new Promise(resolve => {
+      const over = request => { if (new URL(request.url()).searchParams.get("q") === "Kreml") resolve(request.failure() ? "cancelled" : "answered") }
+      page.on("requestfinished", over)
+      page.on("requestfailed", over)
+    })
+    await box.fill("Kreml")
+    await until("the search for Kreml to be asked", async () => held > 0)
+    await box.fill("Macron")
+    await answered("Macron")
+    const late = await kremlOver
+    // A turn of the page's event loop for a late answer to land, were it going to.
+    await page.evaluate(() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0))))
+    await page.unroute(/\/api\/search\?/)
+    const state = await page.locator(".search").getAttribute("data-q")
+    if (state !== "Macron") fail(`a late answer replaced the newer one: the panel answers ${state}`)
+    if (!(await marks()).every(m => m.includes("macron"))) fail(`the Macron results mark ${JSON.stringify(await marks())}`)
+
+    // Show more follows the cursor; the scope narrows to articles.
+    await box.fill("Ukraine")
+    await answered("Ukraine")
+    const firstPage = await options.count()
+    if (firstPage === 0) fail("Ukraine finds nothing")
+    const more = page.getByRole("button", { name: "Show more" })
+    let shown = firstPage
+    if (await more.isVisible()) {
+      await more.click()
+      await until("Show more to add hits", async () => (await options.count()) > firstPage)
+      shown = await options.count()
+      const ids = await options.evaluateAll(els => els.map(el => `${el.dataset.type}/${el.dataset.id}`))
+      if (new Set(ids).size !== ids.length) fail(`Show more repeated hits: ${ids}`)
+    }
+    await page.getByRole("combobox", { name: "Search", exact: true }).focus()
+    await page.getByLabel("Search in").selectOption("article")
+    await page.waitForFunction(() => {
+      const hits = [...document.querySelectorAll('#search-results [role="option"]')]
+      return hits.length > 0 && hits.every(el => el.dataset.type === "article")
+    }, null, { timeout: WAIT })
+    await page.getByLabel("Search in").selectOption("")
+
+    // Nothing found says so; a server error shows the server's own message.
+    await box.fill("qqxqzzv")
+    await answered("qqxqzzv", "empty")
+    const empty = await page.locator(".search-status").textContent()
+    if (empty !== "No matches for “qqxqzzv”") fail(`the empty state reads ${JSON.stringify(empty)}`)
+    const detail = "The search index is being rebuilt; try again in a minute."
+    await page.route(/\/api\/search\?/, route => route.fulfill({
+      status: 503,
+      contentType: "application/problem+json",
+      body: JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail }),
+    }))
+    await box.fill("Trump")
+    await answered("Trump", "error")
+    const error = await page.locator(".search-status.error").textContent()
+    if (error !== detail) fail(`the error state reads ${JSON.stringify(error)}`)
+    await page.unroute(/\/api\/search\?/)
+
+    // A phrase finds the Kremlin-denial fact-check first, "no problem" marked; Enter opens it.
+    await box.fill("\"no problem\"")
+    await answered("\"no problem\"")
+    const first = options.first()
+    if ((await first.getAttribute("data-id")) !== factCheck) fail(`"no problem" finds ${await first.getAttribute("data-id")} first`)
+    const phrase = (await first.locator("mark").allTextContents()).map(m => m.toLowerCase())
+    // The server marks each word of the phrase.
+    const snippet = (await first.locator(".hit-snippet").textContent()).toLowerCase()
+    if (!phrase.join(" ").includes("no problem") || !snippet.includes("no problem")) fail(`the fact-check's snippet marks ${JSON.stringify(phrase)}`)
+    const article = await first.getAttribute("data-article")
+    await box.press("ArrowDown")
+    const chosen = await box.getAttribute("aria-activedescendant")
+    if (chosen !== (await first.getAttribute("id")) || (await first.getAttribute("aria-selected")) !== "true") fail(`ArrowDown chose ${chosen}`)
+    await box.press("Enter")
+    await page.waitForFunction(id => document.activeElement?.matches(`.card[data-annotation="${id}"]`), factCheck, { timeout: WAIT })
+    const hash = await page.evaluate(() => location.hash)
+    if (hash !== `#/articles/${article}/annotations/${factCheck}`) fail(`Enter went to ${hash}`)
+    const passage = page.locator(`#article-text mark.active[data-annotation="${factCheck}"]`)
+    await passage.first().waitFor({ timeout: WAIT })
+    const focused = (await passage.allTextContents()).join("")
+    if (!focused.includes("no problem")) fail(`the focused passage reads ${JSON.stringify(focused)}`)
+    if (await page.locator(".search-panel").isVisible()) fail("the results stay open over the reader")
+    await page.screenshot({ path: join(ARTIFACTS, "web-search-reader.png") })
+
+    // An annotation made a moment ago is found at once, and a click opens it.
+    const created = await call("demo-alice-token", "POST", `/articles/${ARTICLE}/annotations/`, {
+      "@context": "http://www.w3.org/ns/anno.jsonld",
+      type: "Annotation",
+      motivation: "commenting",
+      bodyValue: "Vexillographers would check the flags in the summit photo.",
+      target: { source: `/articles/${ARTICLE}`, selector: { type: "TextQuoteSelector", exact: PHRASE } },
+    }, "application/ld+json")
+    const fresh = created.headers.get("location").replace(/.*\//, "")
+    await box.fill("vexillographer")
+    await answered("vexillographer")
+    const hit = page.locator(`#search-results [role="option"][data-id="${fresh}"]`)
+    await hit.click()
+    await page.waitForFunction(id => document.activeElement?.matches(`.card[data-annotation="${id}"]`), fresh, { timeout: WAIT })
+    await page.locator(`#article-text mark.active[data-annotation="${fresh}"]`).first().waitFor({ timeout: WAIT })
+    const freshHash = await page.evaluate(() => location.hash)
+    if (freshHash !== `#/articles/${ARTICLE}/annotations/${fresh}`) fail(`the click went to ${freshHash}`)
+
+    // On a phone, the box and its open results fit the screen.
+    const phone = await openDesk(browser, "Bruno Costa", { width: 390, height: 844 })
+    const phoneBox = phone.getByRole("combobox", { name: "Search", exact: true })
+    await phoneBox.fill("Kremlin")
+    await phone.locator('#search-results [role="option"]').first().waitFor({ timeout: WAIT })
+    const fits = await phone.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      right: Math.max(...[...document.querySelectorAll(".search, .search-panel, .hit")].map(el => el.getBoundingClientRect().right)) - window.innerWidth,
+    }))
+    if (fits.overflow > 0 || fits.right > 0) fail(`on a phone the search is wider than the screen: ${JSON.stringify(fits)}`)
+    await phone.screenshot({ path: join(ARTIFACTS, "web-search-phone.png") })
+
+    const errors = [...page.errors, ...phone.errors]
+    if (errors.length) fail(`page errors: ${errors.join("; ")}`)
+    return { zelensky, late, shown, firstPage, opened: factCheck, article, fresh, phone: fits }
   },
 
   async viewer(browser) {

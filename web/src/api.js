@@ -15,10 +15,11 @@ export class Api {
     this.token = token
   }
 
-  async request(method, path, { body, headers = {}, ld = false } = {}) {
+  async request(method, path, { body, headers = {}, ld = false, signal } = {}) {
     const init = {
       method,
       headers: { Authorization: `Bearer ${this.token}`, Accept: ld ? LD : "application/json", ...headers },
+      signal,
     }
     if (body !== undefined) {
       init.body = JSON.stringify(body)
@@ -28,6 +29,7 @@ export class Api {
     try {
       response = await fetch(path, init)
     } catch (e) {
+      if (e.name === "AbortError") throw e
       throw new ApiError(0, "The server cannot be reached; check the connection and try again.")
     }
     const type = response.headers.get("Content-Type") ?? ""
@@ -63,6 +65,11 @@ export class Api {
   queue(seen) {
     const lists = "list=assigned,open,needs_attention"
     return this.get(seen === undefined ? `/api/queue?${lists}` : `/api/queue?${lists}&seen=${seen}`)
+  }
+
+  /** GET /api/search with `params` (URLSearchParams: q, type, limit, cursor…); `signal` cancels it. */
+  search(params, signal) {
+    return this.get(`/api/search?${params}`, { signal })
   }
 
   article(id) {

@@ -10,6 +10,7 @@ import { Api, ApiError } from "./api.js"
 import { DeskPage } from "./desk.js"
 import { h } from "./dom.js"
 import { Reader } from "./reader.js"
+import { SearchBox } from "./search.js"
 import { loadAutomerge, Sync } from "./sync.js"
 
 const TOKEN_KEY = "glossa.token"
@@ -83,7 +84,10 @@ async function signIn(token) {
   const [users, list] = await Promise.all([api.users(), api.articles()])
   localStorage.setItem(TOKEN_KEY, token)
   session?.sync.close()
+  session?.search.destroy()
   session = { api, me, users, articles: new Map(list.map(a => [a.id, a])), sync: new Sync(token, me.name) }
+  // One search box for the session, moved into each page's header, so it keeps what was typed.
+  session.search = new SearchBox({ api, articles: session.articles, go })
   route()
 }
 
@@ -91,18 +95,26 @@ function signOut() {
   page?.stop()
   page = null
   session?.sync.close()
+  session?.search.destroy()
   session = null
   localStorage.removeItem(TOKEN_KEY)
   location.hash = "#/"
   signInView()
 }
 
+/** Goes to a route; to the one showing, it is shown afresh (no hashchange would fire). */
+function go(hash) {
+  if (location.hash === hash) route()
+  else location.hash = hash
+}
+
 function shell(content) {
-  const { me } = session
+  const { me, search } = session
   app.replaceChildren(
     h("header", { class: "topbar" },
       h("a", { class: "brand", href: "#/" }, "Glossa"),
       h("nav", { "aria-label": "Main" }, h("a", { href: "#/" }, "Desk"), h("a", { href: "#/articles" }, "Articles")),
+      search.el,
       h("div", { class: "who" },
         h("span", { class: `role role-${me.role}`, dataset: { user: me.name } }, `${me.display_name} · ${me.role}`),
         h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"))),
@@ -112,6 +124,7 @@ function shell(content) {
 async function articleList() {
   const list = await session.api.articles()
   session.articles = new Map(list.map(a => [a.id, a]))
+  session.search.ctx.articles = session.articles
   shell(
     h("main", { class: "articles" },
       h("h1", {}, "Articles"),

@@ -369,6 +369,7 @@ export class Reader {
     if (this.pendingFocus && this.sidebar.cards.has(this.pendingFocus.annotation)) {
       const id = this.pendingFocus.annotation
       this.pendingFocus = null
+      this.reveal = id
       this.sidebar.focus(id)
       this.focusAnnotation(id)
     }
@@ -400,12 +401,22 @@ export class Reader {
       }
       for (const mark of this.text.querySelectorAll("mark[data-annotation]")) {
         mark.classList.toggle("dim", !done.ids.has(mark.dataset.annotation))
+        mark.classList.toggle("active", mark.dataset.annotation === this.focused)
+      }
+      // Opened on one annotation (a link, a search hit): its passage, once highlighted, is shown.
+      if (this.reveal) {
+        const first = this.text.querySelector(`mark[data-annotation="${CSS.escape(this.reveal)}"]`)
+        if (first) {
+          this.reveal = null
+          first.scrollIntoView({ block: "center" })
+        }
       }
     }
     this.text.dataset.highlighted = String(this.text.querySelectorAll("mark[data-annotation]").length)
   }
 
   focusAnnotation(id) {
+    this.focused = id // kept active when the highlights are rebuilt
     this.presence?.setFocus(id)
     for (const mark of this.text.querySelectorAll("mark.active")) mark.classList.remove("active")
     const marks = this.text.querySelectorAll(`mark[data-annotation="${CSS.escape(id)}"]`)
