@@ -341,3 +341,56 @@ async fn glossa_search_asks_a_server_or_reads_a_data_directory() {
     assert!(found.contains(&"seed-002-zelenskiy".to_owned()), "{page:#}");
     assert!(found.len() >= 10, "{found:?}");
 }
+
+/// A damaged index, or one from another desk, is thrown away on start and rebuilt from the log.
+#[tokio::test]
+async fn a_damaged_or_foreign_index_is_rebuilt_on_start() {
+    let store = crate::helpers::TestStore::new();
+    let server = crate::crash::Server::start_with(&store, &[]);
+    let found = |page: &Value| ids(page).contains(&"seed-003-no-problem".to_owned());
+    assert!(found(
+        &server.json("/api/search?q=%22no%20problem%22").await
+    ));
+    // A note of its own, so that both desks below have as many events.
+    let mine = server.comment(2).await.expect("the desk takes a comment");
+    server.kill();
+    let index = store.path().join("search");
+    std::fs::write(index.join("meta.json"), b"{ not json").unwrap();
+    let server = crate::crash::Server::start_with(&store, &[]);
+    assert!(found(
+        &server.json("/api/search?q=%22no%20problem%22").await
+    ));
+    server.kill();
+
+    // Another desk's index (its position names events this log does not have).
+    let other = crate::helpers::TestStore::new();
+    let stranger = crate::crash::Server::start_with(&other, &[]);
+    let note = stranger
+        .comment(1)
+        .await
+        .expect("the other desk takes a comment");
+    // Its index holds the note (a search waits until it does).
+    let page = stranger.json("/api/search?q=note&type=annotation").await;
+    assert!(ids(&page).contains(&note), "{page:#}");
+    stranger.kill();
+    std::fs::remove_dir_all(&index).unwrap();
+    copy_dir(&other.path().join("search"), &index);
+    let server = crate::crash::Server::start_with(&store, &[]);
+    let page = server
+        .json("/api/search?q=note&type=annotation&limit=100")
+        .await;
+    assert!(!ids(&page).contains(&note), "{page:#}");
+    assert!(ids(&page).contains(&mine), "{page:#}");
+    assert!(found(
+        &server.json("/api/search?q=%22no%20problem%22").await
+    ));
+    server.kill();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
