@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Weak;
 
 use serde::{Deserialize, Serialize};
-use tantivy::directory::MmapDirectory;
 use tantivy::schema::Schema;
 use tantivy::{Index, IndexWriter, Term};
 
 use crate::domain::{AnnotationId, ArticleId, EventId, StreamId};
 use crate::store::Store;
 
+use super::directory::Unsynced;
 use super::fields::{key, ANNOTATION, ARTICLE};
 use super::{Inner, SearchError, LAYOUT};
 
@@ -40,9 +40,21 @@ pub(super) fn open_existing(
     if !dir.join("meta.json").exists() {
         return Ok(None);
     }
-    let index = Index::open_in_dir(dir).map_err(|e| format!("it does not open: {e}"))?;
+    let directory = Unsynced::open(dir).map_err(|e| format!("it does not open: {e}"))?;
+    let index = Index::open(directory).map_err(|e| format!("it does not open: {e}"))?;
     if index.schema() != *schema {
         return Err("it has another layout".into());
+    }
+    // Its files are not synced (see `directory`): after a crash of the machine some may not
+    // have reached the disk.
+    let damaged = index
+        .validate_checksum()
+        .map_err(|e| format!("its files do not read: {e}"))?;
+    if !damaged.is_empty() {
+        return Err(format!(
+            "{} of its files fail their checksums",
+            damaged.len()
+        ));
     }
     let metas = index
         .load_metas()
@@ -75,8 +87,11 @@ pub(super) fn open_existing(
 
 pub(super) fn create(dir: &Path, schema: Schema) -> Result<Index, SearchError> {
     std::fs::create_dir_all(dir)?;
-    let directory = MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
-    Ok(Index::create(directory, schema, Default::default())?)
+    Ok(Index::create(
+        Unsynced::open(dir)?,
+        schema,
+        Default::default(),
+    )?)
 }
 
 /// Starts the task that follows the read models. It holds the index only while it works, so

@@ -9,6 +9,7 @@
 //! foreign index (another layout, or a position whose event is not this log's) is rebuilt from
 //! the log when the server starts.
 
+mod directory;
 mod fields;
 mod indexer;
 pub mod params;
