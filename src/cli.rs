@@ -136,7 +136,7 @@ pub struct SearchArgs {
     /// fact-check, correction, contradiction, comment, question or tag.
     #[arg(long)]
     pub kind: Option<String>,
-    /// open, in-review, resolved or rejected.
+    /// open, in_review, resolved or rejected.
     #[arg(long)]
     pub status: Option<String>,
     #[arg(long)]
