@@ -162,7 +162,8 @@ pub async fn restore(location: &Location, input: impl BufRead) -> anyhow::Result
     Ok(restored)
 }
 
-async fn append(store: &Store, events: Vec<NewEvent>) -> anyhow::Result<()> {
+/// Appends `events` durably with no expectations (a restore, a benchmark's preload).
+pub(crate) async fn append(store: &Store, events: Vec<NewEvent>) -> anyhow::Result<()> {
     store
         .log
         .append(AppendRequest {

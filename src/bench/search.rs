@@ -17,7 +17,7 @@ use crate::domain::{
     TextPosition, TextQuote, UserName, Verdict,
 };
 use crate::search::{HitKind, SearchFilters, SearchIndex, SearchRequest};
-use crate::store::{AppendRequest, NewEvent, Store};
+use crate::store::{NewEvent, Store};
 
 use super::Row;
 
@@ -191,13 +191,7 @@ async fn append_annotations(store: &Store, first: usize, n: usize) -> anyhow::Re
                 }
             })
             .collect();
-        store
-            .log
-            .append(AppendRequest {
-                events,
-                expectations: Vec::new(),
-            })
-            .await?;
+        crate::backup::append(store, events).await?;
         i = end;
     }
     Ok(())

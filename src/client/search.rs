@@ -77,26 +77,11 @@ fn pairs(query: &SearchQuery) -> Vec<(&'static str, String)> {
 }
 
 async fn on_server(server: &str, token: &str, query: &SearchQuery) -> anyhow::Result<Value> {
-    let url = reqwest::Url::parse_with_params(
-        &format!("{}/api/search", server.trim_end_matches('/')),
-        pairs(query),
-    )
-    .with_context(|| format!("{server} is not a URL"))?;
-    let response = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {server}"))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!(
-            "{status}: {}",
-            body["detail"].as_str().unwrap_or("no details")
-        );
-    }
-    Ok(body)
+    // Only the encoded query string is taken from this URL; `call` joins it to the server's.
+    let encoded = reqwest::Url::parse_with_params("http://search.invalid/", pairs(query))
+        .expect("a fixed URL parses");
+    let path = format!("/api/search?{}", encoded.query().unwrap_or_default());
+    super::call(server, token, "GET", &path, None).await
 }
 
 /// Searches a data directory: opens its store and index, waits while the index catches up
