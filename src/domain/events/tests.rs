@@ -37,6 +37,7 @@ fn samples() -> Vec<DomainEvent> {
         verdict: Some(Verdict::MostlyFalse),
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: vec![Source {
             url: "https://example.org/a".into(),
             title: Some("A".into()),
@@ -64,6 +65,7 @@ fn samples() -> Vec<DomainEvent> {
         verdict: None,
         suggestion: Some("remarks".into()),
         edit_label: Some(EditLabel::Clarification),
+        claim: None,
         sources: vec![],
         assignee: None,
         replies: vec![],
