@@ -277,7 +277,7 @@ impl Desk {
             verdict: draft.verdict,
             suggestion: draft.suggestion.clone(),
             edit_label: draft.edit_label,
-            claim: draft.claim.clone(),
+            claim: draft.claim.clone().map(Box::new),
             sources: draft.sources.clone(),
             tags: draft.tags.clone(),
             targets,

@@ -183,7 +183,7 @@ impl Exporter<'_> {
             "appearance": appearances,
             "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
         });
-        let origin = a.claim.as_ref();
+        let origin = a.claim.as_deref();
         let mut claim_reviewed = a.targets[0].quote.exact.clone();
         if let Some(claim) = &claim {
             item["@id"] = format!("{base}/api/claims/{}", claim.id).into();

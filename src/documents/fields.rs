@@ -147,7 +147,7 @@ impl Field {
             Field::Verdict => into.verdict = verdict(doc, obj, p)?,
             Field::Suggestion => into.suggestion = opt_str(doc, obj, "suggestion", p)?,
             Field::EditLabel => into.edit_label = edit_label(doc, obj, p)?,
-            Field::Claim => into.claim = claim(doc, obj, p)?,
+            Field::Claim => into.claim = claim(doc, obj, p)?.map(Box::new),
             Field::Assignee => into.assignee = assignee(doc, obj, p)?,
             Field::Tags => into.tags = tags(doc, obj, p)?,
             Field::Sources => into.sources = sources(doc, obj, p)?,
@@ -181,7 +181,7 @@ impl Field {
             Field::EditLabel => {
                 put_opt(tx, obj, "editLabel", from.edit_label.map(EditLabel::as_str))?
             }
-            Field::Claim => put_claim(tx, obj, from.claim.as_ref())?,
+            Field::Claim => put_claim(tx, obj, from.claim.as_deref())?,
             Field::Assignee => put_opt(
                 tx,
                 obj,

@@ -72,7 +72,7 @@ pub fn read_annotation<R: ReadDoc>(
         verdict: fields::verdict(doc, obj, p)?,
         suggestion: opt_str(doc, obj, "suggestion", p)?,
         edit_label: fields::edit_label(doc, obj, p)?,
-        claim: fields::claim(doc, obj, p)?,
+        claim: fields::claim(doc, obj, p)?.map(Box::new),
         sources,
         status: fields::status(doc, obj, p)?,
         assignee: fields::assignee(doc, obj, p)?,
@@ -308,7 +308,7 @@ fn write_content<T: Transactable>(
         put_opt(tx, obj, "editLabel", label)?;
     }
     if changed(&|b| b.claim == after.claim) {
-        fields::put_claim(tx, obj, after.claim.as_ref())?;
+        fields::put_claim(tx, obj, after.claim.as_deref())?;
     }
     if changed(&|b| b.assignee == after.assignee) {
         let assignee = after.assignee.as_ref().map(|a| a.as_str());
@@ -377,7 +377,7 @@ mod tests {
             verdict: Some(Verdict::MostlyFalse),
             suggestion: Some("24 nations".into()),
             edit_label: Some(EditLabel::Clarification),
-            claim: Some(crate::domain::ClaimOrigin {
+            claim: Some(Box::new(crate::domain::ClaimOrigin {
                 claimant: Some(crate::domain::Claimant {
                     name: "Donald Trump".into(),
                     url: Some("https://www.whitehouse.gov/".into()),
@@ -385,7 +385,7 @@ mod tests {
                 }),
                 date: Some("2025-02-24".into()),
                 summary: Some("Putin has no problem with European troops".into()),
-            }),
+            })),
             sources: vec![
                 Source {
                     url: "https://example.org/a".into(),

@@ -79,7 +79,7 @@ pub struct Annotation {
     pub edit_label: Option<EditLabel>,
     /// For a fact-check: who made the claim, when, and the claim in a line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim: Option<ClaimOrigin>,
+    pub claim: Option<Box<ClaimOrigin>>,
     #[serde(default)]
     pub sources: Vec<Source>,
     pub status: Status,
@@ -111,7 +111,7 @@ pub struct Content {
     pub verdict: Option<Verdict>,
     pub suggestion: Option<String>,
     pub edit_label: Option<EditLabel>,
-    pub claim: Option<ClaimOrigin>,
+    pub claim: Option<Box<ClaimOrigin>>,
     pub sources: Vec<Source>,
     pub tags: Vec<String>,
     pub targets: Vec<Target>,

@@ -34,9 +34,9 @@ pub fn claim_review_failures(review: &Value) -> Vec<String> {
     if review["@type"] != "ClaimReview" {
         fail("@type is not ClaimReview".into());
     }
-    if !review["claimReviewed"]
+    if review["claimReviewed"]
         .as_str()
-        .is_some_and(|c| !c.trim().is_empty())
+        .is_none_or(|c| c.trim().is_empty())
     {
         fail("no claimReviewed".into());
     }
@@ -47,10 +47,7 @@ pub fn claim_review_failures(review: &Value) -> Vec<String> {
     if rating["@type"] != "Rating" {
         fail("reviewRating is not a Rating".into());
     }
-    if !rating["alternateName"]
-        .as_str()
-        .is_some_and(|n| !n.is_empty())
-    {
+    if rating["alternateName"].as_str().is_none_or(str::is_empty) {
         fail("the rating has no alternateName".into());
     }
     if !rating["description"]
@@ -85,7 +82,7 @@ pub fn claim_review_failures(review: &Value) -> Vec<String> {
     }
     let author = &item["author"];
     if !matches!(author["@type"].as_str(), Some("Person" | "Organization"))
-        || !author["name"].as_str().is_some_and(|n| !n.is_empty())
+        || author["name"].as_str().is_none_or(str::is_empty)
     {
         fail(format!(
             "the Claim has no author (Person/Organization with a name): {author}"
