@@ -189,7 +189,14 @@ impl Exporter<'_> {
             item["@id"] = format!("{base}/api/claims/{}", claim.id).into();
             item["name"] = claim.text.clone().into();
             if let Some(claimant) = &claim.claimant {
-                item["author"] = json!({ "@type": "Person", "name": claimant });
+                let kind = claim.claimant_type.unwrap_or(ClaimantType::Person);
+                item["author"] = json!({ "@type": kind.as_str(), "name": claimant });
+                if let Some(url) = &claim.claimant_url {
+                    item["author"]["url"] = url.clone().into();
+                }
+            }
+            if let Some(date) = &claim.claim_date {
+                item["datePublished"] = date.clone().into();
             }
             claim_reviewed = claim.text.clone();
         }

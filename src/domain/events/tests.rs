@@ -180,7 +180,12 @@ fn samples() -> Vec<DomainEvent> {
         DomainEvent::ClaimCreated {
             claim: claim.clone(),
             text: "All 26 nations will send troops.".into(),
-            claimant: Some("Emmanuel Macron".into()),
+            claimant: Some(crate::domain::Claimant {
+                name: "Emmanuel Macron".into(),
+                url: None,
+                kind: None,
+            }),
+            date: None,
         },
         DomainEvent::ClaimLinked {
             claim: claim.clone(),
