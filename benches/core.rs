@@ -138,6 +138,7 @@ fn sample_annotation(id: &str, body_chars: usize) -> Annotation {
         verdict: Some(Verdict::MostlyFalse),
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: vec![
             Source {
                 url: "https://example.org/report".into(),

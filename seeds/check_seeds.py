@@ -42,7 +42,9 @@ CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
 MANIFEST_KEYS = {"file", "slug", "title", "outlet", "published", "url"}
 ITEM_KEYS = {"slug", "user", "annotation", "assignee", "status", "replies"}
-ANNOTATION_KEYS = {"@context", "type", "motivation", "body", "verdict", "editLabel", "sources", "target"}
+ANNOTATION_KEYS = {"@context", "type", "motivation", "body", "verdict", "editLabel", "sources", "target",
+                   "claimant", "claimDate", "claimSummary"}
+CLAIM_KEYS = {"claimant", "claimDate", "claimSummary"}
 
 
 def normalise(raw: str) -> str:
@@ -273,6 +275,18 @@ def check_annotation(item, texts, seen):
             errors.append(f"fact-check needs verdict in {sorted(VERDICTS)}, got {anno.get('verdict')!r}")
     elif "verdict" in anno:
         errors.append("verdict is only allowed on assessing (fact-check) annotations")
+    if motivation == "assessing":
+        claimant = anno.get("claimant")
+        if claimant is not None and not (isinstance(claimant, dict) and str(claimant.get("name", "")).strip()):
+            errors.append("claimant must be {name, url?, type?} with a name")
+        date = anno.get("claimDate")
+        if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}(T.*)?", str(date)):
+            errors.append(f"claimDate {date!r} is not YYYY-MM-DD or a date-time")
+        summary = anno.get("claimSummary")
+        if summary is not None and not (0 < len(summary) <= 75):
+            errors.append(f"claimSummary must have 1 to 75 characters, has {len(summary)}")
+    elif CLAIM_KEYS & anno.keys():
+        errors.append("claimant, claimDate and claimSummary are only allowed on fact-checks")
     if motivation == "editing":
         if anno.get("editLabel") not in EDIT_LABELS:
             errors.append(f"correction needs editLabel in {sorted(EDIT_LABELS)}, got {anno.get('editLabel')!r}")

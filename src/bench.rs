@@ -374,6 +374,7 @@ async fn annotate_each_sentence(
             verdict: None,
             suggestion: None,
             edit_label: None,
+            claim: None,
             sources: Vec::new(),
             tags: Vec::new(),
             targets: vec![TargetDraft {

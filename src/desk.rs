@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::documents::{receipt_event, DocError, DocState, Documents, Edit, Written};
 use crate::domain::{
-    commands, AnnotationId, ArticleId, Content, ContentLimits, DomainError, DomainEvent, EditLabel,
-    EventId, IndexedText, Kind, Reply, ReplyId, Source, Status, StreamId, Target, TextPosition,
-    TextQuote, UserName, Verdict, SCHEMA_VERSION,
+    commands, AnnotationId, ArticleId, ClaimOrigin, Content, ContentLimits, DomainError,
+    DomainEvent, EditLabel, EventId, IndexedText, Kind, Reply, ReplyId, Source, Status, StreamId,
+    Target, TextPosition, TextQuote, UserName, Verdict, SCHEMA_VERSION,
 };
 use crate::store::{
     AnnotationRow, AppendRequest, ArticleRow, Cause, Expected, Filter, NewEvent, Store, StoreError,
@@ -110,6 +110,8 @@ pub struct Draft {
     pub verdict: Option<Verdict>,
     pub suggestion: Option<String>,
     pub edit_label: Option<EditLabel>,
+    /// A fact-check's claimant, claim date and summary.
+    pub claim: Option<ClaimOrigin>,
     pub sources: Vec<Source>,
     pub tags: Vec<String>,
     pub targets: Vec<TargetDraft>,
@@ -275,6 +277,7 @@ impl Desk {
             verdict: draft.verdict,
             suggestion: draft.suggestion.clone(),
             edit_label: draft.edit_label,
+            claim: draft.claim.clone().map(Box::new),
             sources: draft.sources.clone(),
             tags: draft.tags.clone(),
             targets,

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::backup::Secrets;
 use crate::clock::timestamp;
 use crate::desk::{Desk, DeskError};
-use crate::domain::{Annotation, ArticleId, Kind, Verdict};
+use crate::domain::{Annotation, ArticleId, ClaimantType, Kind, Verdict};
 use crate::identity::Users;
 use crate::store::{AnnotationRow, ClaimRow, Filter};
 use crate::w3c::{Page, Renderer};
@@ -163,9 +163,13 @@ impl Exporter<'_> {
         Ok(json!({ "@context": "https://schema.org", "@graph": reviews }).to_string())
     }
 
-    /// One fact-check as a schema.org ClaimReview. A fact-check linked to a claim reviews the
-    /// claim (its text, its claimant), wherever it appears; otherwise it reviews the quoted
-    /// passage of its first target.
+    /// One fact-check as a schema.org ClaimReview, as Google's ClaimReview guidance asks:
+    /// `claimReviewed` is the fact-check's claim summary when it has one (else a linked claim's
+    /// text, else the quoted passage of its first target); `itemReviewed` is a `Claim` with its
+    /// `author` (the fact-check's claimant, else the linked claim's), `datePublished` (when the
+    /// claim was made), `appearance` and `firstAppearance`; `reviewRating` has a `ratingValue`
+    /// within `worstRating`..`bestRating`, or, for a verdict off the scale (unverifiable), only
+    /// its `alternateName`. Each rating's `description` states the scale.
     fn claim_review(&self, a: &Annotation, verdict: Verdict) -> Result<Value, DeskError> {
         let base = self.renderer.base();
         let claim = self.desk.claims_of(&a.id)?.into_iter().next();
@@ -179,14 +183,38 @@ impl Exporter<'_> {
             "appearance": appearances,
             "firstAppearance": appearances.first().cloned().unwrap_or(Value::Null),
         });
+        let origin = a.claim.as_deref();
         let mut claim_reviewed = a.targets[0].quote.exact.clone();
         if let Some(claim) = &claim {
             item["@id"] = format!("{base}/api/claims/{}", claim.id).into();
             item["name"] = claim.text.clone().into();
             if let Some(claimant) = &claim.claimant {
-                item["author"] = json!({ "@type": "Person", "name": claimant });
+                let kind = claim.claimant_type.unwrap_or(ClaimantType::Person);
+                item["author"] = json!({ "@type": kind.as_str(), "name": claimant });
+                if let Some(url) = &claim.claimant_url {
+                    item["author"]["url"] = url.clone().into();
+                }
+            }
+            if let Some(date) = &claim.claim_date {
+                item["datePublished"] = date.clone().into();
             }
             claim_reviewed = claim.text.clone();
+        }
+        if let Some(claimant) = origin.and_then(|o| o.claimant.as_ref()) {
+            let mut author = json!({
+                "@type": claimant.kind.unwrap_or(ClaimantType::Person).as_str(),
+                "name": claimant.name,
+            });
+            if let Some(url) = &claimant.url {
+                author["url"] = url.clone().into();
+            }
+            item["author"] = author;
+        }
+        if let Some(date) = origin.and_then(|o| o.date.as_ref()) {
+            item["datePublished"] = date.clone().into();
+        }
+        if let Some(summary) = origin.and_then(|o| o.summary.as_ref()) {
+            claim_reviewed = summary.clone();
         }
         let author = self
             .users
@@ -200,13 +228,7 @@ impl Exporter<'_> {
             "author": { "@type": "Person", "name": author, "url": self.renderer.user_iri(&a.creator) },
             "claimReviewed": claim_reviewed,
             "reviewBody": a.body,
-            "reviewRating": {
-                "@type": "Rating",
-                "ratingValue": verdict.rating(),
-                "bestRating": Verdict::BEST_RATING,
-                "worstRating": Verdict::WORST_RATING,
-                "alternateName": verdict.as_str(),
-            },
+            "reviewRating": rating(verdict),
             "itemReviewed": item,
         }))
     }
@@ -252,6 +274,38 @@ impl Exporter<'_> {
             appearance["publisher"] = json!({ "@type": "Organization", "name": outlet });
         }
         Ok(appearance)
+    }
+}
+
+/// How the numbers of `reviewRating` read, stated in every rating (schema.org `description`).
+pub const RATING_SCALE: &str = "Glossa's rating scale: 5 true, 4 mostly true, 3 mixed, 2 mostly false or misleading, 1 false (worstRating 1, bestRating 5). Unverifiable is not on the scale: it has no ratingValue, only its alternateName.";
+
+/// A verdict as a schema.org Rating: on the scale with its number, off it (unverifiable) with
+/// its name alone.
+fn rating(verdict: Verdict) -> Value {
+    let mut rating = json!({
+        "@type": "Rating",
+        "alternateName": verdict_label(verdict),
+        "description": RATING_SCALE,
+    });
+    if let Some(value) = verdict.rating() {
+        rating["ratingValue"] = value.into();
+        rating["bestRating"] = Verdict::BEST_RATING.into();
+        rating["worstRating"] = Verdict::WORST_RATING.into();
+    }
+    rating
+}
+
+/// A verdict in words, as readers see it (`alternateName` is human-readable).
+fn verdict_label(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::True => "True",
+        Verdict::MostlyTrue => "Mostly true",
+        Verdict::Mixed => "Mixed",
+        Verdict::MostlyFalse => "Mostly false",
+        Verdict::False => "False",
+        Verdict::Misleading => "Misleading",
+        Verdict::Unverifiable => "Unverifiable",
     }
 }
 

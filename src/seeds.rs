@@ -22,6 +22,10 @@ struct SeedClaim {
     id: String,
     text: String,
     claimant: Option<String>,
+    #[serde(default, rename = "claimantType")]
+    claimant_type: Option<String>,
+    #[serde(default, rename = "claimDate")]
+    claim_date: Option<String>,
     user: String,
     annotations: Vec<String>,
 }
@@ -163,7 +167,15 @@ async fn load_claims(desk: &Desk) -> anyhow::Result<()> {
             &UserName::parse(&seed.user)?,
             id,
             &seed.text,
-            seed.claimant,
+            seed.claimant.map(|name| crate::domain::Claimant {
+                name,
+                url: None,
+                kind: seed
+                    .claimant_type
+                    .as_deref()
+                    .and_then(|t| crate::domain::ClaimantType::parse(t).ok()),
+            }),
+            seed.claim_date,
             &annotations,
         )
         .await

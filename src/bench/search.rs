@@ -214,6 +214,7 @@ fn annotation(
         verdict: (kind == Kind::FactCheck).then_some(Verdict::Misleading),
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: Vec::new(),
         status: if i % 3 == 0 {
             Status::Resolved

@@ -2,7 +2,9 @@
 //! nations" figure reported differently by two outlets, say). A claim groups annotations; its
 //! appearances are their passages; the ClaimReview export reviews it once, with all of them.
 
-use crate::domain::{AnnotationId, ClaimId, DomainError, DomainEvent, StreamId, UserName};
+use crate::domain::{
+    AnnotationId, ClaimId, ClaimOrigin, Claimant, DomainError, DomainEvent, StreamId, UserName,
+};
 use crate::store::{ClaimRow, Expected};
 
 use super::{now, Desk, DeskError};
@@ -32,14 +34,15 @@ impl Desk {
         user: &UserName,
         id: ClaimId,
         text: &str,
-        claimant: Option<String>,
+        claimant: Option<Claimant>,
+        date: Option<String>,
         annotations: &[AnnotationId],
     ) -> Result<ClaimRow, DeskError> {
-        let text = check_claim(text, claimant.as_deref())?;
+        let text = check_claim(text, claimant.as_ref(), date.as_deref())?;
         for annotation in annotations {
             self.live_row(annotation)?;
         }
-        let events = claim_events(&id, text, claimant, annotations);
+        let events = claim_events(&id, text, claimant, date, annotations);
         let committed = self
             .append(
                 user,
@@ -138,8 +141,13 @@ impl Desk {
 }
 
 /// A claim's text, trimmed, must say something in at most [`MAX_CLAIM_CHARS`] characters; a
-/// claimant, if named, in at most 200.
-fn check_claim<'t>(text: &'t str, claimant: Option<&str>) -> Result<&'t str, DeskError> {
+/// claimant, if named, in at most 200, with an http(s) URL if any; a date must parse and not
+/// be in the future (the rules of a fact-check's claim).
+fn check_claim<'t>(
+    text: &'t str,
+    claimant: Option<&Claimant>,
+    date: Option<&str>,
+) -> Result<&'t str, DeskError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(invalid("text", "say what the claim is, in a sentence"));
@@ -150,12 +158,19 @@ fn check_claim<'t>(text: &'t str, claimant: Option<&str>) -> Result<&'t str, Des
             format!("a claim is a short summary of at most {MAX_CLAIM_CHARS} characters"),
         ));
     }
-    if claimant.is_some_and(|c| c.trim().is_empty() || c.chars().count() > 200) {
+    if claimant.is_some_and(|c| c.name.trim().is_empty() || c.name.chars().count() > 200) {
         return Err(invalid(
             "claimant",
             "name who made the claim, in at most 200 characters",
         ));
     }
+    let origin = ClaimOrigin {
+        claimant: claimant.cloned(),
+        date: date.map(str::to_owned),
+        summary: None,
+    };
+    origin.check()?;
+    origin.check_not_after(now())?;
     Ok(text)
 }
 
@@ -163,13 +178,15 @@ fn check_claim<'t>(text: &'t str, claimant: Option<&str>) -> Result<&'t str, Des
 fn claim_events(
     id: &ClaimId,
     text: &str,
-    claimant: Option<String>,
+    claimant: Option<Claimant>,
+    date: Option<String>,
     annotations: &[AnnotationId],
 ) -> Vec<DomainEvent> {
     let mut events = vec![DomainEvent::ClaimCreated {
         claim: id.clone(),
         text: text.to_owned(),
         claimant,
+        date,
     }];
     let mut seen = Vec::new();
     for annotation in annotations {

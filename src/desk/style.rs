@@ -218,6 +218,7 @@ fn house_style_tag(
         verdict: None,
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: Vec::new(),
         tags: vec![HOUSE_STYLE.into(), rule.id.clone()],
         targets: vec![TargetDraft {

@@ -7,8 +7,8 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
 use crate::domain::{
-    Annotation, AnnotationId, ArticleId, EditLabel, Kind, Reply, ReplyId, Source, Status, Target,
-    TextPosition, TextQuote, UserName, Verdict,
+    Annotation, AnnotationId, ArticleId, ClaimOrigin, Claimant, ClaimantType, EditLabel, Kind,
+    Reply, ReplyId, Source, Status, Target, TextPosition, TextQuote, UserName, Verdict,
 };
 
 use super::values::{
@@ -32,6 +32,7 @@ pub enum Field {
     Verdict,
     Suggestion,
     EditLabel,
+    Claim,
     Assignee,
     Tags,
     Sources,
@@ -42,7 +43,7 @@ pub enum Field {
 
 impl Field {
     /// Every field, the ones other rules depend on first.
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 19] = [
         Field::Id,
         Field::Creator,
         Field::Created,
@@ -55,6 +56,7 @@ impl Field {
         Field::Verdict,
         Field::Suggestion,
         Field::EditLabel,
+        Field::Claim,
         Field::Assignee,
         Field::Tags,
         Field::Sources,
@@ -78,6 +80,9 @@ impl Field {
             Field::Verdict => "verdict",
             Field::Suggestion => "suggestion",
             Field::EditLabel => "editLabel",
+            // One field under five keys (claimantName, claimantUrl, claimantType, claimDate,
+            // claimSummary), named by the one every claimant has.
+            Field::Claim => "claimantName",
             Field::Assignee => "assignee",
             Field::Tags => "tags",
             Field::Sources => "sources",
@@ -102,6 +107,7 @@ impl Field {
             Field::Verdict => to.verdict = from.verdict,
             Field::Suggestion => to.suggestion = from.suggestion.clone(),
             Field::EditLabel => to.edit_label = from.edit_label,
+            Field::Claim => to.claim = from.claim.clone(),
             Field::Assignee => to.assignee = from.assignee.clone(),
             Field::Tags => to.tags = from.tags.clone(),
             Field::Sources => to.sources = from.sources.clone(),
@@ -141,6 +147,7 @@ impl Field {
             Field::Verdict => into.verdict = verdict(doc, obj, p)?,
             Field::Suggestion => into.suggestion = opt_str(doc, obj, "suggestion", p)?,
             Field::EditLabel => into.edit_label = edit_label(doc, obj, p)?,
+            Field::Claim => into.claim = claim(doc, obj, p)?.map(Box::new),
             Field::Assignee => into.assignee = assignee(doc, obj, p)?,
             Field::Tags => into.tags = tags(doc, obj, p)?,
             Field::Sources => into.sources = sources(doc, obj, p)?,
@@ -174,6 +181,7 @@ impl Field {
             Field::EditLabel => {
                 put_opt(tx, obj, "editLabel", from.edit_label.map(EditLabel::as_str))?
             }
+            Field::Claim => put_claim(tx, obj, from.claim.as_deref())?,
             Field::Assignee => put_opt(
                 tx,
                 obj,
@@ -261,6 +269,61 @@ pub(super) fn edit_label<R: ReadDoc>(
     opt_str(doc, obj, "editLabel", p)?
         .map(|v| parsed(format!("{p}.editLabel"), EditLabel::parse(&v)))
         .transpose()
+}
+
+/// A fact-check's claim: the claimant's name (without which its URL and type mean nothing),
+/// the date, the summary; `None` when none is there.
+pub(super) fn claim<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    p: &str,
+) -> Result<Option<ClaimOrigin>, SchemaError> {
+    let name = opt_str(doc, obj, "claimantName", p)?;
+    let url = opt_str(doc, obj, "claimantUrl", p)?;
+    let kind = opt_str(doc, obj, "claimantType", p)?
+        .map(|v| parsed(format!("{p}.claimantType"), ClaimantType::parse(&v)))
+        .transpose()?;
+    let claimant = match name {
+        Some(name) => Some(Claimant { name, url, kind }),
+        None if url.is_some() || kind.is_some() => {
+            return Err(invalid(
+                format!("{p}.claimantName"),
+                "is missing, and a claimant's URL or type needs it",
+            ))
+        }
+        None => None,
+    };
+    Ok(ClaimOrigin {
+        claimant,
+        date: opt_str(doc, obj, "claimDate", p)?,
+        summary: opt_str(doc, obj, "claimSummary", p)?,
+    }
+    .or_none())
+}
+
+/// Writes a fact-check's claim over the five keys (absent parts are no keys).
+pub(super) fn put_claim<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    claim: Option<&ClaimOrigin>,
+) -> Result<(), SchemaError> {
+    let claimant = claim.and_then(|c| c.claimant.as_ref());
+    put_opt(tx, obj, "claimantName", claimant.map(|c| c.name.as_str()))?;
+    put_opt(
+        tx,
+        obj,
+        "claimantUrl",
+        claimant.and_then(|c| c.url.as_deref()),
+    )?;
+    let kind = claimant.and_then(|c| c.kind).map(ClaimantType::as_str);
+    put_opt(tx, obj, "claimantType", kind)?;
+    put_opt(tx, obj, "claimDate", claim.and_then(|c| c.date.as_deref()))?;
+    put_opt(
+        tx,
+        obj,
+        "claimSummary",
+        claim.and_then(|c| c.summary.as_deref()),
+    )
 }
 
 pub(super) fn assignee<R: ReadDoc>(

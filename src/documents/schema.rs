@@ -6,6 +6,8 @@
 //!      id, kind, status, creator, created, modified: str   (timestamps RFC 3339, UTC, `Z`)
 //!      body: Text                                           (collaborative note)
 //!      verdict, suggestion, editLabel, assignee, canonical, via: str (absent when unset)
+//!      claimantName, claimantUrl, claimantType, claimDate, claimSummary: str
+//!                                                     (a fact-check's claim; absent when unset)
 //!      deleted: bool
 //!      tags: List<str>
 //!      sources: List<Map{url, title?, archived?}>
@@ -20,7 +22,7 @@ use std::collections::HashMap;
 use automerge::transaction::Transactable;
 use automerge::{hydrate, ObjId, ObjType, ReadDoc, ScalarValue, TextEncoding, Value, ROOT};
 
-use crate::domain::{Annotation, AnnotationId, EditLabel, Verdict};
+use crate::domain::{Annotation, AnnotationId, ClaimantType, EditLabel, Verdict};
 
 use super::fields;
 pub(super) use super::values::invalid;
@@ -70,6 +72,7 @@ pub fn read_annotation<R: ReadDoc>(
         verdict: fields::verdict(doc, obj, p)?,
         suggestion: opt_str(doc, obj, "suggestion", p)?,
         edit_label: fields::edit_label(doc, obj, p)?,
+        claim: fields::claim(doc, obj, p)?.map(Box::new),
         sources,
         status: fields::status(doc, obj, p)?,
         assignee: fields::assignee(doc, obj, p)?,
@@ -176,6 +179,21 @@ fn entry_value(a: &Annotation, encoding: TextEncoding) -> hydrate::Value {
     entry.opt("verdict", a.verdict.map(Verdict::as_str));
     entry.opt("suggestion", a.suggestion.as_deref());
     entry.opt("editLabel", a.edit_label.map(EditLabel::as_str));
+    let claimant = a.claim.as_ref().and_then(|c| c.claimant.as_ref());
+    entry.opt("claimantName", claimant.map(|c| c.name.as_str()));
+    entry.opt("claimantUrl", claimant.and_then(|c| c.url.as_deref()));
+    entry.opt(
+        "claimantType",
+        claimant.and_then(|c| c.kind).map(ClaimantType::as_str),
+    );
+    entry.opt(
+        "claimDate",
+        a.claim.as_ref().and_then(|c| c.date.as_deref()),
+    );
+    entry.opt(
+        "claimSummary",
+        a.claim.as_ref().and_then(|c| c.summary.as_deref()),
+    );
     entry.opt("assignee", a.assignee.as_ref().map(|u| u.as_str()));
     entry.opt("canonical", a.canonical.as_deref());
     entry.opt("via", a.via.as_deref());
@@ -289,6 +307,9 @@ fn write_content<T: Transactable>(
         let label = after.edit_label.map(EditLabel::as_str);
         put_opt(tx, obj, "editLabel", label)?;
     }
+    if changed(&|b| b.claim == after.claim) {
+        fields::put_claim(tx, obj, after.claim.as_deref())?;
+    }
     if changed(&|b| b.assignee == after.assignee) {
         let assignee = after.assignee.as_ref().map(|a| a.as_str());
         put_opt(tx, obj, "assignee", assignee)?;
@@ -356,6 +377,15 @@ mod tests {
             verdict: Some(Verdict::MostlyFalse),
             suggestion: Some("24 nations".into()),
             edit_label: Some(EditLabel::Clarification),
+            claim: Some(Box::new(crate::domain::ClaimOrigin {
+                claimant: Some(crate::domain::Claimant {
+                    name: "Donald Trump".into(),
+                    url: Some("https://www.whitehouse.gov/".into()),
+                    kind: Some(ClaimantType::Person),
+                }),
+                date: Some("2025-02-24".into()),
+                summary: Some("Putin has no problem with European troops".into()),
+            })),
             sources: vec![
                 Source {
                     url: "https://example.org/a".into(),
@@ -427,6 +457,7 @@ mod tests {
             verdict: None,
             suggestion: None,
             edit_label: None,
+            claim: None,
             sources: vec![],
             status: Status::Open,
             assignee: None,

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AnnotationId, ArticleId, DomainError, EditLabel, Kind, ReplyId, Status, TextPosition,
-    TextQuote, UserName, Verdict,
+    AnnotationId, ArticleId, ClaimOrigin, DomainError, EditLabel, Kind, ReplyId, Status,
+    TextPosition, TextQuote, UserName, Verdict,
 };
 
 /// Upper bounds on user content, so one annotation cannot swamp a document.
@@ -77,6 +77,9 @@ pub struct Annotation {
     pub suggestion: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_label: Option<EditLabel>,
+    /// For a fact-check: who made the claim, when, and the claim in a line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Box<ClaimOrigin>>,
     #[serde(default)]
     pub sources: Vec<Source>,
     pub status: Status,
@@ -108,6 +111,7 @@ pub struct Content {
     pub verdict: Option<Verdict>,
     pub suggestion: Option<String>,
     pub edit_label: Option<EditLabel>,
+    pub claim: Option<Box<ClaimOrigin>>,
     pub sources: Vec<Source>,
     pub tags: Vec<String>,
     pub targets: Vec<Target>,
@@ -137,6 +141,7 @@ impl Annotation {
             verdict: self.verdict,
             suggestion: self.suggestion.clone(),
             edit_label: self.edit_label,
+            claim: self.claim.clone(),
             sources: self.sources.clone(),
             tags: self.tags.clone(),
             targets: self.targets.clone(),
@@ -149,6 +154,7 @@ impl Annotation {
         self.verdict = content.verdict;
         self.suggestion = content.suggestion;
         self.edit_label = content.edit_label;
+        self.claim = content.claim;
         self.sources = content.sources;
         self.tags = content.tags;
         self.targets = content.targets;
@@ -188,6 +194,7 @@ impl Content {
     /// label, a contradiction passages in two or more articles; nothing else carries those.
     pub fn check(&self, limits: &ContentLimits) -> Result<(), DomainError> {
         self.check_verdict()?;
+        self.check_claim()?;
         self.check_correction()?;
         self.check_targets(limits)?;
         self.check_extras(limits)
@@ -206,6 +213,23 @@ impl Content {
                 format!("only fact-checks carry a verdict, and this annotation is a {kind}"),
             )),
         }
+    }
+
+    /// Fact-checks, and only they, say who made the claim, when, and the claim in a line.
+    fn check_claim(&self) -> Result<(), DomainError> {
+        let Some(claim) = &self.claim else {
+            return Ok(());
+        };
+        if self.kind != Kind::FactCheck {
+            return Err(DomainError::invalid(
+                "claimant",
+                format!(
+                    "only fact-checks carry a claimant, a claim date or a claim summary, and this annotation is a {}",
+                    self.kind
+                ),
+            ));
+        }
+        claim.check()
     }
 
     /// Corrections, and only they, carry a suggested text and a label, and need both.

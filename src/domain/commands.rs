@@ -33,6 +33,7 @@ pub struct Replace {
 
 pub fn create(command: Create, limits: &ContentLimits) -> Result<Annotation, DomainError> {
     command.content.check(limits)?;
+    check_claim_date(&command.content, None, command.now)?;
     let mut annotation = Annotation {
         id: command.id,
         kind: command.content.kind,
@@ -40,6 +41,7 @@ pub fn create(command: Create, limits: &ContentLimits) -> Result<Annotation, Dom
         verdict: None,
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: Vec::new(),
         status: Status::Open,
         assignee: command.assignee,
@@ -55,6 +57,20 @@ pub fn create(command: Create, limits: &ContentLimits) -> Result<Annotation, Dom
     };
     annotation.set_content(command.content);
     Ok(annotation)
+}
+
+/// A claim date given or changed now is not later than `now`.
+fn check_claim_date(
+    content: &Content,
+    current: Option<&Annotation>,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    match &content.claim {
+        Some(claim) if current.is_none_or(|c| c.claim.as_ref() != Some(claim)) => {
+            claim.check_not_after(now)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn alive(current: &Annotation) -> Result<(), DomainError> {
@@ -83,6 +99,7 @@ pub fn replace(
 ) -> Result<Annotation, DomainError> {
     alive(current)?;
     command.content.check(limits)?;
+    check_claim_date(&command.content, Some(current), command.now)?;
     if current.canonical.is_some()
         && command.canonical.is_some()
         && command.canonical != current.canonical

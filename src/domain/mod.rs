@@ -5,6 +5,7 @@
 
 pub mod anchoring;
 mod annotation;
+mod claim_origin;
 pub mod commands;
 mod events;
 pub mod idempotency;
@@ -13,6 +14,9 @@ mod text;
 mod vocab;
 
 pub use annotation::{Annotation, Content, ContentLimits, Reply, Source, Target};
+pub use claim_origin::{
+    ClaimOrigin, Claimant, ClaimantType, MAX_SUMMARY_CHARS, RECOMMENDED_SUMMARY_CHARS,
+};
 pub use events::{
     apply, derive_events, DomainEvent, EventError, EventType, FieldChange, StyleRule, TargetAnchor,
     SCHEMA_VERSION,

@@ -33,6 +33,7 @@ fn fact_check(verdict: Option<Verdict>) -> Content {
         verdict,
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: vec![],
         tags: vec![],
         targets: vec![target("pledge")],

@@ -163,15 +163,16 @@ impl Verdict {
 
     /// The ClaimReview rating: 5 (true) down to 1 (false). A misleading claim rates 2, like a
     /// mostly false one, because it leaves readers with a false impression; an unverifiable one
-    /// has no place on a truth scale and rates 0, outside `worstRating`..`bestRating`.
-    pub fn rating(self) -> u8 {
+    /// has no place on a truth scale and has no rating (`None`): ClaimReview gives it only its
+    /// `alternateName`.
+    pub fn rating(self) -> Option<u8> {
         match self {
-            Verdict::True => 5,
-            Verdict::MostlyTrue => 4,
-            Verdict::Mixed => 3,
-            Verdict::MostlyFalse | Verdict::Misleading => 2,
-            Verdict::False => 1,
-            Verdict::Unverifiable => 0,
+            Verdict::True => Some(5),
+            Verdict::MostlyTrue => Some(4),
+            Verdict::Mixed => Some(3),
+            Verdict::MostlyFalse | Verdict::Misleading => Some(2),
+            Verdict::False => Some(1),
+            Verdict::Unverifiable => None,
         }
     }
 }
@@ -295,7 +296,9 @@ mod tests {
     #[test]
     fn verdicts_rate_within_the_claimreview_scale() {
         for verdict in Verdict::ALL {
-            assert!(verdict.rating() <= Verdict::BEST_RATING);
+            if let Some(rating) = verdict.rating() {
+                assert!((Verdict::WORST_RATING..=Verdict::BEST_RATING).contains(&rating));
+            }
             assert_eq!(Verdict::parse(verdict.as_str()).unwrap(), verdict);
         }
     }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::domain::{AnnotationId, ClaimId};
+use crate::domain::{AnnotationId, ClaimId, Claimant, ClaimantType};
 use crate::store::ClaimRow;
 
 use super::extract::{ClaimPath, JsonBody, Writer};
@@ -74,6 +74,9 @@ fn view(state: &AppState, claim: &ClaimRow) -> Value {
         "url": format!("{}/api/claims/{}", state.renderer.base(), claim.id),
         "text": claim.text,
         "claimant": claim.claimant,
+        "claimantUrl": claim.claimant_url,
+        "claimantType": claim.claimant_type.map(|t| t.as_str()),
+        "claimDate": claim.claim_date,
         "creator": claim.creator,
         "created": crate::clock::timestamp(claim.created),
         "annotations": claim
@@ -113,6 +116,14 @@ struct NewClaim {
     text: String,
     #[serde(default)]
     claimant: Option<String>,
+    /// The claimant's page (http(s)), and whether a `Person` or an `Organization`.
+    #[serde(default, rename = "claimantUrl")]
+    claimant_url: Option<String>,
+    #[serde(default, rename = "claimantType")]
+    claimant_type: Option<String>,
+    /// When the claim was made: `YYYY-MM-DD` or an RFC 3339 date-time.
+    #[serde(default, rename = "claimDate")]
+    claim_date: Option<String>,
     #[serde(default)]
     annotations: Vec<String>,
 }
@@ -163,12 +174,34 @@ async fn create(
         .iter()
         .map(|a| annotation_id(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let kind = request
+        .claimant_type
+        .as_deref()
+        .map(ClaimantType::parse)
+        .transpose()
+        .map_err(|_| {
+            ApiError::BadRequest("`claimantType` must be \"Person\" or \"Organization\"".into())
+        })?;
+    let claimant = match request.claimant {
+        Some(name) => Some(Claimant {
+            name,
+            url: request.claimant_url,
+            kind,
+        }),
+        None if request.claimant_url.is_some() || kind.is_some() => {
+            return Err(ApiError::Unprocessable(
+                "`claimant`: name who made the claim before giving its URL or type".into(),
+            ))
+        }
+        None => None,
+    };
     let claim = desk
         .create_claim(
             &caller.0.name,
             id,
             &request.text,
-            request.claimant,
+            claimant,
+            request.claim_date,
             &annotations,
         )
         .await?;

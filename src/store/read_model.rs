@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::domain::{
-    Annotation, AnnotationId, ArticleId, ClaimId, DomainEvent, EventType, Kind, Status, StyleRule,
-    TargetAnchor, UserName,
+    Annotation, AnnotationId, ArticleId, ClaimId, ClaimantType, DomainEvent, EventType, Kind,
+    Status, StyleRule, TargetAnchor, UserName,
 };
 
 use super::keys::{self, *};
@@ -57,6 +57,14 @@ pub struct ClaimRow {
     pub text: String,
     #[serde(default)]
     pub claimant: Option<String>,
+    /// The claimant's page, type, and when the claim was made (added later: absent in older
+    /// rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimant_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimant_type: Option<ClaimantType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_date: Option<String>,
     pub annotations: Vec<AnnotationId>,
     pub created: DateTime<Utc>,
     pub creator: UserName,

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::desk::{Draft, TargetDraft};
 use crate::domain::{
-    ArticleId, EditLabel, Kind, Source, Status, TextPosition, TextQuote, UserName, Verdict,
+    ArticleId, ClaimOrigin, Claimant, ClaimantType, EditLabel, Kind, Source, Status, TextPosition,
+    TextQuote, UserName, Verdict,
 };
 
 use super::render::ANNO_CONTEXT;
@@ -83,6 +84,7 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
         .transpose()
         .map_err(|e| ParseError(e.to_string()))?;
     let assignee = read_assignee(obj)?;
+    let claim = read_claim(obj)?;
     let (canonical, via) = read_links(obj, base)?;
     Ok(Draft {
         kind,
@@ -90,6 +92,7 @@ pub fn parse_annotation(json: &Value, base: &str) -> Result<Draft, ParseError> {
         verdict,
         suggestion: bodies.suggestion,
         edit_label,
+        claim,
         sources: bodies.sources,
         tags: bodies.tags,
         targets,
@@ -310,6 +313,71 @@ fn read_sources(obj: &Map<String, Value>, sources: &mut Vec<Source>) -> Result<(
         });
     }
     Ok(())
+}
+
+/// Reads a fact-check's claim: `claimant` (`{name, url?, type?}` with type `Person` or
+/// `Organization`, or just the name as a string), `claimDate` and `claimSummary`. Only the
+/// shapes are checked here; the domain checks the values (422).
+fn read_claim(obj: &Map<String, Value>) -> Result<Option<ClaimOrigin>, ParseError> {
+    let claimant = match obj.get("claimant") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(Claimant {
+            name: name.clone(),
+            url: None,
+            kind: None,
+        }),
+        Some(Value::Object(c)) => {
+            if let Some(key) = c
+                .keys()
+                .find(|k| !matches!(k.as_str(), "name" | "url" | "type" | "id"))
+            {
+                return err(format!(
+                    "`claimant.{key}` is not understood: a claimant is {{name, url?, type?}}"
+                ));
+            }
+            let Some(name) = string(c, "name")? else {
+                return err("`claimant.name` is missing: who made the claim?");
+            };
+            // `url`, or the `id` a JSON-LD client may give the claimant's page as.
+            let url = match string(c, "url")? {
+                Some(url) => Some(url.to_owned()),
+                None => string(c, "id")?.map(str::to_owned),
+            };
+            let kind = match c.get("type") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) => Some(
+                    ClaimantType::parse(t).map_err(|_| {
+                        ParseError(format!(
+                            "`claimant.type` {t:?} is not a claimant type: use \"Person\" or \"Organization\""
+                        ))
+                    })?,
+                ),
+                Some(other) => {
+                    return err(format!(
+                        "`claimant.type` must be \"Person\" or \"Organization\", not {}",
+                        kind_of(other)
+                    ))
+                }
+            };
+            Some(Claimant {
+                name: name.to_owned(),
+                url,
+                kind,
+            })
+        }
+        Some(other) => {
+            return err(format!(
+                "`claimant` must be an object {{name, url?, type?}} or a name, not {}",
+                kind_of(other)
+            ))
+        }
+    };
+    Ok(ClaimOrigin {
+        claimant,
+        date: string(obj, "claimDate")?.map(str::to_owned),
+        summary: string(obj, "claimSummary")?.map(str::to_owned),
+    }
+    .or_none())
 }
 
 /// Reads `assignee`: absent leaves it unsaid (`None`), `null` asks for nobody (`Some(None)`),

@@ -18,6 +18,9 @@ fn glossa_context() -> Value {
         "glossa": "urn:glossa:vocab#",
         "kind": "glossa:kind",
         "verdict": "glossa:verdict",
+        "claimant": "glossa:claimant",
+        "claimDate": "glossa:claimDate",
+        "claimSummary": "glossa:claimSummary",
         "editLabel": "glossa:editLabel",
         "status": "glossa:status",
         "assignee": "glossa:assignee",
@@ -212,6 +215,25 @@ impl Renderer {
         out.insert("status".into(), a.status.as_str().into());
         if let Some(verdict) = a.verdict {
             out.insert("verdict".into(), verdict.as_str().into());
+        }
+        if let Some(claim) = &a.claim {
+            if let Some(claimant) = &claim.claimant {
+                let mut c = Map::new();
+                if let Some(kind) = claimant.kind {
+                    c.insert("type".into(), kind.as_str().into());
+                }
+                c.insert("name".into(), claimant.name.clone().into());
+                if let Some(url) = &claimant.url {
+                    c.insert("url".into(), url.clone().into());
+                }
+                out.insert("claimant".into(), Value::Object(c));
+            }
+            if let Some(date) = &claim.date {
+                out.insert("claimDate".into(), date.clone().into());
+            }
+            if let Some(summary) = &claim.summary {
+                out.insert("claimSummary".into(), summary.clone().into());
+            }
         }
         if let Some(label) = a.edit_label {
             out.insert("editLabel".into(), label.as_str().into());

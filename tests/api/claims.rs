@@ -59,7 +59,13 @@ async fn the_26_nations_claim_appears_in_two_articles_and_is_reviewed_once() {
         .as_str()
         .unwrap()
         .ends_with(&format!("/api/claims/{CLAIM}")));
-    assert_eq!(item["author"]["name"], "Emmanuel Macron");
+    assert_eq!(
+        item["author"],
+        json!({ "@type": "Person", "name": "Emmanuel Macron" })
+    );
+    assert_eq!(item["datePublished"], "2025-09-04", "the seed claim's date");
+    let failures = crate::exports::claim_review_failures(&review);
+    assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(review["claimReviewed"], claim["text"]);
     let urls: Vec<&str> = item["appearance"]
         .as_array()
@@ -106,6 +112,31 @@ async fn bad_claims_are_refused_and_change_nothing() {
         (json!({ "id": "Not A Slug", "text": "A claim" }), ALICE, 400),
         (json!({ "text": "A claim", "extra": 1 }), ALICE, 400),
         (json!({ "text": "A claim" }), VICTOR, 403),
+        (
+            json!({ "text": "A claim", "claimant": "A", "claimantUrl": "ftp://a.example/" }),
+            ALICE,
+            422,
+        ),
+        (
+            json!({ "text": "A claim", "claimant": "A", "claimantType": "Robot" }),
+            ALICE,
+            400,
+        ),
+        (
+            json!({ "text": "A claim", "claimantUrl": "https://a.example/" }),
+            ALICE,
+            422,
+        ),
+        (
+            json!({ "text": "A claim", "claimant": "A", "claimDate": "2999-01-01" }),
+            ALICE,
+            422,
+        ),
+        (
+            json!({ "text": "A claim", "claimant": "A", "claimDate": "4 Sept" }),
+            ALICE,
+            422,
+        ),
     ];
     for (body, token, status) in cases {
         let response = app.post_json("/api/claims", &body, token).await;
@@ -124,12 +155,22 @@ async fn bad_claims_are_refused_and_change_nothing() {
     let created = app
         .post_json(
             "/api/claims",
-            &json!({ "text": "Trump secured Putin's agreement to direct talks", "annotations": ["seed-004-direct-talks"] }),
+            &json!({
+                "text": "Trump secured Putin's agreement to direct talks",
+                "claimant": "The White House",
+                "claimantType": "Organization",
+                "claimantUrl": "https://www.whitehouse.gov/",
+                "claimDate": "2025-08-18",
+                "annotations": ["seed-004-direct-talks"]
+            }),
             ALICE,
         )
         .await;
     assert_eq!(created.status(), 201);
     let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["claimantType"], "Organization");
+    assert_eq!(body["claimDate"], "2025-08-18");
     assert!(location.ends_with("/api/claims/trump-secured-putin-s-agreement-to-direct-talks"));
     assert_eq!(
         app.get_json("/api/claims").await["claims"]

@@ -1,10 +1,10 @@
 //! Exports, and the dump → restore → dump round trip.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::backend::on_postgres;
 use crate::crash::Server;
-use crate::helpers::{spawn_app, TestStore, ALICE, DESK_ANNOTATIONS};
+use crate::helpers::{detail, etag, id_of, spawn_app, TestStore, ALICE, BRUNO, DESK_ANNOTATIONS};
 
 /// Runs `glossa restore` from a dump into a desk.
 fn restore(store: &TestStore, dump: &std::path::Path) -> std::process::Output {
@@ -26,6 +26,101 @@ fn dump(store: &TestStore) -> std::process::Output {
         .unwrap()
 }
 
+/// Checks one exported ClaimReview against schema.org and Google's ClaimReview guidance, and
+/// returns what failed (empty when it passes).
+pub fn claim_review_failures(review: &Value) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut fail = |what: String| failures.push(format!("{}: {what}", review["url"]));
+    if review["@type"] != "ClaimReview" {
+        fail("@type is not ClaimReview".into());
+    }
+    if review["claimReviewed"]
+        .as_str()
+        .is_none_or(|c| c.trim().is_empty())
+    {
+        fail("no claimReviewed".into());
+    }
+    if !(review["author"]["name"].is_string() && review["datePublished"].is_string()) {
+        fail("the review has no author or datePublished".into());
+    }
+    let rating = &review["reviewRating"];
+    if rating["@type"] != "Rating" {
+        fail("reviewRating is not a Rating".into());
+    }
+    if rating["alternateName"].as_str().is_none_or(str::is_empty) {
+        fail("the rating has no alternateName".into());
+    }
+    if !rating["description"]
+        .as_str()
+        .is_some_and(|d| d.contains('5'))
+    {
+        fail("the rating does not state its scale".into());
+    }
+    match rating.get("ratingValue") {
+        Some(value) => {
+            let (value, best, worst) = (
+                value.as_f64(),
+                rating["bestRating"].as_f64(),
+                rating["worstRating"].as_f64(),
+            );
+            match (value, best, worst) {
+                (Some(v), Some(b), Some(w)) if w <= v && v <= b => {}
+                _ => fail(format!(
+                    "ratingValue outside [worstRating, bestRating]: {rating}"
+                )),
+            }
+        }
+        None => {
+            if rating.get("bestRating").is_some() || rating.get("worstRating").is_some() {
+                fail(format!("a rating off the scale has a scale: {rating}"));
+            }
+        }
+    }
+    let item = &review["itemReviewed"];
+    if item["@type"] != "Claim" {
+        fail("itemReviewed is not a Claim".into());
+    }
+    let author = &item["author"];
+    if !matches!(author["@type"].as_str(), Some("Person" | "Organization"))
+        || author["name"].as_str().is_none_or(str::is_empty)
+    {
+        fail(format!(
+            "the Claim has no author (Person/Organization with a name): {author}"
+        ));
+    }
+    if author
+        .get("url")
+        .is_some_and(|u| !u.as_str().is_some_and(|u| u.starts_with("http")))
+    {
+        fail(format!("the claimant's url is not a link: {author}"));
+    }
+    if !item["datePublished"]
+        .as_str()
+        .is_some_and(|d| d.len() >= 10 && d.as_bytes()[4] == b'-')
+    {
+        fail(format!("the Claim has no datePublished: {item}"));
+    }
+    let appearances = item["appearance"].as_array().cloned().unwrap_or_default();
+    if appearances.is_empty() {
+        fail("the Claim has no appearance".into());
+    }
+    for appearance in appearances.iter().chain([&item["firstAppearance"]]) {
+        if appearance["@type"] != "CreativeWork"
+            || !appearance["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("http"))
+        {
+            fail(format!(
+                "an appearance is not a CreativeWork with a URL: {appearance}"
+            ));
+        }
+    }
+    if appearances.first() != Some(&item["firstAppearance"]) {
+        fail("firstAppearance is not the first appearance".into());
+    }
+    failures
+}
+
 #[tokio::test]
 async fn claimreview_csv_and_collection_exports() {
     let app = spawn_app().await;
@@ -33,21 +128,33 @@ async fn claimreview_csv_and_collection_exports() {
     let graph = reviews["@graph"].as_array().unwrap();
     assert_eq!(graph.len(), 3, "the seed fact-checks");
     for review in graph {
-        assert_eq!(review["@type"], "ClaimReview");
-        assert!(review["claimReviewed"]
-            .as_str()
-            .is_some_and(|c| !c.is_empty()));
-        let rating = &review["reviewRating"];
-        assert_eq!(rating["bestRating"], 5);
-        assert_eq!(rating["worstRating"], 1);
-        assert!(rating["alternateName"].is_string() && rating["ratingValue"].is_number());
-        assert_eq!(review["itemReviewed"]["@type"], "Claim");
-        assert!(!review["itemReviewed"]["appearance"]
-            .as_array()
-            .unwrap()
-            .is_empty());
-        assert!(review["author"]["name"].is_string() && review["datePublished"].is_string());
+        let failures = claim_review_failures(review);
+        assert!(failures.is_empty(), "{failures:#?}");
+        // Every seed fact-check has a summary short enough for search engines.
+        let reviewed = review["claimReviewed"].as_str().unwrap();
+        assert!(reviewed.chars().count() <= 75, "{reviewed}");
     }
+    let by_id = |id: &str| {
+        graph
+            .iter()
+            .find(|r| r["url"].as_str().unwrap().ends_with(id))
+            .unwrap()
+            .clone()
+    };
+    let no_problem = by_id("/seed-003-no-problem");
+    assert_eq!(no_problem["itemReviewed"]["author"]["name"], "Donald Trump");
+    assert_eq!(no_problem["itemReviewed"]["datePublished"], "2025-02-24");
+    assert!(no_problem["claimReviewed"]
+        .as_str()
+        .unwrap()
+        .contains("Putin"));
+    assert_eq!(no_problem["reviewRating"]["ratingValue"], 2);
+    let direct_talks = by_id("/seed-004-direct-talks");
+    assert_eq!(
+        direct_talks["reviewRating"]["alternateName"],
+        "Unverifiable"
+    );
+    assert!(direct_talks["reviewRating"].get("ratingValue").is_none());
 
     let csv = app.get("/api/export/annotations.csv").await;
     assert!(csv.headers()["content-type"]
@@ -265,4 +372,126 @@ async fn a_log_written_by_release_one_stays_readable() {
         "Aid tracker figures attached."
     );
     server.kill();
+}
+
+/// A fact-check written through the W3C API with its claimant, claim date and summary gives
+/// them back as extension terms (in conformant JSON-LD) and in the ClaimReview export; values
+/// that break the rules are refused with what to send.
+#[tokio::test]
+async fn a_fact_checks_claimant_date_and_summary_reach_the_claimreview_export() {
+    let app = spawn_app().await;
+    let container = "/articles/twenty-six-nations-pledge/annotations/";
+    let mut annotation = app
+        .fact_check_on("twenty-six-nations-pledge", "26 nations have pledged")
+        .await;
+    annotation["verdict"] = json!("mostly-true");
+    annotation["claimant"] = json!({
+        "type": "Person", "name": "Emmanuel Macron", "url": "https://www.elysee.fr/"
+    });
+    annotation["claimDate"] = json!("2025-09-04");
+    annotation["claimSummary"] = json!("26 nations pledged troops for postwar Ukraine");
+
+    // Refused: each rule, with a message naming the term.
+    let refusals = [
+        ("claimant", json!({ "name": "  " }), 422, "name"),
+        ("claimant", json!({ "name": "x".repeat(201) }), 422, "200"),
+        (
+            "claimant",
+            json!({ "name": "A", "url": "ftp://a.example/" }),
+            422,
+            "http",
+        ),
+        (
+            "claimant",
+            json!({ "name": "A", "type": "Robot" }),
+            400,
+            "Organization",
+        ),
+        ("claimant", json!(7), 400, "claimant"),
+        ("claimDate", json!("24/02/2025"), 422, "YYYY-MM-DD"),
+        ("claimDate", json!("2999-01-01"), 422, "future"),
+        ("claimSummary", json!("y".repeat(201)), 422, "200"),
+    ];
+    for (term, value, status, says) in refusals {
+        let mut bad = annotation.clone();
+        bad[term] = value.clone();
+        let response = app.post_annotation(container, &bad, BRUNO).await;
+        assert_eq!(response.status(), status, "{term} = {value}");
+        let message = detail(response).await;
+        assert!(message.contains(says), "{term} = {value}: {message}");
+    }
+    let mut comment = annotation.clone();
+    comment["motivation"] = json!("commenting");
+    comment.as_object_mut().unwrap().remove("verdict");
+    let response = app.post_annotation(container, &comment, BRUNO).await;
+    assert_eq!(response.status(), 422, "only fact-checks carry a claimant");
+
+    let response = app.post_annotation(container, &annotation, BRUNO).await;
+    assert_eq!(response.status(), 201);
+    let id = id_of(&response);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["claimant"]["name"], "Emmanuel Macron");
+    assert_eq!(created["claimant"]["url"], "https://www.elysee.fr/");
+    assert_eq!(created["claimant"]["type"], "Person");
+    assert_eq!(created["claimDate"], "2025-09-04");
+    let must = crate::conformance::annotation_must_failures(&created);
+    assert!(must.is_empty(), "{must:#?}");
+
+    let export = app.get_json("/api/export/claimreview").await;
+    let review = export["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"].as_str().unwrap().ends_with(&id))
+        .expect("the fact-check is exported")
+        .clone();
+    let failures = claim_review_failures(&review);
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(
+        review["claimReviewed"],
+        "26 nations pledged troops for postwar Ukraine"
+    );
+    let item = &review["itemReviewed"];
+    assert_eq!(
+        item["author"],
+        json!({ "@type": "Person", "name": "Emmanuel Macron", "url": "https://www.elysee.fr/" })
+    );
+    assert_eq!(item["datePublished"], "2025-09-04");
+    assert_eq!(review["reviewRating"]["ratingValue"], 4);
+
+    // A claimant given by name alone, as an organisation, replaces it; the update is logged.
+    let mut replaced = annotation.clone();
+    replaced["claimant"] = json!({ "type": "Organization", "name": "Élysée Palace" });
+    replaced["claimDate"] = json!("2025-09-04T18:30:00+02:00");
+    let current = app.get(&format!("/annotations/{id}")).await;
+    let tag = etag(&current);
+    let response = app.put_annotation(&id, &replaced, Some(&tag)).await;
+    assert_eq!(response.status(), 200, "{}", detail(response).await);
+    let export = app.get_json("/api/export/claimreview").await;
+    let review = export["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"].as_str().unwrap().ends_with(&id))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        review["itemReviewed"]["author"],
+        json!({ "@type": "Organization", "name": "Élysée Palace" })
+    );
+    assert_eq!(
+        review["itemReviewed"]["datePublished"],
+        "2025-09-04T18:30:00+02:00"
+    );
+    let updated = app
+        .events()
+        .into_iter()
+        .rev()
+        .find(|e| e.event_type == "annotation.updated")
+        .expect("an update");
+    assert!(
+        updated.data["changes"]["claim"].is_object(),
+        "{:?}",
+        updated.data
+    );
 }

@@ -302,6 +302,7 @@ async fn an_article_holds_a_bounded_number_of_annotations() {
             verdict: None,
             suggestion: None,
             edit_label: None,
+            claim: None,
             sources: vec![],
             tags: vec![],
             targets: vec![Target {

@@ -163,6 +163,7 @@ fn create(article: &ArticleId, n: usize) -> commands::Create {
             verdict: None,
             suggestion: None,
             edit_label: None,
+            claim: None,
             sources: vec![],
             tags: vec![],
             targets: vec![Target {

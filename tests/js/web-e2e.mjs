@@ -187,12 +187,19 @@ const scenarios = {
     const form = alice.locator("form.composer")
     await form.getByLabel("Kind").selectOption("fact-check")
     await form.locator('select[name="verdict"]').selectOption("mostly-true")
+    await form.locator('input[name="claimant"]').fill("Emmanuel Macron")
+    await form.locator('input[name="claim-date"]').fill("2025-09-04")
     await form.locator('textarea[name="note"]').fill("The summit was in Paris on 4 Sept.")
     await form.locator('input[name="source-url"]').fill("https://www.elysee.fr/")
     await form.getByRole("button", { name: "Save annotation" }).click()
     const card = alice.locator(".card.kind-fact-check", { hasText: "clarifying the level of US support" })
     await card.waitFor({ timeout: WAIT })
     const id = await card.getAttribute("data-annotation")
+    // The card says whose claim it is and when it was made, on Bruno's page too.
+    for (const page of [alice, bruno]) {
+      const claim = page.locator(`.card[data-annotation="${id}"] p.claim`, { hasText: "Claim by Emmanuel Macron on" })
+      await claim.locator('time[datetime="2025-09-04"]').waitFor({ timeout: WAIT })
+    }
 
     // Bruno sees it highlighted, with its verdict, without reloading.
     const mark = bruno.locator(`mark.kind-fact-check[data-annotation="${id}"]`)

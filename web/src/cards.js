@@ -106,6 +106,21 @@ export class Sidebar {
     el.replaceChildren(...watchers.map(w => h("span", { class: "avatar", "aria-label": `${w.name} is here`, dataset: { user: w.user } }, initials(w.name))))
   }
 
+  /** "Claim by X on DATE", and the claim in a line, when the fact-check says so. */
+  claimLine(a) {
+    if (!a.claimant?.name && !a.claimDate && !a.claimSummary) return null
+    const who = a.claimant?.name
+      ? a.claimant.url
+        ? h("a", { href: a.claimant.url, target: "_blank", rel: "noopener" }, a.claimant.name)
+        : a.claimant.name
+      : null
+    const date = a.claimDate ? claimDay(a.claimDate) : null
+    return h("p", { class: "claim", dataset: { claimant: a.claimant?.name ?? "" } },
+      who ? ["Claim by ", who] : "Claim",
+      date ? [" on ", h("time", { datetime: a.claimDate }, date)] : null,
+      a.claimSummary ? [": ", h("q", {}, a.claimSummary)] : null)
+  }
+
   card(a, { editable, note, watchers }) {
     const { actions } = this.ctx
     const kind = label(KINDS, a.kind)
@@ -129,6 +144,7 @@ export class Sidebar {
         watchers,
       ),
       a.targets.map((t, i) => this.passage(t, this.ctx.anchorOf?.(a, i))),
+      a.kind === "fact-check" ? this.claimLine(a) : null,
       note,
       a.kind === "correction" && a.suggestion
         ? h("p", { class: "suggestion" }, h("span", { class: "label" }, `Suggested ${label(EDIT_LABELS, a.editLabel ?? "correction").toLowerCase()}: `), a.suggestion)
@@ -283,4 +299,11 @@ export function initials(name) {
     .slice(0, 2)
     .join("")
     .toUpperCase()
+}
+
+/** A claim date as readers read it: "24 Feb 2025" for a date, the day of a date-time. */
+function claimDay(raw) {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw)
+  if (Number.isNaN(day.getTime())) return raw
+  return day.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })
 }

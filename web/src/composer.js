@@ -38,6 +38,12 @@ export class Composer {
       KINDS.map(k => h("option", { value: k.id }, k.label)))
     this.verdict = h("select", { name: "verdict" }, h("option", { value: "" }, "Choose a verdict…"),
       VERDICTS.map(v => h("option", { value: v.id }, v.label)))
+    this.claimant = h("input", { name: "claimant", type: "text", maxlength: 200, placeholder: "Who made the claim" })
+    this.claimantUrl = h("input", { name: "claimant-url", type: "url", placeholder: "https://… (optional)" })
+    this.claimantType = h("select", { name: "claimant-type", "aria-label": "Claimant is a" },
+      h("option", { value: "Person" }, "Person"), h("option", { value: "Organization" }, "Organization"))
+    this.claimDate = h("input", { name: "claim-date", type: "date", max: new Date().toISOString().slice(0, 10) })
+    this.claimSummary = h("input", { name: "claim-summary", type: "text", maxlength: 200, placeholder: "The claim in a line" })
     this.suggestion = h("input", { name: "suggestion", type: "text", placeholder: "The corrected text" })
     this.editLabel = h("select", { name: "editLabel" }, EDIT_LABELS.map(l => h("option", { value: l.id }, l.label)))
     this.tags = h("input", { name: "tags", type: "text", placeholder: "e.g. house-style, spelling" })
@@ -50,7 +56,14 @@ export class Composer {
     this.error = h("p", { class: "error", role: "alert" })
 
     this.groups = {
-      "fact-check": [field("Verdict", this.verdict)],
+      "fact-check": [
+        field("Verdict", this.verdict),
+        field("Claim by", this.claimant),
+        field("Claimant's page", this.claimantUrl),
+        field("Claimant is a", this.claimantType),
+        field("Claim made on", this.claimDate),
+        field("Claim summary", this.claimSummary, "Under 75 characters reads best in search results"),
+      ],
       correction: [field("Suggested text", this.suggestion), field("Label", this.editLabel)],
       contradiction: [
         field("Contradicted by a passage in", this.secondArticle),
@@ -141,6 +154,14 @@ export class Composer {
     if (kind.id === "fact-check") {
       if (!this.verdict.value) return fail("Choose a verdict for the fact-check.")
       fields.verdict = this.verdict.value
+      const name = this.claimant.value.trim()
+      const claimantUrl = this.claimantUrl.value.trim()
+      if (claimantUrl && !name) return fail("Name the claimant whose page this is.")
+      if (claimantUrl && !/^https?:\/\/\S+$/.test(claimantUrl)) return fail("The claimant's page must be an http(s) link.")
+      if (name) fields.claimant = { name, url: claimantUrl || undefined, type: this.claimantType.value }
+      if (this.claimDate.value) fields.claimDate = this.claimDate.value
+      const summary = this.claimSummary.value.trim()
+      if (summary) fields.claimSummary = summary
     }
     if (kind.id === "correction") {
       if (!this.suggestion.value.trim()) return fail("Write the corrected text.")

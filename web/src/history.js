@@ -96,6 +96,10 @@ function change(key, value, name) {
     if (key === "status") return label(STATUSES, v)
     if (key === "verdict") return label(VERDICTS, v)
     if (key === "assignee") return name(v)
+    if (key === "claim" && typeof v === "object") {
+      const who = [v.claimant?.name, v.date].filter(Boolean).join(", ")
+      return `${who || "claim"}${v.summary ? `: ${v.summary}` : ""}`
+    }
     return typeof v === "string" ? v : JSON.stringify(v)
   }
   return h("li", {}, `${key}: ${show(value?.before)} → ${show(value?.after)}`)

@@ -43,6 +43,9 @@ export function fromJsonLd(item) {
     modified: item.modified,
     body,
     verdict: item.verdict,
+    claimant: item.claimant?.name ? { name: item.claimant.name, url: item.claimant.url, type: item.claimant.type } : undefined,
+    claimDate: item.claimDate,
+    claimSummary: item.claimSummary,
     suggestion,
     editLabel: item.editLabel,
     assignee: item.assignee,
@@ -76,6 +79,11 @@ export function fromDoc(raw) {
     modified: str(raw.modified),
     body: String(raw.body ?? ""),
     verdict: str(raw.verdict),
+    claimant: raw.claimantName === undefined || raw.claimantName === null
+      ? undefined
+      : { name: str(raw.claimantName), url: str(raw.claimantUrl), type: str(raw.claimantType) },
+    claimDate: str(raw.claimDate),
+    claimSummary: str(raw.claimSummary),
     suggestion: str(raw.suggestion),
     editLabel: str(raw.editLabel),
     assignee: str(raw.assignee),
@@ -110,7 +118,7 @@ export function anchorKey(annotations) {
 }
 
 /** A W3C annotation for the server, from the composer's fields. */
-export function toJsonLd({ kind, motivation, note, verdict, suggestion, editLabel, tags, sources, targets }) {
+export function toJsonLd({ kind, motivation, note, verdict, claimant, claimDate, claimSummary, suggestion, editLabel, tags, sources, targets }) {
   const body = []
   // The note's purpose is the motivation where W3C has one for notes; a correction's note and a
   // tag's note comment (their "editing" and "tagging" bodies are the suggestion and the tags).
@@ -134,6 +142,9 @@ export function toJsonLd({ kind, motivation, note, verdict, suggestion, editLabe
     })),
   }
   if (verdict) annotation.verdict = verdict
+  if (claimant?.name) annotation.claimant = { name: claimant.name, ...(claimant.url ? { url: claimant.url } : {}), ...(claimant.type ? { type: claimant.type } : {}) }
+  if (claimDate) annotation.claimDate = claimDate
+  if (claimSummary) annotation.claimSummary = claimSummary
   if (editLabel) annotation.editLabel = editLabel
   if (sources?.length) annotation.sources = sources
   return annotation

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::payloads::*;
 use super::{DomainEvent, EventError, EventType, FieldChange};
+use crate::domain::Claimant;
 
 /// The event types whose payloads are encoded and decoded together.
 #[derive(Clone, Copy, Debug)]
@@ -413,11 +414,21 @@ fn desk_data(event: DomainEvent) -> Value {
             claim,
             text,
             claimant,
-        } => to_data(ClaimCreatedV1 {
-            claim,
-            text,
-            claimant,
-        }),
+            date,
+        } => {
+            let (claimant, claimant_url, claimant_type) = match claimant {
+                Some(Claimant { name, url, kind }) => (Some(name), url, kind.map(Into::into)),
+                None => (None, None, None),
+            };
+            to_data(ClaimCreatedV1 {
+                claim,
+                text,
+                claimant,
+                claimant_url,
+                claimant_type,
+                claim_date: date,
+            })
+        }
         DomainEvent::ClaimLinked { claim, annotation }
         | DomainEvent::ClaimUnlinked { claim, annotation } => {
             to_data(ClaimLinkV1 { claim, annotation })
@@ -448,7 +459,12 @@ fn desk_event(event_type: EventType, data: &Value) -> Result<DomainEvent, EventE
             DomainEvent::ClaimCreated {
                 claim: p.claim,
                 text: p.text,
-                claimant: p.claimant,
+                claimant: p.claimant.map(|name| Claimant {
+                    name,
+                    url: p.claimant_url,
+                    kind: p.claimant_type.map(Into::into),
+                }),
+                date: p.claim_date,
             }
         }
         T::ClaimLinked | T::ClaimUnlinked => {

@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::anchoring::Anchor;
-use super::{Annotation, AnnotationId, ArticleId, ClaimId, Reply, Status, TextPosition, TextQuote};
+use super::{
+    Annotation, AnnotationId, ArticleId, ClaimId, Claimant, Reply, Status, TextPosition, TextQuote,
+};
 
 pub use derive::derive_events;
 pub use fold::apply;
@@ -151,8 +153,10 @@ pub enum DomainEvent {
         claim: ClaimId,
         /// The claim, briefly, as ClaimReview's `claimReviewed`.
         text: String,
-        /// Who made the claim, if known.
-        claimant: Option<String>,
+        /// Who made the claim, if known (its URL and type were added after release 1).
+        claimant: Option<Claimant>,
+        /// When the claim was made (`YYYY-MM-DD` or RFC 3339; added after release 1).
+        date: Option<String>,
     },
     ClaimLinked {
         claim: ClaimId,

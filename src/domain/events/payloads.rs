@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::shapes::{AnnotationV1, PositionV1, QuoteV1, ReplyV1, StyleRuleV1, TargetAnchorV1};
-use super::words::StatusV1;
+use super::words::{ClaimantTypeV1, StatusV1};
 use crate::domain::{AnnotationId, ArticleId, ClaimId};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -114,6 +114,13 @@ pub(super) struct ClaimCreatedV1 {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimant: Option<String>,
+    /// Added after release 1, like the two below: absent when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimant_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimant_type: Option<ClaimantTypeV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_date: Option<String>,
 }
 
 /// `claim.linked` and `claim.unlinked`.

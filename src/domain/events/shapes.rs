@@ -9,12 +9,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::words::{AnchorStatusV1, EditLabelV1, KindV1, StatusV1, VerdictV1};
+use super::words::{AnchorStatusV1, ClaimantTypeV1, EditLabelV1, KindV1, StatusV1, VerdictV1};
 use super::{StyleRule, TargetAnchor};
 use crate::domain::anchoring::Anchor;
 use crate::domain::{
-    Annotation, AnnotationId, ArticleId, Reply, ReplyId, Source, Target, TextPosition, TextQuote,
-    UserName,
+    Annotation, AnnotationId, ArticleId, ClaimOrigin, Claimant, Reply, ReplyId, Source, Target,
+    TextPosition, TextQuote, UserName,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +59,28 @@ pub(super) struct ReplyV1 {
     text: String,
 }
 
+/// Who made a fact-checked claim (added after release 1: optional in `AnnotationV1`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct ClaimantV1 {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<ClaimantTypeV1>,
+}
+
+/// A fact-check's claim: claimant, date, summary (added after release 1: optional in
+/// `AnnotationV1`, absent from every earlier event).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct ClaimOriginV1 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claimant: Option<ClaimantV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+}
+
 /// The whole annotation, as `annotation.created` carries it; `annotation.updated` names its
 /// fields in `changes`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,6 +94,9 @@ pub(super) struct AnnotationV1 {
     suggestion: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     edit_label: Option<EditLabelV1>,
+    /// Added after release 1; absent when unset, so earlier shapes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim: Option<ClaimOriginV1>,
     #[serde(default)]
     sources: Vec<SourceV1>,
     status: StatusV1,
@@ -276,6 +301,7 @@ impl From<Annotation> for AnnotationV1 {
             verdict,
             suggestion,
             edit_label,
+            claim,
             sources,
             status,
             assignee,
@@ -296,6 +322,7 @@ impl From<Annotation> for AnnotationV1 {
             verdict: verdict.map(Into::into),
             suggestion,
             edit_label: edit_label.map(Into::into),
+            claim: claim.map(|c| (*c).into()),
             sources: each(sources),
             status: status.into(),
             assignee,
@@ -321,6 +348,7 @@ impl From<AnnotationV1> for Annotation {
             verdict,
             suggestion,
             edit_label,
+            claim,
             sources,
             status,
             assignee,
@@ -341,6 +369,7 @@ impl From<AnnotationV1> for Annotation {
             verdict: verdict.map(Into::into),
             suggestion,
             edit_label: edit_label.map(Into::into),
+            claim: claim.map(|c| Box::new(c.into())),
             sources: each(sources),
             status: status.into(),
             assignee,
@@ -353,6 +382,58 @@ impl From<AnnotationV1> for Annotation {
             deleted,
             canonical,
             via,
+        }
+    }
+}
+
+impl From<Claimant> for ClaimantV1 {
+    fn from(Claimant { name, url, kind }: Claimant) -> Self {
+        Self {
+            name,
+            url,
+            kind: kind.map(Into::into),
+        }
+    }
+}
+
+impl From<ClaimantV1> for Claimant {
+    fn from(ClaimantV1 { name, url, kind }: ClaimantV1) -> Self {
+        Self {
+            name,
+            url,
+            kind: kind.map(Into::into),
+        }
+    }
+}
+
+impl From<ClaimOrigin> for ClaimOriginV1 {
+    fn from(
+        ClaimOrigin {
+            claimant,
+            date,
+            summary,
+        }: ClaimOrigin,
+    ) -> Self {
+        Self {
+            claimant: claimant.map(Into::into),
+            date,
+            summary,
+        }
+    }
+}
+
+impl From<ClaimOriginV1> for ClaimOrigin {
+    fn from(
+        ClaimOriginV1 {
+            claimant,
+            date,
+            summary,
+        }: ClaimOriginV1,
+    ) -> Self {
+        Self {
+            claimant: claimant.map(Into::into),
+            date,
+            summary,
         }
     }
 }

@@ -37,6 +37,7 @@ fn samples() -> Vec<DomainEvent> {
         verdict: Some(Verdict::MostlyFalse),
         suggestion: None,
         edit_label: None,
+        claim: None,
         sources: vec![Source {
             url: "https://example.org/a".into(),
             title: Some("A".into()),
@@ -64,6 +65,7 @@ fn samples() -> Vec<DomainEvent> {
         verdict: None,
         suggestion: Some("remarks".into()),
         edit_label: Some(EditLabel::Clarification),
+        claim: None,
         sources: vec![],
         assignee: None,
         replies: vec![],
@@ -178,7 +180,12 @@ fn samples() -> Vec<DomainEvent> {
         DomainEvent::ClaimCreated {
             claim: claim.clone(),
             text: "All 26 nations will send troops.".into(),
-            claimant: Some("Emmanuel Macron".into()),
+            claimant: Some(crate::domain::Claimant {
+                name: "Emmanuel Macron".into(),
+                url: None,
+                kind: None,
+            }),
+            date: None,
         },
         DomainEvent::ClaimLinked {
             claim: claim.clone(),
@@ -377,4 +384,49 @@ fn the_event_reference_documents_every_type_and_no_other() {
         );
     }
     assert_eq!(documented.len(), EventType::ALL.len() + access.len());
+}
+
+/// A fact-check's claim, added after release 1, is an optional `claim` in the annotation's
+/// payload: absent when unset (earlier events are unchanged, as the samples above show), given
+/// with its own names when set, and an update of it folds back.
+#[test]
+fn a_fact_checks_claim_is_an_optional_field_of_the_annotation_payload() {
+    use crate::domain::{ClaimOrigin, Claimant, ClaimantType};
+    let DomainEvent::AnnotationCreated { annotation } = samples().swap_remove(3) else {
+        panic!("the fourth sample is an annotation.created");
+    };
+    let mut claimed = annotation.clone();
+    claimed.claim = Some(Box::new(ClaimOrigin {
+        claimant: Some(Claimant {
+            name: "Donald Trump".into(),
+            url: Some("https://www.wikidata.org/wiki/Q22686".into()),
+            kind: Some(ClaimantType::Person),
+        }),
+        date: Some("2025-02-24".into()),
+        summary: Some("Putin has no problem with European troops".into()),
+    }));
+    let created = DomainEvent::AnnotationCreated {
+        annotation: claimed.clone(),
+    };
+    let (name, data) = created.clone().into_parts();
+    assert_eq!(
+        data["annotation"]["claim"],
+        serde_json::json!({
+            "claimant": { "name": "Donald Trump", "url": "https://www.wikidata.org/wiki/Q22686", "type": "Person" },
+            "date": "2025-02-24",
+            "summary": "Putin has no problem with European troops"
+        })
+    );
+    assert_eq!(DomainEvent::from_parts(&name, &data).unwrap(), created);
+
+    let events = derive_events(Some(&annotation), &claimed);
+    let [DomainEvent::AnnotationUpdated { changes, .. }] = events.as_slice() else {
+        panic!("one update: {events:?}");
+    };
+    assert_eq!(changes.keys().collect::<Vec<_>>(), ["claim"]);
+    let folded = events
+        .iter()
+        .try_fold(Some(annotation.clone()), apply)
+        .unwrap();
+    assert_eq!(folded, Some(claimed));
 }

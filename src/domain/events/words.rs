@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::anchoring::AnchorStatus;
-use crate::domain::{EditLabel, Kind, Status, Verdict};
+use crate::domain::{ClaimantType, EditLabel, Kind, Status, Verdict};
 
 /// A wire enum mirroring a domain enum variant for variant, with the shipped word of each.
 macro_rules! wire_words {
@@ -66,6 +66,14 @@ wire_words! {
         Correction = "correction",
         Clarification = "clarification",
         Update = "update",
+    }
+}
+
+wire_words! {
+    /// Whether a claimant is a person or an organisation.
+    ClaimantTypeV1 <-> ClaimantType {
+        Person = "Person",
+        Organization = "Organization",
     }
 }
 

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::anchoring::{Anchor, AnchorStatus};
 use crate::domain::{
-    apply, AnnotationId, ArticleId, ClaimId, DomainEvent, TargetAnchor, TextPosition, TextQuote,
+    apply, AnnotationId, ArticleId, ClaimId, Claimant, DomainEvent, TargetAnchor, TextPosition,
+    TextQuote,
 };
 
 use super::{encode, AnchorRow, AnnotationRow, ArticleRow, ClaimRow, ReadModel, VersionInfo};
@@ -69,7 +70,8 @@ impl<'m> Projection<'m> {
                 claim,
                 text,
                 claimant,
-            } => self.claim_created(record, claim, text, claimant),
+                date,
+            } => self.claim_created(record, claim, text, claimant, date),
             DomainEvent::ClaimLinked { claim, annotation } => {
                 self.relink_claim(claim, annotation, Link::Linked)?
             }
@@ -122,12 +124,16 @@ impl<'m> Projection<'m> {
         record: &EventRecord,
         claim: &ClaimId,
         text: &str,
-        claimant: &Option<String>,
+        claimant: &Option<Claimant>,
+        date: &Option<String>,
     ) {
         let row = ClaimRow {
             id: claim.clone(),
             text: text.to_owned(),
-            claimant: claimant.clone(),
+            claimant: claimant.as_ref().map(|c| c.name.clone()),
+            claimant_url: claimant.as_ref().and_then(|c| c.url.clone()),
+            claimant_type: claimant.as_ref().and_then(|c| c.kind),
+            claim_date: date.clone(),
             annotations: Vec::new(),
             created: record.at,
             creator: record.actor.clone(),

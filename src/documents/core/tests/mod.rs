@@ -214,6 +214,7 @@ pub(super) fn create(name: &str, creator: &str) -> Create {
             verdict: Some(crate::domain::Verdict::False),
             suggestion: None,
             edit_label: None,
+            claim: None,
             sources: vec![],
             tags: vec![],
             targets: vec![target(1, V1, "26 nations have pledged")],

@@ -162,3 +162,54 @@ fn a_peers_change_to_a_status_it_cannot_reach_is_compensated() {
     assert!(bruno.annotation("a1").unwrap().deleted);
     assert!(log.types().contains(&"change.rejected"));
 }
+
+#[test]
+fn a_peers_claim_is_kept_when_valid_and_put_back_when_not_while_the_note_stays() {
+    use crate::domain::{ClaimOrigin, Claimant, ClaimantType};
+    let (mut core, mut log, mut alice, mut bruno) = given_two_peers();
+    let original = fact_check("a1", "alice");
+    alice.write(None, &original);
+    converge(&mut core, &mut log, &mut [&mut alice, &mut bruno]);
+    // When bruno names the claimant, with the date and a summary: accepted and logged.
+    let mut claimed = original.clone();
+    claimed.claim = Some(Box::new(ClaimOrigin {
+        claimant: Some(Claimant {
+            name: "Donald Trump".into(),
+            url: Some("https://www.wikidata.org/wiki/Q22686".into()),
+            kind: Some(ClaimantType::Person),
+        }),
+        date: Some("2025-02-24".into()),
+        summary: Some("Putin has no problem with European troops".into()),
+    }));
+    bruno.write(Some(&original), &claimed);
+    converge(&mut core, &mut log, &mut [&mut alice, &mut bruno]);
+    assert!(
+        !log.types().contains(&"change.rejected"),
+        "{:?}",
+        log.types()
+    );
+    assert_eq!(alice.annotation("a1").unwrap().claim, claimed.claim);
+    // When bruno then blanks the claimant's name and links a non-http page, and edits the
+    // note: the claim is put back everywhere, the note stays.
+    let mut broken = claimed.clone();
+    broken.body = "Moscow denied it twice.".into();
+    if let Some(claim) = broken.claim.as_mut() {
+        claim.claimant = Some(Claimant {
+            name: "  ".into(),
+            url: Some("javascript:alert(1)".into()),
+            kind: None,
+        });
+    }
+    bruno.write(Some(&claimed), &broken);
+    converge(&mut core, &mut log, &mut [&mut alice, &mut bruno]);
+    assert!(
+        log.types().contains(&"change.rejected"),
+        "{:?}",
+        log.types()
+    );
+    for peer in [&alice, &bruno] {
+        let seen = peer.annotation("a1").unwrap();
+        assert_eq!(seen.claim, claimed.claim);
+        assert_eq!(seen.body, "Moscow denied it twice.");
+    }
+}
