@@ -366,6 +366,19 @@ fn fuzzy_windows(text: &IndexedText, quote: &TextQuote, mapped: TextPosition) ->
             });
         }
     }
+    // A quote reworded in its middle, wherever it is: from an occurrence of its first words to
+    // one of its last, when the span is about as long as the quote (a quote from another copy
+    // of the text, whose positions do not fit this one, has no mapped place to lean on).
+    let heads: Vec<u64> = text.occurrences(&head).into_iter().take(MAX_HITS).collect();
+    let tails: Vec<u64> = text.occurrences(&tail).into_iter().take(MAX_HITS).collect();
+    for &start in &heads {
+        for &hit in &tails {
+            let end = hit + gram as u64;
+            if end > start && (end - start).abs_diff(len) * 4 <= len {
+                windows.push(TextPosition { start, end });
+            }
+        }
+    }
     windows.sort_by_key(|p| (p.start, p.end));
     windows.dedup();
     windows
