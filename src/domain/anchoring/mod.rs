@@ -514,6 +514,39 @@ mod tests {
     }
 
     #[test]
+    fn a_reworded_quote_whose_position_is_from_another_copy_is_found_whole() {
+        // A quote taken from the page as a browser showed it: its words drifted, and its
+        // position counts text (a header, say) this copy does not have.
+        let sentence = "The online talks come just two days before Trump is set to meet Russian President Vladimir Putin in Alaska on Aug. 15.";
+        let drifted = "The online talks come two days before Trump was set to meet Russian President Vladimir Putin in Alaska on Aug. 15.";
+        let text = IndexedText::new(NATO);
+        let start = text.occurrences(sentence)[0];
+        let context = text.describe(TextPosition {
+            start,
+            end: start + sentence.chars().count() as u64,
+        });
+        let base = Base {
+            quote: TextQuote {
+                exact: drifted.into(),
+                ..context
+            },
+            position: TextPosition {
+                start: start + 150,
+                end: start + 150 + drifted.chars().count() as u64,
+            },
+            resolved: false,
+        };
+        let result = reanchor(
+            &VersionDiff::new(NATO, NATO, DiffBudget::STANDARD),
+            &text,
+            &base,
+            None,
+        );
+        assert_eq!(result.status, AnchorStatus::Fuzzy, "{result:?}");
+        assert_eq!(at(NATO, &result), sentence);
+    }
+
+    #[test]
     fn a_duplicated_sentence_is_ambiguous_not_guessed() {
         let line =
             "“President Trump expressed this clearly in these terms,” Macron told the press.";
