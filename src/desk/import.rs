@@ -109,8 +109,7 @@ impl Desk {
             roots.insert(row.id.clone(), root);
         }
         // Parents before their children, then oldest first.
-        replies
-            .sort_by(|a, b| (a.references.len(), a.created).cmp(&(b.references.len(), b.created)));
+        replies.sort_by_key(|r| (r.references.len(), r.created));
         for row in &replies {
             self.import_reply(actor, row, &roots, &mut report).await?;
         }
@@ -371,20 +370,16 @@ fn place(
     quote: &crate::domain::TextQuote,
     position: Option<TextPosition>,
 ) -> anchoring::Anchor {
+    let indexed = IndexedText::new(text);
     let len = quote.exact.chars().count() as u64;
+    let position = position.unwrap_or(TextPosition { start: 0, end: len });
     let base = Base {
         quote: quote.clone(),
-        position: position.unwrap_or(TextPosition { start: 0, end: len }),
-        resolved: false,
-    };
-    let indexed = IndexedText::new(text);
-    let position = base.position;
-    let base = Base {
         position: TextPosition {
             start: position.start.min(indexed.len()),
             end: position.end.min(indexed.len()),
         },
-        ..base
+        resolved: false,
     };
     anchoring::reanchor(
         &VersionDiff::new(text, text, DiffBudget::STANDARD),
