@@ -64,8 +64,16 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, String> {
         .map_err(|e| format!("the Hypothesis file is not valid JSON: {e}"))?;
     let rows = match value {
         Value::Array(rows) => rows,
+        // With `_separate_replies=true` the search puts replies apart, under `replies`.
         Value::Object(mut map) => match map.remove("rows") {
-            Some(Value::Array(rows)) => rows,
+            Some(Value::Array(mut rows)) => {
+                match map.remove("replies") {
+                    Some(Value::Array(replies)) => rows.extend(replies),
+                    None | Some(Value::Null) => {}
+                    Some(_) => return Err("\"replies\" is not an array".into()),
+                }
+                rows
+            }
             _ => return Err(
                 "expected the Hypothesis API's search result ({\"rows\": [...], \"total\": N}) \
                      or an array of annotations; this object has no \"rows\" array"
@@ -233,7 +241,8 @@ pub fn author(account: &str) -> UserName {
 }
 
 /// The key two addresses of the same page share: no scheme (`http` and `https` alike), the host
-/// lower-cased, no fragment, no tracking parameters (`utm_*`, `fbclid`, `gclid`), the others
+/// lower-cased, no fragment, no tracking parameters (`utm_*`, `WT.*`, `fbclid`, `gclid`; as
+/// Hypothesis's own `h.util.uri.normalize` drops them), the others
 /// sorted, and no trailing slash.
 pub fn page_key(address: &str) -> String {
     let address = address.trim();
@@ -262,7 +271,10 @@ pub fn page_key(address: &str) -> String {
         .filter(|p| !p.is_empty())
         .filter(|p| {
             let name = p.split('=').next().unwrap_or_default().to_ascii_lowercase();
-            !(name.starts_with("utm_") || name == "fbclid" || name == "gclid")
+            !(name.starts_with("utm_")
+                || name.starts_with("wt.")
+                || name == "fbclid"
+                || name == "gclid")
         })
         .collect();
     params.sort_unstable();
@@ -314,6 +326,8 @@ mod tests {
         let rows = parse(format!(r#"{{"rows":[{row}],"total":1}}"#).as_bytes()).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(parse(format!("[{row}]").as_bytes()).unwrap().len(), 1);
+        let apart = format!(r#"{{"rows":[{row}],"replies":[{row}],"total":1}}"#);
+        assert_eq!(parse(apart.as_bytes()).unwrap().len(), 2);
         let passage = rows[0].passage().unwrap();
         assert_eq!(passage.quote.exact, "two\nwords");
         assert_eq!(passage.quote.prefix, "one ");

@@ -285,3 +285,33 @@ async fn the_command_imports_into_a_data_directory_once() {
     assert_eq!(row.annotation.replies.len(), 3);
     opened.close();
 }
+
+#[tokio::test]
+async fn the_command_imports_through_a_running_server_as_an_admin() {
+    let app = spawn_app().await;
+    let fixture = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(fixture.path(), fixture_on(&app.base)).unwrap();
+    let run = |token: &str| {
+        glossa(vec![
+            "import".into(),
+            "hypothesis".into(),
+            fixture.path().into(),
+            "--server".into(),
+            app.base.clone().into(),
+            "--token".into(),
+            token.into(),
+        ])
+    };
+    let head = app.log_head();
+    let (ok, _, err) = run(ALICE).await;
+    assert!(!ok);
+    assert!(
+        err.contains("403") && err.contains("import annotations"),
+        "{err}"
+    );
+    assert_eq!(app.log_head(), head);
+    let (ok, out, err) = run(CHIARA).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("imported: 3 annotations, 3 replies"), "{out}");
+    assert!(out.contains("placed: 2 exact, 1 fuzzy"), "{out}");
+}
