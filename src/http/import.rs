@@ -3,18 +3,15 @@
 //! array of its rows; a body that is not is refused (400) before anything is written. The
 //! answer is the import's report; importing the same body again writes nothing.
 
-use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 
 use super::extract::{Admin, ImportAnnotations, JsonBody};
 use super::{methods, ApiError, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(methods::only(
-        "/api/import/hypothesis",
-        Method::POST,
-        hypothesis,
-    ));
+    cfg.service(
+        methods::resource("/api/import/hypothesis", "POST").route(web::post().to(hypothesis)),
+    );
 }
 
 #[tracing::instrument(skip_all, fields(user = %caller.0.name))]
