@@ -209,7 +209,11 @@ pub fn derived_id(hypothesis_id: &str) -> String {
 }
 
 pub fn annotation_id(row: &Row) -> AnnotationId {
-    AnnotationId::parse(&derived_id(&row.id)).expect("a derived id is a valid slug")
+    annotation_id_of(&row.id)
+}
+
+pub fn annotation_id_of(hypothesis_id: &str) -> AnnotationId {
+    AnnotationId::parse(&derived_id(hypothesis_id)).expect("a derived id is a valid slug")
 }
 
 pub fn reply_id(hypothesis_id: &str) -> ReplyId {

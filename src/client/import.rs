@@ -30,8 +30,14 @@ pub async fn import_hypothesis_command(
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
     let report = match (&source.server, &source.token) {
         (Some(server), Some(token)) => {
-            let body: Value = serde_json::from_slice(&bytes)?;
-            super::call(server, token, "POST", "/api/import/hypothesis", Some(body)).await?
+            let mut report = Value::Null;
+            for batch in batches(&bytes, BATCH_BYTES)? {
+                let part =
+                    super::call(server, token, "POST", "/api/import/hypothesis", Some(batch))
+                        .await?;
+                report = merge(report, part);
+            }
+            report
         }
         (Some(_), None) => bail!("--server needs --token (or GLOSSA_TOKEN) of an admin"),
         (None, _) => {
@@ -65,6 +71,69 @@ pub async fn import_hypothesis_command(
         write!(out, "{}", render(&report))?;
     }
     Ok(())
+}
+
+/// The most JSON one request carries (a server takes 1 MiB by default).
+const BATCH_BYTES: usize = 512 * 1024;
+
+/// The rows in requests of at most `limit` bytes each (a row larger than that goes alone),
+/// top-level rows first and replies after their parents, so a reply's root is on the desk by
+/// the time the reply arrives. A reply whose root was not imported is still skipped, though
+/// the reason a later request gives is that the root is not on the desk.
+fn batches(bytes: &[u8], limit: usize) -> anyhow::Result<Vec<Value>> {
+    let mut rows = match serde_json::from_slice(bytes)? {
+        Value::Array(rows) => rows,
+        Value::Object(mut map) => {
+            let mut rows = match map.remove("rows") {
+                Some(Value::Array(rows)) => rows,
+                _ => Vec::new(),
+            };
+            if let Some(Value::Array(replies)) = map.remove("replies") {
+                rows.extend(replies);
+            }
+            rows
+        }
+        _ => Vec::new(),
+    };
+    rows.sort_by_key(|row| row["references"].as_array().map_or(0, Vec::len));
+    let mut batches = Vec::new();
+    let mut batch = Vec::new();
+    let mut size = 0;
+    for row in rows {
+        let len = row.to_string().len() + 1;
+        if !batch.is_empty() && size + len > limit {
+            batches.push(Value::Array(std::mem::take(&mut batch)));
+            size = 0;
+        }
+        size += len;
+        batch.push(row);
+    }
+    if !batch.is_empty() || batches.is_empty() {
+        batches.push(Value::Array(batch));
+    }
+    Ok(batches)
+}
+
+/// Two reports as one: counts added, lists joined.
+fn merge(a: Value, b: Value) -> Value {
+    match (a, b) {
+        (Value::Null, b) => b,
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_u64().unwrap_or(0) + y.as_u64().unwrap_or(0)).into()
+        }
+        (Value::Array(mut x), Value::Array(y)) => {
+            x.extend(y);
+            Value::Array(x)
+        }
+        (Value::Object(mut x), Value::Object(y)) => {
+            for (key, value) in y {
+                let mine = x.remove(&key).unwrap_or(Value::Null);
+                x.insert(key, merge(mine, value));
+            }
+            Value::Object(x)
+        }
+        (_, b) => b,
+    }
 }
 
 /// The report for a person.
@@ -108,4 +177,34 @@ fn render(report: &Value) -> String {
         n(&report["already_imported"])
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rows_go_in_batches_parents_first_and_reports_add_up() {
+        let row = |id: &str, refs: &[&str]| json!({ "id": id, "references": refs, "text": "x".repeat(100) });
+        let file = json!({ "rows": [row("r2", &["a", "r1"]), row("a", &[]), row("r1", &["a"])] });
+        let batches = batches(file.to_string().as_bytes(), 300).unwrap();
+        let ids: Vec<Vec<&str>> = batches
+            .iter()
+            .map(|b| {
+                b.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["id"].as_str().unwrap())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(ids, [vec!["a", "r1"], vec!["r2"]]);
+        let one = json!({ "rows": 2, "placed": { "exact": 1 }, "skipped": [{ "id": "x" }] });
+        let two = json!({ "rows": 1, "placed": { "exact": 1, "fuzzy": 1 }, "skipped": [] });
+        assert_eq!(
+            merge(merge(Value::Null, one), two),
+            json!({ "rows": 3, "placed": { "exact": 2, "fuzzy": 1 }, "skipped": [{ "id": "x" }] })
+        );
+    }
 }

@@ -31,7 +31,7 @@ use crate::domain::anchoring::{self, AnchorStatus, Base, DiffBudget, VersionDiff
 use crate::domain::{
     commands, AnnotationId, ArticleId, IndexedText, Kind, Reply, TextPosition, UserName,
 };
-use crate::hypothesis::{annotation_id, author, page_key, reply_id, Row};
+use crate::hypothesis::{self, annotation_id, author, page_key, reply_id, Row};
 
 use super::{now, Desk, DeskError, Draft, TargetDraft};
 
@@ -305,14 +305,19 @@ impl Desk {
             Some(Root::Missing(why)) => {
                 return skip(report, format!("a reply to {root_id}: {why}"))
             }
-            None => {
-                return skip(
-                    report,
-                    format!(
-                        "a reply to {root_id}, which is not in the file (import its root first)"
-                    ),
-                )
-            }
+            // Imported before (by an earlier file, or an earlier part of this one).
+            None => match hypothesis::annotation_id_of(root_id) {
+                id if self.store.read_model.annotation(&id)?.is_some() => id,
+                _ => {
+                    return skip(
+                        report,
+                        format!(
+                            "a reply to {root_id}, which is neither in the file nor imported \
+                             before (import its root first)"
+                        ),
+                    )
+                }
+            },
         };
         let current = self.row(&annotation)?.annotation;
         let id = reply_id(&row.id);

@@ -86,7 +86,7 @@ async fn hypothesis_annotations_are_filed_placed_and_threaded_and_a_second_impor
     assert!(reason("Hy5Unknown").starts_with("unknown URL https://elsewhere.example/"));
     assert!(reason("Hy6PageNote").contains("page note"));
     assert!(reason("HyAReplyUnknown").contains("URL is unknown"));
-    assert!(reason("HyBReplyNoRoot").contains("not in the file"));
+    assert!(reason("HyBReplyNoRoot").contains("neither in the file nor imported before"));
 
     // The exact one, with its author, time, tags, provenance and thread, through the W3C API.
     let nato = app
