@@ -359,6 +359,18 @@ impl Desk {
                 report.imported.replies += 1;
                 Ok(())
             }
+            // Another import added it since the check above.
+            Err(DocError::Domain(_))
+                if self
+                    .row(&annotation)?
+                    .annotation
+                    .replies
+                    .iter()
+                    .any(|r| r.id == reply_id(&row.id)) =>
+            {
+                report.already_imported += 1;
+                Ok(())
+            }
             Err(DocError::Domain(refused)) => {
                 skip(report, format!("refused by the desk: {refused}"))
             }
