@@ -254,7 +254,7 @@ pub fn page_key(address: &str) -> String {
         Some(i) => &address[i + 3..],
         None => address,
     };
-    let rest = rest.split('#').next().unwrap_or_default();
+    let rest = rest.split('#').next().unwrap_or_default().trim_end();
     let (path, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (rest, None),
