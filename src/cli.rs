@@ -120,6 +120,12 @@ pub enum Command {
         )]
         public_url: String,
     },
+    /// Import annotations from another tool, on a running server (--server, --token of an
+    /// admin) or on a data directory no server has open. Prints what was imported, how it was
+    /// placed, what was orphaned or skipped and why; importing the same file again writes
+    /// nothing.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Delete the derived state (read models, snapshots, search index) of a data directory;
     /// the next start rebuilds it from the event log. The server must not be running.
     Rebuild(DataDirArg),
@@ -300,6 +306,29 @@ pub enum UserCommand {
         /// viewer, editor or admin.
         #[arg(long)]
         role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Annotations as the Hypothesis API returns them (a search result, `{"rows": [...]}`, or
+    /// an array of rows), filed on the articles whose URL (or own IRI) they name.
+    Hypothesis {
+        /// The JSON file (`-` for standard input).
+        file: PathBuf,
+        #[command(flatten)]
+        source: Source,
+        /// The desk's base URL, by which articles' own IRIs (`<URL>/articles/<id>`) are known,
+        /// on a data directory (a server knows its own).
+        #[arg(
+            long,
+            env = "GLOSSA_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -1,9 +1,11 @@
 //! The command line's reading side: events and exports from a running server (`--server`),
 //! or from a data directory that no server holds, and publishing a version to a server.
 
+mod import;
 mod search;
 mod tail;
 
+pub use import::import_hypothesis_command;
 pub use search::search_command;
 
 use std::io::Write;

@@ -161,6 +161,7 @@ pub struct Desk {
 pub use crate::clock::now;
 
 mod claims;
+mod import;
 mod peers;
 mod queue;
 mod reads;
@@ -168,6 +169,7 @@ mod requests;
 mod search;
 mod style;
 mod versions;
+pub use import::{ImportReport, Imported, Skipped, Unplaced};
 pub use queue::{ArticleCounts, Attention, QueueScope, DEFAULT_OPEN_KINDS};
 pub use requests::{Begun, Recorded};
 pub use style::{default_rules, StyleReport, HOUSE_STYLE};

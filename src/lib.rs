@@ -17,6 +17,7 @@ pub mod domain;
 pub mod exports;
 pub mod history;
 pub mod http;
+pub mod hypothesis;
 pub mod identity;
 pub mod metrics;
 pub mod search;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use glossa::cli::{Cli, Command};
+use glossa::cli::{Cli, Command, ImportCommand};
 use glossa::{admin, backup, client, startup};
 
 #[tokio::main]
@@ -33,6 +33,12 @@ async fn main() -> anyhow::Result<()> {
             json,
             public_url,
         } => client::search_command(&query.join(" "), source, *filters, json, &public_url).await,
+        Command::Import(ImportCommand::Hypothesis {
+            file,
+            source,
+            public_url,
+            json,
+        }) => client::import_hypothesis_command(&file, source, &public_url, json).await,
         Command::Publish {
             server,
             token,

@@ -59,6 +59,31 @@ proptest! {
         let _ = crate::w3c::parse_annotation(&json, "http://desk.test");
     }
 
+    /// Any address has a key, and any account a valid user name.
+    #[test]
+    fn addresses_and_accounts_never_panic(address in ".{0,80}", account in ".{0,80}") {
+        let key = crate::hypothesis::page_key(&address);
+        prop_assert_eq!(crate::hypothesis::page_key(&format!("{address}#x")), key);
+        let name = crate::hypothesis::author(&account);
+        prop_assert!(name.as_str().starts_with("h.") && name.as_str().len() <= 32);
+    }
+
+    /// A Hypothesis file: parsed or refused with a reason; every row accepted gives its
+    /// passage, address key and author without panicking.
+    #[test]
+    fn the_hypothesis_parser_never_panics(json in json_value(), raw in ".{0,64}") {
+        let _ = crate::hypothesis::parse(raw.as_bytes());
+        for body in [json.clone(), serde_json::json!({ "rows": [json.clone()] }), Value::Array(vec![json])] {
+            if let Ok(rows) = crate::hypothesis::parse(body.to_string().as_bytes()) {
+                for row in rows {
+                    let _ = row.passage();
+                    let _ = row.address().map(crate::hypothesis::page_key);
+                    let _ = crate::hypothesis::author(&row.user);
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_wire_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = crate::sync::wire::decode(&bytes);

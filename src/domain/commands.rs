@@ -168,6 +168,12 @@ pub fn add_reply(
     limits: &ContentLimits,
 ) -> Result<Annotation, DomainError> {
     alive(current)?;
+    if current.replies.iter().any(|r| r.id == reply.id) {
+        return Err(DomainError::invalid(
+            "reply",
+            format!("reply {} is in this thread already", reply.id),
+        ));
+    }
     let mut next = current.clone();
     next.modified = reply.created;
     next.replies.push(reply);

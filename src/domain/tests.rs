@@ -202,6 +202,17 @@ fn replies_thread_and_record_reply_added() {
         "reply",
         "answers nope, which is not in this thread",
     );
+
+    // A reply under an id the thread has already is refused (an import sent twice at once).
+    let again = Reply {
+        text: "Again.".into(),
+        ..with_answer.replies[1].clone()
+    };
+    assert_invalid(
+        commands::add_reply(&with_answer, again, &limits),
+        "reply",
+        "r2 is in this thread already",
+    );
 }
 
 #[test]

@@ -115,6 +115,7 @@ admin_tasks! {
     ReadTokens => "read tokens",
     RevokeTokens => "revoke tokens",
     ChangeStyle => "change the house style",
+    ImportAnnotations => "import annotations",
 }
 
 /// The `{id}` of an annotation's path; one that cannot be an id names no annotation (404).

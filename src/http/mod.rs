@@ -16,6 +16,7 @@ mod exports;
 mod extract;
 mod health;
 mod idempotency;
+mod import;
 mod methods;
 mod people;
 mod queue;
@@ -119,6 +120,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(access::routes)
         .configure(claims::routes)
         .configure(style::routes)
+        .configure(import::routes)
         .configure(search::routes)
         .configure(web_ui::routes);
 }

@@ -21,6 +21,7 @@ mod failover;
 mod helpers;
 mod history;
 mod idempotency;
+mod import;
 mod js_client;
 mod js_failover;
 mod pg_cluster;

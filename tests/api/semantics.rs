@@ -90,6 +90,7 @@ async fn every_405_lists_exactly_the_methods_the_resource_supports() {
             "DELETE",
         ),
         ("/api/style-rules".to_owned(), "POST", "GET, PUT"),
+        ("/api/import/hypothesis".to_owned(), "GET", "POST"),
         ("/api/export/log.ndjson".to_owned(), "POST", "GET"),
         ("/api/export/annotations".to_owned(), "DELETE", "GET"),
         ("/api/export/annotations.csv".to_owned(), "PUT", "GET"),

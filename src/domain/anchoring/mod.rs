@@ -366,6 +366,19 @@ fn fuzzy_windows(text: &IndexedText, quote: &TextQuote, mapped: TextPosition) ->
             });
         }
     }
+    // A quote reworded in its middle, wherever it is: from an occurrence of its first words to
+    // one of its last, when the span is about as long as the quote (a quote from another copy
+    // of the text, whose positions do not fit this one, has no mapped place to lean on).
+    let heads: Vec<u64> = text.occurrences(&head).into_iter().take(MAX_HITS).collect();
+    let tails: Vec<u64> = text.occurrences(&tail).into_iter().take(MAX_HITS).collect();
+    for &start in &heads {
+        for &hit in &tails {
+            let end = hit + gram as u64;
+            if end > start && (end - start).abs_diff(len) * 4 <= len {
+                windows.push(TextPosition { start, end });
+            }
+        }
+    }
     windows.sort_by_key(|p| (p.start, p.end));
     windows.dedup();
     windows
@@ -498,6 +511,39 @@ mod tests {
         assert_eq!(at(&new, &result), reworded);
         let score = result.score.unwrap();
         assert!(score > MIN_FUZZY_SCORE && score < 1.0, "score {score}");
+    }
+
+    #[test]
+    fn a_reworded_quote_whose_position_is_from_another_copy_is_found_whole() {
+        // A quote taken from the page as a browser showed it: its words drifted, and its
+        // position counts text (a header, say) this copy does not have.
+        let sentence = "The online talks come just two days before Trump is set to meet Russian President Vladimir Putin in Alaska on Aug. 15.";
+        let drifted = "The online talks come two days before Trump was set to meet Russian President Vladimir Putin in Alaska on Aug. 15.";
+        let text = IndexedText::new(NATO);
+        let start = text.occurrences(sentence)[0];
+        let context = text.describe(TextPosition {
+            start,
+            end: start + sentence.chars().count() as u64,
+        });
+        let base = Base {
+            quote: TextQuote {
+                exact: drifted.into(),
+                ..context
+            },
+            position: TextPosition {
+                start: start + 150,
+                end: start + 150 + drifted.chars().count() as u64,
+            },
+            resolved: false,
+        };
+        let result = reanchor(
+            &VersionDiff::new(NATO, NATO, DiffBudget::STANDARD),
+            &text,
+            &base,
+            None,
+        );
+        assert_eq!(result.status, AnchorStatus::Fuzzy, "{result:?}");
+        assert_eq!(at(NATO, &result), sentence);
     }
 
     #[test]

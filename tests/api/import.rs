@@ -1,0 +1,317 @@
+//! Importing annotations from Hypothesis: `POST /api/import/hypothesis` and
+//! `glossa import hypothesis` on a data directory, with `tests/fixtures/hypothesis.json` (rows
+//! written against the seed articles: exact and drifted quotes, a tag, an orphan, a reply chain,
+//! an unknown URL, a page note, replies whose root is missing).
+
+use glossa::hypothesis::derived_id;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp, TestStore, ALICE, CHIARA};
+
+const FIXTURE: &str = include_str!("../fixtures/hypothesis.json");
+
+/// The fixture with its articles' addresses on `base` (the rows name `glossa.test`, in http and
+/// https).
+fn fixture_on(base: &str) -> String {
+    let host = base
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
+    FIXTURE.replace("glossa.test", host)
+}
+
+async fn import(app: &TestApp, body: &str, token: &str) -> reqwest::Response {
+    app.request(Method::POST, "/api/import/hypothesis", Some(token))
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("POST")
+}
+
+fn skipped_ids(report: &Value) -> Vec<&str> {
+    let mut ids: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test]
+async fn hypothesis_annotations_are_filed_placed_and_threaded_and_a_second_import_changes_nothing()
+{
+    let app = spawn_app().await;
+    let body = fixture_on(&app.base);
+    let response = import(&app, &body, CHIARA).await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["rows"], 11, "{report:#}");
+    assert_eq!(
+        report["imported"],
+        json!({ "annotations": 3, "replies": 3 })
+    );
+    assert_eq!(
+        report["placed"],
+        json!({ "exact": 2, "fuzzy": 1 }),
+        "{report:#}"
+    );
+    assert_eq!(report["already_imported"], 0);
+    let orphaned = report["orphaned"].as_array().unwrap();
+    assert_eq!(orphaned.len(), 1, "{report:#}");
+    assert_eq!(orphaned[0]["id"], "Hy4Orphan");
+    assert_eq!(orphaned[0]["article"], "twenty-six-nations-pledge");
+    assert_eq!(
+        skipped_ids(&report),
+        [
+            "Hy5Unknown",
+            "Hy6PageNote",
+            "HyAReplyUnknown",
+            "HyBReplyNoRoot"
+        ]
+    );
+    let reason = |id: &str| {
+        report["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(reason("Hy5Unknown").starts_with("unknown URL https://elsewhere.example/"));
+    assert!(reason("Hy6PageNote").contains("page note"));
+    assert!(reason("HyAReplyUnknown").contains("URL is unknown"));
+    assert!(reason("HyBReplyNoRoot").contains("neither in the file nor imported before"));
+
+    // The exact one, with its author, time, tags, provenance and thread, through the W3C API.
+    let nato = app
+        .get_json(&format!("/annotations/{}", derived_id("Hy1ExactNato")))
+        .await;
+    assert_eq!(nato["kind"], "comment");
+    assert_eq!(nato["creator"]["nickname"], "h.jane_doe");
+    assert_eq!(nato["created"], "2025-09-05T10:00:00.000Z");
+    assert_eq!(nato["via"], "https://hypothes.is/a/Hy1ExactNato");
+    let note = nato["body"][0]["value"].as_str().unwrap();
+    assert!(note.starts_with("Check: was NATO membership explicitly ruled out"));
+    assert!(note.ends_with("imported from Hypothesis, by acct:jane_doe@hypothes.is"));
+    let tags: Vec<&Value> = nato["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["purpose"] == "tagging")
+        .map(|b| &b["value"])
+        .collect();
+    assert_eq!(tags, [&json!("nato"), &json!("check")]);
+    let target = &nato["target"][0];
+    assert!(target["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("/articles/macron-us-guarantees-nato/versions/1"));
+    assert_eq!(
+        target["selector"][0]["exact"],
+        "The United States is prepared to provide Ukraine with security guarantees"
+    );
+    let replies = nato["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 3, "{nato:#}");
+    let reply = |hyp: &str| {
+        replies
+            .iter()
+            .find(|r| r["id"].as_str().unwrap().ends_with(&derived_id(hyp)))
+            .unwrap_or_else(|| panic!("{hyp} is in the thread"))
+    };
+    assert!(reply("Hy7Reply1").get("parent").is_none());
+    assert!(reply("Hy8Reply2")["parent"]
+        .as_str()
+        .unwrap()
+        .ends_with(&derived_id("Hy7Reply1")));
+    assert!(reply("Hy9Reply3")["parent"]
+        .as_str()
+        .unwrap()
+        .ends_with(&derived_id("Hy8Reply2")));
+    assert_eq!(reply("Hy9Reply3")["creator"]["nickname"], "h.sam");
+    assert!(reply("Hy7Reply1")["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Only as a guarantee"));
+
+    // The drifted quote is placed fuzzily on the article's own words; the address had a
+    // trailing slash, tracking parameters, a fragment and https.
+    let drifted = app
+        .get_json(&format!("/annotations/{}", derived_id("Hy2DriftedPledge")))
+        .await;
+    assert_eq!(drifted["creator"]["nickname"], "h.marcor");
+    assert_eq!(
+        drifted["target"][0]["selector"][0]["exact"],
+        "Germany, Spain, and Italy have declined to commit troops, preferring to focus on funding, training, and supplying arms."
+    );
+    // The one with tags and no text is a tag.
+    let tag = app
+        .get_json(&format!("/annotations/{}", derived_id("Hy3TagOnly")))
+        .await;
+    assert_eq!(tag["kind"], "tag");
+    assert_eq!(
+        tag["target"][0]["selector"][0]["exact"],
+        "Kremlin spokesperson Dmitry Peskov"
+    );
+    // Nothing was written for the orphan, the unknown URL or the page note.
+    for missing in ["Hy4Orphan", "Hy5Unknown", "Hy6PageNote"] {
+        let status = app
+            .get(&format!("/annotations/{}", derived_id(missing)))
+            .await
+            .status();
+        assert_eq!(status, 404, "{missing}");
+    }
+
+    // Again: nothing is written, and the report says what is there already.
+    let head = app.log_head();
+    let again: Value = import(&app, &body, CHIARA).await.json().await.unwrap();
+    assert_eq!(again["imported"], json!({ "annotations": 0, "replies": 0 }));
+    assert_eq!(again["already_imported"], 6, "{again:#}");
+    assert_eq!(again["orphaned"].as_array().unwrap().len(), 1);
+    assert_eq!(skipped_ids(&again).len(), 4);
+    assert_eq!(app.log_head(), head);
+}
+
+#[tokio::test]
+async fn only_admins_import_and_bad_input_is_refused_with_nothing_written() {
+    let app = spawn_app().await;
+    let head = app.log_head();
+    let body = fixture_on(&app.base);
+    assert_eq!(import(&app, &body, ALICE).await.status(), 403);
+    for (bad, says) in [
+        ("{\"rows\": [", "not valid JSON"),
+        ("{\"total\": 2}", "\"rows\""),
+        ("42", "search result"),
+        (
+            "[{\"id\": \"x\", \"uri\": \"http://a/b\", \"created\": \"2025-09-05T10:00:00Z\"}]",
+            "missing field `user`",
+        ),
+    ] {
+        let response = import(&app, bad, CHIARA).await;
+        assert_eq!(response.status(), 400, "{bad}");
+        let problem: Value = response.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{bad}: {detail}");
+    }
+    // One bad row refuses the whole file, the good rows with it.
+    let mut rows: Value = serde_json::from_str(&body).unwrap();
+    rows["rows"][3]["created"] = json!("yesterday");
+    let response = import(&app, &rows.to_string(), CHIARA).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(app.log_head(), head);
+}
+
+/// Runs the `glossa` binary; returns (success, stdout, stderr).
+async fn glossa(args: Vec<std::ffi::OsString>) -> (bool, String, String) {
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_imports_into_a_data_directory_once() {
+    let store = TestStore::new();
+    {
+        let opened = glossa::store::Store::open_at(&store.location()).unwrap();
+        let desk = glossa::desk::Desk::new(opened.clone(), Default::default());
+        glossa::seeds::load(&desk).await.unwrap();
+        desk.documents().shutdown().await;
+        drop(desk);
+        opened.close();
+    }
+    let fixture = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(fixture.path(), fixture_on("http://desk.example")).unwrap();
+    let args = |file: &std::path::Path| {
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["import".into(), "hypothesis".into(), file.into()];
+        args.extend(store.args());
+        args.extend(["--public-url".into(), "https://desk.example/".into()]);
+        args
+    };
+    let (ok, out, err) = glossa(args(fixture.path())).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("imported: 3 annotations, 3 replies"), "{out}");
+    assert!(out.contains("placed: 2 exact, 1 fuzzy"), "{out}");
+    assert!(
+        out.contains("orphaned (no place in the article; not imported): 1"),
+        "{out}"
+    );
+    assert!(out.contains("skipped: 4"), "{out}");
+    assert!(
+        out.contains("unknown URL https://elsewhere.example/"),
+        "{out}"
+    );
+    assert!(out.contains("already imported: 0"), "{out}");
+
+    let (ok, out, err) = glossa(args(fixture.path())).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("imported: 0 annotations, 0 replies"), "{out}");
+    assert!(out.contains("already imported: 6"), "{out}");
+
+    // A file that is not Hypothesis JSON: a message, a failure, nothing written.
+    let head = {
+        let opened = glossa::store::Store::open_at(&store.location()).unwrap();
+        let head = opened.log.head();
+        opened.close();
+        head
+    };
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "{\"rows\": 3}").unwrap();
+    let (ok, _, err) = glossa(args(bad.path())).await;
+    assert!(!ok);
+    assert!(err.contains("nothing was imported"), "{err}");
+    let opened = glossa::store::Store::open_at(&store.location()).unwrap();
+    assert_eq!(opened.log.head(), head);
+    let row = opened
+        .read_model
+        .annotation(&glossa::domain::AnnotationId::parse(&derived_id("Hy1ExactNato")).unwrap())
+        .unwrap()
+        .expect("imported");
+    assert_eq!(row.annotation.replies.len(), 3);
+    opened.close();
+}
+
+#[tokio::test]
+async fn the_command_imports_through_a_running_server_as_an_admin() {
+    let app = spawn_app().await;
+    let fixture = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(fixture.path(), fixture_on(&app.base)).unwrap();
+    let run = |token: &str| {
+        glossa(vec![
+            "import".into(),
+            "hypothesis".into(),
+            fixture.path().into(),
+            "--server".into(),
+            app.base.clone().into(),
+            "--token".into(),
+            token.into(),
+        ])
+    };
+    let head = app.log_head();
+    let (ok, _, err) = run(ALICE).await;
+    assert!(!ok);
+    assert!(
+        err.contains("403") && err.contains("import annotations"),
+        "{err}"
+    );
+    assert_eq!(app.log_head(), head);
+    let (ok, out, err) = run(CHIARA).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("imported: 3 annotations, 3 replies"), "{out}");
+    assert!(out.contains("placed: 2 exact, 1 fuzzy"), "{out}");
+}
