@@ -212,6 +212,7 @@ impl Desk {
             verdict: None,
             suggestion: None,
             edit_label: None,
+            claim: None,
             sources: Vec::new(),
             tags,
             targets: vec![TargetDraft {

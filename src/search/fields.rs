@@ -39,18 +39,21 @@ pub enum TextField {
     Suggestion,
     Tags,
     Sources,
+    /// A fact-check's claim: its summary and who made it.
+    Claim,
     Title,
     Body,
 }
 
 impl TextField {
-    pub const ALL: [TextField; 8] = [
+    pub const ALL: [TextField; 9] = [
         TextField::Note,
         TextField::Quote,
         TextField::Replies,
         TextField::Suggestion,
         TextField::Tags,
         TextField::Sources,
+        TextField::Claim,
         TextField::Title,
         TextField::Body,
     ];
@@ -64,6 +67,7 @@ impl TextField {
             TextField::Suggestion => "suggestion",
             TextField::Tags => "tags",
             TextField::Sources => "sources",
+            TextField::Claim => "claim",
             TextField::Title => "title",
             TextField::Body => "text",
         }
@@ -72,7 +76,7 @@ impl TextField {
     pub fn weight(self) -> f32 {
         match self {
             TextField::Title => 1.5,
-            TextField::Note | TextField::Quote | TextField::Tags => 1.2,
+            TextField::Note | TextField::Quote | TextField::Tags | TextField::Claim => 1.2,
             TextField::Body => 0.6,
             _ => 1.0,
         }
@@ -204,6 +208,16 @@ pub fn annotation_texts(row: &AnnotationRow) -> Vec<(TextField, String)> {
     );
     if let Some(suggestion) = &a.suggestion {
         texts.push((TextField::Suggestion, suggestion.clone()));
+    }
+    if let Some(claim) = &a.claim {
+        let parts: Vec<&str> = [
+            claim.summary.as_deref(),
+            claim.claimant.as_ref().map(|c| c.name.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        texts.push((TextField::Claim, parts.join(" — ")));
     }
     texts.extend(
         a.replies

@@ -37,7 +37,7 @@ pub use snippet::Snippet;
 use fields::{Fields, TextField, ANALYZER, ANNOTATION, ARTICLE};
 
 /// The index's layout version, in each commit's payload: an index of another layout is rebuilt.
-const LAYOUT: u32 = 1;
+const LAYOUT: u32 = 2;
 /// The writer's memory budget (tantivy's floor is 15 MB).
 const WRITER_MEMORY: usize = 24_000_000;
 /// How long a search waits for the index to reach the read models before it answers 503.

@@ -156,6 +156,17 @@ async fn a_write_is_found_as_soon_as_it_is_answered_and_a_deleted_one_is_not() {
         0
     );
 
+    // A fact-check's claim: who made it and its summary.
+    let mut body = app.fact_check_on(ARTICLE, "26 nations").await;
+    body["claimant"] = json!({"name": "Oleksandr Kubrakov", "type": "Person"});
+    body["claimSummary"] = "All 26 will send troops to Ukraine".into();
+    let response = app.post_annotation("/annotations/", &body, BRUNO).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let claimed = id_of(&response);
+    let page = search(&app, "q=kubrakov").await;
+    assert_eq!(ids(&page), vec![claimed], "{page:#}");
+    assert_eq!(page["items"][0]["snippet"]["field"], "claim");
+
     // A reply is searchable.
     let response = app
         .post_json(
