@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    detail, spawn_app, spawn_app_from, TestApp, TestStore, ALICE, BRUNO, CHIARA, VICTOR,
+    detail, glossa, spawn_app, spawn_app_from, TestApp, TestStore, ALICE, BRUNO, CHIARA, VICTOR,
 };
 
 /// A bound on how long a healthy server takes to answer: a hang guard, not a speed test.
@@ -463,25 +463,6 @@ async fn a_role_change_applies_to_the_next_request() {
         .await
         .unwrap();
     assert_eq!(by_editor.status(), 403);
-}
-
-/// Runs the `glossa` binary off the runtime's thread (the server under test runs on it);
-/// returns (success, stdout, stderr).
-async fn glossa(args: &[&str]) -> (bool, String, String) {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

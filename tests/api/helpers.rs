@@ -298,3 +298,26 @@ pub fn glossa_with_lines(
     });
     (child, rx)
 }
+
+/// Runs the `glossa` binary off the runtime's thread (a server under test may run on it);
+/// returns (success, stdout, stderr).
+pub async fn glossa<I, S>(args: I) -> (bool, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
+            .args(args)
+            .output()
+            .expect("glossa runs")
+    })
+    .await
+    .expect("the command's thread");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

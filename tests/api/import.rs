@@ -7,7 +7,7 @@ use glossa::hypothesis::derived_id;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, TestStore, ALICE, CHIARA};
+use crate::helpers::{glossa, spawn_app, TestApp, TestStore, ALICE, CHIARA};
 
 const FIXTURE: &str = include_str!("../fixtures/hypothesis.json");
 
@@ -206,23 +206,6 @@ async fn only_admins_import_and_bad_input_is_refused_with_nothing_written() {
     assert_eq!(app.log_head(), head);
 }
 
-/// Runs the `glossa` binary; returns (success, stdout, stderr).
-async fn glossa(args: Vec<std::ffi::OsString>) -> (bool, String, String) {
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn the_command_imports_into_a_data_directory_once() {
     let store = TestStore::new();
@@ -292,7 +275,7 @@ async fn the_command_imports_through_a_running_server_as_an_admin() {
     let fixture = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(fixture.path(), fixture_on(&app.base)).unwrap();
     let run = |token: &str| {
-        glossa(vec![
+        glossa::<_, std::ffi::OsString>(vec![
             "import".into(),
             "hypothesis".into(),
             fixture.path().into(),

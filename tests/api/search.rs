@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{detail, etag, id_of, spawn_app, TestApp, ALICE, ARTICLE, BRUNO};
+use crate::helpers::{detail, etag, glossa, id_of, spawn_app, TestApp, ALICE, ARTICLE, BRUNO};
 
 async fn search(app: &TestApp, query: &str) -> Value {
     app.get_json(&format!("/api/search?{query}")).await
@@ -286,68 +286,41 @@ async fn bad_searches_are_refused_with_a_message() {
     assert!(search(&app, "q=macron").await["total"].as_u64().unwrap() > 0);
 }
 
-fn glossa(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_glossa"))
-        .args(args)
-        .output()
-        .expect("glossa runs")
-}
-
 #[tokio::test]
 async fn glossa_search_asks_a_server_or_reads_a_data_directory() {
-    use std::ffi::OsStr;
     let store = crate::helpers::TestStore::new();
     let server = crate::crash::Server::start_with(&store, &[]);
-    let on_server = |extra: &[&str]| {
-        let mut args: Vec<&OsStr> = [
+    let on_server = |extra: &'static [&'static str]| {
+        let mut args = vec![
             "search",
             "\"no problem\"",
             "--server",
             &server.base,
             "--token",
             ALICE,
-        ]
-        .into_iter()
-        .map(OsStr::new)
-        .collect();
-        args.extend(extra.iter().map(OsStr::new));
-        glossa(&args)
+        ];
+        args.extend(extra);
+        glossa(args)
     };
-    let output = on_server(&["--type", "annotation"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let list = String::from_utf8(output.stdout).unwrap();
+    let (ok, list, stderr) = on_server(&["--type", "annotation"]).await;
+    assert!(ok, "{stderr}");
     let first = list.lines().nth(2).unwrap_or_default();
     assert!(first.contains("fact-check"), "{list}");
     assert!(list.contains("[no] [problem]"), "{list}");
     assert!(list.contains("/annotations/seed-003-no-problem"), "{list}");
     // A refused filter: the server's message, and a failing exit.
-    let output = on_server(&["--kind", "rumour"]);
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown kind"));
+    let (ok, _, stderr) = on_server(&["--kind", "rumour"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("unknown kind"), "{stderr}");
     server.kill();
 
     // The data directory, with no server: the same hit, as the API's JSON.
     let mut args: Vec<std::ffi::OsString> = vec!["search".into(), "Zelenskiy".into()];
     args.extend(store.args());
-    args.extend([
-        "--json".into(),
-        "--kind".into(),
-        "tag".into(),
-        "--limit".into(),
-        "100".into(),
-    ]);
-    let args: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let output = glossa(&args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let page: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    args.extend(["--json", "--kind", "tag", "--limit", "100"].map(Into::into));
+    let (ok, out, stderr) = glossa(args).await;
+    assert!(ok, "{stderr}");
+    let page: Value = serde_json::from_str(&out).expect("JSON");
     let found = ids(&page);
     assert!(found.contains(&"seed-002-zelenskiy".to_owned()), "{page:#}");
     assert!(found.len() >= 10, "{found:?}");
