@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::{Operation, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::SchemaType;
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -104,7 +105,7 @@ struct Annotation {
     kind_of: String,
     /// The W3C motivation the kind maps to (`assessing`, `editing`, `commenting`, …).
     motivation: String,
-    #[schema(example = "fact-check")]
+    #[schema(schema_with = kind_schema)]
     kind: String,
     creator: Agent,
     created: String,
@@ -112,8 +113,9 @@ struct Annotation {
     generator: Value,
     body: Option<Vec<TextualBody>>,
     target: Vec<SpecificResource>,
-    #[schema(example = "open")]
+    #[schema(schema_with = status_schema)]
     status: String,
+    #[schema(schema_with = verdict_schema)]
     verdict: Option<String>,
     claimant: Option<Value>,
     #[schema(rename = "claimDate")]
@@ -259,8 +261,11 @@ struct SearchResults {
 struct QueueItem {
     id: String,
     url: String,
+    #[schema(schema_with = kind_schema)]
     kind: String,
+    #[schema(schema_with = status_schema)]
     status: String,
+    #[schema(schema_with = verdict_schema)]
     verdict: Option<String>,
     assignee: Option<String>,
     creator: String,
@@ -313,6 +318,50 @@ struct EventsPage {
     next: Option<String>,
     cursor: Option<Value>,
     head: Option<Value>,
+}
+
+/// An annotation's kind.
+fn kind_schema() -> Schema {
+    named_enum(
+        "The annotation's kind",
+        &Kind::ALL.map(|k| k.as_str()),
+        false,
+    )
+}
+
+/// Where an annotation is in the workflow.
+fn status_schema() -> Schema {
+    named_enum(
+        "Where the annotation is in the workflow",
+        &Status::ALL.map(|s| s.as_str()),
+        false,
+    )
+}
+
+/// A fact-check's verdict (none on other kinds).
+fn verdict_schema() -> Schema {
+    named_enum(
+        "A fact-check's verdict",
+        &Verdict::ALL.map(|v| v.as_str()),
+        true,
+    )
+}
+
+fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
+    let mut values: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+    let kind = if nullable {
+        values.push(Value::Null);
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(kind)
+            .description(Some(description))
+            .enum_values(Some(values))
+            .build(),
+    )
 }
 
 /// The `Problem` type at `application/problem+json`.

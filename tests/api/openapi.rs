@@ -92,7 +92,45 @@ async fn the_document_is_openapi_3_1_and_served_without_a_token() {
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["token"]["in"], "query");
-    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let schemas = &doc["components"]["schemas"];
+    let problem: Vec<&str> = schemas["Problem"]["required"]
+        .as_array()
+        .expect("Problem's required fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(problem, ["type", "title", "status", "detail"]);
+    // Enumerated values come from the domain's lists.
+    let annotation = &schemas["Annotation"];
+    let kinds = annotation["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("kinds");
+    assert!(kinds.contains(&json!("fact-check")), "{kinds:?}");
+    let required = annotation["required"].as_array().expect("required");
+    assert!(!required.contains(&json!("verdict")), "{required:?}");
+    let search = &doc["paths"]["/api/search"]["get"]["parameters"];
+    let status = search
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "status")
+        .expect("search's status parameter");
+    assert!(status["schema"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("in_review")));
+    // Bearer everywhere but where no token is needed; `/sync` also takes `?token=`.
+    assert_eq!(doc["security"], json!([{ "bearer": [] }]));
+    assert_eq!(doc["paths"]["/api/desk"]["get"]["security"], json!([]));
+    assert_eq!(
+        doc["paths"]["/sync"]["get"]["security"],
+        json!([{ "bearer": [] }, { "token": [] }])
+    );
+    let problem = &doc["paths"]["/api/queue"]["get"]["responses"]["4XX"]["content"];
+    assert_eq!(
+        problem["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
 }
 
 #[tokio::test]
