@@ -320,6 +320,70 @@ struct EventsPage {
     head: Option<Value>,
 }
 
+/// A user of the desk.
+#[derive(Serialize, ToSchema)]
+struct User {
+    #[schema(example = "alice")]
+    name: String,
+    display_name: Option<String>,
+    #[schema(schema_with = role_schema)]
+    role: String,
+    can_write: bool,
+    /// In `/api/desk`'s `demo_users` only: the demo user's well-known token.
+    token: Option<String>,
+}
+
+/// `GET /api/users`.
+#[derive(Serialize, ToSchema)]
+struct UserList {
+    users: Vec<User>,
+}
+
+/// `GET /api/desk`: whether this is a demo desk, and the demo users whose token still works.
+#[derive(Serialize, ToSchema)]
+struct DeskInfo {
+    demo: bool,
+    demo_users: Vec<User>,
+}
+
+/// `GET /healthz`: 200 even when degraded (reads are still served).
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// `ok`, or `degraded` with the `problem` when the database cannot be reached.
+    status: String,
+    /// `embedded` or `postgresql`.
+    log: String,
+    log_head: u64,
+    read_model_checkpoint: u64,
+    problem: Option<String>,
+}
+
+/// A token's listing; its secret is shown once, when issued, and never again.
+#[derive(Serialize, ToSchema)]
+struct Token {
+    id: String,
+    user: String,
+    #[schema(schema_with = role_schema)]
+    role: String,
+    issued: String,
+    revoked: Option<String>,
+    demo: bool,
+}
+
+/// `GET /api/tokens`.
+#[derive(Serialize, ToSchema)]
+struct TokenList {
+    tokens: Vec<Token>,
+}
+
+fn role_schema() -> Schema {
+    named_enum(
+        "What the user may do",
+        &["viewer", "editor", "admin"],
+        false,
+    )
+}
+
 /// An annotation's kind.
 fn kind_schema() -> Schema {
     named_enum(
@@ -392,7 +456,13 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         QueueItem,
         Queue,
         Event,
-        EventsPage
+        EventsPage,
+        User,
+        UserList,
+        DeskInfo,
+        Health,
+        Token,
+        TokenList
     ))
 )]
 struct Schemas;
@@ -727,7 +797,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let a = "annotations";
     let ann_ok = |o: Op| o.ok("200", JSONLD, Some(schema_ref("Annotation")), None);
     let mut ops: Vec<(&str, HttpMethod, Op)> = vec![
-        ("/healthz", Get, op("operations", "Health: `ok` or `degraded`, with the problem").public().json(loose("`status` and, when degraded, the problem"))),
+        ("/healthz", Get, op("operations", "Health: `ok` or `degraded`, with the problem").public().json(schema_ref("Health"))),
         ("/metrics", Get, op("operations", "Prometheus metrics").public().ok("200", "text/plain", Some(typed(Type::String)), None)),
         ("/sync", Get, op("sync", "The automerge-repo sync WebSocket (upgrade)").auth(Auth::BearerOrQuery).empty("101")),
         ("/api/openapi.json", Get, op("operations", "This document").public().json(loose("An OpenAPI 3.1 document"))),
@@ -756,16 +826,16 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/export/annotations", Get, op("exports", "Every annotation as one W3C collection").ok("200", JSONLD, Some(loose("An AnnotationCollection with every annotation")), None)),
         ("/api/export/annotations.csv", Get, op("exports", "Every annotation as CSV").ok("200", "text/csv", Some(typed(Type::String)), None)),
         ("/api/export/claimreview", Get, op("exports", "Fact-checks as schema.org ClaimReview").json(loose("ClaimReview JSON-LD"))),
-        ("/api/me", Get, op("people", "Who is signed in").json(loose("The caller: `name`, `role`, …"))),
-        ("/api/users", Get, op("people", "The desk's users").json(loose("The users"))),
-        ("/api/users", Post, op("access", "Create a user (admins)").body("application/json", loose("`name`, `role`, `display_name`"), None).ok("201", "application/json", Some(loose("The user")), None)),
-        ("/api/users/{name}", Get, op("access", "One user (admins)").path("name", "The user's name").json(loose("The user"))),
-        ("/api/users/{name}", Patch, op("access", "Change a user's role (admins)").path("name", "The user's name").body("application/json", loose("`role`"), None).json(loose("The user"))),
+        ("/api/me", Get, op("people", "Who is signed in").json(schema_ref("User"))),
+        ("/api/users", Get, op("people", "The desk's users").json(schema_ref("UserList"))),
+        ("/api/users", Post, op("access", "Create a user (admins)").body("application/json", loose("`name`, `role`, `display_name`"), None).ok("201", "application/json", Some(schema_ref("User")), None)),
+        ("/api/users/{name}", Get, op("access", "One user (admins)").path("name", "The user's name").json(schema_ref("User"))),
+        ("/api/users/{name}", Patch, op("access", "Change a user's role (admins)").path("name", "The user's name").body("application/json", loose("`role`"), Some(json!({"role": "editor"}))).json(schema_ref("User"))),
         ("/api/users/{name}/tokens", Post, op("access", "Issue a token (admins)").path("name", "The user's name").body("application/json", loose("`label`"), None).ok("201", "application/json", Some(loose("The token, shown once")), None)),
-        ("/api/tokens", Get, op("access", "Tokens (admins)").json(loose("The tokens, without their secrets"))),
-        ("/api/tokens/{id}", Get, op("access", "One token (admins)").path("id", "The token's id").json(loose("The token, without its secret"))),
+        ("/api/tokens", Get, op("access", "Tokens (admins)").json(schema_ref("TokenList"))),
+        ("/api/tokens/{id}", Get, op("access", "One token (admins)").path("id", "The token's id").json(schema_ref("Token"))),
         ("/api/tokens/{id}", Delete, op("access", "Revoke a token (admins)").path("id", "The token's id").empty("204")),
-        ("/api/desk", Get, op("access", "The desk: its name and whether it is a demo").public().json(loose("The desk"))),
+        ("/api/desk", Get, op("access", "The desk: its name and whether it is a demo").public().json(schema_ref("DeskInfo"))),
         ("/api/queue", Get, op("queue", "The work queue")
             .query("list", string_enum(&["assigned", "open", "needs_attention", "articles"]), "Comma-separated lists to include (all by default)")
             .query("assignee", typed(Type::String), "Whose assignments (default the caller)")
