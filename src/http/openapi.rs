@@ -376,6 +376,46 @@ struct TokenList {
     tokens: Vec<Token>,
 }
 
+/// One version of an article with its text.
+#[derive(Serialize, ToSchema)]
+struct ArticleText {
+    article: String,
+    number: u32,
+    sha256: String,
+    length: u64,
+    ingested: String,
+    text: String,
+}
+
+/// One entry of an annotation's history: one semantic event, oldest first.
+#[derive(Serialize, ToSchema)]
+struct HistoryEntry {
+    seq: u64,
+    version: u64,
+    #[schema(rename = "type", example = "annotation.updated")]
+    kind: String,
+    actor: String,
+    at: String,
+    /// `annotation.created`: the annotation as the log carries it.
+    annotation: Option<Value>,
+    /// `annotation.updated` and status changes: per field, `before` and `after` (the body
+    /// also an `edit`: `at`, `removed`, `inserted`, `length_before`, `length_after`).
+    changes: Option<Value>,
+    /// `reply.added`: the reply as the log carries it.
+    reply: Option<Value>,
+    /// An event type this version does not know, as stored.
+    data: Option<Value>,
+}
+
+/// `GET /api/annotations/{id}/history`.
+#[derive(Serialize, ToSchema)]
+struct History {
+    id: String,
+    /// The annotation's IRI.
+    annotation: String,
+    history: Vec<HistoryEntry>,
+}
+
 fn role_schema() -> Schema {
     named_enum(
         "What the user may do",
@@ -462,7 +502,10 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         DeskInfo,
         Health,
         Token,
-        TokenList
+        TokenList,
+        ArticleText,
+        HistoryEntry,
+        History
     ))
 )]
 struct Schemas;
@@ -806,7 +849,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/annotations/{id}", Options, id(op(a, "What the annotation allows")).public().empty("200")),
         ("/annotations/{id}", Put, ann_ok(id(op(a, "Replace an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").body(JSONLD, schema_ref("Annotation"), Some(annotation_example())))),
         ("/annotations/{id}", Delete, id(op(a, "Delete an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").empty("204")),
-        ("/api/annotations/{id}/history", Get, id(op(a, "An annotation's history")).json(loose("Its versions from the log"))),
+        ("/api/annotations/{id}/history", Get, id(op(a, "An annotation's history: who changed what, and when")).json(schema_ref("History"))),
         ("/api/annotations/{id}/replies", Post, ann_ok(id(op(a, "Reply in the thread")).body("application/json", loose("`text`, and `parent`: a reply's id"), Some(json!({"text": "Checked with the agency.", "parent": null}))))),
         ("/api/annotations/{id}/status", Post, ann_ok(id(op(a, "Move through the workflow")).body("application/json", loose("`status`: one of open, in_review, resolved, rejected"), Some(json!({"status": "in_review"}))))),
         ("/api/annotations/{id}/assignee", Post, ann_ok(id(op(a, "Assign to a user (`null` clears)")).body("application/json", loose("`assignee`: a user's name or null"), Some(json!({"assignee": "bruno"}))))),
@@ -816,8 +859,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/articles/{id}", Get, op("articles", "One article").path("id", "The article's id").json(schema_ref("Article"))),
         ("/articles/{id}", Get, op("articles", "One article (its IRI)").path("id", "The article's id").json(schema_ref("Article"))),
         ("/api/articles/{id}/versions", Post, op("articles", "Publish a new version; annotations are re-anchored").path("id", "The article's id").body("application/json", loose("`text`"), None).json(loose("The version, with `anchoring` and `style`"))),
-        ("/api/articles/{id}/versions/{n}", Get, op("articles", "One version's text").path("id", "The article's id").path("n", "The version number").json(loose("The version and its text"))),
-        ("/articles/{id}/versions/{n}", Get, op("articles", "One version's text (its IRI)").path("id", "The article's id").path("n", "The version number").json(loose("The version and its text"))),
+        ("/api/articles/{id}/versions/{n}", Get, op("articles", "One version's text").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
+        ("/articles/{id}/versions/{n}", Get, op("articles", "One version's text (its IRI)").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/api/articles/{id}/document", Get, op("articles", "The article's Automerge document").path("id", "The article's id").ok("200", "application/octet-stream", None, None)),
         ("/api/articles/{id}/anchors", Get, op("articles", "Where each annotation is in a version").path("id", "The article's id").query("version", typed(Type::Integer), "A version (default the latest)").json(loose("Placements (`original`, `exact`, `moved`, `fuzzy`, `ambiguous`, `orphaned`, `resolved`, `reattached`) and `needs_attention`"))),
         ("/api/events", Get, events(op("events", "A page of the event log")).json(schema_ref("EventsPage"))),
