@@ -131,6 +131,31 @@ struct Annotation {
     via: Option<String>,
 }
 
+/// An annotation as a client sends it (POST to a container, PUT to replace): `@context`,
+/// `motivation` and `target` are required; the rest of the W3C shape Glossa reads (`body` or
+/// `bodyValue`, `verdict`, `claimant`, `sources`, …) is described loosely here: see the README.
+#[derive(Serialize, ToSchema)]
+struct AnnotationDraft {
+    /// `http://www.w3.org/ns/anno.jsonld` (alone or first in an array).
+    #[schema(rename = "@context")]
+    context: Value,
+    #[schema(rename = "type", example = "Annotation")]
+    kind_of: Option<String>,
+    /// assessing (fact-check), editing (correction), linking (contradiction), commenting,
+    /// questioning or tagging.
+    motivation: String,
+    #[serde(rename = "bodyValue")]
+    body_value: Option<String>,
+    body: Option<Value>,
+    /// One target or an array: each a `source` (the article) and a `selector`
+    /// (TextQuoteSelector, and optionally a TextPositionSelector).
+    target: Value,
+    #[schema(schema_with = verdict_schema)]
+    verdict: Option<String>,
+    claimant: Option<Value>,
+    sources: Option<Vec<Value>>,
+}
+
 /// One item of a page: the annotation, or only its IRI (`?iris=1`, `PreferContainedIRIs`).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
@@ -484,6 +509,7 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         SpecificResource,
         Reply,
         Annotation,
+        AnnotationDraft,
         PageItem,
         AnnotationPage,
         Container,
@@ -760,7 +786,11 @@ fn container(paths: PathsBuilder, path: &str, article: bool) -> PathsBuilder {
     )
     .header("Slug", "The id wanted")
     .header("Idempotency-Key", "Retries with the same key write once")
-    .body(JSONLD, schema_ref("Annotation"), Some(annotation_example()))
+    .body(
+        JSONLD,
+        schema_ref("AnnotationDraft"),
+        Some(annotation_example()),
+    )
     .ok("201", JSONLD, Some(schema_ref("Annotation")), None);
     if article {
         create = create.path("article", "The article's id");
@@ -847,7 +877,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/annotations/{id}", Get, ann_ok(id(op(a, "One annotation; `ETag` is its version")))),
         ("/annotations/{id}", Head, id(op(a, "One annotation's headers")).empty("200")),
         ("/annotations/{id}", Options, id(op(a, "What the annotation allows")).public().empty("200")),
-        ("/annotations/{id}", Put, ann_ok(id(op(a, "Replace an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").body(JSONLD, schema_ref("Annotation"), Some(annotation_example())))),
+        ("/annotations/{id}", Put, ann_ok(id(op(a, "Replace an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").body(JSONLD, schema_ref("AnnotationDraft"), Some(annotation_example())))),
         ("/annotations/{id}", Delete, id(op(a, "Delete an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").empty("204")),
         ("/api/annotations/{id}/history", Get, id(op(a, "An annotation's history: who changed what, and when")).json(schema_ref("History"))),
         ("/api/annotations/{id}/replies", Post, ann_ok(id(op(a, "Reply in the thread")).body("application/json", loose("`text`, and `parent`: a reply's id"), Some(json!({"text": "Checked with the agency.", "parent": null}))))),

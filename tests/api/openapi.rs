@@ -174,6 +174,27 @@ async fn every_route_served_is_described_and_nothing_else() {
     assert_eq!(unserved, [("GET".to_owned(), "/api/nowhere".to_owned())]);
 }
 
+/// The schema of `method path`'s request body, and its example.
+fn request_schema(doc: &Value, method: &str, path: &str) -> (Value, Value) {
+    let content = doc["paths"][path][method]["requestBody"]["content"]
+        .as_object()
+        .expect("a request body");
+    let (_, media) = content.iter().next().expect("a media type");
+    (
+        with_defs(doc, media["schema"].clone()),
+        media["example"].clone(),
+    )
+}
+
+/// `schema` with the document's components as `$defs`, so that its references resolve.
+fn with_defs(doc: &Value, mut schema: Value) -> Value {
+    schema["$defs"] = doc["components"]["schemas"].clone();
+    let text = schema
+        .to_string()
+        .replace("#/components/schemas/", "#/$defs/");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// The schema documented for `method path` answering `status`, with the document's
 /// components as `$defs` so that its references resolve.
 fn response_schema(doc: &Value, method: &str, path: &str, status: u16) -> Value {
@@ -187,12 +208,7 @@ fn response_schema(doc: &Value, method: &str, path: &str, status: u16) -> Value 
         .unwrap_or_else(|| panic!("{method} {path} documents no {status}"));
     let content = response["content"].as_object().expect("content");
     let (_, media) = content.iter().next().expect("a media type");
-    let mut schema = media["schema"].clone();
-    schema["$defs"] = doc["components"]["schemas"].clone();
-    let text = schema
-        .to_string()
-        .replace("#/components/schemas/", "#/$defs/");
-    serde_json::from_str(&text).unwrap()
+    with_defs(doc, media["schema"].clone())
 }
 
 async fn check(
@@ -300,6 +316,22 @@ async fn real_responses_validate_against_their_documented_schemas() {
     for (method, url, pattern, body, status) in cases {
         check(&app, &doc, method, url, pattern, body, status).await;
     }
+    // The documented example creates an annotation, and the answer is the documented shape.
+    let (schema, example) = request_schema(&doc, "post", "/annotations/");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    assert!(validator.is_valid(&example), "{example:#}");
+    assert!(!validator.is_valid(&json!({ "motivation": "assessing" })));
+    check(
+        &app,
+        &doc,
+        Method::POST,
+        "/annotations/",
+        "/annotations/",
+        Some(example),
+        201,
+    )
+    .await;
+
     let articles = app.get_json("/api/articles").await;
     let first = articles["articles"][0]["id"].as_str().unwrap().to_owned();
     check(
