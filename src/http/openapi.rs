@@ -156,6 +156,29 @@ struct AnnotationDraft {
     sources: Option<Vec<Value>>,
 }
 
+/// `POST /api/annotations/{id}/status`.
+#[derive(Serialize, ToSchema)]
+struct StatusChange {
+    /// open → in_review → resolved or rejected; back to open.
+    #[schema(schema_with = status_schema)]
+    status: String,
+}
+
+/// `POST /api/annotations/{id}/assignee`.
+#[derive(Serialize, ToSchema)]
+struct Assignment {
+    /// A user of the desk (a name that is not one is 422), or null to clear.
+    assignee: Option<String>,
+}
+
+/// `POST /api/annotations/{id}/replies`.
+#[derive(Serialize, ToSchema)]
+struct NewReply {
+    text: String,
+    /// The id of the reply this one answers.
+    parent: Option<String>,
+}
+
 /// One item of a page: the annotation, or only its IRI (`?iris=1`, `PreferContainedIRIs`).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
@@ -510,6 +533,9 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Reply,
         Annotation,
         AnnotationDraft,
+        StatusChange,
+        Assignment,
+        NewReply,
         PageItem,
         AnnotationPage,
         Container,
@@ -880,9 +906,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/annotations/{id}", Put, ann_ok(id(op(a, "Replace an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").body(JSONLD, schema_ref("AnnotationDraft"), Some(annotation_example())))),
         ("/annotations/{id}", Delete, id(op(a, "Delete an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").empty("204")),
         ("/api/annotations/{id}/history", Get, id(op(a, "An annotation's history: who changed what, and when")).json(schema_ref("History"))),
-        ("/api/annotations/{id}/replies", Post, ann_ok(id(op(a, "Reply in the thread")).body("application/json", loose("`text`, and `parent`: a reply's id"), Some(json!({"text": "Checked with the agency.", "parent": null}))))),
-        ("/api/annotations/{id}/status", Post, ann_ok(id(op(a, "Move through the workflow")).body("application/json", loose("`status`: one of open, in_review, resolved, rejected"), Some(json!({"status": "in_review"}))))),
-        ("/api/annotations/{id}/assignee", Post, ann_ok(id(op(a, "Assign to a user (`null` clears)")).body("application/json", loose("`assignee`: a user's name or null"), Some(json!({"assignee": "bruno"}))))),
+        ("/api/annotations/{id}/replies", Post, ann_ok(id(op(a, "Reply in the thread")).body("application/json", schema_ref("NewReply"), Some(json!({"text": "Checked with the agency.", "parent": null}))))),
+        ("/api/annotations/{id}/status", Post, ann_ok(id(op(a, "Move through the workflow")).body("application/json", schema_ref("StatusChange"), Some(json!({"status": "in_review"}))))),
+        ("/api/annotations/{id}/assignee", Post, ann_ok(id(op(a, "Assign to a user (`null` clears)")).body("application/json", schema_ref("Assignment"), Some(json!({"assignee": "bruno"}))))),
         ("/api/annotations/{id}/anchor", Post, ann_ok(id(op(a, "Re-attach a target to a passage (code points)")).body("application/json", loose("`start`, `end`, and optionally `version`, `article`, `target`"), None))),
         ("/api/articles", Get, op("articles", "Articles with their versions and counts").ok("200", "application/json", Some(schema_ref("ArticleList")), None)),
         ("/api/articles", Post, op("articles", "Ingest an article (the same text again is a no-op)").body("application/json", loose("`id`, `title`, `outlet`, `url`, `published`, `text`"), Some(json!({"id": "budget-vote", "title": "Budget passes", "text": "The budget passed on Tuesday."}))).ok("201", "application/json", Some(schema_ref("Article")), None)),

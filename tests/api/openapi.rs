@@ -174,6 +174,28 @@ async fn every_route_served_is_described_and_nothing_else() {
     assert_eq!(unserved, [("GET".to_owned(), "/api/nowhere".to_owned())]);
 }
 
+#[tokio::test]
+async fn every_request_example_fits_its_schema() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if item[method]["requestBody"]["content"].is_null() {
+                continue;
+            }
+            let (schema, example) = request_schema(&doc, method, path);
+            if example.is_null() {
+                continue;
+            }
+            let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+            assert!(validator.is_valid(&example), "{method} {path}: {example:#}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} examples");
+}
+
 /// The schema of `method path`'s request body, and its example.
 fn request_schema(doc: &Value, method: &str, path: &str) -> (Value, Value) {
     let content = doc["paths"][path][method]["requestBody"]["content"]
