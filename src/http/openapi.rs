@@ -156,29 +156,6 @@ struct AnnotationDraft {
     sources: Option<Vec<Value>>,
 }
 
-/// `POST /api/annotations/{id}/status`.
-#[derive(Serialize, ToSchema)]
-struct StatusChange {
-    /// open → in_review → resolved or rejected; back to open.
-    #[schema(schema_with = status_schema)]
-    status: String,
-}
-
-/// `POST /api/annotations/{id}/assignee`.
-#[derive(Serialize, ToSchema)]
-struct Assignment {
-    /// A user of the desk (a name that is not one is 422), or null to clear.
-    assignee: Option<String>,
-}
-
-/// `POST /api/annotations/{id}/replies`.
-#[derive(Serialize, ToSchema)]
-struct NewReply {
-    text: String,
-    /// The id of the reply this one answers.
-    parent: Option<String>,
-}
-
 /// One item of a page: the annotation, or only its IRI (`?iris=1`, `PreferContainedIRIs`).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
@@ -482,7 +459,7 @@ fn kind_schema() -> Schema {
 }
 
 /// Where an annotation is in the workflow.
-fn status_schema() -> Schema {
+pub(super) fn status_schema() -> Schema {
     named_enum(
         "Where the annotation is in the workflow",
         &Status::ALL.map(|s| s.as_str()),
@@ -533,9 +510,16 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Reply,
         Annotation,
         AnnotationDraft,
-        StatusChange,
-        Assignment,
-        NewReply,
+        super::annotations::StatusRequest,
+        super::annotations::AssignRequest,
+        super::annotations::ReplyRequest,
+        super::annotations::ReattachRequest,
+        super::articles::NewArticle,
+        super::articles::NewVersion,
+        super::access::CreateUser,
+        super::access::ChangeUser,
+        super::claims::NewClaim,
+        super::claims::LinkRequest,
         PageItem,
         AnnotationPage,
         Container,
@@ -906,15 +890,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/annotations/{id}", Put, ann_ok(id(op(a, "Replace an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").body(JSONLD, schema_ref("AnnotationDraft"), Some(annotation_example())))),
         ("/annotations/{id}", Delete, id(op(a, "Delete an annotation (`If-Match` with the strong ETag)")).header("If-Match", "The annotation's strong ETag").empty("204")),
         ("/api/annotations/{id}/history", Get, id(op(a, "An annotation's history: who changed what, and when")).json(schema_ref("History"))),
-        ("/api/annotations/{id}/replies", Post, ann_ok(id(op(a, "Reply in the thread")).body("application/json", schema_ref("NewReply"), Some(json!({"text": "Checked with the agency.", "parent": null}))))),
-        ("/api/annotations/{id}/status", Post, ann_ok(id(op(a, "Move through the workflow")).body("application/json", schema_ref("StatusChange"), Some(json!({"status": "in_review"}))))),
-        ("/api/annotations/{id}/assignee", Post, ann_ok(id(op(a, "Assign to a user (`null` clears)")).body("application/json", schema_ref("Assignment"), Some(json!({"assignee": "bruno"}))))),
-        ("/api/annotations/{id}/anchor", Post, ann_ok(id(op(a, "Re-attach a target to a passage (code points)")).body("application/json", loose("`start`, `end`, and optionally `version`, `article`, `target`"), None))),
+        ("/api/annotations/{id}/replies", Post, ann_ok(id(op(a, "Reply in the thread")).body("application/json", schema_ref("ReplyRequest"), Some(json!({"text": "Checked with the agency.", "parent": null}))))),
+        ("/api/annotations/{id}/status", Post, ann_ok(id(op(a, "Move through the workflow")).body("application/json", schema_ref("StatusRequest"), Some(json!({"status": "in_review"}))))),
+        ("/api/annotations/{id}/assignee", Post, ann_ok(id(op(a, "Assign to a user (`null` clears)")).body("application/json", schema_ref("AssignRequest"), Some(json!({"assignee": "bruno"}))))),
+        ("/api/annotations/{id}/anchor", Post, ann_ok(id(op(a, "Re-attach a target to a passage (code points)")).body("application/json", schema_ref("ReattachRequest"), None))),
         ("/api/articles", Get, op("articles", "Articles with their versions and counts").ok("200", "application/json", Some(schema_ref("ArticleList")), None)),
-        ("/api/articles", Post, op("articles", "Ingest an article (the same text again is a no-op)").body("application/json", loose("`id`, `title`, `outlet`, `url`, `published`, `text`"), Some(json!({"id": "budget-vote", "title": "Budget passes", "text": "The budget passed on Tuesday."}))).ok("201", "application/json", Some(schema_ref("Article")), None)),
+        ("/api/articles", Post, op("articles", "Ingest an article (the same text again is a no-op)").body("application/json", schema_ref("NewArticle"), Some(json!({"id": "budget-vote", "title": "Budget passes", "text": "The budget passed on Tuesday."}))).ok("201", "application/json", Some(schema_ref("Article")), None)),
         ("/api/articles/{id}", Get, op("articles", "One article").path("id", "The article's id").json(schema_ref("Article"))),
         ("/articles/{id}", Get, op("articles", "One article (its IRI)").path("id", "The article's id").json(schema_ref("Article"))),
-        ("/api/articles/{id}/versions", Post, op("articles", "Publish a new version; annotations are re-anchored").path("id", "The article's id").body("application/json", loose("`text`"), None).json(loose("The version, with `anchoring` and `style`"))),
+        ("/api/articles/{id}/versions", Post, op("articles", "Publish a new version; annotations are re-anchored").path("id", "The article's id").body("application/json", schema_ref("NewVersion"), Some(json!({"text": "The budget passed on Tuesday night."}))).json(loose("The version, with `anchoring` and `style`"))),
         ("/api/articles/{id}/versions/{n}", Get, op("articles", "One version's text").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/articles/{id}/versions/{n}", Get, op("articles", "One version's text (its IRI)").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/api/articles/{id}/document", Get, op("articles", "The article's Automerge document").path("id", "The article's id").ok("200", "application/octet-stream", None, None)),
@@ -927,9 +911,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/export/claimreview", Get, op("exports", "Fact-checks as schema.org ClaimReview").json(loose("ClaimReview JSON-LD"))),
         ("/api/me", Get, op("people", "Who is signed in").json(schema_ref("User"))),
         ("/api/users", Get, op("people", "The desk's users").json(schema_ref("UserList"))),
-        ("/api/users", Post, op("access", "Create a user (admins)").body("application/json", loose("`name`, `role`, `display_name`"), None).ok("201", "application/json", Some(schema_ref("User")), None)),
+        ("/api/users", Post, op("access", "Create a user (admins)").body("application/json", schema_ref("CreateUser"), None).ok("201", "application/json", Some(schema_ref("User")), None)),
         ("/api/users/{name}", Get, op("access", "One user (admins)").path("name", "The user's name").json(schema_ref("User"))),
-        ("/api/users/{name}", Patch, op("access", "Change a user's role (admins)").path("name", "The user's name").body("application/json", loose("`role`"), Some(json!({"role": "editor"}))).json(schema_ref("User"))),
+        ("/api/users/{name}", Patch, op("access", "Change a user's role (admins)").path("name", "The user's name").body("application/json", schema_ref("ChangeUser"), Some(json!({"role": "editor"}))).json(schema_ref("User"))),
         ("/api/users/{name}/tokens", Post, op("access", "Issue a token (admins)").path("name", "The user's name").body("application/json", loose("`label`"), None).ok("201", "application/json", Some(loose("The token, shown once")), None)),
         ("/api/tokens", Get, op("access", "Tokens (admins)").json(schema_ref("TokenList"))),
         ("/api/tokens/{id}", Get, op("access", "One token (admins)").path("id", "The token's id").json(schema_ref("Token"))),
@@ -943,9 +927,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
             .query("seen", typed(Type::Integer), "An event sequence number the answer must reflect (from the live tail)")
             .json(schema_ref("Queue"))),
         ("/api/claims", Get, op("claims", "Claims").json(loose("The claims"))),
-        ("/api/claims", Post, op("claims", "Create a claim").body("application/json", loose("The claim"), None).ok("201", "application/json", Some(loose("The claim")), None)),
+        ("/api/claims", Post, op("claims", "Create a claim").body("application/json", schema_ref("NewClaim"), None).ok("201", "application/json", Some(loose("The claim")), None)),
         ("/api/claims/{id}", Get, op("claims", "One claim").path("id", "The claim's id").json(loose("The claim and its annotations"))),
-        ("/api/claims/{id}/annotations", Post, op("claims", "Link an annotation to a claim").path("id", "The claim's id").body("application/json", loose("`annotation`"), None).json(loose("The claim"))),
+        ("/api/claims/{id}/annotations", Post, op("claims", "Link an annotation to a claim").path("id", "The claim's id").body("application/json", schema_ref("LinkRequest"), None).json(loose("The claim"))),
         ("/api/claims/{id}/annotations/{annotation}", Delete, op("claims", "Unlink an annotation").path("id", "The claim's id").path("annotation", "The annotation's id").json(loose("The claim"))),
         ("/api/style-rules", Get, op("style", "The house-style term list").json(loose("The rules"))),
         ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("The rules"), None).json(loose("The rules"))),
