@@ -441,6 +441,47 @@ struct History {
     history: Vec<HistoryEntry>,
 }
 
+/// A claim: a statement checked once and linked to the fact-checks that review it wherever
+/// it appears.
+#[derive(Serialize, ToSchema)]
+struct Claim {
+    id: String,
+    url: String,
+    text: String,
+    claimant: Option<String>,
+    #[serde(rename = "claimantUrl")]
+    claimant_url: Option<String>,
+    /// `Person` or `Organization`.
+    #[serde(rename = "claimantType")]
+    claimant_type: Option<String>,
+    #[serde(rename = "claimDate")]
+    claim_date: Option<String>,
+    creator: String,
+    created: String,
+    /// The linked annotations' IRIs.
+    annotations: Vec<String>,
+    /// Where the linked annotations are: `annotation`, `kind`, `article`, `title`, `url`,
+    /// `version`, `quote`.
+    appearances: Vec<Value>,
+}
+
+/// `GET /api/claims`.
+#[derive(Serialize, ToSchema)]
+struct ClaimList {
+    claims: Vec<Claim>,
+}
+
+/// The house-style term list; after a PUT, with what re-checking the articles did.
+#[derive(Serialize, ToSchema)]
+struct StyleRules {
+    /// Each rule: the preferred term and the variants it flags.
+    rules: Vec<Value>,
+    /// New tag annotations (after a PUT).
+    flagged: Option<u64>,
+    /// Tags resolved because their word is gone (after a PUT).
+    resolved: Option<u64>,
+}
+
 fn role_schema() -> Schema {
     named_enum(
         "What the user may do",
@@ -540,6 +581,9 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Token,
         TokenList,
         ArticleText,
+        Claim,
+        ClaimList,
+        StyleRules,
         HistoryEntry,
         History
     ))
@@ -926,13 +970,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
             .query("article", typed(Type::String), "Only this article")
             .query("seen", typed(Type::Integer), "An event sequence number the answer must reflect (from the live tail)")
             .json(schema_ref("Queue"))),
-        ("/api/claims", Get, op("claims", "Claims").json(loose("The claims"))),
-        ("/api/claims", Post, op("claims", "Create a claim").body("application/json", schema_ref("NewClaim"), None).ok("201", "application/json", Some(loose("The claim")), None)),
-        ("/api/claims/{id}", Get, op("claims", "One claim").path("id", "The claim's id").json(loose("The claim and its annotations"))),
-        ("/api/claims/{id}/annotations", Post, op("claims", "Link an annotation to a claim").path("id", "The claim's id").body("application/json", schema_ref("LinkRequest"), None).json(loose("The claim"))),
-        ("/api/claims/{id}/annotations/{annotation}", Delete, op("claims", "Unlink an annotation").path("id", "The claim's id").path("annotation", "The annotation's id").json(loose("The claim"))),
-        ("/api/style-rules", Get, op("style", "The house-style term list").json(loose("The rules"))),
-        ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("The rules"), None).json(loose("The rules"))),
+        ("/api/claims", Get, op("claims", "Claims").json(schema_ref("ClaimList"))),
+        ("/api/claims", Post, op("claims", "Create a claim").body("application/json", schema_ref("NewClaim"), Some(json!({"text": "The US gave Ukraine more aid than Europe", "claimant": "Donald Trump", "claimDate": "2025-02-24"}))).ok("201", "application/json", Some(schema_ref("Claim")), None)),
+        ("/api/claims/{id}", Get, op("claims", "One claim").path("id", "The claim's id").json(schema_ref("Claim"))),
+        ("/api/claims/{id}/annotations", Post, op("claims", "Link an annotation to a claim").path("id", "The claim's id").body("application/json", schema_ref("LinkRequest"), None).json(schema_ref("Claim"))),
+        ("/api/claims/{id}/annotations/{annotation}", Delete, op("claims", "Unlink an annotation").path("id", "The claim's id").path("annotation", "The annotation's id").json(schema_ref("Claim"))),
+        ("/api/style-rules", Get, op("style", "The house-style term list").json(schema_ref("StyleRules"))),
+        ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("`rules`"), None).json(schema_ref("StyleRules"))),
         ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", loose("A Hypothesis search result or an array of rows"), None).json(loose("What was imported, skipped and refused"))),
         ("/api/search", Get, op("search", "Search annotations and articles")
             .query("q", typed(Type::String), "Words, \"phrases\"; the last word also matches as a prefix")

@@ -354,6 +354,39 @@ async fn real_responses_validate_against_their_documented_schemas() {
     )
     .await;
 
+    // A claim, from the documented example, then the list.
+    let (_, example) = request_schema(&doc, "post", "/api/claims");
+    check(
+        &app,
+        &doc,
+        Method::POST,
+        "/api/claims",
+        "/api/claims",
+        Some(example),
+        201,
+    )
+    .await;
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        "/api/claims",
+        "/api/claims",
+        None,
+        200,
+    )
+    .await;
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        "/api/style-rules",
+        "/api/style-rules",
+        None,
+        200,
+    )
+    .await;
+
     let articles = app.get_json("/api/articles").await;
     let first = articles["articles"][0]["id"].as_str().unwrap().to_owned();
     check(
