@@ -209,7 +209,8 @@ struct ArticleVersion {
     url: String,
 }
 
-/// An article with its versions.
+/// An article with its versions. After publishing a version, also `anchoring` (how each
+/// annotation was re-anchored) and `style` (what the house-style check flagged and resolved).
 #[derive(Serialize, ToSchema)]
 struct Article {
     id: String,
@@ -624,7 +625,7 @@ fn typed(ty: Type) -> RefOr<Schema> {
 struct Op {
     tag: &'static str,
     summary: &'static str,
-    /// None: no token needed.
+    /// Who may call it: no token, a bearer token, or also `?token=`.
     auth: Auth,
     params: Vec<(ParameterIn, &'static str, RefOr<Schema>, &'static str)>,
     body: Option<(&'static str, RefOr<Schema>, Option<Value>)>,
@@ -634,6 +635,8 @@ struct Op {
         Option<RefOr<Schema>>,
         Option<Value>,
     ),
+    /// A second success status with the same content, and what it means.
+    also: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -652,10 +655,15 @@ fn op(tag: &'static str, summary: &'static str) -> Op {
         params: Vec::new(),
         body: None,
         ok: ("200", "OK", None, None),
+        also: None,
     }
 }
 
 impl Op {
+    fn also(mut self, status: &'static str, description: &'static str) -> Self {
+        self.also = Some((status, description));
+        self
+    }
     fn public(mut self) -> Self {
         self.auth = Auth::Public;
         self
@@ -749,7 +757,16 @@ impl Op {
         }
         let (status, media, schema, example) = self.ok;
         let mut ok = ResponseBuilder::new().description(self.summary);
+        let mut also = self
+            .also
+            .map(|(status, description)| (status, ResponseBuilder::new().description(description)));
         if !media.is_empty() {
+            also = also.map(|(s, r)| {
+                (
+                    s,
+                    r.content(media, ContentBuilder::new().schema(schema.clone()).build()),
+                )
+            });
             ok = ok.content(
                 media,
                 ContentBuilder::new()
@@ -759,6 +776,9 @@ impl Op {
             );
         }
         b = b.response(status, ok.build());
+        if let Some((status, response)) = also {
+            b = b.response(status, response.build());
+        }
         let problem = || {
             ContentBuilder::new()
                 .schema(Some(schema_ref("Problem")))
@@ -939,10 +959,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/annotations/{id}/assignee", Post, ann_ok(id(op(a, "Assign to a user (`null` clears)")).body("application/json", schema_ref("AssignRequest"), Some(json!({"assignee": "bruno"}))))),
         ("/api/annotations/{id}/anchor", Post, ann_ok(id(op(a, "Re-attach a target to a passage (code points)")).body("application/json", schema_ref("ReattachRequest"), None))),
         ("/api/articles", Get, op("articles", "Articles with their versions and counts").ok("200", "application/json", Some(schema_ref("ArticleList")), None)),
-        ("/api/articles", Post, op("articles", "Ingest an article (the same text again is a no-op)").body("application/json", schema_ref("NewArticle"), Some(json!({"id": "budget-vote", "title": "Budget passes", "text": "The budget passed on Tuesday."}))).ok("201", "application/json", Some(schema_ref("Article")), None)),
+        ("/api/articles", Post, op("articles", "Ingest an article (the same text again is a no-op)").body("application/json", schema_ref("NewArticle"), Some(json!({"id": "budget-vote", "title": "Budget passes", "text": "The budget passed on Tuesday."}))).ok("201", "application/json", Some(schema_ref("Article")), None).also("200", "The same text again: nothing changed")),
         ("/api/articles/{id}", Get, op("articles", "One article").path("id", "The article's id").json(schema_ref("Article"))),
         ("/articles/{id}", Get, op("articles", "One article (its IRI)").path("id", "The article's id").json(schema_ref("Article"))),
-        ("/api/articles/{id}/versions", Post, op("articles", "Publish a new version; annotations are re-anchored").path("id", "The article's id").body("application/json", schema_ref("NewVersion"), Some(json!({"text": "The budget passed on Tuesday night."}))).json(loose("The version, with `anchoring` and `style`"))),
+        ("/api/articles/{id}/versions", Post, op("articles", "Publish a new version; annotations are re-anchored").path("id", "The article's id").body("application/json", schema_ref("NewVersion"), Some(json!({"text": "The budget passed on Tuesday night."}))).ok("201", "application/json", Some(schema_ref("Article")), None).also("200", "Identical text: nothing changed")),
         ("/api/articles/{id}/versions/{n}", Get, op("articles", "One version's text").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/articles/{id}/versions/{n}", Get, op("articles", "One version's text (its IRI)").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/api/articles/{id}/document", Get, op("articles", "The article's Automerge document").path("id", "The article's id").ok("200", "application/octet-stream", None, None)),

@@ -422,4 +422,16 @@ async fn real_responses_validate_against_their_documented_schemas() {
         200,
     )
     .await;
+    // A new version: the article with how its annotations were re-anchored.
+    let text = app.article_text(&first).await + "\nA paragraph added later.";
+    check(
+        &app,
+        &doc,
+        Method::POST,
+        &format!("/api/articles/{first}/versions"),
+        "/api/articles/{id}/versions",
+        Some(json!({ "text": text })),
+        201,
+    )
+    .await;
 }
