@@ -21,6 +21,9 @@ use utoipa::openapi::{
 };
 use utoipa::{OpenApi, ToSchema};
 
+use std::collections::BTreeMap;
+
+use crate::domain::anchoring::AnchorStatus;
 use crate::domain::{Kind, Status, Verdict};
 
 use super::methods;
@@ -483,6 +486,56 @@ struct StyleRules {
     resolved: Option<u64>,
 }
 
+/// Where one target of an annotation is in a version.
+#[derive(Serialize, ToSchema)]
+struct Placement {
+    /// The annotation's id.
+    annotation: String,
+    #[schema(schema_with = kind_schema)]
+    kind: String,
+    #[schema(schema_with = status_schema)]
+    annotation_status: String,
+    /// Which of the annotation's targets.
+    target: u64,
+    /// The version the target's selectors were made on.
+    made_on: u32,
+    #[schema(schema_with = placement_status_schema)]
+    status: String,
+    /// `start`, `end` in code points of the version's text.
+    position: Option<Value>,
+    /// `exact`, `prefix`, `suffix`.
+    quote: Option<Value>,
+    /// A fuzzy match's score.
+    score: Option<f64>,
+    /// An ambiguous target's candidate positions.
+    candidates: Option<Vec<Value>>,
+    /// Who placed it: the server, or the person who re-attached it.
+    by: Option<String>,
+}
+
+/// `GET /api/articles/{id}/anchors`.
+#[derive(Serialize, ToSchema)]
+struct Anchors {
+    article: String,
+    version: u32,
+    /// Targets per placement status.
+    counts: BTreeMap<String, u64>,
+    /// The placements a person should re-attach (orphaned or ambiguous).
+    needs_attention: Vec<Placement>,
+    placements: Vec<Placement>,
+}
+
+fn placement_status_schema() -> Schema {
+    let mut values = vec!["original", "pending"];
+    values.extend(AnchorStatus::ALL.map(|s| s.as_str()));
+    named_enum(
+        "`original` on the version the target was made on, `pending` before the server has \
+         anchored it there, else how it was anchored",
+        &values,
+        false,
+    )
+}
+
 fn role_schema() -> Schema {
     named_enum(
         "What the user may do",
@@ -585,6 +638,8 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Claim,
         ClaimList,
         StyleRules,
+        Placement,
+        Anchors,
         HistoryEntry,
         History
     ))
@@ -966,7 +1021,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/articles/{id}/versions/{n}", Get, op("articles", "One version's text").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/articles/{id}/versions/{n}", Get, op("articles", "One version's text (its IRI)").path("id", "The article's id").path("n", "The version number").json(schema_ref("ArticleText"))),
         ("/api/articles/{id}/document", Get, op("articles", "The article's Automerge document").path("id", "The article's id").ok("200", "application/octet-stream", None, None)),
-        ("/api/articles/{id}/anchors", Get, op("articles", "Where each annotation is in a version").path("id", "The article's id").query("version", typed(Type::Integer), "A version (default the latest)").json(loose("Placements (`original`, `exact`, `moved`, `fuzzy`, `ambiguous`, `orphaned`, `resolved`, `reattached`) and `needs_attention`"))),
+        ("/api/articles/{id}/anchors", Get, op("articles", "Where each annotation is in a version").path("id", "The article's id").query("version", typed(Type::Integer), "A version (default the latest)").json(schema_ref("Anchors"))),
         ("/api/events", Get, events(op("events", "A page of the event log")).json(schema_ref("EventsPage"))),
         ("/api/events/stream", Get, events(op("events", "The live tail (Server-Sent Events; `Last-Event-ID` resumes)")).header("Last-Event-ID", "Resume after this position").ok("200", "text/event-stream", Some(typed(Type::String)), None)),
         ("/api/export/log.ndjson", Get, op("exports", "The event log as NDJSON (admins)").ok("200", "application/x-ndjson", Some(typed(Type::String)), None)),

@@ -409,6 +409,10 @@ async fn real_responses_validate_against_their_documented_schemas() {
             "/articles/{id}/versions/{n}",
         ),
         (format!("/articles/{first}"), "/articles/{id}"),
+        (
+            format!("/api/articles/{first}/anchors"),
+            "/api/articles/{id}/anchors",
+        ),
     ] {
         check(&app, &doc, Method::GET, &url, pattern, None, 200).await;
     }
@@ -432,6 +436,16 @@ async fn real_responses_validate_against_their_documented_schemas() {
         "/api/articles/{id}/versions",
         Some(json!({ "text": text })),
         201,
+    )
+    .await;
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        &format!("/api/articles/{first}/anchors"),
+        "/api/articles/{id}/anchors",
+        None,
+        200,
     )
     .await;
 }
