@@ -536,6 +536,30 @@ fn placement_status_schema() -> Schema {
     )
 }
 
+/// Annotations and replies an import wrote.
+#[derive(Serialize, ToSchema)]
+struct Imported {
+    annotations: u64,
+    replies: u64,
+}
+
+/// What a Hypothesis import did (`desk/import`'s report).
+#[derive(Serialize, ToSchema)]
+struct ImportReport {
+    /// Rows in the file.
+    rows: u64,
+    imported: Imported,
+    /// How the annotations written were placed: `exact` or `fuzzy`, with counts.
+    placed: BTreeMap<String, u64>,
+    /// Rows whose passage has no place in the article (`id`, `article`, `quote`,
+    /// `anchoring`: orphaned or ambiguous): not written.
+    orphaned: Vec<Value>,
+    /// Rows not imported, and why.
+    skipped: Vec<Value>,
+    /// Rows an earlier import wrote: nothing written again.
+    already_imported: u64,
+}
+
 fn role_schema() -> Schema {
     named_enum(
         "What the user may do",
@@ -640,6 +664,8 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         StyleRules,
         Placement,
         Anchors,
+        Imported,
+        ImportReport,
         HistoryEntry,
         History
     ))
@@ -1052,7 +1078,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/claims/{id}/annotations/{annotation}", Delete, op("claims", "Unlink an annotation").path("id", "The claim's id").path("annotation", "The annotation's id").json(schema_ref("Claim"))),
         ("/api/style-rules", Get, op("style", "The house-style term list").json(schema_ref("StyleRules"))),
         ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("`rules`"), None).json(schema_ref("StyleRules"))),
-        ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", loose("A Hypothesis search result or an array of rows"), None).json(loose("What was imported, skipped and refused"))),
+        ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", loose("A Hypothesis search result or an array of rows"), None).json(schema_ref("ImportReport"))),
         ("/api/search", Get, op("search", "Search annotations and articles")
             .query("q", typed(Type::String), "Words, \"phrases\"; the last word also matches as a prefix")
             .query("type", string_enum(&["annotation", "article"]), "Only annotations or articles")

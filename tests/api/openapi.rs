@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, ALICE};
+use crate::helpers::{spawn_app, TestApp, ALICE, CHIARA};
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -242,7 +242,21 @@ async fn check(
     body: Option<Value>,
     status: u16,
 ) {
-    let mut request = app.request(method.clone(), url, Some(ALICE));
+    check_as(app, ALICE, doc, method, url, pattern, body, status).await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check_as(
+    app: &TestApp,
+    token: &str,
+    doc: &Value,
+    method: Method,
+    url: &str,
+    pattern: &str,
+    body: Option<Value>,
+    status: u16,
+) {
+    let mut request = app.request(method.clone(), url, Some(token));
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -423,6 +437,18 @@ async fn real_responses_validate_against_their_documented_schemas() {
         &format!("/articles/{first}/annotations/"),
         "/articles/{article}/annotations/",
         None,
+        200,
+    )
+    .await;
+    // An import of nothing, by an admin.
+    check_as(
+        &app,
+        CHIARA,
+        &doc,
+        Method::POST,
+        "/api/import/hypothesis",
+        "/api/import/hypothesis",
+        Some(json!([])),
         200,
     )
     .await;
