@@ -612,7 +612,7 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
     )
 }
 
-/// The `Problem` type at `application/problem+json`.
+/// The info and every schema of the document; the paths are added by `document`.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -863,6 +863,12 @@ impl Op {
         let problem = || {
             ContentBuilder::new()
                 .schema(Some(schema_ref("Problem")))
+                .example(Some(json!({
+                    "type": "about:blank",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "annotation no-such-id does not exist",
+                })))
                 .build()
         };
         b = b

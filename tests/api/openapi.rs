@@ -131,6 +131,9 @@ async fn the_document_is_openapi_3_1_and_served_without_a_token() {
         problem["application/problem+json"]["schema"]["$ref"],
         "#/components/schemas/Problem"
     );
+    let schema = with_defs(&doc, problem["application/problem+json"]["schema"].clone());
+    let example = &problem["application/problem+json"]["example"];
+    assert!(jsonschema::is_valid(&schema, example), "{example}");
 }
 
 #[tokio::test]
