@@ -99,9 +99,10 @@ async fn desk(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateUser {
+pub(super) struct CreateUser {
     name: String,
     #[serde(default)]
     display_name: Option<String>,
@@ -168,9 +169,10 @@ async fn get_user(
     Ok(HttpResponse::Ok().json(user_json(&user)))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChangeUser {
+pub(super) struct ChangeUser {
     role: String,
 }
 

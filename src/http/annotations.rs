@@ -276,9 +276,10 @@ fn shortcut(
     Ok((row, expected))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReplyRequest {
+pub(super) struct ReplyRequest {
     text: String,
     #[serde(default)]
     parent: Option<String>,
@@ -316,9 +317,11 @@ async fn reply(
     Ok(written(&state, &done, response))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StatusRequest {
+pub(super) struct StatusRequest {
+    #[schema(schema_with = super::openapi::status_schema)]
     status: String,
 }
 
@@ -341,9 +344,10 @@ async fn set_status(
     Ok(written(&state, &done, HttpResponse::Ok()))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AssignRequest {
+pub(super) struct AssignRequest {
     assignee: Option<String>,
 }
 
@@ -370,9 +374,10 @@ async fn assign(
     Ok(written(&state, &done, HttpResponse::Ok()))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReattachRequest {
+pub(super) struct ReattachRequest {
     /// The article of the target (the annotation's first article by default).
     #[serde(default)]
     article: Option<String>,

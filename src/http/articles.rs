@@ -191,9 +191,10 @@ async fn anchors(
     })))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewArticle {
+pub(super) struct NewArticle {
     id: String,
     #[serde(default)]
     title: Option<String>,
@@ -206,9 +207,10 @@ struct NewArticle {
     text: String,
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewVersion {
+pub(super) struct NewVersion {
     text: String,
 }
 

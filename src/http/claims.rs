@@ -107,9 +107,10 @@ async fn get(
     Ok(HttpResponse::Ok().json(view(&state, &claim)))
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewClaim {
+pub(super) struct NewClaim {
     /// A slug; made from the text when absent.
     #[serde(default)]
     id: Option<String>,
@@ -216,9 +217,10 @@ fn created(state: &AppState, claim: &ClaimRow) -> HttpResponse {
         .json(body)
 }
 
-#[derive(Deserialize)]
+/// A request body, described in the OpenAPI document as it is read.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LinkRequest {
+pub(super) struct LinkRequest {
     annotation: String,
 }
 

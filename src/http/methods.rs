@@ -9,13 +9,32 @@
 //! Every resource is named after its pattern, so the request metrics can label a request with
 //! the borrowed name (`HttpRequest::match_name`) instead of building the pattern each time.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
 use actix_web::http::Method;
 use actix_web::{guard, web, FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder};
 
 use super::ApiError;
 
+/// Every pattern a resource was built for here, with the methods it answers: filled as the
+/// routes are configured, and read by the OpenAPI document's drift test.
+static SERVED: Mutex<BTreeMap<String, BTreeSet<String>>> = Mutex::new(BTreeMap::new());
+
+fn record<'a>(path: &str, methods: impl IntoIterator<Item = &'a str>) {
+    let mut served = SERVED.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = served.entry(path.to_owned()).or_default();
+    entry.extend(methods.into_iter().map(|m| m.trim().to_ascii_uppercase()));
+}
+
+/// Every (pattern, methods) pair a resource was built for by `resource` or `only`.
+pub fn served() -> BTreeMap<String, BTreeSet<String>> {
+    SERVED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// A resource at `path` whose routes are the methods in `allow`; any other method gets 405.
 pub fn resource(path: &str, allow: &'static str) -> Resource {
+    record(path, allow.split(','));
     web::resource(path)
         .name(path)
         .default_service(web::to(move |req: HttpRequest| async move {
@@ -34,6 +53,7 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
+    record(path, [method.as_str()]);
     web::resource(path)
         .name(path)
         .guard(guard::Method(method.clone()))

@@ -18,6 +18,7 @@ mod health;
 mod idempotency;
 mod import;
 mod methods;
+mod openapi;
 mod people;
 mod queue;
 mod request;
@@ -37,6 +38,7 @@ use crate::w3c::Renderer;
 
 pub use auth::Caller;
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
 pub use web_ui::{Asset, ASSETS as WEB_ASSETS};
 
 /// Shared state of every handler.
@@ -122,5 +124,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(style::routes)
         .configure(import::routes)
         .configure(search::routes)
+        .configure(openapi::routes)
         .configure(web_ui::routes);
+}
+
+/// Every (pattern, methods) the router serves through `methods` (all but the web UI's `/` and
+/// `/assets/*`): the routes are configured into an app that is never run, and `methods`
+/// records each resource as it is built.
+pub fn served_routes() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let _ = actix_web::App::new().configure(routes);
+    methods::served()
 }

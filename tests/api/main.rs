@@ -24,6 +24,7 @@ mod idempotency;
 mod import;
 mod js_client;
 mod js_failover;
+mod openapi;
 mod pg_cluster;
 mod postgres;
 mod preambles;

@@ -1,0 +1,480 @@
+//! `GET /api/openapi.json`: an OpenAPI 3.1 document that describes exactly the routes the
+//! router serves, and whose response schemas the real responses validate against.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp, ALICE, CHIARA};
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// `{id}`, `{article}`, … all become `{}`: two patterns that differ only in their names match
+/// the same requests.
+fn normalise(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_name = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_name = true;
+                out.push_str("{}");
+            }
+            '}' => in_name = false,
+            _ if in_name => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut out = BTreeSet::new();
+    for (path, item) in paths {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                out.insert((method.to_ascii_uppercase(), normalise(path)));
+            }
+        }
+    }
+    out
+}
+
+fn served() -> BTreeSet<(String, String)> {
+    glossa::http::served_routes()
+        .into_iter()
+        .flat_map(|(path, methods)| {
+            let path = normalise(&path);
+            methods.into_iter().map(move |m| (m, path.clone()))
+        })
+        .collect()
+}
+
+/// A method and a normalised path pattern.
+type Route = (String, String);
+
+/// What is served but not described, and what is described but not served.
+fn drift(doc: &Value) -> (Vec<Route>, Vec<Route>) {
+    let served = served();
+    let documented = documented(doc);
+    (
+        served.difference(&documented).cloned().collect(),
+        documented.difference(&served).cloned().collect(),
+    )
+}
+
+async fn document(app: &TestApp) -> Value {
+    let response = app
+        .request(Method::GET, "/api/openapi.json", None)
+        .send()
+        .await
+        .expect("GET /api/openapi.json");
+    assert_eq!(response.status(), 200);
+    let media = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(media.starts_with("application/json"), "{media}");
+    response.json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_served_without_a_token() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let version = doc["openapi"].as_str().expect("openapi");
+    assert!(version.starts_with("3.1"), "{version}");
+    assert!(doc["info"]["title"].is_string());
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["token"]["in"], "query");
+    let schemas = &doc["components"]["schemas"];
+    let problem: Vec<&str> = schemas["Problem"]["required"]
+        .as_array()
+        .expect("Problem's required fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(problem, ["type", "title", "status", "detail"]);
+    // Enumerated values come from the domain's lists.
+    let annotation = &schemas["Annotation"];
+    let kinds = annotation["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("kinds");
+    assert!(kinds.contains(&json!("fact-check")), "{kinds:?}");
+    let required = annotation["required"].as_array().expect("required");
+    assert!(!required.contains(&json!("verdict")), "{required:?}");
+    let search = &doc["paths"]["/api/search"]["get"]["parameters"];
+    let status = search
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "status")
+        .expect("search's status parameter");
+    assert!(status["schema"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("in_review")));
+    // Bearer everywhere but where no token is needed; `/sync` also takes `?token=`.
+    assert_eq!(doc["security"], json!([{ "bearer": [] }]));
+    assert_eq!(doc["paths"]["/api/desk"]["get"]["security"], json!([]));
+    assert_eq!(
+        doc["paths"]["/sync"]["get"]["security"],
+        json!([{ "bearer": [] }, { "token": [] }])
+    );
+    let problem = &doc["paths"]["/api/queue"]["get"]["responses"]["4XX"]["content"];
+    assert_eq!(
+        problem["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    let schema = with_defs(&doc, problem["application/problem+json"]["schema"].clone());
+    let example = &problem["application/problem+json"]["example"];
+    assert!(jsonschema::is_valid(&schema, example), "{example}");
+}
+
+#[tokio::test]
+async fn every_route_served_is_described_and_nothing_else() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let served = served();
+    // The registry is filled from the router itself: a sample of what it must hold.
+    for (method, path) in [
+        ("GET", "/annotations/"),
+        ("POST", "/articles/{}/annotations/"),
+        ("DELETE", "/annotations/{}"),
+        ("GET", "/sync"),
+        ("GET", "/api/events/stream"),
+        ("POST", "/api/import/hypothesis"),
+        ("GET", "/api/export/annotations.csv"),
+        ("GET", "/api/openapi.json"),
+    ] {
+        assert!(
+            served.contains(&(method.to_owned(), path.to_owned())),
+            "{method} {path} is not in the router's registry"
+        );
+    }
+    assert!(!served
+        .iter()
+        .any(|(_, p)| p == "/" || p.starts_with("/assets")));
+    let (undescribed, unserved) = drift(&doc);
+    assert!(
+        undescribed.is_empty(),
+        "served, not described: {undescribed:?}"
+    );
+    assert!(unserved.is_empty(), "described, not served: {unserved:?}");
+
+    // A path left out of the document is caught, and so is one the router does not serve.
+    let mut broken = doc.clone();
+    let paths = broken["paths"].as_object_mut().unwrap();
+    paths.remove("/api/queue");
+    paths.insert("/api/nowhere".into(), json!({ "get": {} }));
+    let (undescribed, unserved) = drift(&broken);
+    assert_eq!(undescribed, [("GET".to_owned(), "/api/queue".to_owned())]);
+    assert_eq!(unserved, [("GET".to_owned(), "/api/nowhere".to_owned())]);
+}
+
+#[tokio::test]
+async fn every_request_example_fits_its_schema() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if item[method]["requestBody"]["content"].is_null() {
+                continue;
+            }
+            let (schema, example) = request_schema(&doc, method, path);
+            if example.is_null() {
+                continue;
+            }
+            let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+            assert!(validator.is_valid(&example), "{method} {path}: {example:#}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} examples");
+}
+
+/// The schema of `method path`'s request body, and its example.
+fn request_schema(doc: &Value, method: &str, path: &str) -> (Value, Value) {
+    let content = doc["paths"][path][method]["requestBody"]["content"]
+        .as_object()
+        .expect("a request body");
+    let (_, media) = content.iter().next().expect("a media type");
+    (
+        with_defs(doc, media["schema"].clone()),
+        media["example"].clone(),
+    )
+}
+
+/// `schema` with the document's components as `$defs`, so that its references resolve.
+fn with_defs(doc: &Value, mut schema: Value) -> Value {
+    schema["$defs"] = doc["components"]["schemas"].clone();
+    let text = schema
+        .to_string()
+        .replace("#/components/schemas/", "#/$defs/");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The schema documented for `method path` answering `status`, with the document's
+/// components as `$defs` so that its references resolve.
+fn response_schema(doc: &Value, method: &str, path: &str, status: u16) -> Value {
+    let responses = &doc["paths"][path][method]["responses"];
+    let exact = status.to_string();
+    let range = format!("{}XX", status / 100);
+    let response = [exact.as_str(), range.as_str()]
+        .into_iter()
+        .map(|key| &responses[key])
+        .find(|r| r.is_object())
+        .unwrap_or_else(|| panic!("{method} {path} documents no {status}"));
+    let content = response["content"].as_object().expect("content");
+    let (_, media) = content.iter().next().expect("a media type");
+    with_defs(doc, media["schema"].clone())
+}
+
+async fn check(
+    app: &TestApp,
+    doc: &Value,
+    method: Method,
+    url: &str,
+    pattern: &str,
+    body: Option<Value>,
+    status: u16,
+) {
+    check_as(app, ALICE, doc, method, url, pattern, body, status).await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check_as(
+    app: &TestApp,
+    token: &str,
+    doc: &Value,
+    method: Method,
+    url: &str,
+    pattern: &str,
+    body: Option<Value>,
+    status: u16,
+) {
+    let mut request = app.request(method.clone(), url, Some(token));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("sent");
+    assert_eq!(response.status().as_u16(), status, "{method} {url}");
+    let value: Value = response.json().await.expect("JSON");
+    let schema = response_schema(doc, &method.as_str().to_ascii_lowercase(), pattern, status);
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| {
+            let mut message = e.to_string();
+            message.truncate(300);
+            format!("{message} at {} ({})", e.instance_path(), e.schema_path())
+        })
+        .collect();
+    assert!(errors.is_empty(), "{method} {url}: {errors:#?}");
+}
+
+#[tokio::test]
+async fn real_responses_validate_against_their_documented_schemas() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    // The schemas are not vacuous: an empty object is neither an annotation nor a problem.
+    for (path, method, status) in [
+        ("/annotations/{id}", "get", 200),
+        ("/annotations/{id}", "get", 404),
+        ("/api/queue", "get", 200),
+    ] {
+        let schema = response_schema(&doc, method, path, status);
+        let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+        assert!(!validator.is_valid(&json!({})), "{path} {status}");
+    }
+    let cases: [(Method, &str, &str, Option<Value>, u16); 15] = [
+        (
+            Method::GET,
+            "/api/annotations/seed-003-no-problem/history",
+            "/api/annotations/{id}/history",
+            None,
+            200,
+        ),
+        (Method::GET, "/healthz", "/healthz", None, 200),
+        (Method::GET, "/api/me", "/api/me", None, 200),
+        (Method::GET, "/api/users", "/api/users", None, 200),
+        (Method::GET, "/api/desk", "/api/desk", None, 200),
+        (
+            Method::GET,
+            "/api/users/alice",
+            "/api/users/{name}",
+            None,
+            200,
+        ),
+        (
+            Method::GET,
+            "/annotations/seed-004-kiev",
+            "/annotations/{id}",
+            None,
+            200,
+        ),
+        (Method::GET, "/annotations/", "/annotations/", None, 200),
+        (
+            Method::GET,
+            "/annotations/?page=0",
+            "/annotations/",
+            None,
+            200,
+        ),
+        (Method::GET, "/api/articles", "/api/articles", None, 200),
+        (
+            Method::GET,
+            "/api/search?q=nations",
+            "/api/search",
+            None,
+            200,
+        ),
+        (Method::GET, "/api/queue", "/api/queue", None, 200),
+        (Method::GET, "/api/events?limit=5", "/api/events", None, 200),
+        (
+            Method::GET,
+            "/annotations/no-such-thing",
+            "/annotations/{id}",
+            None,
+            404,
+        ),
+        (
+            Method::POST,
+            "/api/annotations/seed-004-kiev/assignee",
+            "/api/annotations/{id}/assignee",
+            Some(json!({ "assignee": "nobody-of-this-desk" })),
+            422,
+        ),
+    ];
+    for (method, url, pattern, body, status) in cases {
+        check(&app, &doc, method, url, pattern, body, status).await;
+    }
+    // The documented example creates an annotation, and the answer is the documented shape.
+    let (schema, example) = request_schema(&doc, "post", "/annotations/");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    assert!(validator.is_valid(&example), "{example:#}");
+    assert!(!validator.is_valid(&json!({ "motivation": "assessing" })));
+    check(
+        &app,
+        &doc,
+        Method::POST,
+        "/annotations/",
+        "/annotations/",
+        Some(example),
+        201,
+    )
+    .await;
+
+    // A claim, from the documented example, then the list.
+    let (_, example) = request_schema(&doc, "post", "/api/claims");
+    check(
+        &app,
+        &doc,
+        Method::POST,
+        "/api/claims",
+        "/api/claims",
+        Some(example),
+        201,
+    )
+    .await;
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        "/api/claims",
+        "/api/claims",
+        None,
+        200,
+    )
+    .await;
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        "/api/style-rules",
+        "/api/style-rules",
+        None,
+        200,
+    )
+    .await;
+
+    let articles = app.get_json("/api/articles").await;
+    let first = articles["articles"][0]["id"].as_str().unwrap().to_owned();
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        &format!("/api/articles/{first}"),
+        "/api/articles/{id}",
+        None,
+        200,
+    )
+    .await;
+    for (url, pattern) in [
+        (
+            format!("/api/articles/{first}/versions/1"),
+            "/api/articles/{id}/versions/{n}",
+        ),
+        (
+            format!("/articles/{first}/versions/1"),
+            "/articles/{id}/versions/{n}",
+        ),
+        (format!("/articles/{first}"), "/articles/{id}"),
+        (
+            format!("/api/articles/{first}/anchors"),
+            "/api/articles/{id}/anchors",
+        ),
+    ] {
+        check(&app, &doc, Method::GET, &url, pattern, None, 200).await;
+    }
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        &format!("/articles/{first}/annotations/"),
+        "/articles/{article}/annotations/",
+        None,
+        200,
+    )
+    .await;
+    // An import of nothing, by an admin.
+    check_as(
+        &app,
+        CHIARA,
+        &doc,
+        Method::POST,
+        "/api/import/hypothesis",
+        "/api/import/hypothesis",
+        Some(json!([])),
+        200,
+    )
+    .await;
+    // A new version: the article with how its annotations were re-anchored.
+    let text = app.article_text(&first).await + "\nA paragraph added later.";
+    check(
+        &app,
+        &doc,
+        Method::POST,
+        &format!("/api/articles/{first}/versions"),
+        "/api/articles/{id}/versions",
+        Some(json!({ "text": text })),
+        201,
+    )
+    .await;
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        &format!("/api/articles/{first}/anchors"),
+        "/api/articles/{id}/anchors",
+        None,
+        200,
+    )
+    .await;
+}
