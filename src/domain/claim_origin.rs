@@ -197,20 +197,36 @@ mod tests {
         assert!(origin("Donald Trump", None, Some("2025-02-24T15:30:00Z"))
             .check()
             .is_ok());
-        assert!(origin("  ", None, None).check().is_err());
-        assert!(origin(&"x".repeat(201), None, None).check().is_err());
-        assert!(origin("A", Some("ftp://x.org/"), None).check().is_err());
-        assert!(origin("A", Some("javascript:alert(1)"), None)
-            .check()
-            .is_err());
+        // Each refusal names the term a person must fix.
+        let refused_on = |origin: ClaimOrigin| match origin.check() {
+            Err(DomainError::Invalid { field, .. }) => field,
+            other => panic!("{origin:?} was not refused as invalid: {other:?}"),
+        };
+        assert_eq!(refused_on(origin("  ", None, None)), "claimant.name");
+        assert_eq!(
+            refused_on(origin(&"x".repeat(201), None, None)),
+            "claimant.name"
+        );
+        assert_eq!(
+            refused_on(origin("A", Some("ftp://x.org/"), None)),
+            "claimant.url"
+        );
+        assert_eq!(
+            refused_on(origin("A", Some("javascript:alert(1)"), None)),
+            "claimant.url"
+        );
         for bad in ["24/02/2025", "2025-02-30", "2025-2-4", "yesterday"] {
-            assert!(origin("A", None, Some(bad)).check().is_err(), "{bad}");
+            assert_eq!(
+                refused_on(origin("A", None, Some(bad))),
+                "claimDate",
+                "{bad}"
+            );
         }
         let long = ClaimOrigin {
             summary: Some("y".repeat(201)),
             ..ClaimOrigin::default()
         };
-        assert!(long.check().is_err());
+        assert_eq!(refused_on(long), "claimSummary");
         assert_eq!(ClaimOrigin::default().or_none(), None);
     }
 
