@@ -56,10 +56,10 @@ impl DumpLine {
         }
     }
 
-    /// A line as it may leave the server: without a token's hash.
+    /// A line as it may leave the server: without a token's hash or a webhook's secret.
     pub fn public(record: &EventRecord) -> Self {
         Self {
-            data: crate::identity::public_data(record),
+            data: crate::feed::public_data(record),
             ..Self::from_record(record)
         }
     }

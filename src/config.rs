@@ -54,6 +54,8 @@ pub struct Limits {
     /// saved and unloaded then, and loaded again by the next request.
     pub document_idle: Duration,
     pub content: ContentLimits,
+    /// How webhooks are delivered: timeouts, retries, leases.
+    pub webhooks: crate::webhooks::Policy,
 }
 
 impl Default for Limits {
@@ -71,6 +73,7 @@ impl Default for Limits {
             max_connections_per_user: 32,
             document_idle: Duration::from_secs(300),
             content: ContentLimits::default(),
+            webhooks: crate::webhooks::Policy::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod desk;
 pub mod documents;
 pub mod domain;
 pub mod exports;
+pub mod feed;
 pub mod history;
 pub mod http;
 pub mod hypothesis;
@@ -27,6 +28,7 @@ pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod w3c;
+pub mod webhooks;
 
 #[cfg(test)]
 mod properties;

@@ -17,6 +17,7 @@ use crate::seeds::{self, SeedReport};
 use crate::store::{Location, Store};
 use crate::telemetry;
 use crate::w3c::Renderer;
+use crate::webhooks::{self, Webhooks};
 
 /// `glossa serve`: builds the server, says where it listens and how to sign in, and serves
 /// until a signal stops it.
@@ -106,6 +107,8 @@ impl Application {
             .await
             .context("waiting for other servers of this desk to finish starting")?;
         let users = Users::open(&store.log).context("reading the desk's users")?;
+        let webhooks = Webhooks::open(&store.log, store.webhooks.clone())
+            .context("reading the desk's webhook subscriptions")?;
         // Before binding: a desk that may not listen here refuses without touching the port.
         let opening = open_desk(&settings, &store, &users).await?;
         let listener = TcpListener::bind(settings.addr)
@@ -126,15 +129,17 @@ impl Application {
         // With a shared log, loaded documents and the users directory hear of what other
         // processes append.
         if desk.store().database().is_some() {
-            follow_the_log(&desk, &users);
+            follow_the_log(&desk, &users, &webhooks);
             desk.documents().follow_presence();
         }
         let seeded = prepare(&desk, &opening).await?;
         drop(startup);
+        webhooks::deliver::start(webhooks.clone(), settings.limits.webhooks);
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let state = AppState {
             desk: desk.clone(),
             users: users.clone(),
+            webhooks,
             renderer: Renderer::new(&base_url, users.clone())
                 .with_read_model(desk.store().read_model.clone()),
             limits: settings.limits,
@@ -229,16 +234,18 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 }
 
 /// Reads what the shared log gains (other processes' events, and this one's) once, and hands
-/// it to the users directory and the loaded documents.
-fn follow_the_log(desk: &Desk, users: &Users) {
-    let (mut appended, documents, users) = (
+/// it to the users directory, the webhook subscriptions and the loaded documents.
+fn follow_the_log(desk: &Desk, users: &Users, webhooks: &Webhooks) {
+    let (mut appended, documents, users, webhooks) = (
         desk.store().log.appended(),
         desk.documents().clone(),
         users.clone(),
+        webhooks.clone(),
     );
     tokio::spawn(async move {
         while let Some(records) = appended.next().await {
             users.fold_appended(&records);
+            webhooks.fold_appended(&records);
             documents.hand_over(records).await;
         }
     });

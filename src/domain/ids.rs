@@ -168,6 +168,8 @@ pub enum StreamId {
     Request(EventId),
     /// Who may use the desk: users, their roles, and their tokens (hashed).
     Access,
+    /// The desk's webhook subscriptions.
+    Webhooks,
 }
 
 impl StreamId {
@@ -184,6 +186,7 @@ impl StreamId {
                 .map(|uuid| Self::Request(EventId(uuid)))
                 .map_err(|_| bad()),
             "access" if id == "control" => Ok(Self::Access),
+            "webhook" if id == "subscriptions" => Ok(Self::Webhooks),
             _ => Err(bad()),
         }
     }
@@ -199,6 +202,7 @@ impl fmt::Display for StreamId {
             Self::Style => f.write_str("style-rules"),
             Self::Request(id) => write!(f, "request-{id}"),
             Self::Access => f.write_str("access-control"),
+            Self::Webhooks => f.write_str("webhook-subscriptions"),
         }
     }
 }

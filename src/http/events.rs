@@ -7,12 +7,10 @@ use std::future::Future;
 use actix_web::http::{header, Method};
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::clock::timestamp;
 use crate::desk::Desk;
 use crate::store::EventRecord;
 
@@ -117,20 +115,6 @@ impl EventQuery {
     }
 }
 
-/// The article an event concerns, if any.
-fn article_of(record: &EventRecord) -> Option<String> {
-    record
-        .data
-        .get("article")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| {
-            record.data["annotation"]["targets"][0]["article"]
-                .as_str()
-                .map(str::to_owned)
-        })
-}
-
 fn annotation_of(record: &EventRecord) -> Option<String> {
     record
         .data
@@ -152,7 +136,7 @@ impl Filter {
             && self
                 .article
                 .as_ref()
-                .is_none_or(|a| article_of(record).as_ref() == Some(a))
+                .is_none_or(|a| crate::feed::article_of(record).as_ref() == Some(a))
             && self
                 .annotation
                 .as_ref()
@@ -161,28 +145,7 @@ impl Filter {
 
     /// The JSON form of an event.
     fn view(&self, record: &EventRecord) -> Value {
-        let mut event = json!({
-            "seq": record.seq,
-            "id": record.id.to_string(),
-            "type": record.event_type,
-            "schema": record.schema,
-            "stream": record.stream.to_string(),
-            "version": record.version,
-            "article": article_of(record),
-            "actor": record.actor.as_str(),
-            "at": timestamp(record.at),
-            // Never a token's hash.
-            "data": crate::identity::public_data(record),
-        });
-        if let Some(change) = &record.change {
-            event["change_hash"] = record.data["hash"].clone();
-            if self.with_change {
-                event["change"] = base64::engine::general_purpose::STANDARD
-                    .encode(change)
-                    .into();
-            }
-        }
-        event
+        crate::feed::event_json(record, self.with_change)
     }
 }
 

@@ -116,6 +116,7 @@ admin_tasks! {
     RevokeTokens => "revoke tokens",
     ChangeStyle => "change the house style",
     ImportAnnotations => "import annotations",
+    ManageWebhooks => "manage webhooks",
 }
 
 /// The `{id}` of an annotation's path; one that cannot be an id names no annotation (404).

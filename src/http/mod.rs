@@ -26,6 +26,7 @@ mod search;
 mod style;
 mod sync_socket;
 mod web_ui;
+mod webhooks;
 
 use actix_web::http::Method;
 use actix_web::middleware::DefaultHeaders;
@@ -46,6 +47,7 @@ pub use web_ui::{Asset, ASSETS as WEB_ASSETS};
 pub struct AppState {
     pub desk: Desk,
     pub users: Users,
+    pub webhooks: crate::webhooks::Webhooks,
     pub renderer: Renderer,
     pub limits: Limits,
     /// This server's peer id and storage id on `/sync`.
@@ -124,6 +126,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(style::routes)
         .configure(import::routes)
         .configure(search::routes)
+        .configure(webhooks::routes)
         .configure(openapi::routes)
         .configure(web_ui::routes);
 }

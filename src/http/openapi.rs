@@ -560,6 +560,68 @@ struct ImportReport {
     already_imported: u64,
 }
 
+/// A webhook subscription (`/api/webhooks`); `secret` only in the answer that creates it.
+#[derive(Serialize, ToSchema)]
+struct Webhook {
+    id: String,
+    url: String,
+    /// Event types delivered; empty for every type.
+    types: Vec<String>,
+    /// Articles whose events are delivered; empty for every article's.
+    articles: Vec<String>,
+    description: Option<String>,
+    #[schema(pattern = "^(active|paused)$")]
+    status: String,
+    /// Why and since when it is paused, and the event it stopped at (`seq`), if any.
+    paused: Option<WebhookPause>,
+    created_by: String,
+    created: String,
+    /// The log position delivered up to (events after it are still to be delivered).
+    cursor: u64,
+    last_attempt: Option<WebhookAttempt>,
+    /// The signing secret (`whsec_…`): in the 201 of a new subscription only, null on a retry.
+    #[schema(nullable)]
+    secret: Option<String>,
+    /// On a retried create: why the secret is not there.
+    note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct WebhookPause {
+    reason: String,
+    at: String,
+    seq: Option<u64>,
+}
+
+/// One attempt to deliver one event.
+#[derive(Serialize, ToSchema)]
+struct WebhookAttempt {
+    seq: u64,
+    event_id: String,
+    #[schema(rename = "type")]
+    kind: String,
+    /// 1 for the first try of this event.
+    attempt: u32,
+    at: String,
+    /// The receiver's HTTP status, if it answered.
+    status: Option<u16>,
+    ok: bool,
+    error: Option<String>,
+    millis: u32,
+}
+
+/// `GET /api/webhooks`.
+#[derive(Serialize, ToSchema)]
+struct WebhookList {
+    items: Vec<Webhook>,
+}
+
+/// `GET /api/webhooks/{id}/deliveries`: newest first.
+#[derive(Serialize, ToSchema)]
+struct WebhookAttempts {
+    items: Vec<WebhookAttempt>,
+}
+
 fn role_schema() -> Schema {
     named_enum(
         "What the user may do",
@@ -667,7 +729,13 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Imported,
         ImportReport,
         HistoryEntry,
-        History
+        History,
+        super::webhooks::CreateWebhook,
+        Webhook,
+        WebhookPause,
+        WebhookAttempt,
+        WebhookList,
+        WebhookAttempts
     ))
 )]
 struct Schemas;
@@ -1085,6 +1153,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/style-rules", Get, op("style", "The house-style term list").json(schema_ref("StyleRules"))),
         ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("`rules`"), None).json(schema_ref("StyleRules"))),
         ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", loose("A Hypothesis search result or an array of rows"), None).json(schema_ref("ImportReport"))),
+        ("/api/webhooks", Get, op("webhooks", "Webhook subscriptions (admins)").json(schema_ref("WebhookList"))),
+        ("/api/webhooks", Post, op("webhooks", "Subscribe a URL to events (admins); the answer holds the signing secret, shown once").body("application/json", schema_ref("CreateWebhook"), Some(json!({"url": "https://hooks.example.org/glossa", "types": ["annotation.created", "annotation.status_changed"], "articles": ["twenty-six-nations-pledge"]}))).ok("201", "application/json", Some(schema_ref("Webhook")), None)),
+        ("/api/webhooks/{id}", Get, op("webhooks", "One subscription, with its cursor and last attempt (admins)").path("id", "The subscription's id").json(schema_ref("Webhook"))),
+        ("/api/webhooks/{id}", Delete, op("webhooks", "Unsubscribe (admins)").path("id", "The subscription's id").empty("204")),
+        ("/api/webhooks/{id}/pause", Post, op("webhooks", "Pause deliveries (admins)").path("id", "The subscription's id").json(schema_ref("Webhook"))),
+        ("/api/webhooks/{id}/resume", Post, op("webhooks", "Resume deliveries from the cursor (admins)").path("id", "The subscription's id").json(schema_ref("Webhook"))),
+        ("/api/webhooks/{id}/deliveries", Get, op("webhooks", "The latest delivery attempts, newest first (admins)").path("id", "The subscription's id").query("limit", typed(Type::Integer), "1–100, default 50").json(schema_ref("WebhookAttempts"))),
         ("/api/search", Get, op("search", "Search annotations and articles")
             .query("q", typed(Type::String), "Words, \"phrases\"; the last word also matches as a prefix")
             .query("type", string_enum(&["annotation", "article"]), "Only annotations or articles")

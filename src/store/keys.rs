@@ -11,6 +11,8 @@ pub const LOG_TREE: &str = "log";
 pub const READ_MODEL_TREE: &str = "read_model";
 pub const SNAPSHOT_TREE: &str = "snapshots";
 pub const META_TREE: &str = "meta";
+/// Webhook cursors and attempts (`store::webhooks`); not derived, so never dropped.
+pub const WEBHOOKS_TREE: &str = "webhooks";
 
 // Prefixes in the log tree.
 const EVENT: u8 = 0x01;

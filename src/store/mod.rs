@@ -15,6 +15,7 @@ mod postgres;
 mod read_model;
 mod record;
 mod snapshots;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
@@ -28,6 +29,7 @@ pub use read_model::{
 };
 pub use record::{EventRecord, NewEvent};
 pub use snapshots::{Snapshot, Snapshots};
+pub use webhooks::{Attempt, Deliveries, ATTEMPTS_KEPT};
 
 /// The on-disk layout version this build writes. Layout 2 stopped storing stream heads (they
 /// are derived from the stream index); a layout-1 directory opens as is and is marked 2, so an
@@ -57,6 +59,8 @@ pub struct Store {
     pub log: EventLog,
     pub read_model: ReadModel,
     pub snapshots: Snapshots,
+    /// Webhook cursors, leases and attempts.
+    pub webhooks: Deliveries,
     meta: sled::Tree,
     /// The desk's PostgreSQL, when the log is kept there.
     database: Option<Database>,
@@ -135,6 +139,7 @@ impl Store {
         };
         let read_model = ReadModel::open(&db)?;
         let snapshots = Snapshots::open(&db)?;
+        let webhooks = Deliveries::open(&db, database.as_ref())?;
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
         let log = EventLog::open(db.open_tree(keys::LOG_TREE)?, sink, committed_tx)?;
         if let Some(database) = &database {
@@ -158,6 +163,7 @@ impl Store {
             log,
             read_model,
             snapshots,
+            webhooks,
             meta,
             database,
         })

@@ -43,3 +43,4 @@ mod unload;
 mod versions;
 mod w3c;
 mod web_ui;
+mod webhooks;

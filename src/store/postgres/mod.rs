@@ -17,6 +17,7 @@ mod schema;
 mod scratch;
 mod settings;
 mod signals;
+mod webhooks;
 #[cfg(test)]
 mod writer_tests;
 

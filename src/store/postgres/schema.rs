@@ -8,8 +8,14 @@ use super::pg_error as unreachable;
 use crate::store::StoreError;
 
 /// Every migration, in order; a migration is never edited once released.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "the event log", include_str!("migrations/0001_log.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "the event log", include_str!("migrations/0001_log.sql")),
+    (
+        2,
+        "webhook cursors",
+        include_str!("migrations/0002_webhooks.sql"),
+    ),
+];
 
 /// The advisory lock that migrations (and other once-per-desk work) run under.
 const MIGRATION_LOCK: i64 = 0x676c_6f73_7361_0001;

@@ -1,0 +1,499 @@
+//! Webhooks against a local receiver that fails, times out and recovers: every event the
+//! filter keeps is delivered at least once and in log order, signatures verify, a paused
+//! subscription resumes from its cursor, and nothing is delivered that the filter excludes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tokio::sync::mpsc;
+
+use crate::helpers::{id_of, spawn_app, spawn_app_with, TestApp, ALICE, ARTICLE, CHIARA};
+
+/// Another seed article, whose events a filter on [`ARTICLE`] excludes.
+const OTHER: &str = "macron-align-europe-trump";
+/// Long enough for a loaded machine; a test that waits this long has failed.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How the receiver answers one request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Answer {
+    Status(u16),
+    /// Never answers: the sender's timeout ends it.
+    Hang,
+}
+
+/// One request the receiver got, and how it answered.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+    answer: Answer,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    fn seq(&self) -> u64 {
+        self.json()["data"]["seq"].as_u64().expect("data.seq")
+    }
+
+    fn ok(&self) -> bool {
+        matches!(self.answer, Answer::Status(s) if (200..300).contains(&s))
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    /// Answers to give next, per path; then `usual`.
+    next: HashMap<String, VecDeque<Answer>>,
+    usual: HashMap<String, Answer>,
+}
+
+/// A webhook receiver on a free local port.
+struct Receiver {
+    base: String,
+    script: Arc<Mutex<Script>>,
+    got: mpsc::UnboundedReceiver<Received>,
+    seen: Vec<Received>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let script = Arc::new(Mutex::new(Script::default()));
+        let (tx, got) = mpsc::unbounded_channel();
+        let (s, t) = (script.clone(), tx);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = HttpServer::new(move || {
+            let (script, tx) = (s.clone(), t.clone());
+            App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+                let (script, tx) = (script.clone(), tx.clone());
+                async move {
+                    let path = req.path().to_owned();
+                    let answer = {
+                        let mut script = script.lock().unwrap();
+                        let next = script.next.get_mut(&path).and_then(VecDeque::pop_front);
+                        next.or_else(|| script.usual.get(&path).copied())
+                            .unwrap_or(Answer::Status(200))
+                    };
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+                        .collect();
+                    let _ = tx.send(Received {
+                        path,
+                        headers,
+                        body: body.to_vec(),
+                        answer,
+                    });
+                    match answer {
+                        Answer::Status(s) => {
+                            HttpResponse::build(actix_web::http::StatusCode::from_u16(s).unwrap())
+                                .finish()
+                        }
+                        Answer::Hang => std::future::pending().await,
+                    }
+                }
+            }))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .disable_signals()
+        .run();
+        tokio::spawn(server);
+        Self {
+            base,
+            script,
+            got,
+            seen: Vec::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn answer_next(&self, path: &str, answers: &[Answer]) {
+        let mut script = self.script.lock().unwrap();
+        script
+            .next
+            .entry(path.to_owned())
+            .or_default()
+            .extend(answers.iter().copied());
+    }
+
+    fn answer_always(&self, path: &str, answer: Answer) {
+        self.script
+            .lock()
+            .unwrap()
+            .usual
+            .insert(path.to_owned(), answer);
+    }
+
+    /// Waits until `done` holds for what `path` received, and answers those requests.
+    async fn wait_for(&mut self, path: &str, done: impl Fn(&[&Received]) -> bool) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let mine: Vec<&Received> = self.seen.iter().filter(|r| r.path == path).collect();
+            if done(&mine) {
+                return mine.into_iter().cloned().collect();
+            }
+            match tokio::time::timeout_at(deadline, self.got.recv()).await {
+                Ok(Some(received)) => self.seen.push(received),
+                _ => panic!(
+                    "{path} did not get what the test waits for; it got {:?}",
+                    mine.iter().map(|r| (r.seq(), r.answer)).collect::<Vec<_>>()
+                ),
+            }
+        }
+    }
+}
+
+/// The sequence numbers first delivered successfully, in the order they were.
+fn delivered(received: &[Received]) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    for r in received.iter().filter(|r| r.ok()) {
+        if !seqs.contains(&r.seq()) {
+            seqs.push(r.seq());
+        }
+    }
+    seqs
+}
+
+/// Checks the Standard Webhooks signature of a request, with its own HMAC.
+fn verify(secret: &str, received: &Received) {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").expect("a whsec_ secret"))
+        .unwrap();
+    let id = &received.headers["webhook-id"];
+    let timestamp = &received.headers["webhook-timestamp"];
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&received.body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    let signatures: Vec<&str> = received.headers["webhook-signature"].split(' ').collect();
+    assert!(
+        signatures.contains(&expected.as_str()),
+        "the signature {signatures:?} is not {expected}"
+    );
+    let sent: i64 = timestamp.parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - sent).abs() < 600);
+}
+
+async fn comment(app: &TestApp, article: &str, exact: &str) -> (String, u64) {
+    let body = json!({
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "type": "Annotation",
+        "motivation": "commenting",
+        "bodyValue": "Worth a second look.",
+        "target": {
+            "source": format!("/articles/{article}"),
+            "selector": {"type": "TextQuoteSelector", "exact": exact}
+        }
+    });
+    let response = app.post_annotation("/annotations/", &body, ALICE).await;
+    assert_eq!(response.status(), 201);
+    let id = id_of(&response);
+    let seq = seq_of(app, "annotation.created", &id);
+    (id, seq)
+}
+
+/// Where the last event of `event_type` about annotation `id` is in the log.
+fn seq_of(app: &TestApp, event_type: &str, id: &str) -> u64 {
+    app.events()
+        .iter()
+        .rev()
+        .find(|e| e.event_type == event_type && e.data.to_string().contains(id))
+        .unwrap_or_else(|| panic!("no {event_type} about {id}"))
+        .seq
+}
+
+async fn subscribe(app: &TestApp, body: Value) -> Value {
+    let response = app.post_json("/api/webhooks", &body, CHIARA).await;
+    assert_eq!(response.status(), 201, "{body}");
+    response.json().await.unwrap()
+}
+
+async fn subscription(app: &TestApp, id: &str) -> Value {
+    app.json_as(Method::GET, &format!("/api/webhooks/{id}"), Some(CHIARA))
+        .await
+}
+
+/// Waits until the subscription's status is `status`.
+async fn wait_status(app: &TestApp, id: &str, status: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let now = subscription(app, id).await;
+        if now["status"] == status {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{id} never became {status}: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn quick(settings: &mut glossa::config::Settings) {
+    settings.limits.webhooks = glossa::webhooks::Policy {
+        timeout: Duration::from_millis(500),
+        first_retry: Duration::from_millis(50),
+        growth: 2,
+        longest: Duration::from_millis(200),
+        attempts: 3,
+        lease: Duration::from_secs(3),
+    };
+}
+
+#[tokio::test]
+async fn deliveries_survive_failures_and_timeouts_in_order_signed_and_filtered() {
+    let app = spawn_app_with(quick).await;
+    let mut receiver = Receiver::start().await;
+    let created = subscribe(
+        &app,
+        json!({
+            "url": receiver.url("/hook"),
+            "types": ["annotation.created", "annotation.status_changed"],
+            "articles": [ARTICLE],
+        }),
+    )
+    .await;
+    let (id, secret) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["secret"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(created["status"], "active");
+    // The first event fails once, then the receiver does not answer in time, then takes it.
+    receiver.answer_next("/hook", &[Answer::Status(500), Answer::Hang]);
+    let (first, first_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    let (_, other_seq) = comment(&app, OTHER, "Align Europe").await;
+    let (_, second_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    let status = app
+        .post_json(
+            &format!("/api/annotations/{first}/status"),
+            &json!({"status": "in_review"}),
+            ALICE,
+        )
+        .await;
+    assert_eq!(status.status(), 200);
+    let status_seq = seq_of(&app, "annotation.status_changed", &first);
+
+    let got = receiver
+        .wait_for("/hook", |r| r.iter().filter(|r| r.ok()).count() >= 3)
+        .await;
+    assert_eq!(delivered(&got), vec![first_seq, second_seq, status_seq]);
+    assert!(
+        !got.iter().any(|r| r.seq() == other_seq),
+        "the other article's event was sent"
+    );
+    let answers: Vec<Answer> = got.iter().map(|r| r.answer).collect();
+    assert_eq!(
+        answers[..3],
+        [Answer::Status(500), Answer::Hang, Answer::Status(200)]
+    );
+    // Retries carry the same message id; each delivery is signed; the body is the feed's event.
+    let ids: Vec<&String> = got[..3].iter().map(|r| &r.headers["webhook-id"]).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]));
+    assert_ne!(got[3].headers["webhook-id"], *ids[0]);
+    for r in &got {
+        verify(&secret, r);
+        assert_eq!(r.json()["type"], r.json()["data"]["type"]);
+        assert_eq!(r.json()["data"]["article"], ARTICLE);
+    }
+    assert_eq!(got[3].json()["type"], "annotation.created");
+    assert_eq!(
+        got.last().unwrap().json()["type"],
+        "annotation.status_changed"
+    );
+
+    // The delivery log has the failures, with what went wrong, newest first.
+    let log = app
+        .json_as(
+            Method::GET,
+            &format!("/api/webhooks/{id}/deliveries"),
+            Some(CHIARA),
+        )
+        .await;
+    let items = log["items"].as_array().unwrap();
+    let of_first: Vec<&Value> = items.iter().filter(|a| a["seq"] == first_seq).collect();
+    assert_eq!(of_first.len(), 3, "{log}");
+    assert_eq!(of_first[2]["status"], 500);
+    assert_eq!(of_first[2]["attempt"], 1);
+    assert!(
+        of_first[1]["error"].as_str().unwrap().contains("no answer"),
+        "{log}"
+    );
+    assert_eq!(of_first[0]["ok"], true);
+
+    // A receiver that keeps failing pauses the subscription at the event it could not take.
+    receiver.answer_always("/hook", Answer::Status(503));
+    let (_, stuck_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    let paused = wait_status(&app, &id, "paused").await;
+    assert_eq!(paused["paused"]["seq"], stuck_seq, "{paused}");
+    assert!(paused["paused"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("3 attempts"));
+    let (_, later_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    // Resumed, it starts again from the event it stopped at, and goes on in order.
+    receiver.answer_always("/hook", Answer::Status(204));
+    let resumed = app
+        .post_json(&format!("/api/webhooks/{id}/resume"), &json!({}), CHIARA)
+        .await;
+    assert_eq!(resumed.status(), 200);
+    let got = receiver
+        .wait_for("/hook", |r| {
+            r.iter().any(|r| r.ok() && r.seq() == later_seq)
+        })
+        .await;
+    assert_eq!(
+        delivered(&got),
+        vec![first_seq, second_seq, status_seq, stuck_seq, later_seq]
+    );
+    let failures = got
+        .iter()
+        .filter(|r| r.seq() == stuck_seq && !r.ok())
+        .count();
+    assert_eq!(failures, 3);
+    let now = subscription(&app, &id).await;
+    assert_eq!(now["cursor"], later_seq);
+    assert!(now.get("secret").is_none_or(Value::is_null), "{now}");
+
+    // Unsubscribed, it gets nothing more: a second subscription shows the event went out.
+    let gone = app
+        .request(Method::DELETE, &format!("/api/webhooks/{id}"), Some(CHIARA))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    subscribe(&app, json!({"url": receiver.url("/all")})).await;
+    let (_, last_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    let all = receiver
+        .wait_for("/all", |r| r.iter().any(|r| r.seq() == last_seq))
+        .await;
+    assert!(all.iter().all(|r| r.seq() > later_seq));
+    let hook: Vec<&Received> = receiver.seen.iter().filter(|r| r.path == "/hook").collect();
+    assert!(hook.iter().all(|r| r.seq() <= later_seq));
+    // The catch-all subscription gets every domain event, but never a subscription's own.
+    assert!(receiver
+        .seen
+        .iter()
+        .all(|r| !r.json()["type"].as_str().unwrap().starts_with("webhook.")));
+}
+
+#[tokio::test]
+async fn subscriptions_are_for_admins_checked_and_their_secret_is_shown_once() {
+    let app = spawn_app().await;
+    let before = app.log_head();
+    let refused = |status: u16, body: Value, token: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.post_json("/api/webhooks", &body, token).await;
+            assert_eq!(response.status(), status, "{body}");
+            response.text().await.unwrap()
+        }
+    };
+    refused(403, json!({"url": "http://127.0.0.1:9/x"}), ALICE).await;
+    let bad = [
+        (json!({"url": "ftp://127.0.0.1/x"}), "http://"),
+        (json!({"url": "not an address"}), "absolute"),
+        (
+            json!({"url": "http://127.0.0.1:9/x", "types": ["annotation.made"]}),
+            "annotation.created",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/x", "articles": ["No Such/Slug"]}),
+            "articles",
+        ),
+    ];
+    for (body, says) in bad {
+        let text = refused(422, body, CHIARA).await;
+        assert!(text.contains(says), "{text}");
+    }
+    refused(
+        400,
+        json!({"url": "http://127.0.0.1:9/x", "filter": 1}),
+        CHIARA,
+    )
+    .await;
+    assert_eq!(
+        app.log_head(),
+        before,
+        "a refused subscription wrote something"
+    );
+    let missing = app
+        .json_as(
+            Method::GET,
+            "/api/webhooks/00000000-0000-0000-0000-000000000000",
+            Some(CHIARA),
+        )
+        .await;
+    assert!(
+        missing["detail"].as_str().unwrap().contains("no webhook"),
+        "{missing}"
+    );
+
+    // Created with a key: the secret is in the 201, and nowhere after.
+    let body = json!({"url": "http://127.0.0.1:9/hook", "description": "newsletter"});
+    let send = || {
+        app.request(Method::POST, "/api/webhooks", Some(CHIARA))
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", "webhook-1")
+            .body(body.to_string())
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    let first: Value = first.json().await.unwrap();
+    let secret = first["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert!(again["secret"].is_null());
+    let listed = app
+        .json_as(Method::GET, "/api/webhooks", Some(CHIARA))
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["description"], "newsletter");
+    let feed = app
+        .json_as(
+            Method::GET,
+            "/api/events?type=webhook.subscribed",
+            Some(CHIARA),
+        )
+        .await;
+    let feed = feed.to_string();
+    assert!(feed.contains("127.0.0.1:9/hook"), "{feed}");
+    assert!(!feed.contains(&secret), "the feed shows the secret");
+    for path in [
+        "/api/webhooks",
+        &format!("/api/webhooks/{}", first["id"].as_str().unwrap()),
+    ] {
+        let viewer = app
+            .request(Method::GET, path, Some(ALICE))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(viewer.status(), 403);
+    }
+}
