@@ -22,6 +22,8 @@ use super::{ApiError, AppState, Caller};
 pub const HEADER: &str = "Idempotency-Key";
 
 /// What to do with a POST.
+// Made once per request and matched at once: boxing the desk would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Attempt {
     /// Carry it out through this desk (scoped to the key, if one was sent).
     Run(Desk),

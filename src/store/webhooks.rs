@@ -45,7 +45,11 @@ impl Attempt {
 
 /// The desk's webhook delivery state; cheap to clone.
 #[derive(Clone)]
-pub enum Deliveries {
+pub struct Deliveries {
+    backend: Arc<Backend>,
+}
+
+enum Backend {
     Embedded {
         tree: sled::Tree,
         /// One process owns a sled directory; leases are held in it.
@@ -71,12 +75,15 @@ fn attempts_prefix(subscription: Uuid) -> Vec<u8> {
 
 impl Deliveries {
     pub(super) fn open(db: &sled::Db, database: Option<&Database>) -> Result<Self, StoreError> {
-        Ok(match database {
-            Some(database) => Deliveries::Shared(database.clone()),
-            None => Deliveries::Embedded {
+        let backend = match database {
+            Some(database) => Backend::Shared(database.clone()),
+            None => Backend::Embedded {
                 tree: db.open_tree(super::keys::WEBHOOKS_TREE)?,
                 holders: Arc::default(),
             },
+        };
+        Ok(Self {
+            backend: Arc::new(backend),
         })
     }
 
@@ -90,11 +97,9 @@ impl Deliveries {
         start: u64,
         lease: Duration,
     ) -> Result<Option<u64>, StoreError> {
-        match self {
-            Deliveries::Shared(database) => {
-                database.claim(subscription, holder, start, lease).await
-            }
-            Deliveries::Embedded { tree, holders } => {
+        match &*self.backend {
+            Backend::Shared(database) => database.claim(subscription, holder, start, lease).await,
+            Backend::Embedded { tree, holders } => {
                 {
                     let mut holders = holders.lock().expect("holders lock");
                     let current = holders.entry(subscription).or_insert(holder);
@@ -119,11 +124,9 @@ impl Deliveries {
         seq: u64,
         lease: Duration,
     ) -> Result<bool, StoreError> {
-        match self {
-            Deliveries::Shared(database) => {
-                database.advance(subscription, holder, seq, lease).await
-            }
-            Deliveries::Embedded { tree, holders } => {
+        match &*self.backend {
+            Backend::Shared(database) => database.advance(subscription, holder, seq, lease).await,
+            Backend::Embedded { tree, holders } => {
                 if holders.lock().expect("holders lock").get(&subscription) != Some(&holder) {
                     return Ok(false);
                 }
@@ -140,9 +143,9 @@ impl Deliveries {
 
     /// Gives the subscription up, so another process may take it at once.
     pub async fn release(&self, subscription: Uuid, holder: Uuid) -> Result<(), StoreError> {
-        match self {
-            Deliveries::Shared(database) => database.release(subscription, holder).await,
-            Deliveries::Embedded { holders, .. } => {
+        match &*self.backend {
+            Backend::Shared(database) => database.release(subscription, holder).await,
+            Backend::Embedded { holders, .. } => {
                 let mut holders = holders.lock().expect("holders lock");
                 if holders.get(&subscription) == Some(&holder) {
                     holders.remove(&subscription);
@@ -154,9 +157,9 @@ impl Deliveries {
 
     /// Where delivery has got to, if it has started.
     pub async fn cursor(&self, subscription: Uuid) -> Result<Option<u64>, StoreError> {
-        match self {
-            Deliveries::Shared(database) => database.cursor(subscription).await,
-            Deliveries::Embedded { tree, .. } => Ok(tree
+        match &*self.backend {
+            Backend::Shared(database) => database.cursor(subscription).await,
+            Backend::Embedded { tree, .. } => Ok(tree
                 .get(cursor_key(subscription))?
                 .map(|v| super::keys::u64_at(&v, 0))),
         }
@@ -164,9 +167,9 @@ impl Deliveries {
 
     /// Records an attempt, keeping the latest [`ATTEMPTS_KEPT`].
     pub async fn record(&self, subscription: Uuid, attempt: &Attempt) -> Result<(), StoreError> {
-        match self {
-            Deliveries::Shared(database) => database.record(subscription, attempt).await,
-            Deliveries::Embedded { tree, .. } => {
+        match &*self.backend {
+            Backend::Shared(database) => database.record(subscription, attempt).await,
+            Backend::Embedded { tree, .. } => {
                 let prefix = attempts_prefix(subscription);
                 let next = tree
                     .scan_prefix(&prefix)
@@ -195,9 +198,9 @@ impl Deliveries {
         subscription: Uuid,
         limit: usize,
     ) -> Result<Vec<Attempt>, StoreError> {
-        match self {
-            Deliveries::Shared(database) => database.attempts(subscription, limit).await,
-            Deliveries::Embedded { tree, .. } => tree
+        match &*self.backend {
+            Backend::Shared(database) => database.attempts(subscription, limit).await,
+            Backend::Embedded { tree, .. } => tree
                 .scan_prefix(attempts_prefix(subscription))
                 .rev()
                 .take(limit)

@@ -186,10 +186,9 @@ impl Worker {
         if *self.stopped.borrow() {
             return true;
         }
-        match tokio::time::timeout(how_long, self.stopped.changed()).await {
-            Ok(_) => true,
-            Err(_) => false,
-        }
+        tokio::time::timeout(how_long, self.stopped.changed())
+            .await
+            .is_ok()
     }
 
     /// Renews the lease at `cursor`; `false` if it was lost.

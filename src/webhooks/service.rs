@@ -138,7 +138,7 @@ impl Webhooks {
         new: NewSubscription,
         receipt: Option<Receipt>,
     ) -> Result<Subscription, WebhookError> {
-        let (url, types, articles, description) = super::subscriptions::check_new(
+        let checked = super::subscriptions::check_new(
             &new.url,
             &new.types,
             &new.articles,
@@ -148,10 +148,10 @@ impl Webhooks {
         let id = uuid::Uuid::new_v4();
         let event = WebhookEvent::Subscribed {
             id,
-            url,
-            types,
-            articles,
-            description,
+            url: checked.url,
+            types: checked.types,
+            articles: checked.articles,
+            description: checked.description,
             secret: signing::new_secret(),
         };
         let _write = self.inner.writes.lock().await;

@@ -209,13 +209,22 @@ const MAX_URL: usize = 2000;
 /// Most articles or types one subscription may name.
 const MAX_FILTER: usize = 100;
 
+/// A new subscription's fields, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    pub url: String,
+    pub types: Vec<String>,
+    pub articles: Vec<ArticleId>,
+    pub description: Option<String>,
+}
+
 /// What an admin asks for, checked into the event's fields, or a message saying what to fix.
 pub fn check_new(
     url: &str,
     types: &[String],
     articles: &[String],
     description: Option<&str>,
-) -> Result<(String, Vec<String>, Vec<ArticleId>, Option<String>), String> {
+) -> Result<Checked, String> {
     let url = url.trim();
     if url.len() > MAX_URL {
         return Err(format!("url must be at most {MAX_URL} characters"));
@@ -276,12 +285,12 @@ pub fn check_new(
         }
         Some(d) => Some(d.to_owned()),
     };
-    Ok((
-        parsed.to_string(),
-        checked_types,
-        checked_articles,
+    Ok(Checked {
+        url: parsed.to_string(),
+        types: checked_types,
+        articles: checked_articles,
         description,
-    ))
+    })
 }
 
 #[cfg(test)]
@@ -364,9 +373,9 @@ mod tests {
             Some("  newsletter  "),
         )
         .unwrap();
-        assert_eq!(ok.0, "http://127.0.0.1:8080/hook");
-        assert_eq!(ok.1, vec!["annotation.created".to_string()]);
-        assert_eq!(ok.3.as_deref(), Some("newsletter"));
+        assert_eq!(ok.url, "http://127.0.0.1:8080/hook");
+        assert_eq!(ok.types, vec!["annotation.created".to_string()]);
+        assert_eq!(ok.description.as_deref(), Some("newsletter"));
         let refused = |url: &str, types: &[&str], articles: &[&str]| {
             let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
             let articles: Vec<String> = articles.iter().map(|t| t.to_string()).collect();

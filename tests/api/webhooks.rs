@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::sync::mpsc;
 
-use crate::helpers::{id_of, spawn_app, spawn_app_with, TestApp, ALICE, ARTICLE, CHIARA};
+use crate::helpers::{
+    id_of, spawn_app, spawn_app_from, spawn_app_with, TestApp, TestStore, ALICE, ARTICLE, CHIARA,
+};
 
 /// Another seed article, whose events a filter on [`ARTICLE`] excludes.
 const OTHER: &str = "macron-align-europe-trump";
@@ -234,17 +236,17 @@ async fn subscription(app: &TestApp, id: &str) -> Value {
         .await
 }
 
-/// Waits until the subscription's status is `status`.
-async fn wait_status(app: &TestApp, id: &str, status: &str) -> Value {
+/// Waits until the subscription, as the API shows it, is as `done` says.
+async fn wait_until(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let now = subscription(app, id).await;
-        if now["status"] == status {
+        if done(&now) {
             return now;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{id} never became {status}: {now}"
+            "{id} never got there: {now}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -344,7 +346,7 @@ async fn deliveries_survive_failures_and_timeouts_in_order_signed_and_filtered()
     // A receiver that keeps failing pauses the subscription at the event it could not take.
     receiver.answer_always("/hook", Answer::Status(503));
     let (_, stuck_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
-    let paused = wait_status(&app, &id, "paused").await;
+    let paused = wait_until(&app, &id, |s| s["status"] == "paused").await;
     assert_eq!(paused["paused"]["seq"], stuck_seq, "{paused}");
     assert!(paused["paused"]["reason"]
         .as_str()
@@ -371,8 +373,9 @@ async fn deliveries_survive_failures_and_timeouts_in_order_signed_and_filtered()
         .filter(|r| r.seq() == stuck_seq && !r.ok())
         .count();
     assert_eq!(failures, 3);
-    let now = subscription(&app, &id).await;
-    assert_eq!(now["cursor"], later_seq);
+    // The cursor moves once the receiver has answered (and past events the filter skips).
+    let now = wait_until(&app, &id, |s| s["cursor"].as_u64() >= Some(later_seq)).await;
+    assert_eq!(now["status"], "active");
     assert!(now.get("secret").is_none_or(Value::is_null), "{now}");
 
     // Unsubscribed, it gets nothing more: a second subscription shows the event went out.
@@ -496,4 +499,140 @@ async fn subscriptions_are_for_admins_checked_and_their_secret_is_shown_once() {
             .unwrap();
         assert_eq!(viewer.status(), 403);
     }
+}
+
+#[tokio::test]
+async fn on_several_replicas_each_event_is_delivered_once_in_order() {
+    if !crate::backend::on_postgres() {
+        eprintln!("skipped: several replicas need the PostgreSQL backend");
+        return;
+    }
+    let desk = TestStore::new();
+    let other_dir = desk.with_new_data_dir();
+    let quickly = |store: &TestStore| {
+        let mut settings = store.settings();
+        quick(&mut settings);
+        settings
+    };
+    let one = spawn_app_from(quickly(&desk)).await;
+    let other = spawn_app_from(quickly(&other_dir)).await;
+    let mut receiver = Receiver::start().await;
+    // Subscribed on one replica, delivered by whichever holds it, for events written on both.
+    subscribe(
+        &one,
+        json!({"url": receiver.url("/hook"), "types": ["annotation.created"]}),
+    )
+    .await;
+    let mut written = Vec::new();
+    for n in 0..6 {
+        let app = if n % 2 == 0 { &one } else { &other };
+        written.push(comment(app, ARTICLE, "26 nations have pledged").await.1);
+    }
+    let last = *written.iter().max().unwrap();
+    let got = receiver
+        .wait_for("/hook", |r| r.iter().any(|r| r.seq() == last))
+        .await;
+    let mut seqs: Vec<u64> = got.iter().map(Received::seq).collect();
+    assert_eq!(
+        seqs,
+        delivered(&got),
+        "an event was delivered twice: {seqs:?}"
+    );
+    seqs.sort();
+    assert_eq!(seqs, delivered(&got), "out of log order");
+    let mut expected = written.clone();
+    expected.sort();
+    assert_eq!(seqs, expected);
+}
+
+/// The lease: while one process holds a subscription another cannot claim it; once the holder
+/// stops renewing, another takes it over from the cursor, and the old holder can no longer
+/// move the cursor.
+#[test]
+fn a_subscription_is_delivered_by_one_holder_at_a_time() {
+    let desk = TestStore::new();
+    let other_dir = desk.with_new_data_dir();
+    crate::backend::blocking(async move {
+        let one = glossa::store::Store::open_at(&desk.location()).unwrap();
+        // On sled one process owns the directory: both holders are in it.
+        let other = if crate::backend::on_postgres() {
+            glossa::store::Store::open_at(&other_dir.location()).unwrap()
+        } else {
+            one.clone()
+        };
+        let (subscription, a, b) = (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        );
+        let lease = Duration::from_millis(300);
+        assert_eq!(
+            one.webhooks.claim(subscription, a, 7, lease).await.unwrap(),
+            Some(7)
+        );
+        assert_eq!(
+            other
+                .webhooks
+                .claim(subscription, b, 7, lease)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(one
+            .webhooks
+            .advance(subscription, a, 9, lease)
+            .await
+            .unwrap());
+        assert!(!other
+            .webhooks
+            .advance(subscription, b, 12, lease)
+            .await
+            .unwrap());
+        // The cursor never moves back.
+        assert!(one
+            .webhooks
+            .advance(subscription, a, 8, lease)
+            .await
+            .unwrap());
+        assert_eq!(one.webhooks.cursor(subscription).await.unwrap(), Some(9));
+        if crate::backend::on_postgres() {
+            // `a` stops renewing: after the lease, `b` takes over where `a` got to.
+            let deadline = std::time::Instant::now() + PATIENCE;
+            let taken = loop {
+                if let Some(cursor) = other
+                    .webhooks
+                    .claim(subscription, b, 7, lease)
+                    .await
+                    .unwrap()
+                {
+                    break cursor;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the lease never ran out"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert_eq!(taken, 9);
+        } else {
+            one.webhooks.release(subscription, a).await.unwrap();
+            assert_eq!(
+                other
+                    .webhooks
+                    .claim(subscription, b, 7, lease)
+                    .await
+                    .unwrap(),
+                Some(9)
+            );
+        }
+        assert!(!one
+            .webhooks
+            .advance(subscription, a, 10, lease)
+            .await
+            .unwrap());
+        assert_eq!(
+            one.webhooks.claim(subscription, a, 7, lease).await.unwrap(),
+            None
+        );
+    });
 }
