@@ -17,10 +17,13 @@
 //!   events' actor is whoever imported.
 //! - times: `created` (and `modified`) is the row's `created`, as is each reply's.
 //! - kinds: a row with text is a comment; one with tags and no text is a tag; both keep tags.
-//! - orphans: the desk holds no annotation without a passage checked against the text, so a
-//!   row whose passage cannot be placed (nowhere, or several places alike) is not written; the
-//!   report lists it as orphaned with its quote, and an import of the same file later tries it
-//!   again. Its replies are skipped.
+//! - orphans: a row whose passage has no place in the latest version (nowhere, or several
+//!   places alike) is imported all the same, as an annotation whose target has no place
+//!   (ADR 0016): its selectors kept as Hypothesis wrote them, filed on the latest version, with
+//!   the `orphaned` or `ambiguous` anchor recorded for that version in the same append. It is
+//!   then where every passage that lost its place is: the reader's list to re-attach and the
+//!   queue's "needs a person", until a person re-attaches it. Its replies are imported with it;
+//!   the report lists it under `orphaned` (and counts it in `imported`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,7 +32,8 @@ use serde::Serialize;
 use crate::documents::{DocError, Edit};
 use crate::domain::anchoring::{self, AnchorStatus, Base, DiffBudget, VersionDiff};
 use crate::domain::{
-    commands, AnnotationId, ArticleId, IndexedText, Kind, Reply, TextPosition, UserName,
+    commands, AnnotationId, ArticleId, Content, IndexedText, Kind, Reply, Target, TextPosition,
+    UserName,
 };
 use crate::hypothesis::{self, annotation_id, author, page_key, reply_id, Row};
 
@@ -45,7 +49,9 @@ pub struct ImportReport {
     /// How the annotations written were placed: `exact` (the quote as it is, at its position
     /// or elsewhere) or `fuzzy` (similar text, with its score).
     pub placed: BTreeMap<&'static str, usize>,
-    /// Rows whose passage has no place in the article: not written.
+    /// Annotations written by this import whose passage has no place in the article: filed
+    /// on its latest version as orphaned or ambiguous, for a person to re-attach. Counted in
+    /// `imported` too.
     pub orphaned: Vec<Unplaced>,
     /// Rows not imported, and why.
     pub skipped: Vec<Skipped>,
@@ -187,27 +193,65 @@ impl Desk {
         }
         let (version, article_text) = &texts[article];
         let anchor = place(article_text, &passage.quote, passage.position);
-        let (Some(position), true) = (anchor.position, anchor.status.is_placed()) else {
-            report.orphaned.push(Unplaced {
+        let kind = if text.is_empty() {
+            Kind::Tag
+        } else {
+            Kind::Comment
+        };
+        let placed = match (anchor.position, anchor.status) {
+            (Some(position), status) if status.is_placed() => Some((position, status)),
+            _ => None,
+        };
+        let Some((position, status)) = placed else {
+            // No place in the version: filed there as orphaned (or ambiguous), its selectors as
+            // Hypothesis wrote them, for a person to re-attach (ADR 0016).
+            let content = Content {
+                kind,
+                body: with_account(text, &row.user),
+                verdict: None,
+                suggestion: None,
+                edit_label: None,
+                claim: None,
+                sources: Vec::new(),
+                tags,
+                targets: vec![as_written(article, *version, &passage)],
+            };
+            let unplaced = Unplaced {
                 id: row.id.clone(),
                 article: article.clone(),
-                quote: passage.quote.exact,
+                quote: passage.quote.exact.clone(),
                 anchoring: anchor.status.as_str(),
-            });
-            return Ok(Root::Missing("its root could not be placed"));
+            };
+            let edit = |create| Edit::CreateUnplaced { create, anchor };
+            return match self
+                .create_imported(actor, id.clone(), author(&row.user), row, content, edit)
+                .await
+            {
+                Ok(true) => {
+                    report.imported.annotations += 1;
+                    report.orphaned.push(unplaced);
+                    Ok(Root::Present(id))
+                }
+                Ok(false) => {
+                    report.already_imported += 1;
+                    Ok(Root::Present(id))
+                }
+                Err(DeskError::Domain(refused)) => skip(
+                    report,
+                    format!("refused by the desk: {refused}"),
+                    "its root was refused",
+                ),
+                Err(other) => Err(other),
+            };
         };
-        let placed = if anchor.status == AnchorStatus::Fuzzy {
+        let placed = if status == AnchorStatus::Fuzzy {
             "fuzzy"
         } else {
             "exact"
         };
         let quote = IndexedText::new(article_text).describe(position);
         let draft = Draft {
-            kind: if text.is_empty() {
-                Kind::Tag
-            } else {
-                Kind::Comment
-            },
+            kind,
             body: with_account(text, &row.user),
             verdict: None,
             suggestion: None,
@@ -224,10 +268,28 @@ impl Desk {
             status: None,
             assignee: None,
             canonical: None,
-            via: Some(row.link()),
+            via: None,
+        };
+        let content = match self.resolve(&draft) {
+            Ok(content) => content,
+            Err(DeskError::Domain(refused)) => {
+                return skip(
+                    report,
+                    format!("refused by the desk: {refused}"),
+                    "its root was refused",
+                )
+            }
+            Err(other) => return Err(other),
         };
         match self
-            .create_imported(actor, id.clone(), author(&row.user), row, draft)
+            .create_imported(
+                actor,
+                id.clone(),
+                author(&row.user),
+                row,
+                content,
+                Edit::Create,
+            )
             .await
         {
             Ok(true) => {
@@ -249,17 +311,17 @@ impl Desk {
         }
     }
 
-    /// Creates an annotation under a fixed id with its imported author and time; `false` if the
-    /// id exists.
+    /// Creates an annotation under a fixed id with its imported author and time, by the edit
+    /// `edit` makes of the command; `false` if the id exists.
     async fn create_imported(
         &self,
         actor: &UserName,
         id: AnnotationId,
         creator: UserName,
         row: &Row,
-        draft: Draft,
+        content: Content,
+        edit: impl FnOnce(commands::Create) -> Edit,
     ) -> Result<bool, DeskError> {
-        let content = self.resolve(&draft)?;
         content.check(&self.limits)?;
         let article = content.targets[0].article.clone();
         let create = commands::Create {
@@ -269,11 +331,11 @@ impl Desk {
             content,
             assignee: None,
             canonical: None,
-            via: draft.via,
+            via: Some(row.link()),
         };
         match self
             .docs
-            .edit_keyed(&article, actor, now(), Edit::Create(create), self.receipt())
+            .edit_keyed(&article, actor, now(), edit(create), self.receipt())
             .await
         {
             Ok(written) => {
@@ -405,6 +467,22 @@ fn place(
         &base,
         None,
     )
+}
+
+/// The target of a passage with no place in the article: filed on `version` with the
+/// selectors as Hypothesis wrote them, not checked against the text (ADR 0016). Hypothesis
+/// writes a position with every quote; without one, the quote's length from the start, where
+/// [`place`] looked for it.
+fn as_written(article: &ArticleId, version: u32, passage: &hypothesis::Passage) -> Target {
+    let len = passage.quote.exact.chars().count() as u64;
+    Target {
+        article: article.clone(),
+        version,
+        quote: passage.quote.clone(),
+        position: passage
+            .position
+            .unwrap_or(TextPosition { start: 0, end: len }),
+    }
 }
 
 /// The text with the Hypothesis account it came from on its last line.
