@@ -207,7 +207,7 @@ async fn a_row_with_no_place_is_imported_orphaned_for_a_person_to_re_attach() {
     assert_eq!(target["selector"][0]["prefix"], "supplying arms.\n");
     assert_eq!(
         target["selector"][1],
-        json!({ "type": "TextPositionSelector", "start": 2400, "end": 2487 })
+        json!({ "type": "TextPositionSelector", "start": 4400, "end": 4487 })
     );
     assert_eq!(target["anchor"]["version"], 1);
     assert_eq!(target["anchor"]["status"], "orphaned");
@@ -294,6 +294,41 @@ async fn a_row_with_no_place_is_imported_orphaned_for_a_person_to_re_attach() {
     assert_eq!(again["already_imported"], 8, "{again:#}");
     assert_eq!(app.log_head(), head);
     assert!(to_re_attach(&app).await.is_empty());
+}
+
+/// An imported orphan is anchored in later versions like any annotation, from the selectors it
+/// came with: a version that has its passage places it, and no person is asked any more.
+#[tokio::test]
+async fn a_later_version_with_the_passage_places_an_imported_orphan() {
+    let app = spawn_app().await;
+    import(&app, &fixture_on(&app.base), CHIARA).await;
+    let id = derived_id("Hy4Orphan");
+    assert_eq!(to_re_attach(&app).await, [id.clone()]);
+    let v1 = app.article_text(ARTICLE).await;
+    // Hypothesis's position (counted in the page it ran on) lies past the end of the version
+    // the orphan is filed on.
+    assert!(v1.chars().count() < 4400, "{}", v1.chars().count());
+    let arms = "preferring to focus on funding, training, and supplying arms.";
+    assert!(v1.contains(arms));
+    let lost = "The summit ended without any agreement on troop numbers or a timetable for deployment.";
+    let v2 = v1.replacen(arms, &format!("{arms}\n{lost}"), 1);
+    let published = app
+        .post_json(
+            &format!("/api/articles/{ARTICLE}/versions"),
+            &json!({ "text": v2 }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(published.status(), 201);
+    assert!(to_re_attach(&app).await.is_empty());
+    let orphan = app.get_json(&format!("/annotations/{id}")).await;
+    let anchor = &orphan["target"][0]["anchor"];
+    assert_eq!(anchor["version"], 2);
+    assert!(
+        ["exact", "moved"].contains(&anchor["status"].as_str().unwrap()),
+        "{anchor}"
+    );
+    assert_eq!(anchor["selector"][0]["exact"], lost);
 }
 
 /// The queue's "needs a person" list.

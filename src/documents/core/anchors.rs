@@ -15,7 +15,7 @@ use crate::documents::events::{new_event, receipt_event};
 use crate::domain::anchoring::{reanchor, Anchor, AnchorStatus, Base, DiffBudget, VersionDiff};
 use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainError, DomainEvent, IndexedText, Kind, StreamId,
-    TargetAnchor, TextPosition, UserName,
+    TargetAnchor, UserName,
 };
 use crate::store::{AnchorRow, AppendRequest, Committed};
 
@@ -323,16 +323,6 @@ fn anchor_targets(
             };
             (target.version, base)
         });
-        // An imported target's selectors were written against a page the desk never had
-        // (ADR 0016): its position may lie past the end of the version it is filed on.
-        let old_len = IndexedText::new(versions.text(from)?).len();
-        let base = Base {
-            position: TextPosition {
-                start: base.position.start.min(old_len),
-                end: base.position.end.min(old_len),
-            },
-            ..base
-        };
         let new_text = versions.text(version)?.to_owned();
         let diff = versions.diff(from, version)?;
         let anchor: Anchor = reanchor(diff, &IndexedText::new(&new_text), &base, suggestion);
