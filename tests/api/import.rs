@@ -8,9 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::conformance::annotation_must_failures;
-use crate::helpers::{
-    etag, glossa, spawn_app, TestApp, TestStore, ALICE, ARTICLE, BRUNO, CHIARA,
-};
+use crate::helpers::{etag, glossa, spawn_app, TestApp, TestStore, ALICE, ARTICLE, BRUNO, CHIARA};
 
 const FIXTURE: &str = include_str!("../fixtures/hypothesis.json");
 
@@ -176,7 +174,10 @@ async fn hypothesis_annotations_are_filed_placed_and_threaded_and_a_second_impor
     let again: Value = import(&app, &body, CHIARA).await.json().await.unwrap();
     assert_eq!(again["imported"], json!({ "annotations": 0, "replies": 0 }));
     assert_eq!(again["already_imported"], 8, "{again:#}");
-    assert!(again["orphaned"].as_array().unwrap().is_empty(), "{again:#}");
+    assert!(
+        again["orphaned"].as_array().unwrap().is_empty(),
+        "{again:#}"
+    );
     assert_eq!(skipped_ids(&again).len(), 4);
     assert_eq!(app.log_head(), head);
 }
@@ -191,7 +192,8 @@ async fn a_row_with_no_place_is_imported_orphaned_for_a_person_to_re_attach() {
     let report: Value = import(&app, &body, CHIARA).await.json().await.unwrap();
     assert_eq!(report["orphaned"][0]["id"], "Hy4Orphan", "{report:#}");
     let id = derived_id("Hy4Orphan");
-    let lost = "The summit ended without any agreement on troop numbers or a timetable for deployment.";
+    let lost =
+        "The summit ended without any agreement on troop numbers or a timetable for deployment.";
 
     // Written, with the selectors it came with, its place in the version it is filed on
     // (the latest) `orphaned`, its reply threaded; valid W3C.
@@ -236,7 +238,7 @@ async fn a_row_with_no_place_is_imported_orphaned_for_a_person_to_re_attach() {
     assert_eq!(entry["made_on"], 1);
     assert_eq!(entry["target_status"], "orphaned");
     assert_eq!(entry["quote"], lost);
-    assert_eq!(to_re_attach(&app).await, [id.clone()]);
+    assert_eq!(to_re_attach(&app).await, [id.as_str()]);
     assert_eq!(
         queued.iter().filter(|e| e["id"] != id.as_str()).count(),
         0,
@@ -303,14 +305,15 @@ async fn a_later_version_with_the_passage_places_an_imported_orphan() {
     let app = spawn_app().await;
     import(&app, &fixture_on(&app.base), CHIARA).await;
     let id = derived_id("Hy4Orphan");
-    assert_eq!(to_re_attach(&app).await, [id.clone()]);
+    assert_eq!(to_re_attach(&app).await, [id.as_str()]);
     let v1 = app.article_text(ARTICLE).await;
     // Hypothesis's position (counted in the page it ran on) lies past the end of the version
     // the orphan is filed on.
     assert!(v1.chars().count() < 4400, "{}", v1.chars().count());
     let arms = "preferring to focus on funding, training, and supplying arms.";
     assert!(v1.contains(arms));
-    let lost = "The summit ended without any agreement on troop numbers or a timetable for deployment.";
+    let lost =
+        "The summit ended without any agreement on troop numbers or a timetable for deployment.";
     let v2 = v1.replacen(arms, &format!("{arms}\n{lost}"), 1);
     let published = app
         .post_json(
@@ -414,7 +417,9 @@ async fn the_command_imports_into_a_data_directory_once() {
         "{out}"
     );
     assert!(
-        out.contains("Hy4Orphan on twenty-six-nations-pledge (orphaned: its quote is nowhere in the text)"),
+        out.contains(
+            "Hy4Orphan on twenty-six-nations-pledge (orphaned: its quote is nowhere in the text)"
+        ),
         "{out}"
     );
     assert!(out.contains("skipped: 4"), "{out}");
