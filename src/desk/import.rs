@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::documents::{DocError, Edit};
-use crate::domain::anchoring::{self, AnchorStatus, Base, DiffBudget, VersionDiff};
+use crate::domain::anchoring::{self, Anchor, AnchorStatus, Base, DiffBudget, VersionDiff};
 use crate::domain::{
     commands, AnnotationId, ArticleId, Content, IndexedText, Kind, Reply, Target, TextPosition,
     UserName,
@@ -78,6 +78,12 @@ pub struct Unplaced {
 pub struct Skipped {
     pub id: String,
     pub reason: String,
+}
+
+/// How a top-level row is filed: placed (`exact` or `fuzzy`), or without a place.
+enum Filed {
+    Placed(&'static str),
+    Unplaced(Unplaced),
 }
 
 /// The outcome of one top-level row.
@@ -198,103 +204,79 @@ impl Desk {
         } else {
             Kind::Comment
         };
-        let placed = match (anchor.position, anchor.status) {
-            (Some(position), status) if status.is_placed() => Some((position, status)),
-            _ => None,
-        };
-        let Some((position, status)) = placed else {
+        let (content, filed) = match (anchor.position, anchor.status.is_placed()) {
+            (Some(position), true) => {
+                let label = if anchor.status == AnchorStatus::Fuzzy {
+                    "fuzzy"
+                } else {
+                    "exact"
+                };
+                let draft = Draft {
+                    kind,
+                    body: with_account(text, &row.user),
+                    verdict: None,
+                    suggestion: None,
+                    edit_label: None,
+                    claim: None,
+                    sources: Vec::new(),
+                    tags,
+                    targets: vec![TargetDraft {
+                        article: article.clone(),
+                        version: Some(*version),
+                        quote: IndexedText::new(article_text).describe(position),
+                        position: Some(position),
+                    }],
+                    status: None,
+                    assignee: None,
+                    canonical: None,
+                    via: None,
+                };
+                match self.resolve(&draft) {
+                    Ok(content) => (content, Filed::Placed(label)),
+                    Err(DeskError::Domain(refused)) => {
+                        return skip(
+                            report,
+                            format!("refused by the desk: {refused}"),
+                            "its root was refused",
+                        )
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
             // No place in the version: filed there as orphaned (or ambiguous), its selectors as
             // Hypothesis wrote them, for a person to re-attach (ADR 0016).
-            let content = Content {
-                kind,
-                body: with_account(text, &row.user),
-                verdict: None,
-                suggestion: None,
-                edit_label: None,
-                claim: None,
-                sources: Vec::new(),
-                tags,
-                targets: vec![as_written(article, *version, &passage)],
-            };
-            let unplaced = Unplaced {
-                id: row.id.clone(),
-                article: article.clone(),
-                quote: passage.quote.exact.clone(),
-                anchoring: anchor.status.as_str(),
-            };
-            let edit = |create| Edit::CreateUnplaced { create, anchor };
-            return match self
-                .create_imported(actor, id.clone(), author(&row.user), row, content, edit)
-                .await
-            {
-                Ok(true) => {
-                    report.imported.annotations += 1;
-                    report.orphaned.push(unplaced);
-                    Ok(Root::Present(id))
-                }
-                Ok(false) => {
-                    report.already_imported += 1;
-                    Ok(Root::Present(id))
-                }
-                Err(DeskError::Domain(refused)) => skip(
-                    report,
-                    format!("refused by the desk: {refused}"),
-                    "its root was refused",
-                ),
-                Err(other) => Err(other),
-            };
-        };
-        let placed = if status == AnchorStatus::Fuzzy {
-            "fuzzy"
-        } else {
-            "exact"
-        };
-        let quote = IndexedText::new(article_text).describe(position);
-        let draft = Draft {
-            kind,
-            body: with_account(text, &row.user),
-            verdict: None,
-            suggestion: None,
-            edit_label: None,
-            claim: None,
-            sources: Vec::new(),
-            tags,
-            targets: vec![TargetDraft {
-                article: article.clone(),
-                version: Some(*version),
-                quote,
-                position: Some(position),
-            }],
-            status: None,
-            assignee: None,
-            canonical: None,
-            via: None,
-        };
-        let content = match self.resolve(&draft) {
-            Ok(content) => content,
-            Err(DeskError::Domain(refused)) => {
-                return skip(
-                    report,
-                    format!("refused by the desk: {refused}"),
-                    "its root was refused",
-                )
+            _ => {
+                let content = Content {
+                    kind,
+                    body: with_account(text, &row.user),
+                    verdict: None,
+                    suggestion: None,
+                    edit_label: None,
+                    claim: None,
+                    sources: Vec::new(),
+                    tags,
+                    targets: vec![as_written(article, *version, &passage)],
+                };
+                let unplaced = Unplaced {
+                    id: row.id.clone(),
+                    article: article.clone(),
+                    quote: passage.quote.exact.clone(),
+                    anchoring: anchor.status.as_str(),
+                };
+                (content, Filed::Unplaced(unplaced))
             }
-            Err(other) => return Err(other),
         };
+        let unplaced = matches!(filed, Filed::Unplaced(_)).then_some(anchor);
         match self
-            .create_imported(
-                actor,
-                id.clone(),
-                author(&row.user),
-                row,
-                content,
-                Edit::Create,
-            )
+            .create_imported(actor, id.clone(), author(&row.user), row, content, unplaced)
             .await
         {
             Ok(true) => {
                 report.imported.annotations += 1;
-                *report.placed.entry(placed).or_default() += 1;
+                match filed {
+                    Filed::Placed(label) => *report.placed.entry(label).or_default() += 1,
+                    Filed::Unplaced(unplaced) => report.orphaned.push(unplaced),
+                }
                 Ok(Root::Present(id))
             }
             // Another import wrote it since the check above.
@@ -311,8 +293,9 @@ impl Desk {
         }
     }
 
-    /// Creates an annotation under a fixed id with its imported author and time, by the edit
-    /// `edit` makes of the command; `false` if the id exists.
+    /// Creates an annotation under a fixed id with its imported author and time; with
+    /// `unplaced`, its target's anchor in the version it is filed on, in the same append.
+    /// `false` if the id exists.
     async fn create_imported(
         &self,
         actor: &UserName,
@@ -320,7 +303,7 @@ impl Desk {
         creator: UserName,
         row: &Row,
         content: Content,
-        edit: impl FnOnce(commands::Create) -> Edit,
+        unplaced: Option<Anchor>,
     ) -> Result<bool, DeskError> {
         content.check(&self.limits)?;
         let article = content.targets[0].article.clone();
@@ -333,9 +316,13 @@ impl Desk {
             canonical: None,
             via: Some(row.link()),
         };
+        let edit = match unplaced {
+            None => Edit::Create(create),
+            Some(anchor) => Edit::CreateUnplaced { create, anchor },
+        };
         match self
             .docs
-            .edit_keyed(&article, actor, now(), edit(create), self.receipt())
+            .edit_keyed(&article, actor, now(), edit, self.receipt())
             .await
         {
             Ok(written) => {
