@@ -334,6 +334,75 @@ async fn a_later_version_with_the_passage_places_an_imported_orphan() {
     assert_eq!(anchor["selector"][0]["exact"], lost);
 }
 
+/// A quote that fits several places alike (a photo caption repeated at the top of an article)
+/// and came with no position is imported `ambiguous`, with the places that fit, for a person to
+/// choose one.
+#[tokio::test]
+async fn a_row_that_fits_several_places_is_imported_ambiguous() {
+    let app = spawn_app().await;
+    let article = "macron-us-support-finalised";
+    let caption = "upon his arrival to attend the Coalition of the Willing Summit";
+    let text = app.article_text(article).await;
+    assert!(text.matches(caption).count() > 1);
+    let row = json!([{
+        "id": "HyDAmbiguous",
+        "created": "2025-09-06T09:00:00.000000+00:00",
+        "user": "acct:ana@hypothes.is",
+        "uri": format!("{}/articles/{article}", app.base),
+        "text": "Which copy of the caption is this about?",
+        "tags": [],
+        "target": [{ "selector": [{ "type": "TextQuoteSelector", "exact": caption }] }],
+    }]);
+    let report: Value = import(&app, &row.to_string(), CHIARA)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["imported"]["annotations"], 1, "{report:#}");
+    assert_eq!(
+        report["orphaned"][0]["anchoring"], "ambiguous",
+        "{report:#}"
+    );
+    let id = derived_id("HyDAmbiguous");
+    let w3c = app.get_json(&format!("/annotations/{id}")).await;
+    let target = &w3c["target"][0];
+    assert_eq!(target["selector"][0]["exact"], caption);
+    // No position came with it: the quote's length from the start, where it was looked for.
+    assert_eq!(
+        target["selector"][1],
+        json!({ "type": "TextPositionSelector", "start": 0, "end": caption.chars().count() })
+    );
+    assert_eq!(target["anchor"]["status"], "ambiguous");
+    let candidates = target["anchor"]["candidates"].as_array().unwrap();
+    assert!(candidates.len() > 1, "{target:#}");
+    let failures = annotation_must_failures(&w3c);
+    assert!(failures.is_empty(), "{failures:?}");
+    let queued = needing_a_person(&app).await;
+    let entry = queued
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} needs a person: {queued:#?}"));
+    assert_eq!(entry["target_status"], "ambiguous");
+    assert_eq!(entry["candidates"], candidates.len());
+
+    // A person picks the second copy.
+    let second = &candidates[1];
+    let reattached = app
+        .post_json(
+            &format!("/api/annotations/{id}/anchor"),
+            &json!({ "start": second["start"], "end": second["end"] }),
+            ALICE,
+        )
+        .await;
+    assert_eq!(reattached.status(), 200);
+    let placed: Value = reattached.json().await.unwrap();
+    assert_eq!(placed["quote"]["exact"], caption);
+    assert!(needing_a_person(&app)
+        .await
+        .iter()
+        .all(|e| e["id"] != id.as_str()));
+}
+
 /// The queue's "needs a person" list.
 async fn needing_a_person(app: &TestApp) -> Vec<Value> {
     let response = app
