@@ -215,7 +215,24 @@ impl Desk {
 
     // ---- annotations ------------------------------------------------------------------------
 
-    fn resolve_target(&self, draft: &TargetDraft, index: usize) -> Result<Target, DeskError> {
+    /// A draft's target checked against its version's text. A target the annotation already
+    /// has (`kept`), selectors and all, is kept as it is: it was checked when it was written,
+    /// or was imported without a place and has its anchor there (ADR 0016).
+    fn resolve_target(
+        &self,
+        draft: &TargetDraft,
+        index: usize,
+        kept: &[Target],
+    ) -> Result<Target, DeskError> {
+        let same = |t: &&Target| {
+            t.article == draft.article
+                && draft.version == Some(t.version)
+                && t.quote == draft.quote
+                && draft.position == Some(t.position)
+        };
+        if let Some(target) = kept.iter().find(same) {
+            return Ok(target.clone());
+        }
         let selector_error = |message: String| {
             DeskError::Domain(DomainError::Selector(format!("target[{index}]: {message}")))
         };
@@ -257,6 +274,11 @@ impl Desk {
     }
 
     fn resolve(&self, draft: &Draft) -> Result<Content, DeskError> {
+        self.resolve_keeping(draft, &[])
+    }
+
+    /// [`Self::resolve`], keeping the targets of `kept` a draft repeats.
+    fn resolve_keeping(&self, draft: &Draft, kept: &[Target]) -> Result<Content, DeskError> {
         if draft.targets.len() > self.limits.max_targets {
             return Err(DomainError::invalid(
                 "target",
@@ -271,7 +293,7 @@ impl Desk {
             .targets
             .iter()
             .enumerate()
-            .map(|(i, t)| self.resolve_target(t, i))
+            .map(|(i, t)| self.resolve_target(t, i, kept))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Content {
             kind: draft.kind,
@@ -405,8 +427,8 @@ impl Desk {
         draft: Draft,
         expected: Option<u64>,
     ) -> Result<Written, DeskError> {
-        self.live_row(id)?;
-        let content = self.resolve(&draft)?;
+        let current = self.live_row(id)?;
+        let content = self.resolve_keeping(&draft, &current.annotation.targets)?;
         let written = self
             .edit_existing(user, id, |now| Edit::Replace {
                 id: id.clone(),

@@ -152,15 +152,19 @@ fn render(report: &Value) -> String {
         n(&placed["fuzzy"]),
     );
     out.push_str(&format!(
-        "orphaned (no place in the article; not imported): {}\n",
+        "orphaned (imported without a place, for a person to re-attach): {}\n",
         orphaned.len()
     ));
     for o in &orphaned {
+        let anchoring = o["anchoring"].as_str().unwrap_or_default();
+        let why = match anchoring {
+            "ambiguous" => "its quote fits several places alike",
+            _ => "its quote is nowhere in the text",
+        };
         out.push_str(&format!(
-            "  {} on {} ({}): {:?}\n",
+            "  {} on {} ({anchoring}: {why}): {:?}\n",
             o["id"].as_str().unwrap_or_default(),
             o["article"].as_str().unwrap_or_default(),
-            o["anchoring"].as_str().unwrap_or_default(),
             o["quote"].as_str().unwrap_or_default(),
         ));
     }

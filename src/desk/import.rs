@@ -17,19 +17,23 @@
 //!   events' actor is whoever imported.
 //! - times: `created` (and `modified`) is the row's `created`, as is each reply's.
 //! - kinds: a row with text is a comment; one with tags and no text is a tag; both keep tags.
-//! - orphans: the desk holds no annotation without a passage checked against the text, so a
-//!   row whose passage cannot be placed (nowhere, or several places alike) is not written; the
-//!   report lists it as orphaned with its quote, and an import of the same file later tries it
-//!   again. Its replies are skipped.
+//! - orphans: a row whose passage has no place in the latest version (nowhere, or several
+//!   places alike) is imported all the same, as an annotation whose target has no place
+//!   (ADR 0016): its selectors kept as Hypothesis wrote them, filed on the latest version, with
+//!   the `orphaned` or `ambiguous` anchor recorded for that version in the same append. It is
+//!   then where every passage that lost its place is: the reader's list to re-attach and the
+//!   queue's "needs a person", until a person re-attaches it. Its replies are imported with it;
+//!   the report lists it under `orphaned` (and counts it in `imported`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use crate::documents::{DocError, Edit};
-use crate::domain::anchoring::{self, AnchorStatus, Base, DiffBudget, VersionDiff};
+use crate::domain::anchoring::{self, Anchor, AnchorStatus, Base, DiffBudget, VersionDiff};
 use crate::domain::{
-    commands, AnnotationId, ArticleId, IndexedText, Kind, Reply, TextPosition, UserName,
+    commands, AnnotationId, ArticleId, Content, IndexedText, Kind, Reply, Target, TextPosition,
+    UserName,
 };
 use crate::hypothesis::{self, annotation_id, author, page_key, reply_id, Row};
 
@@ -45,7 +49,9 @@ pub struct ImportReport {
     /// How the annotations written were placed: `exact` (the quote as it is, at its position
     /// or elsewhere) or `fuzzy` (similar text, with its score).
     pub placed: BTreeMap<&'static str, usize>,
-    /// Rows whose passage has no place in the article: not written.
+    /// Annotations written by this import whose passage has no place in the article: filed
+    /// on its latest version as orphaned or ambiguous, for a person to re-attach. Counted in
+    /// `imported` too.
     pub orphaned: Vec<Unplaced>,
     /// Rows not imported, and why.
     pub skipped: Vec<Skipped>,
@@ -72,6 +78,12 @@ pub struct Unplaced {
 pub struct Skipped {
     pub id: String,
     pub reason: String,
+}
+
+/// How a top-level row is filed: placed (`exact` or `fuzzy`), or without a place.
+enum Filed {
+    Placed(&'static str),
+    Unplaced(Unplaced),
 }
 
 /// The outcome of one top-level row.
@@ -187,52 +199,84 @@ impl Desk {
         }
         let (version, article_text) = &texts[article];
         let anchor = place(article_text, &passage.quote, passage.position);
-        let (Some(position), true) = (anchor.position, anchor.status.is_placed()) else {
-            report.orphaned.push(Unplaced {
-                id: row.id.clone(),
-                article: article.clone(),
-                quote: passage.quote.exact,
-                anchoring: anchor.status.as_str(),
-            });
-            return Ok(Root::Missing("its root could not be placed"));
-        };
-        let placed = if anchor.status == AnchorStatus::Fuzzy {
-            "fuzzy"
+        let kind = if text.is_empty() {
+            Kind::Tag
         } else {
-            "exact"
+            Kind::Comment
         };
-        let quote = IndexedText::new(article_text).describe(position);
-        let draft = Draft {
-            kind: if text.is_empty() {
-                Kind::Tag
-            } else {
-                Kind::Comment
-            },
-            body: with_account(text, &row.user),
-            verdict: None,
-            suggestion: None,
-            edit_label: None,
-            claim: None,
-            sources: Vec::new(),
-            tags,
-            targets: vec![TargetDraft {
-                article: article.clone(),
-                version: Some(*version),
-                quote,
-                position: Some(position),
-            }],
-            status: None,
-            assignee: None,
-            canonical: None,
-            via: Some(row.link()),
+        let (content, filed) = match (anchor.position, anchor.status.is_placed()) {
+            (Some(position), true) => {
+                let label = if anchor.status == AnchorStatus::Fuzzy {
+                    "fuzzy"
+                } else {
+                    "exact"
+                };
+                let draft = Draft {
+                    kind,
+                    body: with_account(text, &row.user),
+                    verdict: None,
+                    suggestion: None,
+                    edit_label: None,
+                    claim: None,
+                    sources: Vec::new(),
+                    tags,
+                    targets: vec![TargetDraft {
+                        article: article.clone(),
+                        version: Some(*version),
+                        quote: IndexedText::new(article_text).describe(position),
+                        position: Some(position),
+                    }],
+                    status: None,
+                    assignee: None,
+                    canonical: None,
+                    via: None,
+                };
+                match self.resolve(&draft) {
+                    Ok(content) => (content, Filed::Placed(label)),
+                    Err(DeskError::Domain(refused)) => {
+                        return skip(
+                            report,
+                            format!("refused by the desk: {refused}"),
+                            "its root was refused",
+                        )
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            // No place in the version: filed there as orphaned (or ambiguous), its selectors as
+            // Hypothesis wrote them, for a person to re-attach (ADR 0016).
+            _ => {
+                let content = Content {
+                    kind,
+                    body: with_account(text, &row.user),
+                    verdict: None,
+                    suggestion: None,
+                    edit_label: None,
+                    claim: None,
+                    sources: Vec::new(),
+                    tags,
+                    targets: vec![as_written(article, *version, &passage)],
+                };
+                let unplaced = Unplaced {
+                    id: row.id.clone(),
+                    article: article.clone(),
+                    quote: passage.quote.exact.clone(),
+                    anchoring: anchor.status.as_str(),
+                };
+                (content, Filed::Unplaced(unplaced))
+            }
         };
+        let unplaced = matches!(filed, Filed::Unplaced(_)).then_some(anchor);
         match self
-            .create_imported(actor, id.clone(), author(&row.user), row, draft)
+            .create_imported(actor, id.clone(), author(&row.user), row, content, unplaced)
             .await
         {
             Ok(true) => {
                 report.imported.annotations += 1;
-                *report.placed.entry(placed).or_default() += 1;
+                match filed {
+                    Filed::Placed(label) => *report.placed.entry(label).or_default() += 1,
+                    Filed::Unplaced(unplaced) => report.orphaned.push(unplaced),
+                }
                 Ok(Root::Present(id))
             }
             // Another import wrote it since the check above.
@@ -249,17 +293,18 @@ impl Desk {
         }
     }
 
-    /// Creates an annotation under a fixed id with its imported author and time; `false` if the
-    /// id exists.
+    /// Creates an annotation under a fixed id with its imported author and time; with
+    /// `unplaced`, its target's anchor in the version it is filed on, in the same append.
+    /// `false` if the id exists.
     async fn create_imported(
         &self,
         actor: &UserName,
         id: AnnotationId,
         creator: UserName,
         row: &Row,
-        draft: Draft,
+        content: Content,
+        unplaced: Option<Anchor>,
     ) -> Result<bool, DeskError> {
-        let content = self.resolve(&draft)?;
         content.check(&self.limits)?;
         let article = content.targets[0].article.clone();
         let create = commands::Create {
@@ -269,11 +314,15 @@ impl Desk {
             content,
             assignee: None,
             canonical: None,
-            via: draft.via,
+            via: Some(row.link()),
+        };
+        let edit = match unplaced {
+            None => Edit::Create(create),
+            Some(anchor) => Edit::CreateUnplaced { create, anchor },
         };
         match self
             .docs
-            .edit_keyed(&article, actor, now(), Edit::Create(create), self.receipt())
+            .edit_keyed(&article, actor, now(), edit, self.receipt())
             .await
         {
             Ok(written) => {
@@ -405,6 +454,22 @@ fn place(
         &base,
         None,
     )
+}
+
+/// The target of a passage with no place in the article: filed on `version` with the
+/// selectors as Hypothesis wrote them, not checked against the text (ADR 0016). Hypothesis
+/// writes a position with every quote; without one, the quote's length from the start, where
+/// [`place`] looked for it.
+fn as_written(article: &ArticleId, version: u32, passage: &hypothesis::Passage) -> Target {
+    let len = passage.quote.exact.chars().count() as u64;
+    Target {
+        article: article.clone(),
+        version,
+        quote: passage.quote.clone(),
+        position: passage
+            .position
+            .unwrap_or(TextPosition { start: 0, end: len }),
+    }
 }
 
 /// The text with the Hypothesis account it came from on its last line.

@@ -113,12 +113,9 @@ impl Desk {
         Ok(found)
     }
 
-    /// The targets on `article` a person should place in `latest`. On a first version every
-    /// target is where it was made, so no placement is read.
+    /// The targets on `article` a person should place in `latest`. A first version has them
+    /// too: an import files a passage it could not place there as orphaned (ADR 0016).
     fn attention_on(&self, article: &ArticleId, latest: u32) -> Result<Vec<Attention>, DeskError> {
-        if latest <= 1 {
-            return Ok(Vec::new());
-        }
         let (version, placements) = self.placements(article, Some(latest))?;
         Ok(placements
             .into_iter()

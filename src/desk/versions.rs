@@ -43,8 +43,9 @@ pub struct Placement {
     pub target: usize,
     /// The version the target's selectors were made on.
     pub made_on: u32,
-    /// `original` when the version is the one the target was made on, `pending` before the
-    /// server has anchored it there, else the anchor's status.
+    /// The anchor's status when the version has one for the target (an import with no place
+    /// has one on the version it was made on); else `original` on the version the target was
+    /// made on and `pending` on a later one, before the server has anchored it there.
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<TextPosition>,
@@ -316,8 +317,10 @@ impl Desk {
 }
 
 /// Where target `index` of an annotation (made on this version or an earlier one) is in
-/// `version`: where it was made, on the version it was made on; where re-anchoring or a
-/// person placed it, once that is recorded; `pending` on a later version until then.
+/// `version`: where re-anchoring or a person placed it, once that is recorded (on the version
+/// it was made on too: an import with no place has its `orphaned` or `ambiguous` anchor there,
+/// ADR 0016); else where it was made, on the version it was made on, and `pending` on a later
+/// version.
 fn placement_in(a: &Annotation, index: usize, version: u32, anchors: &[AnchorRow]) -> Placement {
     let target = &a.targets[index];
     let base = Placement {

@@ -1,6 +1,6 @@
 //! What callers ask of a document and what they get back.
 
-use crate::domain::anchoring::AnchorStatus;
+use crate::domain::anchoring::{Anchor, AnchorStatus};
 use crate::domain::idempotency::Receipt;
 use crate::domain::{
     commands, Annotation, AnnotationId, ArticleId, Reply, Status, TextPosition, UserName,
@@ -10,6 +10,14 @@ use crate::domain::{
 #[derive(Clone, Debug)]
 pub enum Edit {
     Create(commands::Create),
+    /// An annotation whose one target has no place in the version it is filed on (an import
+    /// whose passage is nowhere, or in several places alike): created with its selectors as
+    /// they were written, and with `anchor` (`orphaned` or `ambiguous`) recorded for that
+    /// version in the same append, so it is never seen as placed there (ADR 0016).
+    CreateUnplaced {
+        create: commands::Create,
+        anchor: Anchor,
+    },
     Replace {
         id: AnnotationId,
         expected: Option<u64>,
@@ -38,7 +46,7 @@ pub enum Edit {
 impl Edit {
     pub fn target(&self) -> &AnnotationId {
         match self {
-            Edit::Create(create) => &create.id,
+            Edit::Create(create) | Edit::CreateUnplaced { create, .. } => &create.id,
             Edit::Replace { id, .. }
             | Edit::SetStatus { id, .. }
             | Edit::Assign { id, .. }
@@ -49,7 +57,7 @@ impl Edit {
 
     pub fn expected(&self) -> Option<u64> {
         match self {
-            Edit::Create(_) => Some(0),
+            Edit::Create(_) | Edit::CreateUnplaced { .. } => Some(0),
             Edit::Replace { expected, .. }
             | Edit::SetStatus { expected, .. }
             | Edit::Assign { expected, .. }

@@ -551,8 +551,8 @@ struct ImportReport {
     imported: Imported,
     /// How the annotations written were placed: `exact` or `fuzzy`, with counts.
     placed: BTreeMap<String, u64>,
-    /// Rows whose passage has no place in the article (`id`, `article`, `quote`,
-    /// `anchoring`: orphaned or ambiguous): not written.
+    /// Rows imported without a place in the article (`id`, `article`, `quote`, `anchoring`:
+    /// orphaned or ambiguous), for a person to re-attach; counted in `imported` too.
     orphaned: Vec<Value>,
     /// Rows not imported, and why.
     skipped: Vec<Value>,

@@ -99,7 +99,7 @@ impl Renderer {
         };
         let state = self.time_state(&article, t);
         let latest = article.latest().map_or(t.version, |v| v.number);
-        if latest <= t.version {
+        if latest < t.version {
             return (state, None);
         }
         let found = rm.anchors(&a.id).ok().and_then(|rows| {
@@ -107,6 +107,11 @@ impl Renderer {
                 .find(|r| r.article == t.article && r.version == latest)
                 .and_then(|r| r.anchors.into_iter().find(|x| x.target == index))
         });
+        // On the version it was made on a target is where its selectors say, unless it was
+        // filed there without a place (an import, ADR 0016) and has an anchor of its own.
+        if latest == t.version && found.is_none() {
+            return (state, None);
+        }
         (state, Some(self.anchor_in_latest(t, latest, found)))
     }
 

@@ -137,8 +137,11 @@ export class Reader {
       onFocus: id => this.focusAnnotation(id),
       anchorOf: (a, index) => {
         const t = a.targets[index]
-        if (!t || t.article !== this.articleId || t.version === this.version) return null
+        if (!t || t.article !== this.articleId) return null
         const p = this.placements.get(`${a.id}/${index}`)
+        // On the version it was made on a target is where it was made, unless it was imported
+        // without a place there (then it has an anchor of its own).
+        if (t.version === this.version && (!p || p.status === "original")) return null
         return p ? { status: p.status, score: p.score, version: this.version } : null
       },
       actions: this.actions(),
@@ -226,8 +229,8 @@ export class Reader {
       ...a,
       targets: a.targets.flatMap((t, index) => {
         if (t.article !== this.articleId) return [t]
-        if (t.version === this.version) return [t]
         const p = this.placements.get(`${a.id}/${index}`)
+        if (t.version === this.version && (!p || p.status === "original")) return [t]
         if (!p?.position) return []
         return [{ ...t, start: p.position.start, end: p.position.end, exact: p.quote?.exact ?? "", prefix: p.quote?.prefix ?? "", suffix: p.quote?.suffix ?? "", anchor: p.status }]
       }),

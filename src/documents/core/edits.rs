@@ -5,7 +5,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::domain::{commands, derive_events, Annotation, AnnotationId, DomainError, StreamId};
+use crate::domain::anchoring::Anchor;
+use crate::domain::{
+    commands, derive_events, Annotation, AnnotationId, DomainError, DomainEvent, StreamId,
+    TargetAnchor, UserName,
+};
 use crate::store::{AppendRequest, Committed, NewEvent};
 
 use super::{Answer, DocumentCore, EditRequest, Ticket, Work};
@@ -173,7 +177,9 @@ impl DocumentCore {
         if let Some(expected) = edit.expected() {
             if expected != actual {
                 return Err(match edit {
-                    Edit::Create(_) => DocError::AlreadyExists(id.clone()),
+                    Edit::Create(_) | Edit::CreateUnplaced { .. } => {
+                        DocError::AlreadyExists(id.clone())
+                    }
                     _ => DocError::VersionMismatch { expected, actual },
                 });
             }
@@ -197,6 +203,9 @@ impl DocumentCore {
                 .into_iter()
                 .map(|event| new_event(stream.clone(), user, *at, event, None)),
         );
+        if let Edit::CreateUnplaced { anchor, .. } = edit {
+            events.push(unplaced_event(&next, anchor, *at)?);
+        }
         Ok(Some(Prepared { next, events }))
     }
 
@@ -224,8 +233,12 @@ impl DocumentCore {
         let limits = &self.rules.limits;
         let id = edit.target();
         Ok(match (before, edit.clone()) {
-            (None, Edit::Create(create)) => commands::create(create, limits)?,
-            (Some(_), Edit::Create(_)) => return Err(DocError::AlreadyExists(id.clone())),
+            (None, Edit::Create(create) | Edit::CreateUnplaced { create, .. }) => {
+                commands::create(create, limits)?
+            }
+            (Some(_), Edit::Create(_) | Edit::CreateUnplaced { .. }) => {
+                return Err(DocError::AlreadyExists(id.clone()))
+            }
             (None, _) => return Err(DocError::NotFound(id.clone())),
             (Some(current), Edit::Replace { replace, .. }) => {
                 commands::replace(current, replace, limits)?
@@ -291,4 +304,39 @@ impl DocumentCore {
             self.reply(ticket, Answer::Written(Ok(written)));
         }
     }
+}
+
+/// Where an annotation created without a place is not, in the version its target is filed on:
+/// the server's `annotation.anchored`, as re-anchoring writes it.
+fn unplaced_event(
+    annotation: &Annotation,
+    anchor: &Anchor,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<NewEvent, DocError> {
+    let [target] = annotation.targets.as_slice() else {
+        return Err(DocError::Domain(DomainError::invalid(
+            "target",
+            "an annotation created without a place has one target",
+        )));
+    };
+    if anchor.status.is_placed() {
+        return Err(DocError::Domain(DomainError::invalid(
+            "target",
+            format!(
+                "an annotation created without a place is orphaned or ambiguous, not {}",
+                anchor.status.as_str()
+            ),
+        )));
+    }
+    let event = DomainEvent::AnnotationAnchored {
+        id: annotation.id.clone(),
+        article: target.article.clone(),
+        version: target.version,
+        anchors: vec![TargetAnchor {
+            target: 0,
+            anchor: anchor.clone(),
+        }],
+    };
+    let stream = StreamId::Annotation(annotation.id.clone());
+    Ok(new_event(stream, &UserName::system(), at, event, None))
 }

@@ -186,3 +186,89 @@ fn a_new_version_anchors_each_annotation_with_its_streams_version() {
         "{effects:?}"
     );
 }
+
+/// An imported passage with no place (ADR 0016): its selectors as written, not checked.
+fn unplaced(name: &str) -> Create {
+    let mut create = create(name, "h.jane");
+    create.content.targets[0].quote.exact = "a sentence the article never had".into();
+    create
+}
+
+fn orphaned() -> crate::domain::anchoring::Anchor {
+    crate::domain::anchoring::Anchor {
+        status: AnchorStatus::Orphaned,
+        position: None,
+        quote: None,
+        score: None,
+        candidates: Vec::new(),
+    }
+}
+
+#[test]
+fn an_annotation_created_without_a_place_has_its_anchor_in_the_same_append() {
+    let (mut core, mut log) = (core(), Log::default());
+    // When an import creates an annotation whose passage has no place in version 1.
+    let create = unplaced("imported");
+    let effects = core.handle(edit(
+        1,
+        "chiara",
+        Edit::CreateUnplaced {
+            create,
+            anchor: orphaned(),
+        },
+    ));
+    // Then one append holds the annotation and the server's anchor on that same version.
+    let [Effect::Append {
+        id: append,
+        request,
+        ..
+    }] = effects.as_slice()
+    else {
+        panic!("expected one append, got {effects:?}");
+    };
+    let committed = log.append(request).unwrap();
+    assert_eq!(
+        log.types()[2..],
+        ["annotation.created", "annotation.anchored"]
+    );
+    let anchored = log.records.last().unwrap();
+    assert_eq!(anchored.stream, StreamId::Annotation(id("imported")));
+    assert_eq!(anchored.actor, UserName::system());
+    assert_eq!(anchored.data["version"], 1);
+    assert_eq!(anchored.data["anchors"][0]["status"], "orphaned");
+    let effects = core.handle(Input::Appended {
+        id: *append,
+        outcome: AppendOutcome::Committed(committed),
+    });
+    let written = written(&effects, 1).as_ref().unwrap();
+    assert_eq!(written.version, 2);
+    assert_eq!(
+        written.annotation.targets[0].quote.exact,
+        "a sentence the article never had"
+    );
+}
+
+#[test]
+fn an_annotation_created_without_a_place_is_refused_with_a_place_or_two_targets() {
+    let (mut core, mut log) = (core(), Log::default());
+    let mut placed = orphaned();
+    placed.status = AnchorStatus::Exact;
+    let mut two = unplaced("two");
+    two.content.targets.push(two.content.targets[0].clone());
+    for (name, create, anchor) in [
+        ("placed", unplaced("placed"), placed),
+        ("two", two, orphaned()),
+    ] {
+        let effects = feed(
+            &mut core,
+            &mut log,
+            edit(1, "chiara", Edit::CreateUnplaced { create, anchor }),
+        );
+        assert!(
+            matches!(written(&effects, 1), Err(DocError::Domain(_))),
+            "{name}: {effects:?}"
+        );
+    }
+    assert!(log.records.is_empty(), "{:?}", log.types());
+    assert!(inspect(&mut core, &mut log).annotations.is_empty());
+}
