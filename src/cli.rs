@@ -126,6 +126,10 @@ pub enum Command {
     /// nothing.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Subscribe URLs to the desk's events and watch their deliveries, on a running server
+    /// (--server, --token of an admin). Deliveries are signed the Standard Webhooks way.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Delete the derived state (read models, snapshots, search index) of a data directory;
     /// the next start rebuilds it from the event log. The server must not be running.
     Rebuild(DataDirArg),
@@ -330,6 +334,80 @@ pub enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Subscribe a URL and print its signing secret (shown this once).
+    Create {
+        #[command(flatten)]
+        api: Api,
+        /// Where deliveries are POSTed (http:// or https://).
+        #[arg(long)]
+        url: String,
+        /// Only events of this type (annotation.created, …); repeat for more. All by default.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only events about this article; repeat for more. All by default.
+        #[arg(long = "article")]
+        articles: Vec<String>,
+        /// A note for admins: who receives it, what for.
+        #[arg(long)]
+        description: Option<String>,
+        /// Print the API's JSON (with the secret) instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List subscriptions: status, cursor, URL.
+    List {
+        #[command(flatten)]
+        api: Api,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One subscription as JSON, with its cursor and last attempt.
+    Show {
+        #[command(flatten)]
+        api: Api,
+        id: String,
+    },
+    /// Stop deliveries until resumed.
+    Pause {
+        #[command(flatten)]
+        api: Api,
+        id: String,
+    },
+    /// Deliver again, from the event it stopped at.
+    Resume {
+        #[command(flatten)]
+        api: Api,
+        id: String,
+    },
+    /// End a subscription.
+    Delete {
+        #[command(flatten)]
+        api: Api,
+        id: String,
+    },
+    /// The latest delivery attempts, newest first.
+    Deliveries {
+        #[command(flatten)]
+        api: Api,
+        id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+/// A running server and an admin's token.
+#[derive(Debug, Args)]
+pub struct Api {
+    /// A running server, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "GLOSSA_SERVER")]
+    pub server: String,
+    /// Bearer token of an admin.
+    #[arg(long, env = "GLOSSA_TOKEN")]
+    pub token: String,
 }
 
 /// Where a command reads from or writes to: a running server, or a data directory.

@@ -4,9 +4,11 @@
 mod import;
 mod search;
 mod tail;
+mod webhooks;
 
 pub use import::import_hypothesis_command;
 pub use search::search_command;
+pub use webhooks::webhook_command;
 
 use std::io::Write;
 use std::path::Path;

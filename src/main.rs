@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             json,
             public_url,
         } => client::search_command(&query.join(" "), source, *filters, json, &public_url).await,
+        Command::Webhook(command) => client::webhook_command(command).await,
         Command::Import(ImportCommand::Hypothesis {
             file,
             source,

@@ -636,3 +636,87 @@ fn a_subscription_is_delivered_by_one_holder_at_a_time() {
         );
     });
 }
+
+#[tokio::test]
+async fn the_command_line_subscribes_lists_and_shows_deliveries() {
+    let app = spawn_app_with(quick).await;
+    let mut receiver = Receiver::start().await;
+    let api = ["--server", app.base.as_str(), "--token", CHIARA];
+    let run = |args: Vec<&str>| {
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        crate::helpers::glossa(args)
+    };
+    let url = receiver.url("/cli");
+    let mut create = vec![
+        "webhook",
+        "create",
+        "--url",
+        &url,
+        "--type",
+        "annotation.created",
+    ];
+    create.extend(["--article", ARTICLE]);
+    create.extend(api);
+    let (ok, secret, err) = run(create).await;
+    assert!(ok, "{err}");
+    let secret = secret.trim().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(err.contains("shown this once"), "{err}");
+
+    let (_, seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    let got = receiver
+        .wait_for("/cli", |r| r.iter().any(|r| r.seq() == seq))
+        .await;
+    verify(&secret, &got[0]);
+
+    let (ok, listed, err) = run([vec!["webhook", "list"], api.to_vec()].concat()).await;
+    assert!(ok, "{err}");
+    assert!(
+        listed.contains(&url) && listed.contains("active"),
+        "{listed}"
+    );
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    // The attempt is recorded just after the receiver answers.
+    let deliveries = [vec!["webhook", "deliveries", id.as_str()], api.to_vec()].concat();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (ok, table, err) = run(deliveries.clone()).await;
+        assert!(ok, "{err}");
+        if table.contains("annotation.created") {
+            assert!(
+                table.contains(&seq.to_string()) && table.contains(" 200"),
+                "{table}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery listed: {table}"
+        );
+    }
+    let (ok, _, err) = run([vec!["webhook", "pause", id.as_str()], api.to_vec()].concat()).await;
+    assert!(ok, "{err}");
+    assert_eq!(subscription(&app, &id).await["status"], "paused");
+    // A viewer's token is refused with the server's reason.
+    let (ok, _, err) = run(vec![
+        "webhook",
+        "list",
+        "--server",
+        app.base.as_str(),
+        "--token",
+        ALICE,
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("403") && err.contains("manage webhooks"),
+        "{err}"
+    );
+}
