@@ -720,3 +720,26 @@ async fn the_command_line_subscribes_lists_and_shows_deliveries() {
         "{err}"
     );
 }
+
+/// An https:// receiver is reached over TLS: here a plain HTTP port, whose answer to the
+/// handshake is no TLS at all, so the attempt fails in the TLS layer (not for want of it).
+#[tokio::test]
+async fn https_receivers_are_reached_over_tls() {
+    let app = spawn_app_with(quick).await;
+    let receiver = Receiver::start().await;
+    let url = receiver.url("/tls").replace("http://", "https://");
+    let id = subscribe(&app, json!({"url": url, "types": ["annotation.created"]})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    comment(&app, ARTICLE, "26 nations have pledged").await;
+    let failed = wait_until(&app, &id, |s| !s["last_attempt"].is_null()).await;
+    let error = failed["last_attempt"]["error"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        !error.contains("scheme") && (error.contains("tls") || error.contains("corrupt message")),
+        "{error}"
+    );
+}
