@@ -1035,6 +1035,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/metrics", Get, op("operations", "Prometheus metrics").public().ok("200", "text/plain", Some(typed(Type::String)), None)),
         ("/sync", Get, op("sync", "The automerge-repo sync WebSocket (upgrade)").auth(Auth::BearerOrQuery).empty("101")),
         ("/api/openapi.json", Get, op("operations", "This document").public().json(loose("An OpenAPI 3.1 document"))),
+        ("/api/reference", Get, op("operations", "This document, readable: the API reference (HTML)").public().ok("200", "text/html", Some(typed(Type::String)), None)),
         ("/annotations/{id}", Get, ann_ok(id(op(a, "One annotation; `ETag` is its version")))),
         ("/annotations/{id}", Head, id(op(a, "One annotation's headers")).empty("200")),
         ("/annotations/{id}", Options, id(op(a, "What the annotation allows")).public().empty("200")),
