@@ -258,8 +258,8 @@ struct SearchItem {
     id: String,
     score: f64,
     article: HitArticle,
-    /// `field`, `text`, `highlights` (code-point ranges of `text`) and `html`.
-    snippet: Value,
+    /// The best passage, when a text matched.
+    snippet: Option<Snippet>,
     link: String,
     annotation: Option<String>,
     kind: Option<String>,
@@ -272,6 +272,18 @@ struct SearchItem {
     articles: Option<Vec<String>>,
 }
 
+/// A passage of a hit's text with the matched words marked.
+#[derive(Serialize, ToSchema)]
+struct Snippet {
+    /// The field the text comes from (`note`, `quote`, `replies`, `tags`, `text`, …).
+    field: String,
+    text: String,
+    /// Marked ranges of `text`, `[start, end]` in code points, end exclusive.
+    highlights: Vec<Vec<u64>>,
+    /// `text` as HTML, escaped, with each marked range in `<mark>`.
+    html: String,
+}
+
 /// `GET /api/search`: best first (or newest first with filters only).
 #[derive(Serialize, ToSchema)]
 struct SearchResults {
@@ -282,7 +294,8 @@ struct SearchResults {
     cursor: Option<String>,
     /// The URL of the next page, when there is one.
     next: Option<String>,
-    position: Option<Value>,
+    /// The log position the index had reached when it answered.
+    position: u64,
 }
 
 /// An annotation in the work queue.
@@ -318,9 +331,51 @@ struct Queue {
     assigned: Option<Vec<QueueItem>>,
     open: Option<Vec<QueueItem>>,
     /// Targets a person should place (`desk/versions`' placements).
-    needs_attention: Option<Vec<Value>>,
-    /// Per article: `article`, `open`, `needs_attention`.
-    articles: Option<Vec<Value>>,
+    needs_attention: Option<Vec<AttentionItem>>,
+    /// Per article, what waits on it.
+    articles: Option<Vec<ArticleCounts>>,
+}
+
+/// A target that needs a person: its annotation as in the queue's lists, and where the
+/// target stands in the article's latest version.
+#[derive(Serialize, ToSchema)]
+struct AttentionItem {
+    id: String,
+    url: String,
+    #[schema(schema_with = kind_schema)]
+    kind: String,
+    #[schema(schema_with = status_schema)]
+    status: String,
+    #[schema(schema_with = verdict_schema)]
+    verdict: Option<String>,
+    assignee: Option<String>,
+    creator: String,
+    created: String,
+    modified: String,
+    article: String,
+    /// The target's quote.
+    quote: String,
+    note: String,
+    /// The article's latest version.
+    version: u32,
+    /// Which of the annotation's targets.
+    target: u64,
+    /// The version the target's selectors were made on.
+    made_on: u32,
+    /// `orphaned` or `ambiguous`.
+    target_status: String,
+    /// How many places fit alike (ambiguous).
+    candidates: u64,
+}
+
+/// What waits on one article.
+#[derive(Serialize, ToSchema)]
+struct ArticleCounts {
+    article: String,
+    /// Fact-checks and corrections open or in review.
+    open: u64,
+    /// Targets a person should place.
+    needs_attention: u64,
 }
 
 /// One event of the log.
@@ -399,6 +454,23 @@ struct Token {
     demo: bool,
 }
 
+/// `POST /api/users/{name}/tokens`: the token's listing with its secret, shown this once.
+#[derive(Serialize, ToSchema)]
+struct IssuedToken {
+    id: String,
+    user: String,
+    #[schema(schema_with = role_schema)]
+    role: String,
+    issued: String,
+    revoked: Option<String>,
+    demo: bool,
+    /// The secret to send as `Authorization: Bearer …`. `null` when the request was a retry
+    /// with the same `Idempotency-Key`: the server does not keep it, and `note` says what to do.
+    token: Option<String>,
+    /// On a retry only: why `token` is `null`.
+    note: Option<String>,
+}
+
 /// `GET /api/tokens`.
 #[derive(Serialize, ToSchema)]
 struct TokenList {
@@ -464,9 +536,24 @@ struct Claim {
     created: String,
     /// The linked annotations' IRIs.
     annotations: Vec<String>,
-    /// Where the linked annotations are: `annotation`, `kind`, `article`, `title`, `url`,
-    /// `version`, `quote`.
-    appearances: Vec<Value>,
+    /// Where the linked annotations are.
+    appearances: Vec<ClaimAppearance>,
+}
+
+/// One passage of an annotation linked to a claim.
+#[derive(Serialize, ToSchema)]
+struct ClaimAppearance {
+    /// The annotation's IRI.
+    annotation: String,
+    #[schema(schema_with = kind_schema)]
+    kind: String,
+    article: String,
+    title: Option<String>,
+    /// The article's own URL, or its IRI on this desk.
+    url: String,
+    /// The version the passage was quoted from.
+    version: u32,
+    quote: String,
 }
 
 /// `GET /api/claims`.
@@ -475,11 +562,30 @@ struct ClaimList {
     claims: Vec<Claim>,
 }
 
+/// One entry of the house-style term list: whole-word, case-sensitive occurrences of
+/// `variants` are flagged with a tag annotation suggesting `preferred`.
+#[derive(Serialize, ToSchema)]
+struct StyleRule {
+    /// A short slug, used as the tag on the annotations the rule makes.
+    #[schema(example = "kyiv")]
+    id: String,
+    #[schema(example = "Kyiv")]
+    preferred: String,
+    #[schema(example = json!(["Kiev"]))]
+    variants: Vec<String>,
+}
+
+/// `PUT /api/style-rules`: the whole new term list (admins).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StyleRulesRequest {
+    rules: Vec<StyleRule>,
+}
+
 /// The house-style term list; after a PUT, with what re-checking the articles did.
 #[derive(Serialize, ToSchema)]
 struct StyleRules {
-    /// Each rule: the preferred term and the variants it flags.
-    rules: Vec<Value>,
+    rules: Vec<StyleRule>,
     /// New tag annotations (after a PUT).
     flagged: Option<u64>,
     /// Tags resolved because their word is gone (after a PUT).
@@ -501,16 +607,34 @@ struct Placement {
     made_on: u32,
     #[schema(schema_with = placement_status_schema)]
     status: String,
-    /// `start`, `end` in code points of the version's text.
-    position: Option<Value>,
-    /// `exact`, `prefix`, `suffix`.
-    quote: Option<Value>,
+    /// Where it is in the version's text.
+    #[serde(default)]
+    position: Option<Span>,
+    /// The passage there.
+    #[serde(default)]
+    quote: Option<Quote>,
     /// A fuzzy match's score.
     score: Option<f64>,
     /// An ambiguous target's candidate positions.
-    candidates: Option<Vec<Value>>,
+    #[serde(default)]
+    candidates: Vec<Span>,
     /// Who placed it: the server, or the person who re-attached it.
     by: Option<String>,
+}
+
+/// A passage's place: code points of the version's text, end exclusive.
+#[derive(Serialize, ToSchema)]
+struct Span {
+    start: u64,
+    end: u64,
+}
+
+/// A quoted passage with the text just before and after it.
+#[derive(Serialize, ToSchema)]
+struct Quote {
+    exact: String,
+    prefix: String,
+    suffix: String,
 }
 
 /// `GET /api/articles/{id}/anchors`.
@@ -551,13 +675,191 @@ struct ImportReport {
     imported: Imported,
     /// How the annotations written were placed: `exact` or `fuzzy`, with counts.
     placed: BTreeMap<String, u64>,
-    /// Rows whose passage has no place in the article (`id`, `article`, `quote`,
-    /// `anchoring`: orphaned or ambiguous): not written.
-    orphaned: Vec<Value>,
+    /// Rows whose passage has no place in the article: not written.
+    orphaned: Vec<Unplaced>,
     /// Rows not imported, and why.
-    skipped: Vec<Value>,
+    skipped: Vec<Skipped>,
     /// Rows an earlier import wrote: nothing written again.
     already_imported: u64,
+}
+
+/// A Hypothesis row whose passage has no place in its article.
+#[derive(Serialize, ToSchema)]
+struct Unplaced {
+    /// The Hypothesis id.
+    id: String,
+    article: String,
+    quote: String,
+    #[schema(schema_with = unplaced_schema)]
+    anchoring: String,
+}
+
+fn unplaced_schema() -> Schema {
+    named_enum(
+        "`orphaned` (nowhere) or `ambiguous` (several places fit alike)",
+        &["orphaned", "ambiguous"],
+        false,
+    )
+}
+
+/// A Hypothesis row not imported.
+#[derive(Serialize, ToSchema)]
+struct Skipped {
+    /// The Hypothesis id.
+    id: String,
+    reason: String,
+}
+
+/// One annotation as the Hypothesis API returns it: only the fields the import reads are
+/// described; Hypothesis's others (`group`, `permissions`, `document`, …) are allowed and
+/// ignored.
+#[derive(Serialize, ToSchema)]
+struct HypothesisRow {
+    id: String,
+    /// The annotated page's address: matched to an article's `url`.
+    uri: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    target: Vec<HypothesisTarget>,
+    /// The ancestors of a reply, root first; empty on a top-level annotation.
+    #[serde(default)]
+    references: Vec<String>,
+    /// `acct:name@host`.
+    #[schema(example = "acct:alice@hypothes.is")]
+    user: String,
+    #[schema(format = DateTime)]
+    created: String,
+    links: Option<HypothesisLinks>,
+}
+
+/// A Hypothesis target: TextQuote, TextPosition and Range selectors (others are ignored).
+#[derive(Serialize, ToSchema)]
+struct HypothesisTarget {
+    source: Option<String>,
+    /// Selector objects, each with its `type`: `TextQuoteSelector` (`exact`, `prefix`,
+    /// `suffix`), `TextPositionSelector` (`start`, `end`), `RangeSelector`, ….
+    #[serde(default)]
+    selector: Vec<BTreeMap<String, Value>>,
+}
+
+/// Where Hypothesis shows the annotation.
+#[derive(Serialize, ToSchema)]
+struct HypothesisLinks {
+    html: Option<String>,
+    incontext: Option<String>,
+}
+
+/// The Hypothesis API's search result (`_separate_replies` puts replies in `replies`).
+#[derive(Serialize, ToSchema)]
+struct HypothesisSearchResult {
+    rows: Vec<HypothesisRow>,
+    replies: Option<Vec<HypothesisRow>>,
+    total: Option<u64>,
+}
+
+/// What `POST /api/import/hypothesis` reads: a search result, or a bare array of rows.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum HypothesisImport {
+    SearchResult(HypothesisSearchResult),
+    Rows(Vec<HypothesisRow>),
+}
+
+/// `GET /api/export/claimreview`: the desk's fact-checks with a verdict as schema.org
+/// `ClaimReview`s, in one JSON-LD graph.
+#[derive(Serialize, ToSchema)]
+struct ClaimReviewExport {
+    #[schema(rename = "@context", example = "https://schema.org")]
+    context: String,
+    #[schema(rename = "@graph")]
+    graph: Vec<ClaimReview>,
+}
+
+/// One fact-check as a schema.org `ClaimReview`.
+#[derive(Serialize, ToSchema)]
+struct ClaimReview {
+    #[schema(rename = "@type", example = "ClaimReview")]
+    kind: String,
+    /// The fact-check's IRI.
+    url: String,
+    /// The day the fact-check was made (`YYYY-MM-DD`).
+    #[schema(rename = "datePublished", format = Date)]
+    date_published: String,
+    #[schema(rename = "dateModified")]
+    date_modified: String,
+    /// Who made the fact-check (a `Person`).
+    author: ClaimReviewAuthor,
+    /// The claim summary, else a linked claim's text, else the quoted passage.
+    #[schema(rename = "claimReviewed")]
+    claim_reviewed: String,
+    /// The fact-check's note.
+    #[schema(rename = "reviewBody")]
+    review_body: String,
+    #[schema(rename = "reviewRating")]
+    review_rating: Rating,
+    #[schema(rename = "itemReviewed")]
+    item_reviewed: ReviewedClaim,
+}
+
+/// A person or organisation in schema.org terms.
+#[derive(Serialize, ToSchema)]
+struct ClaimReviewAuthor {
+    /// `Person` or `Organization`.
+    #[schema(rename = "@type")]
+    kind: String,
+    name: String,
+    url: Option<String>,
+}
+
+/// A verdict as a schema.org `Rating`: on the scale (1 to 5) with `ratingValue`,
+/// `worstRating` and `bestRating`; off it (unverifiable) with its `alternateName` alone.
+#[derive(Serialize, ToSchema)]
+struct Rating {
+    #[schema(rename = "@type", example = "Rating")]
+    kind: String,
+    #[schema(rename = "alternateName", example = "Mostly true")]
+    alternate_name: String,
+    /// The scale, in words.
+    description: String,
+    #[schema(rename = "ratingValue", minimum = 1, maximum = 5)]
+    rating_value: Option<u8>,
+    #[schema(rename = "worstRating", minimum = 1, maximum = 1)]
+    worst_rating: Option<u8>,
+    #[schema(rename = "bestRating", minimum = 5, maximum = 5)]
+    best_rating: Option<u8>,
+}
+
+/// The claim a review is about: who made it and when (when known), and where it appeared.
+#[derive(Serialize, ToSchema)]
+struct ReviewedClaim {
+    #[schema(rename = "@type", example = "Claim")]
+    kind: String,
+    /// The linked claim's IRI (`/api/claims/{id}`), when there is one.
+    #[schema(rename = "@id")]
+    id: Option<String>,
+    /// The linked claim's text.
+    name: Option<String>,
+    /// The claimant.
+    author: Option<ClaimReviewAuthor>,
+    /// When the claim was made.
+    #[schema(rename = "datePublished")]
+    date_published: Option<String>,
+    appearance: Vec<Appearance>,
+    #[schema(rename = "firstAppearance")]
+    first_appearance: Option<Appearance>,
+}
+
+/// An article a claim appeared in, as a schema.org `CreativeWork`.
+#[derive(Serialize, ToSchema)]
+struct Appearance {
+    #[schema(rename = "@type", example = "CreativeWork")]
+    kind: String,
+    /// The article's own URL, or its IRI on this desk.
+    url: String,
+    headline: Option<String>,
+    publisher: Option<ClaimReviewAuthor>,
 }
 
 fn role_schema() -> Schema {
@@ -666,6 +968,28 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Anchors,
         Imported,
         ImportReport,
+        Snippet,
+        AttentionItem,
+        ArticleCounts,
+        ClaimAppearance,
+        Span,
+        Quote,
+        Unplaced,
+        Skipped,
+        HypothesisRow,
+        HypothesisTarget,
+        HypothesisLinks,
+        HypothesisSearchResult,
+        HypothesisImport,
+        IssuedToken,
+        StyleRule,
+        StyleRulesRequest,
+        ClaimReviewExport,
+        ClaimReview,
+        ClaimReviewAuthor,
+        Rating,
+        ReviewedClaim,
+        Appearance,
         HistoryEntry,
         History
     ))
@@ -678,14 +1002,11 @@ fn schema_ref(name: &str) -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(name))
 }
 
-/// A JSON value whose full schema is not written out: `description` says what it holds.
-fn loose(description: &str) -> RefOr<Schema> {
+/// Any JSON, for a value whose schema is written elsewhere: `description` says what it is and
+/// where its schema is.
+fn free_form(description: &str) -> RefOr<Schema> {
     RefOr::T(Schema::Object(
-        ObjectBuilder::new()
-            .description(Some(format!(
-                "{description} (loosely described: any JSON; see the README)"
-            )))
-            .build(),
+        ObjectBuilder::new().description(Some(description)).build(),
     ))
 }
 
@@ -1034,7 +1355,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/healthz", Get, op("operations", "Health: `ok` or `degraded`, with the problem").public().json(schema_ref("Health"))),
         ("/metrics", Get, op("operations", "Prometheus metrics").public().ok("200", "text/plain", Some(typed(Type::String)), None)),
         ("/sync", Get, op("sync", "The automerge-repo sync WebSocket (upgrade)").auth(Auth::BearerOrQuery).empty("101")),
-        ("/api/openapi.json", Get, op("operations", "This document").public().json(loose("An OpenAPI 3.1 document"))),
+        ("/api/openapi.json", Get, op("operations", "This document").public().json(free_form("An OpenAPI 3.1 document: its schema is the OpenAPI Initiative's (`https://spec.openapis.org/oas/3.1/schema/2022-10-07`), not repeated here"))),
         ("/api/reference", Get, op("operations", "This document, readable: the API reference (HTML)").public().ok("200", "text/html", Some(typed(Type::String)), None)),
         ("/annotations/{id}", Get, ann_ok(id(op(a, "One annotation; `ETag` is its version")))),
         ("/annotations/{id}", Head, id(op(a, "One annotation's headers")).empty("200")),
@@ -1058,18 +1379,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/events", Get, events(op("events", "A page of the event log")).json(schema_ref("EventsPage"))),
         ("/api/events/stream", Get, events(op("events", "The live tail (Server-Sent Events; `Last-Event-ID` resumes)")).header("Last-Event-ID", "Resume after this position").ok("200", "text/event-stream", Some(typed(Type::String)), None)),
         ("/api/export/log.ndjson", Get, op("exports", "The event log as NDJSON (admins)").ok("200", "application/x-ndjson", Some(typed(Type::String)), None)),
-        ("/api/export/annotations", Get, op("exports", "Every annotation as one W3C collection").ok("200", JSONLD, Some(loose("An AnnotationCollection with every annotation")), None)),
-        ("/api/export/annotations.csv", Get, op("exports", "Every annotation as CSV").ok("200", "text/csv", Some(typed(Type::String)), None)),
-        ("/api/export/claimreview", Get, op("exports", "Fact-checks as schema.org ClaimReview").json(loose("ClaimReview JSON-LD"))),
+        ("/api/export/annotations", Get, op("exports", "Every annotation as one W3C collection, all in its first page").query("article", typed(Type::String), "Only this article's").ok("200", JSONLD, Some(schema_ref("Container")), None)),
+        ("/api/export/annotations.csv", Get, op("exports", "Every annotation as CSV").query("article", typed(Type::String), "Only this article's").ok("200", "text/csv", Some(typed(Type::String)), None)),
+        ("/api/export/claimreview", Get, op("exports", "Fact-checks as schema.org ClaimReview").query("article", typed(Type::String), "Only this article's").ok("200", "application/ld+json", Some(schema_ref("ClaimReviewExport")), None)),
         ("/api/me", Get, op("people", "Who is signed in").json(schema_ref("User"))),
         ("/api/users", Get, op("people", "The desk's users").json(schema_ref("UserList"))),
         ("/api/users", Post, op("access", "Create a user (admins)").body("application/json", schema_ref("CreateUser"), None).ok("201", "application/json", Some(schema_ref("User")), None)),
         ("/api/users/{name}", Get, op("access", "One user (admins)").path("name", "The user's name").json(schema_ref("User"))),
         ("/api/users/{name}", Patch, op("access", "Change a user's role (admins)").path("name", "The user's name").body("application/json", schema_ref("ChangeUser"), Some(json!({"role": "editor"}))).json(schema_ref("User"))),
-        ("/api/users/{name}/tokens", Post, op("access", "Issue a token (admins)").path("name", "The user's name").body("application/json", loose("`label`"), None).ok("201", "application/json", Some(loose("The token, shown once")), None)),
-        ("/api/tokens", Get, op("access", "Tokens (admins)").json(schema_ref("TokenList"))),
+        ("/api/users/{name}/tokens", Post, op("access", "Issue a token (admins); no body is read").path("name", "The user's name").header("Idempotency-Key", "Retries with the same key issue one token (shown only the first time)").ok("201", "application/json", Some(schema_ref("IssuedToken")), None)),
+        ("/api/tokens", Get, op("access", "Tokens (admins)").query("user", typed(Type::String), "Only this user's").json(schema_ref("TokenList"))),
         ("/api/tokens/{id}", Get, op("access", "One token (admins)").path("id", "The token's id").json(schema_ref("Token"))),
-        ("/api/tokens/{id}", Delete, op("access", "Revoke a token (admins)").path("id", "The token's id").empty("204")),
+        ("/api/tokens/{id}", Delete, op("access", "Revoke a token (admins); the token as it is now").path("id", "The token's id").json(schema_ref("Token"))),
         ("/api/desk", Get, op("access", "The desk: its name and whether it is a demo").public().json(schema_ref("DeskInfo"))),
         ("/api/queue", Get, op("queue", "The work queue")
             .query("list", string_enum(&["assigned", "open", "needs_attention", "articles"]), "Comma-separated lists to include (all by default)")
@@ -1084,8 +1405,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/claims/{id}/annotations", Post, op("claims", "Link an annotation to a claim").path("id", "The claim's id").body("application/json", schema_ref("LinkRequest"), None).json(schema_ref("Claim"))),
         ("/api/claims/{id}/annotations/{annotation}", Delete, op("claims", "Unlink an annotation").path("id", "The claim's id").path("annotation", "The annotation's id").json(schema_ref("Claim"))),
         ("/api/style-rules", Get, op("style", "The house-style term list").json(schema_ref("StyleRules"))),
-        ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("`rules`"), None).json(schema_ref("StyleRules"))),
-        ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", loose("A Hypothesis search result or an array of rows"), None).json(schema_ref("ImportReport"))),
+        ("/api/style-rules", Put, op("style", "Replace the house-style term list (admins)").body("application/json", schema_ref("StyleRulesRequest"), Some(json!({"rules": [{"id": "kyiv", "preferred": "Kyiv", "variants": ["Kiev"]}]}))).json(schema_ref("StyleRules"))),
+        ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", schema_ref("HypothesisImport"), None).json(schema_ref("ImportReport"))),
         ("/api/search", Get, op("search", "Search annotations and articles")
             .query("q", typed(Type::String), "Words, \"phrases\"; the last word also matches as a prefix")
             .query("type", string_enum(&["annotation", "article"]), "Only annotations or articles")
