@@ -79,10 +79,104 @@ struct SpecificResource {
     #[schema(rename = "type")]
     kind: String,
     source: String,
-    /// `[TextQuoteSelector {exact, prefix, suffix}, TextPositionSelector {start, end}]`.
-    selector: Vec<Value>,
-    state: Option<Value>,
-    anchor: Option<Value>,
+    /// A TextQuoteSelector and a TextPositionSelector, on the version the target was made on.
+    selector: Vec<Selector>,
+    /// The version the target was made on, when the article still has it.
+    state: Option<TimeState>,
+    /// Where the target is in the latest version, when that is a later one.
+    anchor: Option<Anchor>,
+}
+
+/// A W3C selector, as Glossa renders them.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Selector {
+    Quote(TextQuoteSelector),
+    Position(TextPositionSelector),
+}
+
+/// The passage, with the text just before and after it.
+#[derive(Serialize, ToSchema)]
+struct TextQuoteSelector {
+    #[schema(rename = "type", schema_with = quote_selector_type)]
+    kind: String,
+    exact: String,
+    prefix: String,
+    suffix: String,
+}
+
+/// Code points of the version's text, end exclusive.
+#[derive(Serialize, ToSchema)]
+struct TextPositionSelector {
+    #[schema(rename = "type", schema_with = position_selector_type)]
+    kind: String,
+    start: u64,
+    end: u64,
+}
+
+fn quote_selector_type() -> Schema {
+    named_enum("A TextQuoteSelector", &["TextQuoteSelector"], false)
+}
+
+fn position_selector_type() -> Schema {
+    named_enum("A TextPositionSelector", &["TextPositionSelector"], false)
+}
+
+/// A W3C `TimeState`: the version a target was made on, and its text.
+#[derive(Serialize, ToSchema)]
+struct TimeState {
+    #[schema(rename = "type", example = "TimeState")]
+    kind: String,
+    #[schema(rename = "sourceDate")]
+    source_date: String,
+    /// The version's text (`/articles/{id}/versions/{n}`).
+    cached: String,
+}
+
+/// Where a target is in the article's latest version (Glossa's `anchor` term).
+#[derive(Serialize, ToSchema)]
+struct Anchor {
+    version: u32,
+    /// The latest version's text.
+    source: String,
+    /// `pending` until re-anchoring has placed it, then how it was placed.
+    status: String,
+    /// The passage there, when placed.
+    #[serde(default)]
+    selector: Vec<Selector>,
+    /// A fuzzy match's score.
+    score: Option<f64>,
+    /// An ambiguous target's candidate places.
+    #[serde(default)]
+    candidates: Vec<TextPositionSelector>,
+}
+
+/// What made the annotation: this server.
+#[derive(Serialize, ToSchema)]
+struct Generator {
+    id: String,
+    #[schema(rename = "type", example = "Software")]
+    kind: String,
+    name: String,
+}
+
+/// Who made a claim: a person or an organisation.
+#[derive(Serialize, ToSchema)]
+struct Claimant {
+    /// `Person` or `Organization`, when known.
+    #[serde(default)]
+    #[schema(rename = "type")]
+    kind: Option<String>,
+    name: String,
+    url: Option<String>,
+}
+
+/// A page cited as evidence, and an archived copy of it.
+#[derive(Serialize, ToSchema)]
+struct SourceLink {
+    url: String,
+    title: Option<String>,
+    archived: Option<String>,
 }
 
 /// A reply in an annotation's thread, identified by a fragment of the annotation's IRI.
@@ -100,6 +194,7 @@ struct Reply {
 /// context. Embedded in a page, an annotation has no `@context`.
 #[derive(Serialize, ToSchema)]
 struct Annotation {
+    /// JSON-LD: the W3C Annotation context, then Glossa's own terms (an object).
     #[schema(rename = "@context")]
     context: Option<Vec<Value>>,
     /// The annotation's IRI, `{base}/annotations/{id}`.
@@ -113,14 +208,16 @@ struct Annotation {
     creator: Agent,
     created: String,
     modified: String,
-    generator: Value,
+    generator: Generator,
     body: Option<Vec<TextualBody>>,
     target: Vec<SpecificResource>,
     #[schema(schema_with = status_schema)]
     status: String,
     #[schema(schema_with = verdict_schema)]
     verdict: Option<String>,
-    claimant: Option<Value>,
+    /// Who made the claim a fact-check reviews.
+    #[serde(default)]
+    claimant: Option<Claimant>,
     #[schema(rename = "claimDate")]
     claim_date: Option<String>,
     #[schema(rename = "claimSummary")]
@@ -128,7 +225,9 @@ struct Annotation {
     #[schema(rename = "editLabel")]
     edit_label: Option<String>,
     assignee: Option<String>,
-    sources: Option<Vec<Value>>,
+    /// Evidence: pages the fact-checker relied on.
+    #[serde(default)]
+    sources: Vec<SourceLink>,
     replies: Vec<Reply>,
     canonical: Option<String>,
     via: Option<String>,
@@ -171,13 +270,15 @@ enum PageItem {
 /// An `AnnotationPage` (`?page=N`), or the first page embedded in a container.
 #[derive(Serialize, ToSchema)]
 struct AnnotationPage {
+    /// JSON-LD: the W3C Annotation context, then Glossa's own terms (an object).
     #[schema(rename = "@context")]
     context: Option<Vec<Value>>,
     id: String,
     #[schema(rename = "type")]
     kind: String,
+    /// The container, on a page served on its own.
     #[schema(rename = "partOf")]
-    part_of: Option<Value>,
+    part_of: Option<PartOf>,
     #[schema(rename = "startIndex")]
     start_index: u64,
     items: Vec<PageItem>,
@@ -189,6 +290,7 @@ struct AnnotationPage {
 /// embedded (or only its IRI with `PreferMinimalContainer`).
 #[derive(Serialize, ToSchema)]
 struct Container {
+    /// JSON-LD: the W3C Annotation and LDP contexts, then Glossa's own terms (an object).
     #[schema(rename = "@context")]
     context: Vec<Value>,
     id: String,
@@ -199,7 +301,25 @@ struct Container {
     modified: Option<String>,
     last: Option<String>,
     /// The first page, or its IRI.
-    first: Option<Value>,
+    first: Option<FirstPage>,
+}
+
+/// A container's first page, embedded, or only its IRI (`PreferMinimalContainer`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+enum FirstPage {
+    Iri(String),
+    Page(AnnotationPage),
+}
+
+/// The container a page is part of.
+#[derive(Serialize, ToSchema)]
+struct PartOf {
+    id: String,
+    label: String,
+    total: u64,
+    modified: Option<String>,
 }
 
 /// A version of an article: immutable text, by number.
@@ -219,9 +339,11 @@ struct Article {
     id: String,
     url: String,
     title: Option<String>,
-    outlet: Option<Value>,
-    published: Option<Value>,
-    source_url: Option<Value>,
+    outlet: Option<String>,
+    /// When the outlet published it, as given at ingestion.
+    published: Option<String>,
+    /// The article's address on the outlet's site.
+    source_url: Option<String>,
     created: String,
     document_id: String,
     /// The Automerge document (`automerge:…`) a sync client opens.
@@ -385,14 +507,20 @@ struct Event {
     id: String,
     #[schema(rename = "type", example = "annotation.created")]
     kind: String,
-    schema: Value,
+    /// The version of the type's payload.
+    schema: u32,
     stream: String,
     version: u64,
     article: Option<String>,
     actor: String,
     at: String,
-    /// The event's payload (version 1 of its type).
+    /// The event's payload: its shape is the type's (version `schema`), one per event type,
+    /// so it is not repeated here as a schema; the README lists the types.
     data: Option<Value>,
+    /// A `document.changed` event's Automerge change hash.
+    change_hash: Option<String>,
+    /// The raw Automerge change, base64 (with `include=change`).
+    change: Option<String>,
 }
 
 /// `GET /api/events`: a page of the log.
@@ -400,8 +528,10 @@ struct Event {
 struct EventsPage {
     events: Vec<Event>,
     next: Option<String>,
-    cursor: Option<Value>,
-    head: Option<Value>,
+    /// The position this page reached: `after` for the next page.
+    cursor: u64,
+    /// The log's head when the page was read.
+    head: u64,
 }
 
 /// A user of the desk.
@@ -968,6 +1098,16 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Anchors,
         Imported,
         ImportReport,
+        FirstPage,
+        PartOf,
+        Selector,
+        TextQuoteSelector,
+        TextPositionSelector,
+        TimeState,
+        Anchor,
+        Generator,
+        Claimant,
+        SourceLink,
         Snippet,
         AttentionItem,
         ArticleCounts,

@@ -604,6 +604,21 @@ async fn real_responses_validate_against_their_documented_schemas() {
         200,
     )
     .await;
+    // The article's annotations, each target with its `anchor` in the latest version.
+    let container = app
+        .get_json(&format!("/articles/{first}/annotations/"))
+        .await;
+    assert!(container.to_string().contains("\"anchor\""));
+    check(
+        &app,
+        &doc,
+        Method::GET,
+        &format!("/articles/{first}/annotations/"),
+        "/articles/{article}/annotations/",
+        None,
+        200,
+    )
+    .await;
     let queue = app.get_json("/api/queue").await;
     assert!(!queue["needs_attention"].as_array().unwrap().is_empty());
     check(
