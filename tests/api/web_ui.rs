@@ -435,5 +435,5 @@ async fn the_api_reference_renders_offline_and_tries_the_api_in_chromium() {
     assert_eq!(result["ok"], true);
     assert_eq!(result["status"], 200);
     assert_eq!(result["off_host"], 0);
-    assert!(artifacts().join("web-api-reference.png").exists());
+    assert!(artifacts().join("web-api-reference-try.png").exists());
 }

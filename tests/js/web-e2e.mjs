@@ -872,6 +872,7 @@ const scenarios = {
     await search.locator(".opblock-summary-description", { hasText: summary }).waitFor({ timeout: WAIT })
     // Signed in on the desk, so already authorised.
     await page.locator(".auth-wrapper .authorize.locked").waitFor({ timeout: WAIT })
+    await page.screenshot({ path: join(ARTIFACTS, "web-api-reference-top.png"), fullPage: false })
 
     await search.locator(".opblock-summary-control").click()
     await search.getByRole("button", { name: "Try it out" }).click()
@@ -881,7 +882,7 @@ const scenarios = {
     await status.first().waitFor({ timeout: WAIT })
     const answered = (await status.first().textContent()).trim()
     if (answered !== "200") fail(`Try it out answered ${answered}`)
-    await page.screenshot({ path: join(ARTIFACTS, "web-api-reference.png"), fullPage: false })
+    await page.screenshot({ path: join(ARTIFACTS, "web-api-reference-try.png"), fullPage: false })
     if (errors.length) fail(`page errors: ${errors.join("; ")}`)
     if (offHost.length) fail(`requests left the server: ${offHost.join(", ")}`)
     await context.close()
