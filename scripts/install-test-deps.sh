@@ -7,7 +7,8 @@
 #   - Caddy (Debian's `caddy`) for the cluster behind one address (scripts/cluster.sh and its
 #     test);
 #   - the pinned JavaScript packages of tests/js (automerge-repo clients, playwright-core) and of
-#     web/ (the UI's sources and esbuild, to check the shipped bundle), from their lock files.
+#     web/ (the UI's sources, Swagger UI for the API reference, and esbuild, to check the
+#     shipped bundle), from their lock files.
 # `install-test-deps.sh postgres` installs only PostgreSQL (what scripts/with-postgres.sh needs);
 # `install-test-deps.sh cluster` only PostgreSQL and Caddy (what scripts/cluster.sh needs).
 # The test suite runs this itself when something is missing.

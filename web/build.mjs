@@ -1,5 +1,8 @@
-// Builds the desk into dist/: index.html, app.js (one ES module), app.css and automerge.wasm.
-// The output is committed so the server ships it without Node; the test suite rebuilds it into a
+// Builds the desk into dist/: index.html, app.js (one ES module), app.css and automerge.wasm; and
+// the API reference (served at /api/reference): reference.html, reference.js, reference.css and
+// Swagger UI's prebuilt bundle (swagger-ui-bundle.js, swagger-ui.css, and the licences of what it
+// bundles in swagger-ui-bundle.js.LICENSE.txt), copied from swagger-ui-dist without their
+// source-map comments (the maps are not shipped). The output is committed so the server ships it without Node; the test suite rebuilds it into a
 // temporary directory and checks that it matches, byte for byte.
 //
 //   node build.mjs [--outdir DIR]
@@ -16,7 +19,7 @@ const outdir = resolve(at >= 0 ? args[at + 1] : join(here, "dist"));
 
 await mkdir(outdir, { recursive: true });
 await build({
-  entryPoints: { app: join(here, "src/main.js") },
+  entryPoints: { app: join(here, "src/main.js"), reference: join(here, "src/reference.js") },
   outdir,
   bundle: true,
   format: "esm",
@@ -33,6 +36,21 @@ const wasm = require.resolve("@automerge/automerge/automerge.wasm");
 await copyFile(wasm, join(outdir, "automerge.wasm"));
 const css = await readFile(join(here, "src/app.css"));
 await writeFile(join(outdir, "app.css"), css);
-const html = await readFile(join(here, "src/index.html"));
-await writeFile(join(outdir, "index.html"), html);
+for (const name of ["index.html", "reference.html", "reference.css"]) {
+  await writeFile(join(outdir, name), await readFile(join(here, "src", name)));
+}
+
+// Swagger UI, verbatim but for the trailing source-map comment, which would only ask for a file
+// that is not there.
+const swagger = dirname(require.resolve("swagger-ui-dist/package.json"));
+const unmapped = text => text.replace(/\n?(\/\/# sourceMappingURL=\S+|\/\*# sourceMappingURL=\S+ ?\*\/)\s*$/, "\n");
+for (const name of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
+  await writeFile(join(outdir, name), unmapped(await readFile(join(swagger, name), "utf8")));
+}
+// The bundle's own notice points at this file: its third-party notices, then Swagger UI's
+// NOTICE and licence (Apache-2.0).
+const notices = await Promise.all(
+  ["swagger-ui-bundle.js.LICENSE.txt", "NOTICE", "LICENSE"].map(name => readFile(join(swagger, name), "utf8")),
+);
+await writeFile(join(outdir, "swagger-ui-bundle.js.LICENSE.txt"), notices.join("\n\n"));
 console.log(`built the desk into ${outdir}`);

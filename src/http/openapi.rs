@@ -79,10 +79,104 @@ struct SpecificResource {
     #[schema(rename = "type")]
     kind: String,
     source: String,
-    /// `[TextQuoteSelector {exact, prefix, suffix}, TextPositionSelector {start, end}]`.
-    selector: Vec<Value>,
-    state: Option<Value>,
-    anchor: Option<Value>,
+    /// A TextQuoteSelector and a TextPositionSelector, on the version the target was made on.
+    selector: Vec<Selector>,
+    /// The version the target was made on, when the article still has it.
+    state: Option<TimeState>,
+    /// Where the target is in the latest version, when that is a later one.
+    anchor: Option<Anchor>,
+}
+
+/// A W3C selector, as Glossa renders them.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Selector {
+    Quote(TextQuoteSelector),
+    Position(TextPositionSelector),
+}
+
+/// The passage, with the text just before and after it.
+#[derive(Serialize, ToSchema)]
+struct TextQuoteSelector {
+    #[schema(rename = "type", schema_with = quote_selector_type)]
+    kind: String,
+    exact: String,
+    prefix: String,
+    suffix: String,
+}
+
+/// Code points of the version's text, end exclusive.
+#[derive(Serialize, ToSchema)]
+struct TextPositionSelector {
+    #[schema(rename = "type", schema_with = position_selector_type)]
+    kind: String,
+    start: u64,
+    end: u64,
+}
+
+fn quote_selector_type() -> Schema {
+    named_enum("A TextQuoteSelector", &["TextQuoteSelector"], false)
+}
+
+fn position_selector_type() -> Schema {
+    named_enum("A TextPositionSelector", &["TextPositionSelector"], false)
+}
+
+/// A W3C `TimeState`: the version a target was made on, and its text.
+#[derive(Serialize, ToSchema)]
+struct TimeState {
+    #[schema(rename = "type", example = "TimeState")]
+    kind: String,
+    #[schema(rename = "sourceDate")]
+    source_date: String,
+    /// The version's text (`/articles/{id}/versions/{n}`).
+    cached: String,
+}
+
+/// Where a target is in the article's latest version (Glossa's `anchor` term).
+#[derive(Serialize, ToSchema)]
+struct Anchor {
+    version: u32,
+    /// The latest version's text.
+    source: String,
+    /// `pending` until re-anchoring has placed it, then how it was placed.
+    status: String,
+    /// The passage there, when placed.
+    #[serde(default)]
+    selector: Vec<Selector>,
+    /// A fuzzy match's score.
+    score: Option<f64>,
+    /// An ambiguous target's candidate places.
+    #[serde(default)]
+    candidates: Vec<TextPositionSelector>,
+}
+
+/// What made the annotation: this server.
+#[derive(Serialize, ToSchema)]
+struct Generator {
+    id: String,
+    #[schema(rename = "type", example = "Software")]
+    kind: String,
+    name: String,
+}
+
+/// Who made a claim: a person or an organisation.
+#[derive(Serialize, ToSchema)]
+struct Claimant {
+    /// `Person` or `Organization`, when known.
+    #[serde(default)]
+    #[schema(rename = "type")]
+    kind: Option<String>,
+    name: String,
+    url: Option<String>,
+}
+
+/// A page cited as evidence, and an archived copy of it.
+#[derive(Serialize, ToSchema)]
+struct SourceLink {
+    url: String,
+    title: Option<String>,
+    archived: Option<String>,
 }
 
 /// A reply in an annotation's thread, identified by a fragment of the annotation's IRI.
@@ -100,6 +194,7 @@ struct Reply {
 /// context. Embedded in a page, an annotation has no `@context`.
 #[derive(Serialize, ToSchema)]
 struct Annotation {
+    /// JSON-LD: the W3C Annotation context, then Glossa's own terms (an object).
     #[schema(rename = "@context")]
     context: Option<Vec<Value>>,
     /// The annotation's IRI, `{base}/annotations/{id}`.
@@ -113,14 +208,16 @@ struct Annotation {
     creator: Agent,
     created: String,
     modified: String,
-    generator: Value,
+    generator: Generator,
     body: Option<Vec<TextualBody>>,
     target: Vec<SpecificResource>,
     #[schema(schema_with = status_schema)]
     status: String,
     #[schema(schema_with = verdict_schema)]
     verdict: Option<String>,
-    claimant: Option<Value>,
+    /// Who made the claim a fact-check reviews.
+    #[serde(default)]
+    claimant: Option<Claimant>,
     #[schema(rename = "claimDate")]
     claim_date: Option<String>,
     #[schema(rename = "claimSummary")]
@@ -128,7 +225,9 @@ struct Annotation {
     #[schema(rename = "editLabel")]
     edit_label: Option<String>,
     assignee: Option<String>,
-    sources: Option<Vec<Value>>,
+    /// Evidence: pages the fact-checker relied on.
+    #[serde(default)]
+    sources: Vec<SourceLink>,
     replies: Vec<Reply>,
     canonical: Option<String>,
     via: Option<String>,
@@ -171,13 +270,15 @@ enum PageItem {
 /// An `AnnotationPage` (`?page=N`), or the first page embedded in a container.
 #[derive(Serialize, ToSchema)]
 struct AnnotationPage {
+    /// JSON-LD: the W3C Annotation context, then Glossa's own terms (an object).
     #[schema(rename = "@context")]
     context: Option<Vec<Value>>,
     id: String,
     #[schema(rename = "type")]
     kind: String,
+    /// The container, on a page served on its own.
     #[schema(rename = "partOf")]
-    part_of: Option<Value>,
+    part_of: Option<PartOf>,
     #[schema(rename = "startIndex")]
     start_index: u64,
     items: Vec<PageItem>,
@@ -189,6 +290,7 @@ struct AnnotationPage {
 /// embedded (or only its IRI with `PreferMinimalContainer`).
 #[derive(Serialize, ToSchema)]
 struct Container {
+    /// JSON-LD: the W3C Annotation and LDP contexts, then Glossa's own terms (an object).
     #[schema(rename = "@context")]
     context: Vec<Value>,
     id: String,
@@ -199,7 +301,25 @@ struct Container {
     modified: Option<String>,
     last: Option<String>,
     /// The first page, or its IRI.
-    first: Option<Value>,
+    first: Option<FirstPage>,
+}
+
+/// A container's first page, embedded, or only its IRI (`PreferMinimalContainer`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+enum FirstPage {
+    Iri(String),
+    Page(AnnotationPage),
+}
+
+/// The container a page is part of.
+#[derive(Serialize, ToSchema)]
+struct PartOf {
+    id: String,
+    label: String,
+    total: u64,
+    modified: Option<String>,
 }
 
 /// A version of an article: immutable text, by number.
@@ -219,9 +339,11 @@ struct Article {
     id: String,
     url: String,
     title: Option<String>,
-    outlet: Option<Value>,
-    published: Option<Value>,
-    source_url: Option<Value>,
+    outlet: Option<String>,
+    /// When the outlet published it, as given at ingestion.
+    published: Option<String>,
+    /// The article's address on the outlet's site.
+    source_url: Option<String>,
     created: String,
     document_id: String,
     /// The Automerge document (`automerge:…`) a sync client opens.
@@ -258,8 +380,8 @@ struct SearchItem {
     id: String,
     score: f64,
     article: HitArticle,
-    /// `field`, `text`, `highlights` (code-point ranges of `text`) and `html`.
-    snippet: Value,
+    /// The best passage, when a text matched.
+    snippet: Option<Snippet>,
     link: String,
     annotation: Option<String>,
     kind: Option<String>,
@@ -272,6 +394,18 @@ struct SearchItem {
     articles: Option<Vec<String>>,
 }
 
+/// A passage of a hit's text with the matched words marked.
+#[derive(Serialize, ToSchema)]
+struct Snippet {
+    /// The field the text comes from (`note`, `quote`, `replies`, `tags`, `text`, …).
+    field: String,
+    text: String,
+    /// Marked ranges of `text`, `[start, end]` in code points, end exclusive.
+    highlights: Vec<Vec<u64>>,
+    /// `text` as HTML, escaped, with each marked range in `<mark>`.
+    html: String,
+}
+
 /// `GET /api/search`: best first (or newest first with filters only).
 #[derive(Serialize, ToSchema)]
 struct SearchResults {
@@ -282,7 +416,8 @@ struct SearchResults {
     cursor: Option<String>,
     /// The URL of the next page, when there is one.
     next: Option<String>,
-    position: Option<Value>,
+    /// The log position the index had reached when it answered.
+    position: u64,
 }
 
 /// An annotation in the work queue.
@@ -318,9 +453,51 @@ struct Queue {
     assigned: Option<Vec<QueueItem>>,
     open: Option<Vec<QueueItem>>,
     /// Targets a person should place (`desk/versions`' placements).
-    needs_attention: Option<Vec<Value>>,
-    /// Per article: `article`, `open`, `needs_attention`.
-    articles: Option<Vec<Value>>,
+    needs_attention: Option<Vec<AttentionItem>>,
+    /// Per article, what waits on it.
+    articles: Option<Vec<ArticleCounts>>,
+}
+
+/// A target that needs a person: its annotation as in the queue's lists, and where the
+/// target stands in the article's latest version.
+#[derive(Serialize, ToSchema)]
+struct AttentionItem {
+    id: String,
+    url: String,
+    #[schema(schema_with = kind_schema)]
+    kind: String,
+    #[schema(schema_with = status_schema)]
+    status: String,
+    #[schema(schema_with = verdict_schema)]
+    verdict: Option<String>,
+    assignee: Option<String>,
+    creator: String,
+    created: String,
+    modified: String,
+    article: String,
+    /// The target's quote.
+    quote: String,
+    note: String,
+    /// The article's latest version.
+    version: u32,
+    /// Which of the annotation's targets.
+    target: u64,
+    /// The version the target's selectors were made on.
+    made_on: u32,
+    /// `orphaned` or `ambiguous`.
+    target_status: String,
+    /// How many places fit alike (ambiguous).
+    candidates: u64,
+}
+
+/// What waits on one article.
+#[derive(Serialize, ToSchema)]
+struct ArticleCounts {
+    article: String,
+    /// Fact-checks and corrections open or in review.
+    open: u64,
+    /// Targets a person should place.
+    needs_attention: u64,
 }
 
 /// One event of the log.
@@ -330,14 +507,20 @@ struct Event {
     id: String,
     #[schema(rename = "type", example = "annotation.created")]
     kind: String,
-    schema: Value,
+    /// The version of the type's payload.
+    schema: u32,
     stream: String,
     version: u64,
     article: Option<String>,
     actor: String,
     at: String,
-    /// The event's payload (version 1 of its type).
+    /// The event's payload: its shape is the type's (version `schema`), one per event type,
+    /// so it is not repeated here as a schema; the README lists the types.
     data: Option<Value>,
+    /// A `document.changed` event's Automerge change hash.
+    change_hash: Option<String>,
+    /// The raw Automerge change, base64 (with `include=change`).
+    change: Option<String>,
 }
 
 /// `GET /api/events`: a page of the log.
@@ -345,8 +528,10 @@ struct Event {
 struct EventsPage {
     events: Vec<Event>,
     next: Option<String>,
-    cursor: Option<Value>,
-    head: Option<Value>,
+    /// The position this page reached: `after` for the next page.
+    cursor: u64,
+    /// The log's head when the page was read.
+    head: u64,
 }
 
 /// A user of the desk.
@@ -397,6 +582,23 @@ struct Token {
     issued: String,
     revoked: Option<String>,
     demo: bool,
+}
+
+/// `POST /api/users/{name}/tokens`: the token's listing with its secret, shown this once.
+#[derive(Serialize, ToSchema)]
+struct IssuedToken {
+    id: String,
+    user: String,
+    #[schema(schema_with = role_schema)]
+    role: String,
+    issued: String,
+    revoked: Option<String>,
+    demo: bool,
+    /// The secret to send as `Authorization: Bearer …`. `null` when the request was a retry
+    /// with the same `Idempotency-Key`: the server does not keep it, and `note` says what to do.
+    token: Option<String>,
+    /// On a retry only: why `token` is `null`.
+    note: Option<String>,
 }
 
 /// `GET /api/tokens`.
@@ -464,9 +666,24 @@ struct Claim {
     created: String,
     /// The linked annotations' IRIs.
     annotations: Vec<String>,
-    /// Where the linked annotations are: `annotation`, `kind`, `article`, `title`, `url`,
-    /// `version`, `quote`.
-    appearances: Vec<Value>,
+    /// Where the linked annotations are.
+    appearances: Vec<ClaimAppearance>,
+}
+
+/// One passage of an annotation linked to a claim.
+#[derive(Serialize, ToSchema)]
+struct ClaimAppearance {
+    /// The annotation's IRI.
+    annotation: String,
+    #[schema(schema_with = kind_schema)]
+    kind: String,
+    article: String,
+    title: Option<String>,
+    /// The article's own URL, or its IRI on this desk.
+    url: String,
+    /// The version the passage was quoted from.
+    version: u32,
+    quote: String,
 }
 
 /// `GET /api/claims`.
@@ -475,11 +692,30 @@ struct ClaimList {
     claims: Vec<Claim>,
 }
 
+/// One entry of the house-style term list: whole-word, case-sensitive occurrences of
+/// `variants` are flagged with a tag annotation suggesting `preferred`.
+#[derive(Serialize, ToSchema)]
+struct StyleRule {
+    /// A short slug, used as the tag on the annotations the rule makes.
+    #[schema(example = "kyiv")]
+    id: String,
+    #[schema(example = "Kyiv")]
+    preferred: String,
+    #[schema(example = json!(["Kiev"]))]
+    variants: Vec<String>,
+}
+
+/// `PUT /api/style-rules`: the whole new term list (admins).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StyleRulesRequest {
+    rules: Vec<StyleRule>,
+}
+
 /// The house-style term list; after a PUT, with what re-checking the articles did.
 #[derive(Serialize, ToSchema)]
 struct StyleRules {
-    /// Each rule: the preferred term and the variants it flags.
-    rules: Vec<Value>,
+    rules: Vec<StyleRule>,
     /// New tag annotations (after a PUT).
     flagged: Option<u64>,
     /// Tags resolved because their word is gone (after a PUT).
@@ -501,16 +737,34 @@ struct Placement {
     made_on: u32,
     #[schema(schema_with = placement_status_schema)]
     status: String,
-    /// `start`, `end` in code points of the version's text.
-    position: Option<Value>,
-    /// `exact`, `prefix`, `suffix`.
-    quote: Option<Value>,
+    /// Where it is in the version's text.
+    #[serde(default)]
+    position: Option<Span>,
+    /// The passage there.
+    #[serde(default)]
+    quote: Option<Quote>,
     /// A fuzzy match's score.
     score: Option<f64>,
     /// An ambiguous target's candidate positions.
-    candidates: Option<Vec<Value>>,
+    #[serde(default)]
+    candidates: Vec<Span>,
     /// Who placed it: the server, or the person who re-attached it.
     by: Option<String>,
+}
+
+/// A passage's place: code points of the version's text, end exclusive.
+#[derive(Serialize, ToSchema)]
+struct Span {
+    start: u64,
+    end: u64,
+}
+
+/// A quoted passage with the text just before and after it.
+#[derive(Serialize, ToSchema)]
+struct Quote {
+    exact: String,
+    prefix: String,
+    suffix: String,
 }
 
 /// `GET /api/articles/{id}/anchors`.
@@ -551,11 +805,11 @@ struct ImportReport {
     imported: Imported,
     /// How the annotations written were placed: `exact` or `fuzzy`, with counts.
     placed: BTreeMap<String, u64>,
-    /// Rows imported without a place in the article (`id`, `article`, `quote`, `anchoring`:
-    /// orphaned or ambiguous), for a person to re-attach; counted in `imported` too.
-    orphaned: Vec<Value>,
+    /// Rows imported without a place in the article, for a person to re-attach; counted in
+    /// `imported` too.
+    orphaned: Vec<Unplaced>,
     /// Rows not imported, and why.
-    skipped: Vec<Value>,
+    skipped: Vec<Skipped>,
     /// Rows an earlier import wrote: nothing written again.
     already_imported: u64,
 }
@@ -620,6 +874,185 @@ struct WebhookList {
 #[derive(Serialize, ToSchema)]
 struct WebhookAttempts {
     items: Vec<WebhookAttempt>,
+}
+
+/// A Hypothesis row whose passage has no place in its article.
+#[derive(Serialize, ToSchema)]
+struct Unplaced {
+    /// The Hypothesis id.
+    id: String,
+    article: String,
+    quote: String,
+    #[schema(schema_with = unplaced_schema)]
+    anchoring: String,
+}
+
+fn unplaced_schema() -> Schema {
+    named_enum(
+        "`orphaned` (nowhere) or `ambiguous` (several places fit alike)",
+        &["orphaned", "ambiguous"],
+        false,
+    )
+}
+
+/// A Hypothesis row not imported.
+#[derive(Serialize, ToSchema)]
+struct Skipped {
+    /// The Hypothesis id.
+    id: String,
+    reason: String,
+}
+
+/// One annotation as the Hypothesis API returns it: only the fields the import reads are
+/// described; Hypothesis's others (`group`, `permissions`, `document`, …) are allowed and
+/// ignored.
+#[derive(Serialize, ToSchema)]
+struct HypothesisRow {
+    id: String,
+    /// The annotated page's address: matched to an article's `url`.
+    uri: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    target: Vec<HypothesisTarget>,
+    /// The ancestors of a reply, root first; empty on a top-level annotation.
+    #[serde(default)]
+    references: Vec<String>,
+    /// `acct:name@host`.
+    #[schema(example = "acct:alice@hypothes.is")]
+    user: String,
+    #[schema(format = DateTime)]
+    created: String,
+    links: Option<HypothesisLinks>,
+}
+
+/// A Hypothesis target: TextQuote, TextPosition and Range selectors (others are ignored).
+#[derive(Serialize, ToSchema)]
+struct HypothesisTarget {
+    source: Option<String>,
+    /// Selector objects, each with its `type`: `TextQuoteSelector` (`exact`, `prefix`,
+    /// `suffix`), `TextPositionSelector` (`start`, `end`), `RangeSelector`, ….
+    #[serde(default)]
+    selector: Vec<BTreeMap<String, Value>>,
+}
+
+/// Where Hypothesis shows the annotation.
+#[derive(Serialize, ToSchema)]
+struct HypothesisLinks {
+    html: Option<String>,
+    incontext: Option<String>,
+}
+
+/// The Hypothesis API's search result (`_separate_replies` puts replies in `replies`).
+#[derive(Serialize, ToSchema)]
+struct HypothesisSearchResult {
+    rows: Vec<HypothesisRow>,
+    replies: Option<Vec<HypothesisRow>>,
+    total: Option<u64>,
+}
+
+/// What `POST /api/import/hypothesis` reads: a search result, or a bare array of rows.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum HypothesisImport {
+    SearchResult(HypothesisSearchResult),
+    Rows(Vec<HypothesisRow>),
+}
+
+/// `GET /api/export/claimreview`: the desk's fact-checks with a verdict as schema.org
+/// `ClaimReview`s, in one JSON-LD graph.
+#[derive(Serialize, ToSchema)]
+struct ClaimReviewExport {
+    #[schema(rename = "@context", example = "https://schema.org")]
+    context: String,
+    #[schema(rename = "@graph")]
+    graph: Vec<ClaimReview>,
+}
+
+/// One fact-check as a schema.org `ClaimReview`.
+#[derive(Serialize, ToSchema)]
+struct ClaimReview {
+    #[schema(rename = "@type", example = "ClaimReview")]
+    kind: String,
+    /// The fact-check's IRI.
+    url: String,
+    /// The day the fact-check was made (`YYYY-MM-DD`).
+    #[schema(rename = "datePublished", format = Date)]
+    date_published: String,
+    #[schema(rename = "dateModified")]
+    date_modified: String,
+    /// Who made the fact-check (a `Person`).
+    author: ClaimReviewAuthor,
+    /// The claim summary, else a linked claim's text, else the quoted passage.
+    #[schema(rename = "claimReviewed")]
+    claim_reviewed: String,
+    /// The fact-check's note.
+    #[schema(rename = "reviewBody")]
+    review_body: String,
+    #[schema(rename = "reviewRating")]
+    review_rating: Rating,
+    #[schema(rename = "itemReviewed")]
+    item_reviewed: ReviewedClaim,
+}
+
+/// A person or organisation in schema.org terms.
+#[derive(Serialize, ToSchema)]
+struct ClaimReviewAuthor {
+    /// `Person` or `Organization`.
+    #[schema(rename = "@type")]
+    kind: String,
+    name: String,
+    url: Option<String>,
+}
+
+/// A verdict as a schema.org `Rating`: on the scale (1 to 5) with `ratingValue`,
+/// `worstRating` and `bestRating`; off it (unverifiable) with its `alternateName` alone.
+#[derive(Serialize, ToSchema)]
+struct Rating {
+    #[schema(rename = "@type", example = "Rating")]
+    kind: String,
+    #[schema(rename = "alternateName", example = "Mostly true")]
+    alternate_name: String,
+    /// The scale, in words.
+    description: String,
+    #[schema(rename = "ratingValue", minimum = 1, maximum = 5)]
+    rating_value: Option<u8>,
+    #[schema(rename = "worstRating", minimum = 1, maximum = 1)]
+    worst_rating: Option<u8>,
+    #[schema(rename = "bestRating", minimum = 5, maximum = 5)]
+    best_rating: Option<u8>,
+}
+
+/// The claim a review is about: who made it and when (when known), and where it appeared.
+#[derive(Serialize, ToSchema)]
+struct ReviewedClaim {
+    #[schema(rename = "@type", example = "Claim")]
+    kind: String,
+    /// The linked claim's IRI (`/api/claims/{id}`), when there is one.
+    #[schema(rename = "@id")]
+    id: Option<String>,
+    /// The linked claim's text.
+    name: Option<String>,
+    /// The claimant.
+    author: Option<ClaimReviewAuthor>,
+    /// When the claim was made.
+    #[schema(rename = "datePublished")]
+    date_published: Option<String>,
+    appearance: Vec<Appearance>,
+    #[schema(rename = "firstAppearance")]
+    first_appearance: Option<Appearance>,
+}
+
+/// An article a claim appeared in, as a schema.org `CreativeWork`.
+#[derive(Serialize, ToSchema)]
+struct Appearance {
+    #[schema(rename = "@type", example = "CreativeWork")]
+    kind: String,
+    /// The article's own URL, or its IRI on this desk.
+    url: String,
+    headline: Option<String>,
+    publisher: Option<ClaimReviewAuthor>,
 }
 
 fn role_schema() -> Schema {
@@ -728,6 +1161,38 @@ fn named_enum(description: &str, values: &[&str], nullable: bool) -> Schema {
         Anchors,
         Imported,
         ImportReport,
+        FirstPage,
+        PartOf,
+        Selector,
+        TextQuoteSelector,
+        TextPositionSelector,
+        TimeState,
+        Anchor,
+        Generator,
+        Claimant,
+        SourceLink,
+        Snippet,
+        AttentionItem,
+        ArticleCounts,
+        ClaimAppearance,
+        Span,
+        Quote,
+        Unplaced,
+        Skipped,
+        HypothesisRow,
+        HypothesisTarget,
+        HypothesisLinks,
+        HypothesisSearchResult,
+        HypothesisImport,
+        IssuedToken,
+        StyleRule,
+        StyleRulesRequest,
+        ClaimReviewExport,
+        ClaimReview,
+        ClaimReviewAuthor,
+        Rating,
+        ReviewedClaim,
+        Appearance,
         HistoryEntry,
         History,
         super::webhooks::CreateWebhook,
@@ -746,14 +1211,11 @@ fn schema_ref(name: &str) -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(name))
 }
 
-/// A JSON value whose full schema is not written out: `description` says what it holds.
-fn loose(description: &str) -> RefOr<Schema> {
+/// Any JSON, for a value whose schema is written elsewhere: `description` says what it is and
+/// where its schema is.
+fn free_form(description: &str) -> RefOr<Schema> {
     RefOr::T(Schema::Object(
-        ObjectBuilder::new()
-            .description(Some(format!(
-                "{description} (loosely described: any JSON; see the README)"
-            )))
-            .build(),
+        ObjectBuilder::new().description(Some(description)).build(),
     ))
 }
 
@@ -1102,7 +1564,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/healthz", Get, op("operations", "Health: `ok` or `degraded`, with the problem").public().json(schema_ref("Health"))),
         ("/metrics", Get, op("operations", "Prometheus metrics").public().ok("200", "text/plain", Some(typed(Type::String)), None)),
         ("/sync", Get, op("sync", "The automerge-repo sync WebSocket (upgrade)").auth(Auth::BearerOrQuery).empty("101")),
-        ("/api/openapi.json", Get, op("operations", "This document").public().json(loose("An OpenAPI 3.1 document"))),
+        ("/api/openapi.json", Get, op("operations", "This document").public().json(free_form("An OpenAPI 3.1 document: its schema is the OpenAPI Initiative's (`https://spec.openapis.org/oas/3.1/schema/2022-10-07`), not repeated here"))),
+        ("/api/reference", Get, op("operations", "This document, readable: the API reference (HTML)").public().ok("200", "text/html", Some(typed(Type::String)), None)),
         ("/annotations/{id}", Get, ann_ok(id(op(a, "One annotation; `ETag` is its version")))),
         ("/annotations/{id}", Head, id(op(a, "One annotation's headers")).empty("200")),
         ("/annotations/{id}", Options, id(op(a, "What the annotation allows")).public().empty("200")),
@@ -1125,18 +1588,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/events", Get, events(op("events", "A page of the event log")).json(schema_ref("EventsPage"))),
         ("/api/events/stream", Get, events(op("events", "The live tail (Server-Sent Events; `Last-Event-ID` resumes)")).header("Last-Event-ID", "Resume after this position").ok("200", "text/event-stream", Some(typed(Type::String)), None)),
         ("/api/export/log.ndjson", Get, op("exports", "The event log as NDJSON (admins)").ok("200", "application/x-ndjson", Some(typed(Type::String)), None)),
-        ("/api/export/annotations", Get, op("exports", "Every annotation as one W3C collection").ok("200", JSONLD, Some(loose("An AnnotationCollection with every annotation")), None)),
-        ("/api/export/annotations.csv", Get, op("exports", "Every annotation as CSV").ok("200", "text/csv", Some(typed(Type::String)), None)),
-        ("/api/export/claimreview", Get, op("exports", "Fact-checks as schema.org ClaimReview").json(loose("ClaimReview JSON-LD"))),
+        ("/api/export/annotations", Get, op("exports", "Every annotation as one W3C collection, all in its first page").query("article", typed(Type::String), "Only this article's").ok("200", JSONLD, Some(schema_ref("Container")), None)),
+        ("/api/export/annotations.csv", Get, op("exports", "Every annotation as CSV").query("article", typed(Type::String), "Only this article's").ok("200", "text/csv", Some(typed(Type::String)), None)),
+        ("/api/export/claimreview", Get, op("exports", "Fact-checks as schema.org ClaimReview").query("article", typed(Type::String), "Only this article's").ok("200", "application/ld+json", Some(schema_ref("ClaimReviewExport")), None)),
         ("/api/me", Get, op("people", "Who is signed in").json(schema_ref("User"))),
         ("/api/users", Get, op("people", "The desk's users").json(schema_ref("UserList"))),
         ("/api/users", Post, op("access", "Create a user (admins)").body("application/json", schema_ref("CreateUser"), None).ok("201", "application/json", Some(schema_ref("User")), None)),
         ("/api/users/{name}", Get, op("access", "One user (admins)").path("name", "The user's name").json(schema_ref("User"))),
         ("/api/users/{name}", Patch, op("access", "Change a user's role (admins)").path("name", "The user's name").body("application/json", schema_ref("ChangeUser"), Some(json!({"role": "editor"}))).json(schema_ref("User"))),
-        ("/api/users/{name}/tokens", Post, op("access", "Issue a token (admins)").path("name", "The user's name").body("application/json", loose("`label`"), None).ok("201", "application/json", Some(loose("The token, shown once")), None)),
-        ("/api/tokens", Get, op("access", "Tokens (admins)").json(schema_ref("TokenList"))),
+        ("/api/users/{name}/tokens", Post, op("access", "Issue a token (admins); no body is read").path("name", "The user's name").header("Idempotency-Key", "Retries with the same key issue one token (shown only the first time)").ok("201", "application/json", Some(schema_ref("IssuedToken")), None)),
+        ("/api/tokens", Get, op("access", "Tokens (admins)").query("user", typed(Type::String), "Only this user's").json(schema_ref("TokenList"))),
         ("/api/tokens/{id}", Get, op("access", "One token (admins)").path("id", "The token's id").json(schema_ref("Token"))),
-        ("/api/tokens/{id}", Delete, op("access", "Revoke a token (admins)").path("id", "The token's id").empty("204")),
+        ("/api/tokens/{id}", Delete, op("access", "Revoke a token (admins); the token as it is now").path("id", "The token's id").json(schema_ref("Token"))),
         ("/api/desk", Get, op("access", "The desk: its name and whether it is a demo").public().json(schema_ref("DeskInfo"))),
         ("/api/queue", Get, op("queue", "The work queue")
             .query("list", string_enum(&["assigned", "open", "needs_attention", "articles"]), "Comma-separated lists to include (all by default)")
@@ -1151,8 +1614,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         ("/api/claims/{id}/annotations", Post, op("claims", "Link an annotation to a claim").path("id", "The claim's id").body("application/json", schema_ref("LinkRequest"), None).json(schema_ref("Claim"))),
         ("/api/claims/{id}/annotations/{annotation}", Delete, op("claims", "Unlink an annotation").path("id", "The claim's id").path("annotation", "The annotation's id").json(schema_ref("Claim"))),
         ("/api/style-rules", Get, op("style", "The house-style term list").json(schema_ref("StyleRules"))),
-        ("/api/style-rules", Put, op("style", "Replace the house-style term list").body("application/json", loose("`rules`"), None).json(schema_ref("StyleRules"))),
-        ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", loose("A Hypothesis search result or an array of rows"), None).json(schema_ref("ImportReport"))),
+        ("/api/style-rules", Put, op("style", "Replace the house-style term list (admins)").body("application/json", schema_ref("StyleRulesRequest"), Some(json!({"rules": [{"id": "kyiv", "preferred": "Kyiv", "variants": ["Kiev"]}]}))).json(schema_ref("StyleRules"))),
+        ("/api/import/hypothesis", Post, op("import", "Import Hypothesis annotations (admins)").body("application/json", schema_ref("HypothesisImport"), None).json(schema_ref("ImportReport"))),
         ("/api/webhooks", Get, op("webhooks", "Webhook subscriptions (admins)").json(schema_ref("WebhookList"))),
         ("/api/webhooks", Post, op("webhooks", "Subscribe a URL to events (admins); the answer holds the signing secret, shown once").body("application/json", schema_ref("CreateWebhook"), Some(json!({"url": "https://hooks.example.org/glossa", "types": ["annotation.created", "annotation.status_changed"], "articles": ["twenty-six-nations-pledge"]}))).ok("201", "application/json", Some(schema_ref("Webhook")), None)),
         ("/api/webhooks/{id}", Get, op("webhooks", "One subscription, with its cursor and last attempt (admins)").path("id", "The subscription's id").json(schema_ref("Webhook"))),

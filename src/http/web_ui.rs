@@ -1,14 +1,16 @@
 //! The web UI: the bundle built from `web/` (committed in `web/dist/`), compiled into the binary
 //! so a server needs no Node and no files beside it. `/` is the page; `/assets/*` the rest.
+//! `/api/reference` is the API reference: Swagger UI, from the same bundle, reading
+//! `/api/openapi.json`; like the document, it needs no token.
 
 use std::sync::OnceLock;
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::Compress;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use super::ApiError;
+use super::{methods, ApiError};
 
 /// One file of the bundle.
 pub struct Asset {
@@ -18,7 +20,7 @@ pub struct Asset {
 }
 
 /// Every file `web/build.mjs` writes. The bundle test checks this list against a fresh build.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 10] = [
     Asset {
         name: "index.html",
         content_type: "text/html; charset=utf-8",
@@ -39,7 +41,40 @@ pub const ASSETS: [Asset; 4] = [
         content_type: "application/wasm",
         bytes: include_bytes!("../../web/dist/automerge.wasm"),
     },
+    Asset {
+        name: "reference.html",
+        content_type: "text/html; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/reference.html"),
+    },
+    Asset {
+        name: "reference.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/reference.js"),
+    },
+    Asset {
+        name: "reference.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/reference.css"),
+    },
+    Asset {
+        name: "swagger-ui-bundle.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/swagger-ui-bundle.js"),
+    },
+    Asset {
+        name: "swagger-ui.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/swagger-ui.css"),
+    },
+    Asset {
+        name: "swagger-ui-bundle.js.LICENSE.txt",
+        content_type: "text/plain; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/swagger-ui-bundle.js.LICENSE.txt"),
+    },
 ];
+
+/// The index in `ASSETS` of the API reference's page.
+const REFERENCE: usize = 4;
 
 /// The page and its assets, gzip-compressed for clients that accept it (the WebAssembly file
 /// shrinks to about a third).
@@ -50,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(Compress::default())
             .route(web::get().to(index)),
     )
+    .service(methods::only("/api/reference", Method::GET, reference).wrap(Compress::default()))
     .service(
         web::scope("/assets").wrap(Compress::default()).service(
             web::resource("/{name}")
@@ -96,6 +132,10 @@ fn serve(req: &HttpRequest, index: usize) -> HttpResponse {
 
 async fn index(req: HttpRequest) -> HttpResponse {
     serve(&req, 0)
+}
+
+async fn reference(req: HttpRequest) -> HttpResponse {
+    serve(&req, REFERENCE)
 }
 
 async fn asset(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {

@@ -260,6 +260,7 @@ pub fn ensure_node_packages() {
         root.join("tests/js/node_modules/playwright-core/package.json"),
         root.join("web/node_modules/esbuild/package.json"),
         root.join("web/node_modules/@automerge/automerge-repo/package.json"),
+        root.join("web/node_modules/swagger-ui-dist/package.json"),
         Path::new("/usr/bin/chromium").to_path_buf(),
     ];
     let has_node = std::process::Command::new("node")

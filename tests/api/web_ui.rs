@@ -346,3 +346,94 @@ async fn the_search_box_finds_a_passage_and_opens_the_reader_on_it_in_chromium()
     assert_eq!(result["phone"]["overflow"], 0);
     assert!(artifacts().join("web-search-reader.png").exists());
 }
+
+#[tokio::test]
+async fn the_api_reference_and_its_assets_are_served_without_a_token() {
+    let app = spawn_app().await;
+    let page = app
+        .request(Method::GET, "/api/reference", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    // Everything the page loads is the server's own: no absolute URL in a `src` or `href`.
+    let linked: Vec<&str> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attr| html.split(attr).skip(1))
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert!(
+        linked
+            .iter()
+            .all(|url| url.starts_with('/') || url.starts_with("data:")),
+        "{linked:?}"
+    );
+    let assets: Vec<&str> = linked
+        .iter()
+        .copied()
+        .filter(|url| url.starts_with("/assets/"))
+        .collect();
+    assert_eq!(
+        assets,
+        [
+            "/assets/swagger-ui-bundle.js",
+            "/assets/reference.js",
+            "/assets/swagger-ui.css",
+            "/assets/reference.css"
+        ]
+    );
+    for (path, kind) in assets
+        .iter()
+        .map(|path| {
+            let kind = if path.ends_with(".js") {
+                "text/javascript"
+            } else {
+                "text/css"
+            };
+            (path.to_string(), kind)
+        })
+        .chain([(
+            "/assets/swagger-ui-bundle.js.LICENSE.txt".to_owned(),
+            "text/plain",
+        )])
+    {
+        let response = app.request(Method::GET, &path, None).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let media = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(media.starts_with(kind), "{path}: {media}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+    // The page's script points Swagger UI at the server's document and turns off its
+    // validator badge, which would send the document to swagger.io.
+    let script = app
+        .request(Method::GET, "/assets/reference.js", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(script.contains("/api/openapi.json"), "{script}");
+    assert!(script.contains("validatorUrl:null"), "{script}");
+    let bundle = app
+        .request(Method::GET, "/assets/swagger-ui-bundle.js", None)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bundle.headers()[header::CONTENT_ENCODING], "gzip");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_renders_offline_and_tries_the_api_in_chromium() {
+    let result = browser("reference").await;
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["status"], 200);
+    assert_eq!(result["off_host"], 0);
+    assert!(artifacts().join("web-api-reference-try.png").exists());
+}

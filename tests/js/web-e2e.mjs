@@ -1,7 +1,7 @@
 // End-to-end tests of the web UI in a real headless Chromium (Debian's package) driven by
 // playwright-core. The Rust suite starts a server and runs one scenario per process:
 //
-//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin|queue|search
+//   GLOSSA_BASE=http://127.0.0.1:PORT GLOSSA_ARTIFACTS=DIR node web-e2e.mjs collaborate|viewer|layout|signin|queue|search|reference
 //
 // Prints one JSON line with what it saw; exits non-zero with a message when a check fails.
 
@@ -839,6 +839,54 @@ const scenarios = {
       await page.context().close()
     }
     return result
+  },
+
+  // The API reference from the sign-in page and from the desk's header, with every request that
+  // is not to the server aborted and counted: Swagger UI renders the server's OpenAPI document,
+  // and "Try it out" calls the API with the signed-in user's token.
+  async reference(browser) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const origin = new URL(BASE).origin
+    const offHost = []
+    await context.route("**/*", route => {
+      const url = route.request().url()
+      if (new URL(url).origin === origin) return route.continue()
+      offHost.push(url)
+      return route.abort("blockedbyclient")
+    })
+    const page = await context.newPage()
+    const errors = []
+    page.on("pageerror", e => errors.push(e.message))
+    await page.goto(`${BASE}/`)
+    const fromSignIn = page.locator("main.signin").getByRole("link", { name: "API reference" })
+    await fromSignIn.waitFor({ timeout: WAIT })
+    if ((await fromSignIn.getAttribute("href")) !== "/api/reference") fail("the sign-in page's link is not to /api/reference")
+
+    await page.getByRole("button", { name: "Sign in as Alice Martin" }).click()
+    await page.waitForSelector("main.desk-page[data-seq]", { timeout: WAIT })
+    await page.locator(".topbar nav").getByRole("link", { name: "API" }).click()
+    await page.waitForURL(`${BASE}/api/reference`, { timeout: WAIT })
+    await page.waitForSelector("#reference[data-loaded]", { timeout: WAIT })
+    const summary = "Search annotations and articles"
+    const search = page.locator(".opblock", { has: page.locator('.opblock-summary-path[data-path="/api/search"]') })
+    await search.locator(".opblock-summary-description", { hasText: summary }).waitFor({ timeout: WAIT })
+    // Signed in on the desk, so already authorised.
+    await page.locator(".auth-wrapper .authorize.locked").waitFor({ timeout: WAIT })
+    await page.screenshot({ path: join(ARTIFACTS, "web-api-reference-top.png"), fullPage: false })
+
+    await search.locator(".opblock-summary-control").click()
+    await search.getByRole("button", { name: "Try it out" }).click()
+    await search.locator('tr[data-param-name="q"] input').fill("nations")
+    await search.getByRole("button", { name: "Execute" }).click()
+    const status = search.locator(".live-responses-table .response .response-col_status")
+    await status.first().waitFor({ timeout: WAIT })
+    const answered = (await status.first().textContent()).trim()
+    if (answered !== "200") fail(`Try it out answered ${answered}`)
+    await page.screenshot({ path: join(ARTIFACTS, "web-api-reference-try.png"), fullPage: false })
+    if (errors.length) fail(`page errors: ${errors.join("; ")}`)
+    if (offHost.length) fail(`requests left the server: ${offHost.join(", ")}`)
+    await context.close()
+    return { summary, status: Number(answered), off_host: offHost.length }
   },
 }
 

@@ -57,7 +57,8 @@ function signInView(message) {
         h("label", { for: "token" }, "Access token"),
         input,
         h("button", { type: "submit", class: "primary" }, "Sign in"),
-        error)))
+        error),
+      h("p", { class: "muted api-link" }, "Building on Glossa? Read the ", h("a", { href: "/api/reference" }, "API reference"), ".")))
   input.focus()
   demoUsers().then(demo => {
     if (!input.isConnected) return
@@ -113,7 +114,7 @@ function shell(content) {
   app.replaceChildren(
     h("header", { class: "topbar" },
       h("a", { class: "brand", href: "#/" }, "Glossa"),
-      h("nav", { "aria-label": "Main" }, h("a", { href: "#/" }, "Desk"), h("a", { href: "#/articles" }, "Articles")),
+      h("nav", { "aria-label": "Main" }, h("a", { href: "#/" }, "Desk"), h("a", { href: "#/articles" }, "Articles"), h("a", { href: "/api/reference" }, "API")),
       search.el,
       h("div", { class: "who" },
         h("span", { class: `role role-${me.role}`, dataset: { user: me.name } }, `${me.display_name} · ${me.role}`),

@@ -1,0 +1,1 @@
+var o="glossa.token",e=document.getElementById("reference"),t=localStorage.getItem(o),n=window.SwaggerUIBundle({url:"/api/openapi.json",domNode:e,validatorUrl:null,queryConfigEnabled:!1,deepLinking:!0,docExpansion:"list",defaultModelsExpandDepth:0,onComplete(){t&&n.preauthorizeApiKey("bearer",t),e.setAttribute("aria-busy","false"),e.dataset.loaded="true"}});
