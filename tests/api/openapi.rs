@@ -703,3 +703,87 @@ async fn the_document_validates_against_the_openapi_3_1_schema() {
         assert!(!openapi_errors(&wrong).is_empty(), "{pointer}");
     }
 }
+
+/// The webhook answers, with a subscription whose receiver refuses connections (so it has
+/// failed attempts to list), against their documented schemas.
+#[tokio::test]
+async fn webhook_responses_validate_against_their_documented_schemas() {
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.limits.webhooks.first_retry = std::time::Duration::from_millis(20);
+        settings.limits.webhooks.longest = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let doc = document(&app).await;
+    let (schema, example) = request_schema(&doc, "post", "/api/webhooks");
+    assert!(jsonschema::is_valid(&schema, &example), "{example:#}");
+    // Nothing listens on a port just closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let body = json!({"url": format!("http://127.0.0.1:{port}/hook"), "description": "checked"});
+    let created = app
+        .request(Method::POST, "/api/webhooks", Some(CHIARA))
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("JSON");
+    let schema = response_schema(&doc, "post", "/api/webhooks", 201);
+    assert!(jsonschema::is_valid(&schema, &created), "{created:#}");
+    assert!(!jsonschema::is_valid(&schema, &json!({})));
+    let id = created["id"].as_str().expect("an id").to_owned();
+    // An event to fail on, and its first failed attempt.
+    let (_, annotation) = request_schema(&doc, "post", "/annotations/");
+    let made = app
+        .post_annotation("/annotations/", &annotation, ALICE)
+        .await;
+    assert_eq!(made.status(), 201);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app
+        .json_as(Method::GET, &format!("/api/webhooks/{id}"), Some(CHIARA))
+        .await["last_attempt"]
+        .is_null()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no attempt was made"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let one = format!("/api/webhooks/{id}");
+    for (method, url, pattern) in [
+        (Method::GET, "/api/webhooks".to_owned(), "/api/webhooks"),
+        (Method::GET, one.clone(), "/api/webhooks/{id}"),
+        (
+            Method::GET,
+            format!("{one}/deliveries"),
+            "/api/webhooks/{id}/deliveries",
+        ),
+        (
+            Method::POST,
+            format!("{one}/pause"),
+            "/api/webhooks/{id}/pause",
+        ),
+        (
+            Method::POST,
+            format!("{one}/resume"),
+            "/api/webhooks/{id}/resume",
+        ),
+    ] {
+        check_as(&app, CHIARA, &doc, method, &url, pattern, None, 200).await;
+    }
+    check_as(
+        &app,
+        CHIARA,
+        &doc,
+        Method::GET,
+        "/api/webhooks/not-an-id",
+        "/api/webhooks/{id}",
+        None,
+        404,
+    )
+    .await;
+}
