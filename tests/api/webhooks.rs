@@ -743,3 +743,45 @@ async fn https_receivers_are_reached_over_tls() {
         "{error}"
     );
 }
+
+/// A receiver that never answers holds up neither writes nor another subscription.
+#[tokio::test]
+async fn a_hanging_receiver_slows_neither_writes_nor_other_subscriptions() {
+    let app = spawn_app_with(|settings| {
+        quick(settings);
+        // Longer than the test: the hanging delivery is still waiting when it ends.
+        settings.limits.webhooks.timeout = Duration::from_secs(600);
+    })
+    .await;
+    let mut receiver = Receiver::start().await;
+    receiver.answer_always("/slow", Answer::Hang);
+    let only = json!(["annotation.created"]);
+    subscribe(&app, json!({"url": receiver.url("/slow"), "types": only})).await;
+    subscribe(&app, json!({"url": receiver.url("/fast"), "types": only})).await;
+    let (_, first) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    // The slow receiver holds its first delivery open...
+    receiver
+        .wait_for("/slow", |r| r.iter().any(|r| r.seq() == first))
+        .await;
+    // ...while writes are answered and the other subscription gets each of them.
+    let mut written = vec![first];
+    for _ in 0..3 {
+        written.push(comment(&app, ARTICLE, "26 nations have pledged").await.1);
+    }
+    let last = *written.last().unwrap();
+    let fast = receiver
+        .wait_for("/fast", |r| r.iter().any(|r| r.seq() == last))
+        .await;
+    assert_eq!(delivered(&fast), written);
+    let slow: Vec<u64> = receiver
+        .seen
+        .iter()
+        .filter(|r| r.path == "/slow")
+        .map(Received::seq)
+        .collect();
+    assert_eq!(
+        slow,
+        vec![first],
+        "the slow subscription went on without an answer"
+    );
+}
