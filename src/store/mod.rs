@@ -139,7 +139,7 @@ impl Store {
         };
         let read_model = ReadModel::open(&db)?;
         let snapshots = Snapshots::open(&db)?;
-        let webhooks = Deliveries::open(&db, database.as_ref())?;
+        let webhooks = Deliveries::open(&db, &sled_dir(data_dir), database.as_ref())?;
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
         let log = EventLog::open(db.open_tree(keys::LOG_TREE)?, sink, committed_tx)?;
         if let Some(database) = &database {

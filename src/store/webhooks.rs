@@ -3,9 +3,9 @@
 //! it lives with the log: in sled's `webhooks` tree, or in PostgreSQL where several processes
 //! share the desk and must agree that only one delivers a subscription at a time.
 //!
-//! A cursor only moves forward, and only after the receiver answered 2xx: a cursor lost in a
-//! crash (sled flushes it without waiting for the disk) falls back, which means deliveries
-//! again (at least once), never an event skipped.
+//! A cursor only moves forward, and only after the receiver answered 2xx, and it is on disk
+//! (sled's file synced, or committed in PostgreSQL) before delivery goes on: a crash at any
+//! moment means at most the event in flight delivered again, never one skipped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +52,9 @@ pub struct Deliveries {
 enum Backend {
     Embedded {
         tree: sled::Tree,
+        /// sled's data file, synced after a cursor moves (sled's flush alone does not reach
+        /// the disk; see `durability`).
+        data_file: Arc<std::fs::File>,
         /// One process owns a sled directory; leases are held in it.
         holders: Arc<Mutex<HashMap<Uuid, Uuid>>>,
     },
@@ -74,11 +77,16 @@ fn attempts_prefix(subscription: Uuid) -> Vec<u8> {
 }
 
 impl Deliveries {
-    pub(super) fn open(db: &sled::Db, database: Option<&Database>) -> Result<Self, StoreError> {
+    pub(super) fn open(
+        db: &sled::Db,
+        sled_dir: &std::path::Path,
+        database: Option<&Database>,
+    ) -> Result<Self, StoreError> {
         let backend = match database {
             Some(database) => Backend::Shared(database.clone()),
             None => Backend::Embedded {
                 tree: db.open_tree(super::keys::WEBHOOKS_TREE)?,
+                data_file: Arc::new(std::fs::File::open(sled_dir.join("db"))?),
                 holders: Arc::default(),
             },
         };
@@ -99,7 +107,7 @@ impl Deliveries {
     ) -> Result<Option<u64>, StoreError> {
         match &*self.backend {
             Backend::Shared(database) => database.claim(subscription, holder, start, lease).await,
-            Backend::Embedded { tree, holders } => {
+            Backend::Embedded { tree, holders, .. } => {
                 {
                     let mut holders = holders.lock().expect("holders lock");
                     let current = holders.entry(subscription).or_insert(holder);
@@ -126,7 +134,11 @@ impl Deliveries {
     ) -> Result<bool, StoreError> {
         match &*self.backend {
             Backend::Shared(database) => database.advance(subscription, holder, seq, lease).await,
-            Backend::Embedded { tree, holders } => {
+            Backend::Embedded {
+                tree,
+                holders,
+                data_file,
+            } => {
                 if holders.lock().expect("holders lock").get(&subscription) != Some(&holder) {
                     return Ok(false);
                 }
@@ -135,6 +147,10 @@ impl Deliveries {
                 if seq > current {
                     tree.insert(key, &super::keys::u64_value(seq))?;
                     tree.flush_async().await?;
+                    let file = data_file.clone();
+                    tokio::task::spawn_blocking(move || file.sync_data())
+                        .await
+                        .map_err(|_| StoreError::Unavailable)??;
                 }
                 Ok(true)
             }
