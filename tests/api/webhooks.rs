@@ -785,3 +785,46 @@ async fn a_hanging_receiver_slows_neither_writes_nor_other_subscriptions() {
         "the slow subscription went on without an answer"
     );
 }
+
+/// The real server killed with SIGKILL after its receiver took some events: started again, it
+/// goes on from its cursor. Every event arrives, in order, and only the one in flight at the
+/// kill may arrive twice.
+#[tokio::test]
+async fn deliveries_go_on_from_the_cursor_after_sigkill() {
+    let store = TestStore::new();
+    let mut receiver = Receiver::start().await;
+    let server = crate::crash::Server::start(&store);
+    let created = server
+        .client
+        .post(format!("{}/api/webhooks", server.base))
+        .bearer_auth(CHIARA)
+        .json(&json!({"url": receiver.url("/hook"), "types": ["annotation.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    for n in 0..5 {
+        assert!(server.comment(n).await.is_some());
+    }
+    let ok = |r: &[&Received], n: usize| {
+        delivered(&r.iter().map(|r| (*r).clone()).collect::<Vec<_>>()).len() >= n
+    };
+    receiver.wait_for("/hook", |r| ok(r, 5)).await;
+    server.kill();
+    let server = crate::crash::Server::start(&store);
+    for n in 5..8 {
+        assert!(server.comment(n).await.is_some());
+    }
+    let got = receiver.wait_for("/hook", |r| ok(r, 8)).await;
+    let seqs = delivered(&got);
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {seqs:?}"
+    );
+    let again = got.iter().filter(|r| r.ok()).count() - seqs.len();
+    assert!(
+        again <= 1,
+        "{again} events were delivered again after the restart"
+    );
+    drop(server);
+}
