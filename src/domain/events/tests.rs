@@ -377,13 +377,25 @@ fn the_event_reference_documents_every_type_and_no_other() {
         );
     }
     let access = crate::identity::AccessEvent::TYPES;
+    let webhooks = crate::webhooks::WebhookEvent::TYPES;
+    for name in access.iter().chain(&webhooks) {
+        assert!(
+            documented.iter().any(|d| d == name),
+            "docs/events.md does not document {name}"
+        );
+    }
     for name in &documented {
         assert!(
-            EventType::parse(name).is_some() || access.contains(&name.as_str()),
+            EventType::parse(name).is_some()
+                || access.contains(&name.as_str())
+                || webhooks.contains(&name.as_str()),
             "docs/events.md documents {name}, which no code writes"
         );
     }
-    assert_eq!(documented.len(), EventType::ALL.len() + access.len());
+    assert_eq!(
+        documented.len(),
+        EventType::ALL.len() + access.len() + webhooks.len()
+    );
 }
 
 /// A fact-check's claim, added after release 1, is an optional `claim` in the annotation's
