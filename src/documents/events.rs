@@ -67,6 +67,38 @@ pub fn receipt_event(
     }
 }
 
+/// One append's events on a stream the desk keeps for itself (who may use it, its webhook
+/// subscriptions): each written by serde as `{"type", "data"}`, with the receipt of a keyed
+/// request last.
+pub fn own_events<E: serde::Serialize>(
+    stream: &StreamId,
+    actor: &UserName,
+    at: DateTime<Utc>,
+    events: &[E],
+    receipt: Option<&Receipt>,
+) -> Vec<NewEvent> {
+    let mut new_events: Vec<NewEvent> = events
+        .iter()
+        .map(|event| {
+            let json = serde_json::to_value(event).expect("the desk's own events serialise");
+            NewEvent {
+                id: EventId::random(),
+                stream: stream.clone(),
+                event_type: json["type"].as_str().expect("a tagged event").to_owned(),
+                schema: SCHEMA_VERSION,
+                actor: actor.clone(),
+                at,
+                data: json["data"].clone(),
+                change: None,
+            }
+        })
+        .collect();
+    if let Some(receipt) = receipt {
+        new_events.push(receipt_event(receipt, stream, actor, at));
+    }
+    new_events
+}
+
 pub fn new_event(
     stream: StreamId,
     user: &UserName,

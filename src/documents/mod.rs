@@ -38,7 +38,7 @@ use command::Command;
 pub use core::Rules;
 pub use edit::{DocState, Edit, Reanchored, Reattachment, Written};
 pub use error::DocError;
-pub use events::{change_event, commit_options, new_event, receipt_event, user_actor};
+pub use events::{change_event, commit_options, new_event, own_events, receipt_event, user_actor};
 pub use peer::{ConnId, Outbound, PeerLink, Presence};
 use registry::{Claim, Lookup, Registry};
 pub use schema::SchemaError;

@@ -14,10 +14,10 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::documents::receipt_event;
+use crate::documents::own_events;
 use crate::domain::idempotency::Receipt;
-use crate::domain::{EventId, StreamId, UserName};
-use crate::store::{AppendRequest, EventLog, EventRecord, Expected, NewEvent, StoreError};
+use crate::domain::{StreamId, UserName};
+use crate::store::{AppendRequest, EventLog, EventRecord, Expected, StoreError};
 
 use super::directory::{AccessEvent, Directory, TokenInfo};
 use super::{hash, new_secret, Role, TokenId, User};
@@ -377,25 +377,7 @@ impl Users {
         })?;
         let stream = StreamId::Access;
         let at = crate::clock::now();
-        let mut new_events: Vec<NewEvent> = events
-            .iter()
-            .map(|event| {
-                let json = serde_json::to_value(event).expect("access events serialise");
-                NewEvent {
-                    id: EventId::random(),
-                    stream: stream.clone(),
-                    event_type: event.type_name().to_owned(),
-                    schema: crate::domain::SCHEMA_VERSION,
-                    actor: actor.clone(),
-                    at,
-                    data: json["data"].clone(),
-                    change: None,
-                }
-            })
-            .collect();
-        if let Some(receipt) = &receipt {
-            new_events.push(receipt_event(receipt, &stream, actor, at));
-        }
+        let new_events = own_events(&stream, actor, at, &events, receipt.as_ref());
         let version = log.stream_version(&stream)?;
         let committed = log
             .append(AppendRequest {

@@ -8,12 +8,10 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::documents::receipt_event;
+use crate::documents::own_events;
 use crate::domain::idempotency::Receipt;
-use crate::domain::{EventId, StreamId, UserName};
-use crate::store::{
-    AppendRequest, Deliveries, EventLog, EventRecord, Expected, NewEvent, StoreError,
-};
+use crate::domain::{StreamId, UserName};
+use crate::store::{AppendRequest, Deliveries, EventLog, EventRecord, Expected, StoreError};
 
 use super::signing;
 use super::subscriptions::{Registry, Subscription, SubscriptionId, WebhookEvent, Written};
@@ -231,25 +229,7 @@ impl Webhooks {
     ) -> Result<(), WebhookError> {
         let stream = StreamId::Webhooks;
         let at = crate::clock::now();
-        let mut new_events: Vec<NewEvent> = events
-            .iter()
-            .map(|event| {
-                let json = serde_json::to_value(event).expect("webhook events serialise");
-                NewEvent {
-                    id: EventId::random(),
-                    stream: stream.clone(),
-                    event_type: event.type_name().to_owned(),
-                    schema: crate::domain::SCHEMA_VERSION,
-                    actor: actor.clone(),
-                    at,
-                    data: json["data"].clone(),
-                    change: None,
-                }
-            })
-            .collect();
-        if let Some(receipt) = &receipt {
-            new_events.push(receipt_event(receipt, &stream, actor, at));
-        }
+        let new_events = own_events(&stream, actor, at, &events, receipt.as_ref());
         let version = self.inner.log.stream_version(&stream)?;
         let committed = self
             .inner

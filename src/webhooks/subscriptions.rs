@@ -344,6 +344,28 @@ mod tests {
     }
 
     #[test]
+    fn every_event_is_written_under_its_listed_type() {
+        let id = uuid::Uuid::new_v4();
+        let events = [
+            subscribed(id, &[], &[]),
+            WebhookEvent::Paused {
+                id,
+                reason: "r".into(),
+                seq: None,
+            },
+            WebhookEvent::Resumed { id },
+            WebhookEvent::Unsubscribed { id },
+        ];
+        for event in &events {
+            let json = serde_json::to_value(event).unwrap();
+            assert_eq!(json["type"], event.type_name());
+            assert!(WebhookEvent::TYPES.contains(&event.type_name()));
+            assert_eq!(event.subscription(), id);
+        }
+        assert_eq!(events.len(), WebhookEvent::TYPES.len());
+    }
+
+    #[test]
     fn filters_select_by_type_and_by_article() {
         let id = uuid::Uuid::new_v4();
         let mut registry = Registry::default();
