@@ -48,12 +48,15 @@ pub fn article_of(record: &EventRecord) -> Option<String> {
 }
 
 /// The data of an event as it may leave the server: never a token's hash (but a demo
-/// token's, see `identity::public_data`) nor a webhook's signing secret.
+/// token's, see `identity::public_data`), nor a webhook's signing secret or its address
+/// (receivers' addresses often carry a secret of their own; admins read them at
+/// `/api/webhooks`).
 pub fn public_data(record: &EventRecord) -> Value {
     let mut data = crate::identity::public_data(record);
     if record.stream == StreamId::Webhooks {
         if let Some(fields) = data.as_object_mut() {
             fields.remove("secret");
+            fields.remove("url");
         }
     }
     data

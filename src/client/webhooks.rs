@@ -12,6 +12,16 @@ use crate::cli::WebhookCommand;
 use super::call;
 
 pub async fn webhook_command(command: WebhookCommand) -> anyhow::Result<()> {
+    if let WebhookCommand::Show { id, .. }
+    | WebhookCommand::Pause { id, .. }
+    | WebhookCommand::Resume { id, .. }
+    | WebhookCommand::Delete { id, .. }
+    | WebhookCommand::Deliveries { id, .. } = &command
+    {
+        uuid::Uuid::parse_str(id).map_err(|_| {
+            anyhow::anyhow!("{id:?} is not a subscription id; `glossa webhook list` shows them")
+        })?;
+    }
     match command {
         WebhookCommand::Create {
             api,

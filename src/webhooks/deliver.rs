@@ -74,9 +74,17 @@ pub fn start(webhooks: Webhooks, policy: Policy) {
     tokio::spawn(supervise(webhooks, policy));
 }
 
-/// Keeps one task running for each active subscription, and none for the others.
+/// A worker the supervisor started: what it delivers, how to stop it, and its task.
+struct Running {
+    subscription: Subscription,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Keeps one task running for each active subscription, and none for the others. A worker
+/// told to stop may still be finishing a POST: the one that replaces it (after a pause and a
+/// resume, say) starts only once it has ended, so one subscription never has two.
 async fn supervise(webhooks: Webhooks, policy: Policy) {
-    let holder = Uuid::new_v4();
     let client = match reqwest::Client::builder()
         .timeout(policy.timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -90,7 +98,8 @@ async fn supervise(webhooks: Webhooks, policy: Policy) {
         }
     };
     let mut changes = webhooks.changes();
-    let mut running: HashMap<SubscriptionId, (Subscription, watch::Sender<bool>)> = HashMap::new();
+    let mut running: HashMap<SubscriptionId, Running> = HashMap::new();
+    let mut stopping: HashMap<SubscriptionId, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
         let active: HashMap<SubscriptionId, Subscription> = webhooks
             .all()
@@ -98,13 +107,18 @@ async fn supervise(webhooks: Webhooks, policy: Policy) {
             .filter(Subscription::is_active)
             .map(|s| (s.id, s))
             .collect();
-        running.retain(|id, (subscription, stop)| {
-            let keep = active.get(id) == Some(subscription) && !stop.is_closed();
-            if !keep {
-                let _ = stop.send(true);
+        stopping.retain(|_, task| !task.is_finished());
+        let ended: Vec<SubscriptionId> = running
+            .iter()
+            .filter(|(id, r)| active.get(id) != Some(&r.subscription) || r.task.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ended {
+            if let Some(r) = running.remove(&id) {
+                let _ = r.stop.send(true);
+                stopping.insert(id, r.task);
             }
-            keep
-        });
+        }
         for (id, subscription) in active {
             if running.contains_key(&id) {
                 continue;
@@ -114,16 +128,29 @@ async fn supervise(webhooks: Webhooks, policy: Policy) {
                 webhooks: webhooks.clone(),
                 client: client.clone(),
                 policy,
-                holder,
+                holder: Uuid::new_v4(),
                 subscription: subscription.clone(),
                 stopped,
             };
-            tokio::spawn(worker.run());
-            running.insert(id, (subscription, stop));
+            let previous = stopping.remove(&id);
+            let task = tokio::spawn(async move {
+                if let Some(previous) = previous {
+                    let _ = previous.await;
+                }
+                worker.run().await;
+            });
+            running.insert(
+                id,
+                Running {
+                    subscription,
+                    stop,
+                    task,
+                },
+            );
         }
         if webhooks.log().is_closed() {
-            for (_, (_, stop)) in running {
-                let _ = stop.send(true);
+            for (_, r) in running {
+                let _ = r.stop.send(true);
             }
             return;
         }
@@ -199,7 +226,11 @@ impl Worker {
             .await
     }
 
-    async fn deliver_from(&mut self, mut cursor: u64) -> Result<Ended, StoreError> {
+    /// Delivers from `persisted`, the cursor as stored. The events the filter skips move only
+    /// the reading position: the stored cursor moves (and reaches the disk) after a 2xx, so
+    /// a subscription that skips most events costs no write per event.
+    async fn deliver_from(&mut self, persisted: u64) -> Result<Ended, StoreError> {
+        let (mut persisted, mut cursor) = (persisted, persisted);
         let log = self.webhooks.log().clone();
         let mut head = log.watch_head();
         let mut renewed = Instant::now();
@@ -221,22 +252,26 @@ impl Worker {
                     _ = tokio::time::sleep(wait.saturating_sub(renewed.elapsed())) => {}
                 }
                 if renewed.elapsed() >= wait {
-                    if !self.renew(cursor).await? {
+                    if !self.renew(persisted).await? {
                         return Ok(Ended::LostLease);
                     }
                     renewed = Instant::now();
                 }
                 continue;
             }
-            let last = records.last().map_or(cursor, |r| r.seq);
             for record in records {
+                // A pause or an unsubscription stops delivery at once, not after the batch.
+                if *self.stopped.borrow() {
+                    return Ok(Ended::Stopped);
+                }
+                cursor = record.seq;
                 if !self.wants(&record) {
                     continue;
                 }
-                match self.deliver(&record, cursor).await? {
+                match self.deliver(&record, persisted).await? {
                     Delivered::Yes => {
-                        cursor = record.seq;
-                        if !self.renew(cursor).await? {
+                        persisted = record.seq;
+                        if !self.renew(persisted).await? {
                             return Ok(Ended::LostLease);
                         }
                         renewed = Instant::now();
@@ -245,21 +280,14 @@ impl Worker {
                     Delivered::LostLease => return Ok(Ended::LostLease),
                 }
             }
-            // Events the filter skips move the cursor too, once per step.
-            if last > cursor {
-                cursor = last;
-                if !self.renew(cursor).await? {
-                    return Ok(Ended::LostLease);
-                }
-                renewed = Instant::now();
-            }
         }
     }
 
     /// Whether the subscription delivers this event: domain events only (never the desk's
-    /// users, tokens or subscriptions), by type and article.
+    /// users, tokens or subscriptions, nor the receipts of keyed requests), by type and
+    /// article.
     fn wants(&self, record: &EventRecord) -> bool {
-        EventType::parse(&record.event_type).is_some()
+        EventType::parse(&record.event_type).is_some_and(|t| t != EventType::RequestRecorded)
             && self.subscription.wants(
                 &record.event_type,
                 crate::feed::article_of(record).as_deref(),
@@ -282,6 +310,9 @@ impl Worker {
         let message_id = format!("msg_{}", record.id.0.simple());
         let id = self.subscription.id;
         for n in 1..=self.policy.attempts {
+            if *self.stopped.borrow() {
+                return Ok(Delivered::Stopped);
+            }
             let attempt = self.attempt(record, &message_id, &body, n).await;
             let succeeded = attempt.succeeded();
             if let Err(error) = self.webhooks.deliveries().record(id, &attempt).await {

@@ -231,30 +231,18 @@ impl Webhooks {
         let at = crate::clock::now();
         let new_events = own_events(&stream, actor, at, &events, receipt.as_ref());
         let version = self.inner.log.stream_version(&stream)?;
-        let committed = self
-            .inner
+        self.inner
             .log
             .append(AppendRequest {
                 events: new_events,
-                expectations: vec![(stream, Expected::Exact(version))],
+                expectations: vec![(stream.clone(), Expected::Exact(version))],
             })
             .await?;
-        {
-            let mut registry = self.inner.registry.write().expect("registry lock");
-            for (event, position) in events.iter().zip(&committed.positions) {
-                // Folded once: a follower that read these from the log meanwhile did it.
-                if position.version > self.inner.folded.load(Ordering::Acquire) {
-                    let written = Written {
-                        seq: position.seq,
-                        at,
-                        actor: actor.clone(),
-                    };
-                    registry.apply(event, &written);
-                    self.inner.folded.store(position.version, Ordering::Release);
-                }
-            }
-        }
-        self.inner.changes.send_modify(|n| *n += 1);
+        // Folds from the log, in order: these events, and any another process appended just
+        // before them that the follower has not handed over yet (folding only ours would
+        // mark those as folded without applying them).
+        let records = self.inner.log.read_stream(&stream, 0)?;
+        self.fold_appended(&records);
         Ok(())
     }
 }

@@ -257,8 +257,12 @@ pub fn check_new(
     }
     let mut checked_types = Vec::new();
     for t in types {
-        if EventType::parse(t).is_none() {
-            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+        if EventType::parse(t).is_none_or(|t| t == EventType::RequestRecorded) {
+            let known: Vec<&str> = EventType::ALL
+                .iter()
+                .filter(|t| **t != EventType::RequestRecorded)
+                .map(|t| t.as_str())
+                .collect();
             return Err(format!(
                 "types: {t:?} is not an event type; the types are {}",
                 known.join(", ")

@@ -29,6 +29,8 @@ enum Answer {
     Status(u16),
     /// Never answers: the sender's timeout ends it.
     Hang,
+    /// Answers 200 once the test opens the receiver's gate.
+    Held,
 }
 
 /// One request the receiver got, and how it answered.
@@ -51,6 +53,7 @@ impl Received {
 
     fn ok(&self) -> bool {
         matches!(self.answer, Answer::Status(s) if (200..300).contains(&s))
+            || self.answer == Answer::Held
     }
 }
 
@@ -65,6 +68,7 @@ struct Script {
 struct Receiver {
     base: String,
     script: Arc<Mutex<Script>>,
+    gate: Arc<tokio::sync::Notify>,
     got: mpsc::UnboundedReceiver<Received>,
     seen: Vec<Received>,
 }
@@ -72,14 +76,15 @@ struct Receiver {
 impl Receiver {
     async fn start() -> Self {
         let script = Arc::new(Mutex::new(Script::default()));
+        let gate = Arc::new(tokio::sync::Notify::new());
         let (tx, got) = mpsc::unbounded_channel();
-        let (s, t) = (script.clone(), tx);
+        let (s, t, g) = (script.clone(), tx, gate.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = HttpServer::new(move || {
-            let (script, tx) = (s.clone(), t.clone());
+            let (script, tx, gate) = (s.clone(), t.clone(), g.clone());
             App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-                let (script, tx) = (script.clone(), tx.clone());
+                let (script, tx, gate) = (script.clone(), tx.clone(), gate.clone());
                 async move {
                     let path = req.path().to_owned();
                     let answer = {
@@ -105,6 +110,10 @@ impl Receiver {
                                 .finish()
                         }
                         Answer::Hang => std::future::pending().await,
+                        Answer::Held => {
+                            gate.notified().await;
+                            HttpResponse::Ok().finish()
+                        }
                     }
                 }
             }))
@@ -118,6 +127,7 @@ impl Receiver {
         Self {
             base,
             script,
+            gate,
             got,
             seen: Vec::new(),
         }
@@ -386,6 +396,18 @@ async fn deliveries_survive_failures_and_timeouts_in_order_signed_and_filtered()
         .unwrap();
     assert_eq!(gone.status(), 204);
     subscribe(&app, json!({"url": receiver.url("/all")})).await;
+    // A subscription's own events come after it, and are not delivered.
+    let third = subscribe(&app, json!({"url": receiver.url("/third")})).await;
+    let gone = app
+        .request(
+            Method::DELETE,
+            &format!("/api/webhooks/{}", third["id"].as_str().unwrap()),
+            Some(CHIARA),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
     let (_, last_seq) = comment(&app, ARTICLE, "26 nations have pledged").await;
     let all = receiver
         .wait_for("/all", |r| r.iter().any(|r| r.seq() == last_seq))
@@ -485,8 +507,15 @@ async fn subscriptions_are_for_admins_checked_and_their_secret_is_shown_once() {
             Some(CHIARA),
         )
         .await;
+    assert_eq!(
+        feed["events"][0]["data"]["description"], "newsletter",
+        "{feed}"
+    );
     let feed = feed.to_string();
-    assert!(feed.contains("127.0.0.1:9/hook"), "{feed}");
+    assert!(
+        !feed.contains("127.0.0.1:9/hook"),
+        "the feed shows the address: {feed}"
+    );
     assert!(!feed.contains(&secret), "the feed shows the secret");
     for path in [
         "/api/webhooks",
@@ -700,6 +729,7 @@ async fn the_command_line_subscribes_lists_and_shows_deliveries() {
             tokio::time::Instant::now() < deadline,
             "no delivery listed: {table}"
         );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (ok, _, err) = run([vec!["webhook", "pause", id.as_str()], api.to_vec()].concat()).await;
     assert!(ok, "{err}");
@@ -827,4 +857,68 @@ async fn deliveries_go_on_from_the_cursor_after_sigkill() {
         "{again} events were delivered again after the restart"
     );
     drop(server);
+}
+
+/// Paused while its receiver holds a delivery open, a subscription sends nothing more, however
+/// much is waiting; resumed at once, it delivers everything once, in order, from where it was.
+#[tokio::test]
+async fn a_pause_stops_a_backlog_at_once_and_a_resume_goes_on_in_order() {
+    let app = spawn_app_with(|settings| {
+        quick(settings);
+        settings.limits.webhooks.timeout = Duration::from_secs(30);
+    })
+    .await;
+    let mut receiver = Receiver::start().await;
+    let only = json!(["annotation.created"]);
+    let created = subscribe(&app, json!({"url": receiver.url("/p"), "types": only})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    receiver.answer_next("/p", &[Answer::Held]);
+    let mut written = Vec::new();
+    for _ in 0..4 {
+        written.push(comment(&app, ARTICLE, "26 nations have pledged").await.1);
+    }
+    receiver
+        .wait_for("/p", |r| r.iter().any(|r| r.seq() == written[0]))
+        .await;
+    let paused = app
+        .post_json(&format!("/api/webhooks/{id}/pause"), &json!({}), CHIARA)
+        .await;
+    assert_eq!(paused.status(), 200);
+    // The held delivery succeeds after the pause, and is recorded; nothing is sent after it.
+    receiver.gate.notify_one();
+    wait_until(&app, &id, |s| s["last_attempt"]["ok"] == true).await;
+    subscribe(
+        &app,
+        json!({"url": receiver.url("/witness"), "types": only}),
+    )
+    .await;
+    let (_, witness) = comment(&app, ARTICLE, "26 nations have pledged").await;
+    receiver
+        .wait_for("/witness", |r| r.iter().any(|r| r.seq() == witness))
+        .await;
+    let sent: Vec<u64> = receiver
+        .seen
+        .iter()
+        .filter(|r| r.path == "/p")
+        .map(Received::seq)
+        .collect();
+    assert_eq!(
+        sent,
+        vec![written[0]],
+        "a paused subscription went on sending"
+    );
+    // Resumed (and paused and resumed again at once): each event once, in order.
+    for action in ["resume", "pause", "resume"] {
+        let answer = app
+            .post_json(&format!("/api/webhooks/{id}/{action}"), &json!({}), CHIARA)
+            .await;
+        assert_eq!(answer.status(), 200);
+    }
+    written.push(witness);
+    let got = receiver
+        .wait_for("/p", |r| r.iter().any(|r| r.ok() && r.seq() == witness))
+        .await;
+    assert_eq!(delivered(&got), written);
+    let oks = got.iter().filter(|r| r.ok()).count();
+    assert_eq!(oks, written.len(), "an event was delivered twice");
 }
