@@ -216,8 +216,9 @@ impl Desk {
     // ---- annotations ------------------------------------------------------------------------
 
     /// A draft's target checked against its version's text. A target the annotation already
-    /// has (`kept`), selectors and all, is kept as it is: it was checked when it was written,
-    /// or was imported without a place and has its anchor there (ADR 0016).
+    /// has at the same index (`kept`), selectors and all, is kept as it is: it was checked when
+    /// it was written, or was imported without a place and has its anchor there (ADR 0016);
+    /// anchors are per target index, so a target moved to another index is checked again.
     fn resolve_target(
         &self,
         draft: &TargetDraft,
@@ -230,7 +231,7 @@ impl Desk {
                 && t.quote == draft.quote
                 && draft.position == Some(t.position)
         };
-        if let Some(target) = kept.iter().find(same) {
+        if let Some(target) = kept.get(index).filter(same) {
             return Ok(target.clone());
         }
         let selector_error = |message: String| {

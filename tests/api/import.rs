@@ -259,6 +259,17 @@ async fn a_row_with_no_place_is_imported_orphaned_for_a_person_to_re_attach() {
     edited["body"][0]["value"] = json!("Cut from the published version; ask the desk why.");
     let put = app.put_annotation(&id, &edited, Some(&tag)).await;
     assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    // Sent twice, the second copy has no anchor at its index: it is checked, and refused.
+    let response = app.get(&format!("/annotations/{id}")).await;
+    let tag = etag(&response);
+    let mut doubled: Value = response.json().await.unwrap();
+    let target = match &doubled["target"] {
+        Value::Array(targets) => targets[0].clone(),
+        one => one.clone(),
+    };
+    doubled["target"] = json!([target.clone(), target]);
+    let put = app.put_annotation(&id, &doubled, Some(&tag)).await;
+    assert_eq!(put.status(), 422, "{}", put.text().await.unwrap());
 
     // A person re-attaches it with the re-attach action; it leaves both lists.
     let text = app.article_text(ARTICLE).await;
