@@ -379,35 +379,17 @@ impl Users {
         let at = crate::clock::now();
         let new_events = own_events(&stream, actor, at, &events, receipt.as_ref());
         let version = log.stream_version(&stream)?;
-        let committed = log
-            .append(AppendRequest {
-                events: new_events,
-                expectations: vec![(stream, Expected::Exact(version))],
-            })
-            .await?;
-        let revoked = {
-            let mut directory = self.inner.directory.write().expect("directory lock");
-            // Folded once: a follower that read these from the log meanwhile did it already.
-            // The access events come first; a receipt (another stream) may follow them.
-            let last = committed
-                .positions
-                .get(events.len().wrapping_sub(1))
-                .map_or(0, |p| p.version);
-            if last > self.inner.folded.load(std::sync::atomic::Ordering::Acquire) {
-                for event in &events {
-                    directory.apply(event, at);
-                }
-                self.inner
-                    .folded
-                    .store(last, std::sync::atomic::Ordering::Release);
-            }
-            events
-                .iter()
-                .any(|e| matches!(e, AccessEvent::TokenRevoked { .. }))
-        };
-        if revoked {
-            self.inner.revocations.send_modify(|n| *n += 1);
-        }
+        log.append(AppendRequest {
+            events: new_events,
+            expectations: vec![(stream.clone(), Expected::Exact(version))],
+        })
+        .await?;
+        // Folds from the log, in order: these events, and any another process appended just
+        // before them that the follower has not handed over yet (folding only ours would mark
+        // those as folded without applying them: a revocation made on another server would
+        // not hold here).
+        let records = log.read_stream(&stream, 0)?;
+        self.fold_appended(&records);
         Ok(())
     }
 }
