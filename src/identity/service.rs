@@ -78,24 +78,27 @@ struct Inner {
     writes: tokio::sync::Mutex<()>,
     /// The `access-control` stream's version the directory has folded.
     folded: std::sync::atomic::AtomicU64,
+    /// Where in the log the last event folded is: an append reads the stream after it.
+    folded_seq: std::sync::atomic::AtomicU64,
 }
 
 impl Users {
     /// Folds the access events of `log`.
     pub fn open(log: &EventLog) -> Result<Self, StoreError> {
         let mut directory = Directory::default();
-        let mut folded = 0;
+        let (mut folded, mut folded_seq) = (0, 0);
         for record in log.read_stream(&StreamId::Access, 0)? {
             if let Some(event) = access_event(&record) {
                 directory.apply(&event, record.at);
             }
-            folded = record.version;
+            (folded, folded_seq) = (record.version, record.seq);
         }
         Ok(Self {
             inner: Arc::new(Inner {
                 directory: RwLock::new(directory),
                 log: Some(log.clone()),
                 folded: folded.into(),
+                folded_seq: folded_seq.into(),
                 ..Inner::default()
             }),
         })
@@ -118,6 +121,7 @@ impl Users {
                     revoked |= matches!(event, AccessEvent::TokenRevoked { .. });
                 }
                 self.inner.folded.store(record.version, Ordering::Release);
+                self.inner.folded_seq.store(record.seq, Ordering::Release);
             }
         }
         if revoked {
@@ -388,7 +392,11 @@ impl Users {
         // before them that the follower has not handed over yet (folding only ours would mark
         // those as folded without applying them: a revocation made on another server would
         // not hold here).
-        let records = log.read_stream(&stream, 0)?;
+        let after = self
+            .inner
+            .folded_seq
+            .load(std::sync::atomic::Ordering::Acquire);
+        let records = log.read_stream(&stream, after)?;
         self.fold_appended(&records);
         Ok(())
     }

@@ -51,6 +51,8 @@ struct Inner {
     deliveries: Deliveries,
     /// The stream version folded.
     folded: AtomicU64,
+    /// Where in the log the last event folded is: an append reads the stream after it.
+    folded_seq: AtomicU64,
     /// Bumped after every change is folded.
     changes: watch::Sender<u64>,
     /// One change at a time: checks and appends never interleave.
@@ -61,12 +63,12 @@ impl Webhooks {
     /// Folds the webhook events of `log`.
     pub fn open(log: &EventLog, deliveries: Deliveries) -> Result<Self, StoreError> {
         let mut registry = Registry::default();
-        let mut folded = 0;
+        let (mut folded, mut folded_seq) = (0, 0);
         for record in log.read_stream(&StreamId::Webhooks, 0)? {
             if let Some(event) = webhook_event(&record) {
                 registry.apply(&event, &written(&record));
             }
-            folded = record.version;
+            (folded, folded_seq) = (record.version, record.seq);
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -74,6 +76,7 @@ impl Webhooks {
                 log: log.clone(),
                 deliveries,
                 folded: folded.into(),
+                folded_seq: folded_seq.into(),
                 changes: watch::channel(0).0,
                 writes: tokio::sync::Mutex::new(()),
             }),
@@ -95,6 +98,7 @@ impl Webhooks {
                     changed = true;
                 }
                 self.inner.folded.store(record.version, Ordering::Release);
+                self.inner.folded_seq.store(record.seq, Ordering::Release);
             }
         }
         if changed {
@@ -241,7 +245,8 @@ impl Webhooks {
         // Folds from the log, in order: these events, and any another process appended just
         // before them that the follower has not handed over yet (folding only ours would
         // mark those as folded without applying them).
-        let records = self.inner.log.read_stream(&stream, 0)?;
+        let after = self.inner.folded_seq.load(Ordering::Acquire);
+        let records = self.inner.log.read_stream(&stream, after)?;
         self.fold_appended(&records);
         Ok(())
     }
