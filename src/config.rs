@@ -53,6 +53,9 @@ pub struct Limits {
     /// How long an article's document stays in memory with no sync peer and no request; it is
     /// saved and unloaded then, and loaded again by the next request.
     pub document_idle: Duration,
+    /// How long the search indexer gathers changes before it commits them while no search is
+    /// waiting (a search that waits has them committed at once).
+    pub search_pace: Duration,
     pub content: ContentLimits,
     /// How webhooks are delivered: timeouts, retries, leases.
     pub webhooks: crate::webhooks::Policy,
@@ -72,6 +75,7 @@ impl Default for Limits {
             tail_slow_consumer: Duration::from_secs(30),
             max_connections_per_user: 32,
             document_idle: Duration::from_secs(300),
+            search_pace: Duration::from_secs(1),
             content: ContentLimits::default(),
             webhooks: crate::webhooks::Policy::default(),
         }

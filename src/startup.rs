@@ -120,8 +120,12 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local}"))
             .trim_end_matches('/')
             .to_owned();
-        let search = SearchIndex::open(&settings.data_dir, store.clone())
-            .context("opening the search index")?;
+        let search = SearchIndex::open(
+            &settings.data_dir,
+            store.clone(),
+            settings.limits.search_pace,
+        )
+        .context("opening the search index")?;
         let desk = Desk::new(store, settings.limits.content)
             .with_document_idle(settings.limits.document_idle)
             .with_people(users.clone())

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use crate::config::Limits;
 use crate::domain::{
     Annotation, AnnotationId, ArticleId, DomainEvent, EventId, Kind, Status, StreamId, Target,
     TextPosition, TextQuote, UserName, Verdict,
@@ -45,7 +46,7 @@ pub async fn search(
     store.read_model.wait_for(head).await?;
 
     let started = Instant::now();
-    let index = SearchIndex::open(dir, store.clone())?;
+    let index = SearchIndex::open(dir, store.clone(), Limits::default().search_pace)?;
     level(&index, head).await?;
     let took = started.elapsed();
     let bytes = size_of(&crate::search::index_dir(dir));

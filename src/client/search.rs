@@ -96,8 +96,12 @@ async fn in_data_dir(
         .with_context(|| format!("opening the data directory {}", location.data_dir.display()))?;
     let users = Users::open(&store.log)?;
     let renderer = Renderer::new(public_url, users).with_read_model(store.read_model.clone());
-    let index =
-        SearchIndex::open(&location.data_dir, store.clone()).context("opening the search index")?;
+    let index = SearchIndex::open(
+        &location.data_dir,
+        store.clone(),
+        Limits::default().search_pace,
+    )
+    .context("opening the search index")?;
     let desk = Desk::new(store, Limits::default().content).with_search(index);
     let page = loop {
         match desk.search(request.clone()).await {

@@ -19,6 +19,7 @@ mod registry;
 pub mod schema;
 mod snapshot_policy;
 mod sync_ack;
+mod sync_messages;
 mod task;
 mod values;
 
@@ -42,7 +43,20 @@ pub use events::{change_event, commit_options, new_event, own_events, receipt_ev
 pub use peer::{ConnId, Outbound, PeerLink, Presence};
 use registry::{Claim, Lookup, Registry};
 pub use schema::SchemaError;
+pub use sync_messages::SyncMessages;
 use task::DocumentTask;
+
+/// Applies a peer's sync message to `doc` and `state` exactly as Automerge's
+/// `receive_sync_message` does, without its walk of the whole history when nothing sent is
+/// left unacknowledged (see `sync_ack`). For a client that keeps no patches: the load
+/// generator's virtual clients.
+pub fn receive_sync_message(
+    doc: &mut automerge::Automerge,
+    state: &mut automerge::sync::State,
+    message: automerge::sync::Message,
+) -> Result<(), automerge::AutomergeError> {
+    sync_ack::receive(doc, state, message, &mut automerge::PatchLog::inactive())
+}
 
 /// The registry of loaded documents; cheap to clone.
 #[derive(Clone)]

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::Schema;
 use tantivy::{Index, IndexWriter, Term};
+use tokio::sync::Notify;
 
 use crate::domain::{AnnotationId, ArticleId, EventId, StreamId};
 use crate::store::Store;
@@ -96,7 +98,11 @@ pub(super) fn create(dir: &Path, schema: Schema) -> Result<Index, SearchError> {
 
 /// Starts the task that follows the read models. It holds the index only while it works, so
 /// the index (and the store it reads) go when the desk lets go of them.
-pub(super) fn start(index: Weak<Inner>) {
+///
+/// After each commit it gathers what the read models project for up to `pace` before the next,
+/// unless a search is waiting (`wanted`): a commit costs far more than reindexing one more
+/// annotation, and a note being typed into changes many times a second.
+pub(super) fn start(index: Weak<Inner>, wanted: Arc<Notify>, pace: Duration) {
     let Some(inner) = index.upgrade() else {
         return;
     };
@@ -116,6 +122,10 @@ pub(super) fn start(index: Weak<Inner>) {
                     tracing::error!(%error, "the search indexer stopped");
                     return;
                 }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pace) => {}
+                _ = wanted.notified() => {}
             }
             if projected.changed().await.is_err() {
                 return;

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::schema::Value;
 use tantivy::{DocAddress, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::domain::{Annotation, AnnotationId, ArticleId, Kind, Status, UserName, Verdict};
 use crate::store::{Store, StoreError};
@@ -180,13 +180,18 @@ struct Inner {
     store: Store,
     /// The last log position reflected in the searchable index.
     position: watch::Sender<u64>,
+    /// Told when a search waits for the index, so that the indexer commits without delay.
+    wanted: Arc<Notify>,
 }
 
 impl SearchIndex {
     /// Opens the index in the data directory, or makes a new one when it is missing, damaged,
     /// of another layout or not this log's; then starts the indexer, which catches up with the
     /// read models before the first search is answered. Needs a tokio runtime.
-    pub fn open(data_dir: &Path, store: Store) -> Result<Self, SearchError> {
+    ///
+    /// While no search waits, the indexer commits at most once per `pace` (see
+    /// [`Limits::search_pace`](crate::config::Limits::search_pace)).
+    pub fn open(data_dir: &Path, store: Store, pace: Duration) -> Result<Self, SearchError> {
         let dir = index_dir(data_dir);
         let (schema, fields) = Fields::schema();
         let (index, position) = match indexer::open_existing(&dir, &schema, &store) {
@@ -212,9 +217,14 @@ impl SearchIndex {
                 fields,
                 store,
                 position,
+                wanted: Arc::new(Notify::new()),
             }),
         };
-        indexer::start(Arc::downgrade(&search.inner));
+        indexer::start(
+            Arc::downgrade(&search.inner),
+            search.inner.wanted.clone(),
+            pace,
+        );
         Ok(search)
     }
 
@@ -226,6 +236,10 @@ impl SearchIndex {
     /// Waits until the index has reached `target` (or [`CATCH_UP_WAIT`] has passed).
     pub async fn caught_up(&self, target: u64) -> Result<(), SearchError> {
         let mut rx = self.inner.position.subscribe();
+        if *rx.borrow_and_update() < target {
+            // The indexer may be gathering changes: it commits now.
+            self.inner.wanted.notify_one();
+        }
         let reached = tokio::time::timeout(CATCH_UP_WAIT, rx.wait_for(|at| *at >= target)).await;
         match reached {
             Ok(Ok(_)) => Ok(()),

@@ -4,7 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{detail, etag, glossa, id_of, spawn_app, TestApp, ALICE, ARTICLE, BRUNO};
+use std::time::Duration;
+
+use crate::helpers::{
+    detail, etag, glossa, id_of, spawn_app, spawn_app_with, TestApp, ALICE, ARTICLE, BRUNO,
+};
 
 async fn search(app: &TestApp, query: &str) -> Value {
     app.get_json(&format!("/api/search?{query}")).await
@@ -191,6 +195,30 @@ async fn a_write_is_found_as_soon_as_it_is_answered_and_a_deleted_one_is_not() {
         search(&app, "q=telephone&type=annotation").await["total"],
         0
     );
+}
+
+/// The indexer gathers changes between commits while no search waits; a search that waits has
+/// them committed at once. With an hour between commits, only that makes these pass.
+#[tokio::test]
+async fn a_search_has_the_changes_the_indexer_is_gathering_committed_at_once() {
+    let app =
+        spawn_app_with(|settings| settings.limits.search_pace = Duration::from_secs(3600)).await;
+    assert!(search(&app, "q=kyiv").await["total"].as_u64().unwrap() > 0);
+    let id = note(&app, "Gathered before the hour is up.", BRUNO).await;
+    let page = search(&app, "q=gathered&type=annotation").await;
+    assert_eq!(ids(&page), vec![id.clone()], "{page:#}");
+
+    let response = app.get(&format!("/annotations/{id}")).await;
+    let version = etag(&response);
+    let mut edited: Value = response.json().await.unwrap();
+    edited["body"][0]["value"] = "Rewritten while the indexer waits.".into();
+    let response = app.put_annotation(&id, &edited, Some(&version)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        ids(&search(&app, "q=rewritten&type=annotation").await),
+        vec![id]
+    );
+    assert_eq!(search(&app, "q=gathered").await["total"], 0);
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::edit::{self, Anchor, Edit};
+use crate::documents::SyncMessages;
 use crate::sync::wire::{self, PeerMetadata, SyncEnvelope, WireMessage, PROTOCOL_VERSION};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -40,6 +41,8 @@ pub struct Shared {
     pub failed: Mutex<Option<String>>,
     /// Signalled whenever one of the above moves.
     pub progress: Notify,
+    /// The sync messages the clients made, for the others in the same state.
+    pub messages: Mutex<SyncMessages>,
 }
 
 /// A writer's part: who it writes as, how many edits, how often.
@@ -162,7 +165,7 @@ impl Client {
         while !client.has_document() {
             let message = client.next_message(deadline).await?;
             client.on_message(message, None)?;
-            client.flush().await?;
+            client.flush(None).await?;
         }
         Ok(client)
     }
@@ -230,7 +233,9 @@ impl Client {
             WireMessage::Sync(envelope) | WireMessage::Request(envelope) => {
                 let message = sync::Message::decode(&envelope.data)?;
                 let before = self.doc.get_heads();
-                self.doc.receive_sync_message(&mut self.state, message)?;
+                // What Automerge's `receive_sync_message` does, without walking the history
+                // for an acknowledgement: the server does the same.
+                crate::documents::receive_sync_message(&mut self.doc, &mut self.state, message)?;
                 self.reply_due = true;
                 if let Some(shared) = shared {
                     self.note_arrivals(&before, shared);
@@ -278,12 +283,24 @@ impl Client {
         Ok(())
     }
 
-    /// Sends the server what it lacks, if anything.
-    async fn flush(&mut self) -> anyhow::Result<()> {
+    /// Sends the server what it lacks, if anything: the message this client's Automerge makes,
+    /// made once for the clients of the run in the same state at the same heads.
+    async fn flush(&mut self, shared: Option<&Shared>) -> anyhow::Result<()> {
         self.reply_due = false;
         self.local_dirty = false;
-        if let Some(message) = self.doc.generate_sync_message(&mut self.state) {
-            let sync = WireMessage::Sync(self.envelope(message.encode()));
+        let message = match shared {
+            Some(shared) => shared
+                .messages
+                .lock()
+                .unwrap()
+                .generate(&self.doc, &mut self.state),
+            None => self
+                .doc
+                .generate_sync_message(&mut self.state)
+                .map(sync::Message::encode),
+        };
+        if let Some(message) = message {
+            let sync = WireMessage::Sync(self.envelope(message));
             self.send(sync).await?;
             self.last_sent = Some(Instant::now());
         }
@@ -349,14 +366,14 @@ impl Client {
                     self.edit(writing.as_ref().expect("a writer"), &shared)?;
                 }
                 _ = tokio::time::sleep_until(send_at), if self.local_dirty => {
-                    self.flush().await?;
+                    self.flush(Some(&shared)).await?;
                 }
             }
             self.send_pong().await?;
             if self.reply_due
                 || (self.local_dirty && tokio::time::Instant::now() >= self.next_send())
             {
-                self.flush().await?;
+                self.flush(Some(&shared)).await?;
             }
         }
         let _ = self

@@ -5,10 +5,12 @@
 
 use std::collections::HashMap;
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
+use automerge::Automerge;
 
 use super::{DocumentCore, Effect};
 use crate::documents::peer::{ConnId, Outbound, Presence};
+use crate::documents::SyncMessages;
 use crate::domain::UserName;
 
 /// How many presence sessions a document remembers for de-duplication.
@@ -37,6 +39,7 @@ pub(super) struct Peers {
     peers: HashMap<ConnId, Peer>,
     /// The highest presence count relayed per (sender, session).
     presence_seen: HashMap<(String, String), u64>,
+    made: SyncMessages,
 }
 
 impl Peers {
@@ -95,8 +98,9 @@ impl DocumentCore {
 
     /// Sends one peer whatever it is missing.
     pub(super) fn answer(&mut self, conn: ConnId) {
-        if let Some(peer) = self.peers.peers.get_mut(&conn) {
-            if let Some(effect) = sync_effect(&self.doc, conn, peer) {
+        let Peers { peers, made, .. } = &mut self.peers;
+        if let Some(peer) = peers.get_mut(&conn) {
+            if let Some(effect) = sync_effect(made, &self.doc, conn, peer) {
                 self.effects.push(effect);
             }
         }
@@ -104,8 +108,9 @@ impl DocumentCore {
 
     /// Sends each peer whatever it is missing.
     pub(super) fn broadcast(&mut self) {
-        for (conn, peer) in self.peers.peers.iter_mut() {
-            if let Some(effect) = sync_effect(&self.doc, *conn, peer) {
+        let Peers { peers, made, .. } = &mut self.peers;
+        for (conn, peer) in peers.iter_mut() {
+            if let Some(effect) = sync_effect(made, &self.doc, *conn, peer) {
                 self.effects.push(effect);
             }
         }
@@ -162,13 +167,18 @@ impl DocumentCore {
     }
 }
 
-fn sync_effect(doc: &automerge::Automerge, conn: ConnId, peer: &mut Peer) -> Option<Effect> {
-    let message = doc.generate_sync_message(&mut peer.state)?;
+fn sync_effect(
+    made: &mut SyncMessages,
+    doc: &Automerge,
+    conn: ConnId,
+    peer: &mut Peer,
+) -> Option<Effect> {
+    let data = made.generate(doc, &mut peer.state)?;
     Some(Effect::Send {
         conn,
         message: Outbound::Sync {
             document_id: peer.info.document_id.clone(),
-            data: message.encode(),
+            data,
         },
     })
 }

@@ -1,0 +1,129 @@
+//! Sync messages made once for every peer in the same state.
+//!
+//! Automerge makes a sync message from nothing but the document and the peer's sync state, and
+//! moves that state on the same way each time. Most peers of a busy document are in the same
+//! state: they have acknowledged the same change. Making the message once for all of them saves
+//! a walk of the change graph per peer; what each peer is sent, and the state it is left in,
+//! are exactly what Automerge would make for it alone.
+
+use std::collections::HashMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+/// How many distinct sync states' messages are remembered at the current heads.
+const MAX_MADE: usize = 1024;
+
+/// The sync messages made at the latest heads asked about, by the state they were made for.
+/// Documents with the same heads have the same history, so one of these also serves several
+/// copies of a document (the load generator's clients); a change of heads forgets the rest.
+#[derive(Default)]
+pub struct SyncMessages {
+    heads: Vec<ChangeHash>,
+    /// The state before, the state after and the encoded message (`None`: nothing to send).
+    by_state: HashMap<sync::State, (sync::State, Option<Vec<u8>>)>,
+}
+
+impl SyncMessages {
+    /// What `generate_sync_message` would make for `state`, which it moves on as Automerge
+    /// would.
+    pub fn generate(&mut self, doc: &Automerge, state: &mut sync::State) -> Option<Vec<u8>> {
+        let heads = doc.get_heads();
+        if heads != self.heads {
+            self.by_state.clear();
+            self.heads = heads;
+        }
+        if let Some((after, message)) = self.by_state.get(state) {
+            state.clone_from(after);
+            return message.clone();
+        }
+        if self.by_state.len() >= MAX_MADE {
+            self.by_state.clear();
+        }
+        let before = state.clone();
+        let message = doc.generate_sync_message(state).map(sync::Message::encode);
+        self.by_state
+            .insert(before, (state.clone(), message.clone()));
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::sync::{self, SyncDoc};
+    use automerge::transaction::Transactable;
+    use automerge::{Automerge, ROOT};
+
+    use super::SyncMessages;
+
+    /// The server's document and its sync state with each of `clients` clients, synced until
+    /// nobody has anything to send.
+    fn synced(clients: usize) -> (Automerge, Vec<sync::State>, Vec<(Automerge, sync::State)>) {
+        let mut server = Automerge::new();
+        let mut tx = server.transaction();
+        tx.put(ROOT, "title", "first").unwrap();
+        tx.commit();
+        let mut states = vec![sync::State::new(); clients];
+        let mut peers: Vec<_> = (0..clients)
+            .map(|_| (Automerge::new(), sync::State::new()))
+            .collect();
+        for (state, (doc, theirs)) in states.iter_mut().zip(peers.iter_mut()) {
+            loop {
+                let ours = server.generate_sync_message(state);
+                let back = doc.generate_sync_message(theirs);
+                if ours.is_none() && back.is_none() {
+                    break;
+                }
+                if let Some(m) = ours {
+                    doc.receive_sync_message(theirs, m).unwrap();
+                }
+                if let Some(m) = back {
+                    server.receive_sync_message(state, m).unwrap();
+                }
+            }
+        }
+        (server, states, peers)
+    }
+
+    /// Given peers in the same state and one in another, when the document changes twice, then
+    /// each peer gets the message Automerge makes for its state and ends in Automerge's state.
+    #[test]
+    fn peers_in_one_state_share_a_message_that_is_automerges_own() {
+        let (mut server, mut states, _) = synced(3);
+        // The third has been sent something it has not acknowledged.
+        let mut tx = server.transaction();
+        tx.put(ROOT, "title", "second").unwrap();
+        tx.commit();
+        server.generate_sync_message(&mut states[2]).unwrap();
+        assert_eq!(states[0], states[1]);
+        assert_ne!(states[0], states[2]);
+
+        let mut made = SyncMessages::default();
+        for round in 0..3 {
+            let mut tx = server.transaction();
+            tx.put(ROOT, "title", format!("round {round}")).unwrap();
+            tx.commit();
+            for state in states.iter_mut() {
+                let mut expected_state = state.clone();
+                let expected = server
+                    .generate_sync_message(&mut expected_state)
+                    .map(sync::Message::encode);
+                let message = made.generate(&server, state);
+                assert!(message.is_some(), "round {round}: a change to send");
+                assert_eq!(message, expected, "round {round}");
+                assert_eq!(*state, expected_state, "round {round}");
+            }
+            // Asked again at the same heads: nothing more to send, as Automerge says.
+            for state in states.iter_mut() {
+                let mut expected_state = state.clone();
+                let expected = server.generate_sync_message(&mut expected_state);
+                assert_eq!(
+                    made.generate(&server, state),
+                    expected.map(sync::Message::encode)
+                );
+                assert_eq!(*state, expected_state);
+            }
+        }
+        assert_eq!(states[0], states[1]);
+    }
+}
