@@ -3,18 +3,18 @@
 //! Automerge 0.12's `receive_sync_message` trims the hashes it sent the peer to those the peer
 //! has not seen by visiting *every* ancestor of the peer's heads, so each message (the edit
 //! itself, and the acknowledgement every other peer sends back) cost time in proportion to the
-//! whole history. That walk only matters when something sent is not one of the peer's heads:
-//! when nothing was sent since the peer last answered, or the peer's heads name everything
-//! sent, the trimmed set is empty and is known without a walk. Then this module makes the same
-//! update Automerge would (apply the changes, then the sync state); in any other case, rarer
-//! (a message that crossed one of ours, or a peer that took several at once), the message goes
-//! to Automerge.
+//! whole history. This module makes the same update Automerge would (apply the changes, then
+//! the sync state) without that walk. When nothing was sent since the peer last answered, or
+//! the peer's heads name everything sent, the trimmed set is empty. Otherwise (a message that
+//! crossed one of ours, or a peer that took several at once) it is found among the changes the
+//! peer's heads lack, which Automerge lists from each actor's sequence numbers at a cost that
+//! follows how far behind the peer is.
 //!
 //! The tests compare the resulting document and state with Automerge's own.
 
 use std::collections::{BTreeSet, HashSet};
 
-use automerge::sync::{Capability, Message, MessageFlags, State, SyncDoc};
+use automerge::sync::{Capability, Message, MessageFlags, State};
 use automerge::{Automerge, AutomergeError, ChangeHash, PatchLog, ReadDoc};
 
 /// Applies a peer's sync message to the document and to `state`, logging what changed in
@@ -25,9 +25,6 @@ pub(super) fn receive(
     message: Message,
     patch_log: &mut PatchLog,
 ) -> Result<(), AutomergeError> {
-    if !trimmed_without_walk(state, &message) {
-        return doc.receive_sync_message_log_patches(state, message, patch_log);
-    }
     let Message {
         heads,
         need,
@@ -44,6 +41,9 @@ pub(super) fn receive(
             capabilities.push(Capability::SyncReset);
         }
         state.their_capabilities = Some(capabilities);
+        if flags.contains(MessageFlags::SYNC_RESET) {
+            state.sent_hashes.clear();
+        }
         state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
     }
     if !changes.is_empty() && !state.read_only {
@@ -51,11 +51,7 @@ pub(super) fn receive(
         doc.load_incremental_log_patches(&bytes, patch_log)?;
         state.shared_heads = advance_heads(&before, &doc.get_heads(), &state.shared_heads);
     }
-    // Everything sent is among the peer's heads (or nothing was sent): the peer has seen it all.
     let sent = std::mem::take(&mut state.sent_hashes);
-    if changes.is_empty() && heads == before {
-        state.last_sent_heads.clone_from(&heads);
-    }
     let ours = doc.get_heads();
     let lookup = Lookup::new(doc);
     let known: Vec<ChangeHash> = heads
@@ -63,10 +59,15 @@ pub(super) fn receive(
         .filter(|h| ours.contains(h) || before.contains(h) || sent.contains(h) || lookup.has(h))
         .copied()
         .collect();
+    state.sent_hashes = unseen(doc, &heads, &known, sent);
+    if changes.is_empty() && heads == before {
+        state.last_sent_heads.clone_from(&heads);
+    }
     if known.len() == heads.len() {
         state.shared_heads.clone_from(&heads);
         if heads.is_empty() {
             state.last_sent_heads = Vec::new();
+            state.sent_hashes = BTreeSet::new();
         }
     } else {
         let mut shared: BTreeSet<ChangeHash> = state.shared_heads.iter().copied().collect();
@@ -79,18 +80,29 @@ pub(super) fn receive(
     Ok(())
 }
 
-/// Whether the hashes sent to the peer, trimmed to those it has not seen, are known to be none
-/// without walking the history: nothing sent, a reset asked for, or every one of them named
-/// among the peer's heads.
-fn trimmed_without_walk(state: &State, message: &Message) -> bool {
-    let reset = message
-        .flags
-        .is_some_and(|f| f.contains(MessageFlags::SYNC_RESET));
-    reset
-        || state
-            .sent_hashes
-            .iter()
-            .all(|sent| message.heads.contains(sent))
+/// The hashes `sent` to the peer that its `heads` (of which this document holds `known`) do
+/// not include: what Automerge's `filter_changes` leaves. None when every one sent is among
+/// the heads; otherwise those among the changes the known heads lack.
+fn unseen(
+    doc: &Automerge,
+    heads: &[ChangeHash],
+    known: &[ChangeHash],
+    sent: BTreeSet<ChangeHash>,
+) -> BTreeSet<ChangeHash> {
+    if sent.iter().all(|hash| heads.contains(hash)) {
+        return BTreeSet::new();
+    }
+    if known.is_empty() {
+        return sent;
+    }
+    let lacking: HashSet<ChangeHash> = doc
+        .get_changes_meta(known)
+        .into_iter()
+        .map(|change| change.hash)
+        .collect();
+    sent.into_iter()
+        .filter(|hash| lacking.contains(hash))
+        .collect()
 }
 
 /// Whether the document holds a change, without the cost of decoding its metadata.

@@ -1,10 +1,10 @@
 //! `GET /api/search`: full-text search over the seeds, new writes, deletions, filters, paging and
 //! refused queries.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-use std::time::Duration;
 
 use crate::helpers::{
     detail, etag, glossa, id_of, spawn_app, spawn_app_with, TestApp, ALICE, ARTICLE, BRUNO,
