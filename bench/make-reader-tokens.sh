@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Create COUNT viewer users (bench-reader-1 .. bench-reader-COUNT) with one
 # token each in a Glossa data directory and print the tokens, one a line.
-# Glossa reads its users at startup, so run this BEFORE starting the server
-# (an empty directory is fine: the demo users come along, and `serve` seeds
-# the articles on first start).
+# Glossa reads its users at startup, so run this BEFORE starting the server.
+# A new directory is first made a demo desk (seed articles, demo users) by
+# starting the server on it once: a token created on a new directory would
+# make it a real desk, without the demo users the benchmarks sign in as.
 #
 #   bench/make-reader-tokens.sh DATA_DIR COUNT [GLOSSA_BIN] > reader-tokens.txt
 #   GLOSSA_READER_TOKENS=@reader-tokens.txt bench/run-sync-bench.sh ...
@@ -21,6 +22,20 @@ if [[ -z "$BIN" ]]; then
   [[ -x "$BIN" ]] || BIN="$HERE/../target/debug/glossa"
 fi
 [[ -x "$BIN" ]] || { echo "make-reader-tokens: no glossa binary at $BIN (pass it as the 3rd argument)" >&2; exit 1; }
+if [[ ! -e "$DATA_DIR" ]] || [[ -z "$(ls -A "$DATA_DIR")" ]]; then
+  log="$(mktemp)"
+  "$BIN" serve --data-dir "$DATA_DIR" --addr 127.0.0.1:0 > "$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 300); do
+    grep -q "is listening on" "$log" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q "is listening on" "$log" || { echo "make-reader-tokens: the server did not start" >&2; cat "$log" >&2; exit 1; }
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  rm -f "$log"
+fi
 for i in $(seq 1 "$COUNT"); do
   "$BIN" token create --data-dir "$DATA_DIR" --user "bench-reader-$i" --role viewer
 done
