@@ -13,6 +13,10 @@ use automerge::{Automerge, ChangeHash};
 
 /// How many distinct sync states' messages are remembered at the current heads.
 const MAX_MADE: usize = 1024;
+/// The largest message remembered. Bigger ones carry many changes (a peer's first sync carries
+/// the whole document): they are rare, and keeping them would hold a copy of the document
+/// for as long as it does not change.
+const MAX_REMEMBERED_BYTES: usize = 4096;
 
 /// The sync messages made at the latest heads asked about, by the state they were made for.
 /// Documents with the same heads have the same history, so one of these also serves several
@@ -42,8 +46,13 @@ impl SyncMessages {
         }
         let before = state.clone();
         let message = doc.generate_sync_message(state).map(sync::Message::encode);
-        self.by_state
-            .insert(before, (state.clone(), message.clone()));
+        if message
+            .as_ref()
+            .is_none_or(|m| m.len() <= MAX_REMEMBERED_BYTES)
+        {
+            self.by_state
+                .insert(before, (state.clone(), message.clone()));
+        }
         message
     }
 }
@@ -126,5 +135,39 @@ mod tests {
             }
         }
         assert_eq!(states[0], states[1]);
+    }
+
+    /// Given a document bigger than a remembered message, when a new peer asks for it, then it
+    /// gets Automerge's message and the document is not kept in the memo.
+    #[test]
+    fn a_first_sync_that_carries_the_document_is_not_kept() {
+        let mut server = Automerge::new();
+        let mut tx = server.transaction();
+        // Text that does not compress: Automerge deflates what it saves.
+        let mut seed: u64 = 7;
+        let text: String = (0..4 * super::MAX_REMEMBERED_BYTES)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                char::from(b'a' + (seed >> 59) as u8)
+            })
+            .collect();
+        tx.put(ROOT, "text", text).unwrap();
+        tx.commit();
+        let mut made = SyncMessages::default();
+        let mut state = sync::State::new();
+        // A peer's first message says it has nothing.
+        let hello = Automerge::new()
+            .generate_sync_message(&mut sync::State::new())
+            .unwrap();
+        server.receive_sync_message(&mut state, hello).unwrap();
+        let mut expected_state = state.clone();
+        let expected = server
+            .generate_sync_message(&mut expected_state)
+            .map(sync::Message::encode);
+        let message = made.generate(&server, &mut state);
+        assert!(message.as_ref().unwrap().len() > super::MAX_REMEMBERED_BYTES);
+        assert_eq!(message, expected);
+        assert_eq!(state, expected_state);
+        assert!(made.by_state.is_empty(), "the document was kept");
     }
 }
