@@ -47,9 +47,8 @@ pub use sync_messages::SyncMessages;
 use task::DocumentTask;
 
 /// Applies a peer's sync message to `doc` and `state` exactly as Automerge's
-/// `receive_sync_message` does, without its walk of the whole history when nothing sent is
-/// left unacknowledged (see `sync_ack`). For a client that keeps no patches: the load
-/// generator's virtual clients.
+/// `receive_sync_message` does, without its walk of the whole history (see `sync_ack`). For a
+/// client that keeps no patches: the load generator's virtual clients.
 pub fn receive_sync_message(
     doc: &mut automerge::Automerge,
     state: &mut automerge::sync::State,

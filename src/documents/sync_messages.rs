@@ -9,10 +9,11 @@
 use std::collections::HashMap;
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
-/// How many distinct sync states' messages are remembered at the current heads.
-const MAX_MADE: usize = 1024;
+/// How many distinct sync states' messages are remembered at the current heads (each entry
+/// holds two states, with the peer's bloom filters and the hashes sent to it).
+const MAX_MADE: usize = 64;
 /// The largest message remembered. Bigger ones carry many changes (a peer's first sync carries
 /// the whole document): they are rare, and keeping them would hold a copy of the document
 /// for as long as it does not change.
@@ -32,6 +33,12 @@ impl SyncMessages {
     /// What `generate_sync_message` would make for `state`, which it moves on as Automerge
     /// would.
     pub fn generate(&mut self, doc: &Automerge, state: &mut sync::State) -> Option<Vec<u8>> {
+        // Changes waiting for their dependencies shape what a message asks for, and can come
+        // and go while the heads stay: then nothing is remembered.
+        if !doc.get_missing_deps(&[]).is_empty() {
+            self.by_state.clear();
+            return doc.generate_sync_message(state).map(sync::Message::encode);
+        }
         let heads = doc.get_heads();
         if heads != self.heads {
             self.by_state.clear();
@@ -123,6 +130,8 @@ mod tests {
                 assert_eq!(message, expected, "round {round}");
                 assert_eq!(*state, expected_state, "round {round}");
             }
+            // Equal states shared one message.
+            assert!(made.by_state.len() < states.len(), "round {round}");
             // Asked again at the same heads: nothing more to send, as Automerge says.
             for state in states.iter_mut() {
                 let mut expected_state = state.clone();
@@ -169,5 +178,45 @@ mod tests {
         assert_eq!(message, expected);
         assert_eq!(state, expected_state);
         assert!(made.by_state.is_empty(), "the document was kept");
+    }
+
+    /// Given a message made for a peer whose heads name a change we lack, when that change
+    /// arrives without its dependency (so it waits, and the heads stay), then the next message
+    /// for the same state is Automerge's, which now asks for the dependency.
+    #[test]
+    fn a_change_waiting_for_its_dependency_is_not_answered_from_memory() {
+        let (mut server, mut states) = synced(1);
+        let mut peer = server.fork();
+        let mut tx = peer.transaction();
+        tx.put(ROOT, "title", "dependency").unwrap();
+        tx.commit();
+        let dependency = peer.get_last_local_change().unwrap().clone();
+        let mut tx = peer.transaction();
+        tx.put(ROOT, "title", "waiting").unwrap();
+        tx.commit();
+        let waiting = peer.get_last_local_change().unwrap().clone();
+        assert!(dependency.hash() != waiting.hash());
+        let state = &mut states[0];
+        state.their_heads = Some(vec![waiting.hash()]);
+        let before = state.clone();
+
+        let mut made = SyncMessages::default();
+        let first = made.generate(&server, &mut state.clone());
+        let heads = server.get_heads();
+        server.apply_changes([waiting]).unwrap();
+        assert_eq!(
+            server.get_heads(),
+            heads,
+            "the change waits for its dependency"
+        );
+
+        let mut expected_state = before.clone();
+        let expected = server
+            .generate_sync_message(&mut expected_state)
+            .map(sync::Message::encode);
+        assert_ne!(first, expected, "the waiting change changes the message");
+        let mut state = before;
+        assert_eq!(made.generate(&server, &mut state), expected);
+        assert_eq!(state, expected_state);
     }
 }

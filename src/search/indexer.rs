@@ -127,7 +127,7 @@ pub(super) fn start(index: Weak<Inner>, wanted: Arc<Notify>, pace: Duration) {
                 _ = tokio::time::sleep(pace) => {}
                 _ = wanted.notified() => {}
             }
-            if projected.changed().await.is_err() {
+            if index.strong_count() == 0 || projected.changed().await.is_err() {
                 return;
             }
         }

@@ -180,8 +180,15 @@ struct Inner {
     store: Store,
     /// The last log position reflected in the searchable index.
     position: watch::Sender<u64>,
-    /// Told when a search waits for the index, so that the indexer commits without delay.
+    /// Told when a search waits for the index, so that the indexer commits without delay, and
+    /// when the index goes, so that the indexer stops.
     wanted: Arc<Notify>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.wanted.notify_one();
+    }
 }
 
 impl SearchIndex {
@@ -236,11 +243,20 @@ impl SearchIndex {
     /// Waits until the index has reached `target` (or [`CATCH_UP_WAIT`] has passed).
     pub async fn caught_up(&self, target: u64) -> Result<(), SearchError> {
         let mut rx = self.inner.position.subscribe();
-        if *rx.borrow_and_update() < target {
-            // The indexer may be gathering changes: it commits now.
-            self.inner.wanted.notify_one();
-        }
-        let reached = tokio::time::timeout(CATCH_UP_WAIT, rx.wait_for(|at| *at >= target)).await;
+        let wanted = &self.inner.wanted;
+        // Until the index reaches the target, the indexer is told after each commit that a
+        // search waits, so it commits what comes next without gathering (the read models may
+        // reach the target in several steps).
+        let reached = tokio::time::timeout(
+            CATCH_UP_WAIT,
+            rx.wait_for(|at| {
+                if *at < target {
+                    wanted.notify_one();
+                }
+                *at >= target
+            }),
+        )
+        .await;
         match reached {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(SearchError::Stopped("the indexer is gone".into())),
