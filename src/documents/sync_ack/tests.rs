@@ -125,6 +125,32 @@ fn a_message_that_crossed_a_change_keeps_it_as_sent() {
     assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
 }
 
+/// Two changes sent, the answer saw only the first: the second stays sent, unseen.
+#[test]
+fn an_answer_that_saw_one_of_two_changes_keeps_the_other_as_sent() {
+    let mut pair = Pair::new(50);
+    pair.settle();
+    edit(&mut pair.server, 1);
+    let first = pair
+        .server_says()
+        .expect("the server sends its first change");
+    edit(&mut pair.server, 2);
+    let second = pair
+        .server_says()
+        .expect("the server sends its second change");
+    pair.peer_receives(first);
+    let answer = pair.peer_says().expect("the peer answers the first");
+    pair.server_receives(answer);
+    assert_eq!(
+        pair.server_state.sent_hashes.len(),
+        1,
+        "the second is unseen"
+    );
+    pair.peer_receives(second);
+    pair.settle();
+    assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
+}
+
 #[test]
 fn a_peer_that_lost_its_data_is_reset() {
     let mut pair = Pair::new(5);
