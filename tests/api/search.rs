@@ -134,6 +134,16 @@ async fn note(app: &TestApp, text: &str, token: &str) -> String {
     id_of(&response)
 }
 
+/// Replaces the note of annotation `id` with `text`, at its current version.
+async fn rewrite_note(app: &TestApp, id: &str, text: &str) {
+    let response = app.get(&format!("/annotations/{id}")).await;
+    let version = etag(&response);
+    let mut edited: Value = response.json().await.unwrap();
+    edited["body"][0]["value"] = text.into();
+    let response = app.put_annotation(id, &edited, Some(&version)).await;
+    assert_eq!(response.status(), 200);
+}
+
 #[tokio::test]
 async fn a_write_is_found_as_soon_as_it_is_answered_and_a_deleted_one_is_not() {
     let app = spawn_app().await;
@@ -145,12 +155,7 @@ async fn a_write_is_found_as_soon_as_it_is_answered_and_a_deleted_one_is_not() {
     assert_eq!(page["items"][0]["creator"], "bruno");
 
     // An edit is found by its new words and no longer by its old ones.
-    let response = app.get(&format!("/annotations/{id}")).await;
-    let version = etag(&response);
-    let mut edited: Value = response.json().await.unwrap();
-    edited["body"][0]["value"] = "Checked against the communiqué of the summit.".into();
-    let response = app.put_annotation(&id, &edited, Some(&version)).await;
-    assert_eq!(response.status(), 200);
+    rewrite_note(&app, &id, "Checked against the communiqué of the summit.").await;
     assert_eq!(
         ids(&search(&app, "q=communique&type=annotation").await),
         vec![id.clone()]
@@ -208,12 +213,7 @@ async fn a_search_has_the_changes_the_indexer_is_gathering_committed_at_once() {
     let page = search(&app, "q=gathered&type=annotation").await;
     assert_eq!(ids(&page), vec![id.clone()], "{page:#}");
 
-    let response = app.get(&format!("/annotations/{id}")).await;
-    let version = etag(&response);
-    let mut edited: Value = response.json().await.unwrap();
-    edited["body"][0]["value"] = "Rewritten while the indexer waits.".into();
-    let response = app.put_annotation(&id, &edited, Some(&version)).await;
-    assert_eq!(response.status(), 200);
+    rewrite_note(&app, &id, "Rewritten while the indexer waits.").await;
     assert_eq!(
         ids(&search(&app, "q=rewritten&type=annotation").await),
         vec![id]
