@@ -32,6 +32,13 @@ impl Syncer {
         self.durability.sync()?;
         Ok(())
     }
+    /// Lets go of the database once nothing writes to it any more: flushes first, so that
+    /// sled's own flush when this is its last handle finds nothing left to wait for.
+    pub(super) fn finish(self) {
+        if let Err(error) = self.db.flush() {
+            tracing::error!(%error, "final flush of the store failed");
+        }
+    }
 }
 
 impl Embedded {

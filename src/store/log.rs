@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{EventId, StreamId};
 
+use super::embedded::Syncer;
 use super::keys;
 use super::plan::Plan;
 use super::record::{self, EventRecord, NewEvent};
@@ -168,14 +169,16 @@ pub struct EventLog {
 }
 
 /// The writer's queue and the threads that serve the log. Stopping them drops the queue's only
-/// sender: the writer commits what was queued, flushes, lets go of the database and ends,
-/// which closes the projector's channel, so the projector ends after projecting the rest.
-/// Both are joined, so the data directory is free again once the store's handles are gone.
+/// sender: the writer commits what was queued, flushes and ends, which closes the projector's
+/// channel, so the projector ends after projecting the rest. Both are joined, so the data
+/// directory is free again once the store's handles are gone.
 struct Threads {
     shared: Arc<Shared>,
     /// `None` once stopped: appends are refused from then on.
     jobs: RwLock<Option<mpsc::Sender<Message>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer hands back the embedded log's syncer (its handle on the database) when it
+    /// ends; see [`Threads::stop`].
+    writer: Mutex<Option<JoinHandle<Option<Syncer>>>>,
     projector: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -196,14 +199,33 @@ impl Threads {
             let _ = jobs.try_send(Message::Wake);
         }
         // The writer first: its end is what ends the projector.
-        for thread in [&self.writer, &self.projector] {
-            let handle = thread.lock().unwrap_or_else(PoisonError::into_inner).take();
-            // A thread never joins itself (it could only get here by dropping the last handle).
-            if let Some(handle) = handle.filter(|h| h.thread().id() != thread::current().id()) {
-                if handle.join().is_err() {
-                    tracing::error!("a storage thread panicked before it stopped");
-                }
-            }
+        let syncer = join(&self.writer).flatten();
+        join(&self.projector);
+        // The syncer's handle may be the database's last, and sled flushes when its last
+        // handle goes, holding a lock shared by every sled database in the process while it
+        // waits for its disk writes. So it goes last, after everything that writes has ended
+        // and after a flush of its own: the flush on drop then has nothing to wait for.
+        if let Some(syncer) = syncer {
+            syncer.finish();
+        }
+    }
+}
+
+/// Joins a storage thread, unless it is the calling thread (it could only get here by dropping
+/// the last handle), and returns what it handed back.
+fn join<T>(thread: &Mutex<Option<JoinHandle<T>>>) -> Option<T> {
+    let handle = thread
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()?;
+    if handle.thread().id() == thread::current().id() {
+        return None;
+    }
+    match handle.join() {
+        Ok(value) => Some(value),
+        Err(_) => {
+            tracing::error!("a storage thread panicked before it stopped");
+            None
         }
     }
 }
@@ -428,7 +450,7 @@ struct Writer {
     /// The last position written into sled, durable or not (the embedded log only).
     written: u64,
     /// The embedded log's syncer thread and the batches it is to make durable.
-    syncer: Option<(std_mpsc::Sender<Written>, JoinHandle<()>)>,
+    syncer: Option<(std_mpsc::Sender<Written>, JoinHandle<Syncer>)>,
 }
 
 /// A batch the embedded writer wrote into sled, waiting for the syncer.
@@ -439,7 +461,8 @@ struct Written {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Message>) {
+    /// Serves the queue until the log is closed; hands back the syncer, if it had one.
+    fn run(mut self, mut rx: mpsc::Receiver<Message>) -> Option<Syncer> {
         if let Err(error) = self.start_syncer() {
             tracing::error!(%error, "could not start the event log's syncer; refusing appends");
             self.refuse_all(&mut rx);
@@ -447,15 +470,20 @@ impl Writer {
             self.serve(&mut rx);
         }
         // The syncer answers and publishes what it was handed, then ends.
-        if let Some((batches, syncer)) = self.syncer.take() {
+        let syncer = self.syncer.take().and_then(|(batches, syncer)| {
             drop(batches);
-            if syncer.join().is_err() {
-                tracing::error!("the event log's syncer panicked");
-            }
-        }
+            syncer
+                .join()
+                .map_err(|_| tracing::error!("the event log's syncer panicked"))
+                .ok()
+        });
         if let Err(error) = self.shared.tree.flush() {
             tracing::error!(error = %error, "final flush of the event log failed");
         }
+        syncer.or_else(|| match &mut self.sink {
+            Sink::Embedded(sink) => sink.take_syncer(),
+            Sink::Postgres(_) => None,
+        })
     }
 
     fn serve(&mut self, rx: &mut mpsc::Receiver<Message>) {
@@ -630,13 +658,14 @@ impl Writer {
 
 /// The embedded log's syncer thread: takes every batch written so far, makes them durable with
 /// one flush and `fdatasync` that starts after they were all written, then answers and
-/// publishes them in order. Ends once the writer lets go of the channel.
+/// publishes them in order. Ends once the writer lets go of the channel, and hands the syncer
+/// back.
 fn sync_written(
-    mut syncer: super::embedded::Syncer,
+    mut syncer: Syncer,
     waiting: std_mpsc::Receiver<Written>,
     shared: &Shared,
     committed: &std_mpsc::Sender<Vec<EventRecord>>,
-) {
+) -> Syncer {
     let mut failed = false;
     while let Ok(first) = waiting.recv() {
         let mut written = vec![first];
@@ -663,6 +692,7 @@ fn sync_written(
             }
         }
     }
+    syncer
 }
 
 /// Answers a durable batch and makes it visible: the durable head, its watchers, the
