@@ -130,8 +130,10 @@ impl UserName {
 pub struct EventId(pub Uuid);
 
 impl EventId {
+    /// A new id, ordered by the time it was made (UUID version 7): the log's index of event ids
+    /// then grows at its end, as the log does, instead of at random places in its tree.
     pub fn random() -> Self {
-        Self(Uuid::new_v4())
+        Self(Uuid::now_v7())
     }
 
     /// A deterministic id derived from a name, so that replaying the same logical step (the seed
