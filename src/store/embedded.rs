@@ -28,14 +28,15 @@ pub(super) struct Syncer {
 
 impl Syncer {
     pub(super) fn sync(&mut self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        super::sled_lock::exclusive(|| self.db.flush())?;
         self.durability.sync()?;
         Ok(())
     }
-    /// Lets go of the database once nothing writes to it any more: flushes first, so that
-    /// sled's own flush when this is its last handle finds nothing left to wait for.
+
+    /// Lets go of the database once the log's writer and projector have ended: flushes first,
+    /// so that sled's own flush on drop finds nothing of theirs left to write.
     pub(super) fn finish(self) {
-        if let Err(error) = self.db.flush() {
+        if let Err(error) = super::sled_lock::exclusive(|| self.db.flush()) {
             tracing::error!(%error, "final flush of the store failed");
         }
     }

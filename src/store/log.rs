@@ -201,10 +201,12 @@ impl Threads {
         // The writer first: its end is what ends the projector.
         let syncer = join(&self.writer).flatten();
         join(&self.projector);
-        // The syncer's handle may be the database's last, and sled flushes when its last
-        // handle goes, holding a lock shared by every sled database in the process while it
-        // waits for its disk writes. So it goes last, after everything that writes has ended
-        // and after a flush of its own: the flush on drop then has nothing to wait for.
+        // The syncer holds the store's `sled::Db`. sled flushes when the last handle of a tree
+        // goes, outside `sled_lock`, holding a lock shared by every sled database in the
+        // process while it waits for its disk writes. So the handle goes after the writer and
+        // the projector have ended and after a flush of its own, when its flush on drop finds
+        // nothing of theirs left to write (the store's other trees flush as their own last
+        // handles go).
         if let Some(syncer) = syncer {
             syncer.finish();
         }
@@ -477,13 +479,10 @@ impl Writer {
                 .map_err(|_| tracing::error!("the event log's syncer panicked"))
                 .ok()
         });
-        if let Err(error) = self.shared.tree.flush() {
+        if let Err(error) = super::sled_lock::exclusive(|| self.shared.tree.flush()) {
             tracing::error!(error = %error, "final flush of the event log failed");
         }
-        syncer.or_else(|| match &mut self.sink {
-            Sink::Embedded(sink) => sink.take_syncer(),
-            Sink::Postgres(_) => None,
-        })
+        syncer
     }
 
     fn serve(&mut self, rx: &mut mpsc::Receiver<Message>) {
