@@ -231,6 +231,21 @@ mod tests {
     }
 
     #[test]
+    fn new_event_ids_sort_in_the_order_they_were_made() {
+        // The log's id index is keyed by the id's bytes: made one after the other, ids must
+        // land one after the other, at the index's end.
+        let ids: Vec<EventId> = (0..10_000).map(|_| EventId::random()).collect();
+        for pair in ids.windows(2) {
+            assert!(
+                pair[0].0.as_bytes() < pair[1].0.as_bytes(),
+                "{} was made before {} but sorts after it",
+                pair[0].0,
+                pair[1].0
+            );
+        }
+    }
+
+    #[test]
     fn derived_event_ids_are_stable() {
         assert_eq!(EventId::derived("x"), EventId::derived("x"));
         assert_ne!(EventId::derived("x"), EventId::derived("y"));
