@@ -28,7 +28,7 @@ pub(super) struct Syncer {
 
 impl Syncer {
     pub(super) fn sync(&mut self) -> Result<(), StoreError> {
-        super::sled_lock::exclusive(|| self.db.flush())?;
+        super::sled_lock::flush(&self.db)?;
         self.durability.sync()?;
         Ok(())
     }
@@ -36,7 +36,7 @@ impl Syncer {
     /// Lets go of the database once the log's writer and projector have ended: flushes first,
     /// so that sled's own flush on drop finds nothing of theirs left to write.
     pub(super) fn finish(self) {
-        if let Err(error) = super::sled_lock::exclusive(|| self.db.flush()) {
+        if let Err(error) = super::sled_lock::flush(&self.db) {
             tracing::error!(%error, "final flush of the store failed");
         }
     }

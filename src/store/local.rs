@@ -26,7 +26,7 @@ pub(super) fn apply(tree: &sled::Tree, records: &[EventRecord]) -> Result<(), St
     for record in records {
         stage(&mut batch, record)?;
     }
-    super::sled_lock::exclusive(|| tree.apply_batch(batch))?;
+    super::sled_lock::apply_batch(tree, batch)?;
     Ok(())
 }
 

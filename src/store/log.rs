@@ -479,7 +479,7 @@ impl Writer {
                 .map_err(|_| tracing::error!("the event log's syncer panicked"))
                 .ok()
         });
-        if let Err(error) = super::sled_lock::exclusive(|| self.shared.tree.flush()) {
+        if let Err(error) = super::sled_lock::flush(&self.shared.tree) {
             tracing::error!(error = %error, "final flush of the event log failed");
         }
         syncer

@@ -117,7 +117,7 @@ impl Store {
                 })
             }
         }
-        sled_lock::exclusive(|| db.flush())?;
+        sled_lock::flush(&db)?;
         let sink = match &database {
             None => {
                 if meta.get(keys::META_DESK)?.is_some() {
@@ -177,7 +177,7 @@ impl Store {
     /// does the same, but for that flush.
     pub fn close(self) {
         self.log.close();
-        if let Err(error) = sled_lock::exclusive(|| self.meta.flush()) {
+        if let Err(error) = sled_lock::flush(&self.meta) {
             tracing::warn!(%error, "could not flush the store on close");
         }
     }
@@ -194,7 +194,7 @@ impl Store {
         }
         let id = uuid::Uuid::new_v4().to_string();
         self.meta.insert(keys::META_STORAGE_ID, id.as_bytes())?;
-        sled_lock::exclusive(|| self.meta.flush())?;
+        sled_lock::flush(&self.meta)?;
         Ok(id)
     }
 
@@ -246,7 +246,7 @@ impl Store {
             return database.setting_or("seeded", "1".into()).map(drop);
         }
         self.meta.insert(keys::META_SEEDED, &[1])?;
-        sled_lock::exclusive(|| self.meta.flush())?;
+        sled_lock::flush(&self.meta)?;
         Ok(())
     }
 }
@@ -257,7 +257,7 @@ pub fn drop_derived_state(data_dir: &Path) -> Result<(), StoreError> {
     let db = open_db(data_dir)?;
     db.drop_tree(keys::READ_MODEL_TREE)?;
     db.drop_tree(keys::SNAPSHOT_TREE)?;
-    sled_lock::exclusive(|| db.flush())?;
+    sled_lock::flush(&db)?;
     Ok(())
 }
 

@@ -219,7 +219,7 @@ impl ReadModel {
         }
         let mut batch = projection.into_batch()?;
         batch.insert(RM_CHECKPOINT, &keys::u64_value(last));
-        super::sled_lock::exclusive(|| self.tree.apply_batch(batch))?;
+        super::sled_lock::apply_batch(&self.tree, batch)?;
         self.projected.send_replace(last);
         Ok(())
     }

@@ -12,9 +12,15 @@ use std::sync::{Mutex, PoisonError};
 
 static SLED: Mutex<()> = Mutex::new(());
 
-/// Runs `f` (a sled `flush` or `apply_batch`, nothing that takes this lock again) alone among
-/// such calls in the process.
-pub(super) fn exclusive<T>(f: impl FnOnce() -> T) -> T {
+/// `tree.flush()` (a `sled::Db` is its default tree), alone among the store's flushes and
+/// batches in the process.
+pub(super) fn flush(tree: &sled::Tree) -> sled::Result<usize> {
     let _alone = SLED.lock().unwrap_or_else(PoisonError::into_inner);
-    f()
+    tree.flush()
+}
+
+/// `tree.apply_batch(batch)`, alone among the store's flushes and batches in the process.
+pub(super) fn apply_batch(tree: &sled::Tree, batch: sled::Batch) -> sled::Result<()> {
+    let _alone = SLED.lock().unwrap_or_else(PoisonError::into_inner);
+    tree.apply_batch(batch)
 }

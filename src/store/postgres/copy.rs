@@ -141,7 +141,7 @@ pub(in crate::store) fn level(
         copied += records.len() as u64;
         at = records.last().map_or(at, |r| r.seq);
     }
-    crate::store::sled_lock::exclusive(|| db.flush())?;
+    crate::store::sled_lock::flush(db)?;
     Ok(copied)
 }
 
