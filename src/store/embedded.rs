@@ -9,7 +9,8 @@ use crate::domain::{EventId, StreamId};
 
 use super::durability::Durability;
 use super::log::{AppendRequest, Outcome, Position};
-use super::plan::{Batch, Known};
+use super::plan::{Batch, Known, Plan};
+use super::record::{EventRecord, Prepared};
 use super::{keys, local, record, StoreError};
 
 pub(crate) struct Embedded {
@@ -57,12 +58,14 @@ impl Embedded {
 
     /// Decides a batch after `head` (the last position written, durable or not) and writes it
     /// into sled, not yet durably: nobody may be answered, nor the events shown, until a
-    /// [`Syncer::sync`] that started after this returned has returned.
+    /// [`Syncer::sync`] that started after this returned has returned. `prepared` holds each
+    /// request's events as their appender encoded them.
     pub(super) fn write(
         &mut self,
         tree: &sled::Tree,
         head: u64,
         requests: &[&AppendRequest],
+        prepared: &[&[Prepared]],
     ) -> Result<Outcome, StoreError> {
         let mut batch = Batch::new(head + 1);
         let mut known = InTree {
@@ -80,7 +83,9 @@ impl Embedded {
             }
         }
         if !batch.records.is_empty() {
-            if let Err(error) = local::apply(tree, &batch.records) {
+            if let Err(error) = stage(&plans, prepared, &batch.records)
+                .and_then(|staged| local::apply_staged(tree, staged))
+            {
                 self.heads.clear();
                 return Err(error);
             }
@@ -91,6 +96,28 @@ impl Embedded {
             records: batch.records,
         })
     }
+}
+
+/// The sled batch of `records`, the events the `Plan::Write`s of `plans` staged, in order,
+/// each stored as its appender prepared it.
+fn stage(
+    plans: &[Plan],
+    prepared: &[&[Prepared]],
+    records: &[EventRecord],
+) -> Result<sled::Batch, StoreError> {
+    let mut written = plans
+        .iter()
+        .zip(prepared)
+        .filter(|(plan, _)| matches!(plan, Plan::Write(_)))
+        .flat_map(|(_, prepared)| prepared.iter());
+    let mut batch = sled::Batch::default();
+    for record in records {
+        let prepared = written
+            .next()
+            .ok_or_else(|| StoreError::Corrupt(format!("event {} was not prepared", record.seq)))?;
+        local::stage_bytes(&mut batch, record, prepared.landed(record)?);
+    }
+    Ok(batch)
 }
 
 /// What the sled trees say was committed before the batch.

@@ -10,13 +10,18 @@ use super::StoreError;
 
 /// Stages one event with its stream and id index entries.
 pub(super) fn stage(batch: &mut sled::Batch, record: &EventRecord) -> Result<(), StoreError> {
-    batch.insert(&keys::event(record.seq), record::encode(record)?);
+    stage_bytes(batch, record, record::encode(record)?);
+    Ok(())
+}
+
+/// Stages one event, already encoded as `bytes`, with its stream and id index entries.
+pub(super) fn stage_bytes(batch: &mut sled::Batch, record: &EventRecord, bytes: Vec<u8>) {
+    batch.insert(&keys::event(record.seq), bytes);
     batch.insert(
         keys::stream_event(&record.stream, record.version),
         &keys::u64_value(record.seq),
     );
     batch.insert(&keys::event_id(record.id), &keys::u64_value(record.seq));
-    Ok(())
 }
 
 /// Writes events (in order, following the local head) in one atomic batch, without waiting for
@@ -26,6 +31,11 @@ pub(super) fn apply(tree: &sled::Tree, records: &[EventRecord]) -> Result<(), St
     for record in records {
         stage(&mut batch, record)?;
     }
+    apply_staged(tree, batch)
+}
+
+/// Writes a batch [`stage`]d in order after the local head, without waiting for the disk.
+pub(super) fn apply_staged(tree: &sled::Tree, batch: sled::Batch) -> Result<(), StoreError> {
     super::sled_lock::apply_batch(tree, batch)?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use crate::domain::{EventId, StreamId};
 use super::embedded::Syncer;
 use super::keys;
 use super::plan::Plan;
-use super::record::{self, EventRecord, NewEvent};
+use super::record::{self, EventRecord, NewEvent, Prepared};
 use super::StoreError;
 
 /// Most events committed in one batch; bounds latency and batch size.
@@ -69,6 +69,9 @@ impl Committed {
 
 struct Job {
     request: AppendRequest,
+    /// The request's events encoded by the appender (the embedded log only): the writer
+    /// thread puts in the versions it decides.
+    prepared: Vec<Prepared>,
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
@@ -159,6 +162,9 @@ struct Shared {
     /// Set by `close`: the writer ends as soon as its queue is empty.
     closing: AtomicBool,
     durable_tx: tokio::sync::watch::Sender<u64>,
+    /// Whether appenders encode their events for the writer (the embedded log's writer
+    /// stores what they encoded; PostgreSQL's stores rows).
+    prepares: bool,
 }
 
 /// A handle to the log; cheap to clone. `close`, or dropping the last handle, stops the writer.
@@ -248,7 +254,9 @@ impl EventLog {
     ) -> Result<Self, StoreError> {
         let head = super::local::head(&tree)?;
         let (durable_tx, _) = tokio::sync::watch::channel(head);
+        let prepares = matches!(sink, Sink::Embedded(_));
         let shared = Arc::new(Shared {
+            prepares,
             tree,
             durable: AtomicU64::new(head),
             poisoned: AtomicBool::new(false),
@@ -313,8 +321,22 @@ impl EventLog {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or(StoreError::Unavailable)?;
+        let prepared = if self.shared.prepares {
+            request
+                .events
+                .iter()
+                .map(Prepared::new)
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         let (reply, answer) = oneshot::channel();
-        let sent = jobs.send(Message::Append(Job { request, reply })).await;
+        let job = Job {
+            request,
+            prepared,
+            reply,
+        };
+        let sent = jobs.send(Message::Append(job)).await;
         // The writer ends only once every sender is gone; this one is not kept while waiting.
         drop(jobs);
         sent.map_err(|_| StoreError::Unavailable)?;
@@ -605,7 +627,8 @@ impl Writer {
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         if let (Sink::Embedded(sink), Some((batches, _))) = (&mut self.sink, &self.syncer) {
-            let outcome = match sink.write(&self.shared.tree, self.written, &requests) {
+            let prepared: Vec<&[Prepared]> = jobs.iter().map(|job| &job.prepared[..]).collect();
+            let outcome = match sink.write(&self.shared.tree, self.written, &requests, &prepared) {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     for job in jobs {

@@ -95,6 +95,89 @@ pub fn encode(record: &EventRecord) -> Result<Vec<u8>, StoreError> {
     postcard::to_stdvec(&envelope).map_err(|e| StoreError::unencodable("event envelope", e))
 }
 
+/// An event's stored form encoded before the writer decides its version: the envelope's bytes
+/// before the version and after it. The writer thread only puts them together, so appenders
+/// pay for encoding on their own threads, and an event that cannot be encoded is refused to
+/// its appender alone.
+#[derive(Clone, Debug)]
+pub(super) struct Prepared {
+    id: EventId,
+    bytes: Vec<u8>,
+    /// Where the version goes in `bytes`.
+    split: usize,
+}
+
+/// The envelope's fields before the version, in its order (postcard writes a struct as its
+/// fields one after the other, so the parts put together are the envelope's encoding).
+#[derive(Serialize)]
+struct Head<'a> {
+    format: u8,
+    id: [u8; 16],
+    stream: &'a str,
+}
+
+/// The envelope's fields after the version, in its order.
+#[derive(Serialize)]
+struct Tail<'a> {
+    event_type: &'a str,
+    schema: u16,
+    actor: &'a str,
+    at_micros: i64,
+    data: &'a [u8],
+    change: Option<&'a [u8]>,
+}
+
+impl Prepared {
+    pub(super) fn new(event: &NewEvent) -> Result<Self, StoreError> {
+        let stream = event.stream.to_string();
+        let head = Head {
+            format: FORMAT,
+            id: *event.id.0.as_bytes(),
+            stream: &stream,
+        };
+        let mut bytes =
+            postcard::to_stdvec(&head).map_err(|e| StoreError::unencodable("event envelope", e))?;
+        let split = bytes.len();
+        let data = serde_json::to_vec(&event.data)
+            .map_err(|e| StoreError::unencodable("event data", e))?;
+        let actor = event.actor.to_string();
+        let tail = Tail {
+            event_type: &event.event_type,
+            schema: event.schema,
+            actor: &actor,
+            at_micros: event.at.timestamp_micros(),
+            data: &data,
+            change: event.change.as_deref(),
+        };
+        bytes = postcard::to_extend(&tail, bytes)
+            .map_err(|e| StoreError::unencodable("event envelope", e))?;
+        Ok(Self {
+            id: event.id,
+            bytes,
+            split,
+        })
+    }
+
+    /// The stored form of `record`, which must be the event this was prepared from: the same
+    /// bytes as [`encode`] gives.
+    pub(super) fn landed(&self, record: &EventRecord) -> Result<Vec<u8>, StoreError> {
+        if record.id != self.id {
+            return Err(StoreError::Corrupt(format!(
+                "event {} was prepared for event id {}, not {}",
+                record.seq, self.id.0, record.id.0
+            )));
+        }
+        let mut version = [0u8; 10];
+        let version = postcard::to_slice(&record.version, &mut version)
+            .map_err(|e| StoreError::unencodable("event version", e))?;
+        let mut bytes = Vec::with_capacity(self.bytes.len() + version.len());
+        bytes.extend_from_slice(&self.bytes[..self.split]);
+        bytes.extend_from_slice(version);
+        bytes.extend_from_slice(&self.bytes[self.split..]);
+        Ok(bytes)
+    }
+}
+
 pub fn decode(seq: u64, bytes: &[u8]) -> Result<EventRecord, StoreError> {
     let field = |name: &str| format!("event {seq}: {name}");
     let envelope: Envelope =
@@ -123,4 +206,74 @@ pub fn decode(seq: u64, bytes: &[u8]) -> Result<EventRecord, StoreError> {
             .map_err(|e| StoreError::undecodable(field("data"), e))?,
         change: envelope.change,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{AnnotationId, ArticleId};
+
+    fn event(stream: StreamId, change: Option<Vec<u8>>) -> NewEvent {
+        NewEvent {
+            id: EventId::random(),
+            stream,
+            event_type: "annotation.created".into(),
+            schema: 1,
+            actor: UserName::parse("alice").unwrap(),
+            at: Utc::now(),
+            data: json!({ "body": "ünïcode ✓", "n": [1, 2.5, null], "long": "x".repeat(300) }),
+            change,
+        }
+    }
+
+    /// Given events of every shape, when the writer lands them at versions across the varint's
+    /// byte boundaries, then the prepared parts put together are the envelope `encode` writes.
+    #[test]
+    fn prepared_events_land_as_the_envelope_encode_writes() {
+        let events = [
+            event(StreamId::Annotation(AnnotationId::random()), None),
+            event(
+                StreamId::Document(ArticleId::parse("an-article").unwrap()),
+                Some((0..=255).collect()),
+            ),
+            event(
+                StreamId::Article(ArticleId::parse("a").unwrap()),
+                Some(vec![]),
+            ),
+        ];
+        for event in &events {
+            let prepared = Prepared::new(event).unwrap();
+            for version in [
+                1,
+                127,
+                128,
+                16_383,
+                16_384,
+                u64::from(u32::MAX) + 1,
+                u64::MAX,
+            ] {
+                let record = EventRecord::landed(event, 42, version);
+                let bytes = prepared.landed(&record).unwrap();
+                assert_eq!(bytes, encode(&record).unwrap(), "version {version}");
+                assert_eq!(decode(42, &bytes).unwrap(), record);
+            }
+        }
+    }
+
+    /// Given an event prepared for one id, when another event lands with it, then it is refused.
+    #[test]
+    fn a_prepared_event_is_not_landed_as_another() {
+        let (one, other) = (
+            event(StreamId::Annotation(AnnotationId::random()), None),
+            event(StreamId::Annotation(AnnotationId::random()), None),
+        );
+        let prepared = Prepared::new(&one).unwrap();
+        let record = EventRecord::landed(&other, 1, 1);
+        assert!(matches!(
+            prepared.landed(&record),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
 }
