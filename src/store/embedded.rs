@@ -111,12 +111,12 @@ fn stage(
         .filter(|(plan, _)| matches!(plan, Plan::Write(_)))
         .flat_map(|(_, prepared)| prepared.iter());
     let mut batch = sled::Batch::default();
-    for record in records {
-        let prepared = written
+    local::stage(&mut batch, records, |record| {
+        written
             .next()
-            .ok_or_else(|| StoreError::Corrupt(format!("event {} was not prepared", record.seq)))?;
-        local::stage_bytes(&mut batch, record, prepared.landed(record)?);
-    }
+            .ok_or_else(|| StoreError::Corrupt(format!("event {} was not prepared", record.seq)))?
+            .landed(record)
+    })?;
     Ok(batch)
 }
 

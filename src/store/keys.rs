@@ -47,7 +47,9 @@ fn stream_part(prefix: u8, stream: &StreamId) -> Vec<u8> {
     key
 }
 
-/// `0x02 | len | stream | version` → seq.
+/// `0x02 | len | stream | version` → the sequence numbers of the stream's events up to this
+/// version that one batch wrote, in order (8 bytes each; since layout 3 a batch writes one such
+/// key per stream, at the last version it wrote; layout-2 keys hold one).
 pub fn stream_event(stream: &StreamId, version: u64) -> Vec<u8> {
     let mut key = stream_part(STREAM_EVENT, stream);
     key.extend_from_slice(&version.to_be_bytes());

@@ -2,36 +2,70 @@
 //! know where the log and a stream stand. Both backends write the same keys: sled as the log
 //! itself, PostgreSQL's local copy as what every read is served from.
 
+use std::collections::HashMap;
+
 use crate::domain::StreamId;
 
 use super::keys;
 use super::record::{self, EventRecord};
 use super::StoreError;
 
-/// Stages one event with its stream and id index entries.
-pub(super) fn stage(batch: &mut sled::Batch, record: &EventRecord) -> Result<(), StoreError> {
-    stage_bytes(batch, record, record::encode(record)?);
+/// Stages events (in position order, following the local head) with their index entries: for
+/// each event its id's; for each stream one entry for all its events in `records`, keyed by the
+/// last of their versions and holding their sequence numbers in order (a stream's events in
+/// one batch have consecutive versions). One key per stream and batch, not per event: sled's
+/// cost is per key. `encoded` gives each event's stored form.
+pub(super) fn stage(
+    batch: &mut sled::Batch,
+    records: &[EventRecord],
+    mut encoded: impl FnMut(&EventRecord) -> Result<Vec<u8>, StoreError>,
+) -> Result<(), StoreError> {
+    // Each stream's run: its last version and its sequence numbers.
+    let mut runs: Vec<(&StreamId, u64, Vec<u8>)> = Vec::new();
+    let mut run_of: HashMap<&StreamId, usize> = HashMap::new();
+    for record in records {
+        batch.insert(&keys::event(record.seq), encoded(record)?);
+        batch.insert(&keys::event_id(record.id), &keys::u64_value(record.seq));
+        let seq = keys::u64_value(record.seq);
+        match run_of.get(&record.stream) {
+            Some(&run) if runs[run].1 + 1 == record.version => {
+                runs[run].1 = record.version;
+                runs[run].2.extend_from_slice(&seq);
+            }
+            // Versions that do not follow on (which a batch never has) start a run of their own.
+            _ => {
+                run_of.insert(&record.stream, runs.len());
+                runs.push((&record.stream, record.version, seq.to_vec()));
+            }
+        }
+    }
+    for (stream, last, seqs) in runs {
+        batch.insert(keys::stream_event(stream, last), seqs);
+    }
     Ok(())
-}
-
-/// Stages one event, already encoded as `bytes`, with its stream and id index entries.
-pub(super) fn stage_bytes(batch: &mut sled::Batch, record: &EventRecord, bytes: Vec<u8>) {
-    batch.insert(&keys::event(record.seq), bytes);
-    batch.insert(
-        keys::stream_event(&record.stream, record.version),
-        &keys::u64_value(record.seq),
-    );
-    batch.insert(&keys::event_id(record.id), &keys::u64_value(record.seq));
 }
 
 /// Writes events (in order, following the local head) in one atomic batch, without waiting for
 /// the disk: for a copy whose durable original is elsewhere.
 pub(super) fn apply(tree: &sled::Tree, records: &[EventRecord]) -> Result<(), StoreError> {
     let mut batch = sled::Batch::default();
-    for record in records {
-        stage(&mut batch, record)?;
-    }
+    stage(&mut batch, records, record::encode)?;
     apply_staged(tree, batch)
+}
+
+/// The sequence numbers a stream index entry holds, in order: one in a layout-2 directory's
+/// entries, one per event of the run since layout 3.
+pub(super) fn run_seqs<'a>(
+    stream: &StreamId,
+    value: &'a [u8],
+) -> Result<impl Iterator<Item = u64> + 'a, StoreError> {
+    if value.is_empty() || value.len() % 8 != 0 {
+        return Err(StoreError::Corrupt(format!(
+            "a stream index entry of {stream} holds {} bytes",
+            value.len()
+        )));
+    }
+    Ok(value.chunks_exact(8).map(|seq| keys::u64_at(seq, 0)))
 }
 
 /// Writes a batch [`stage`]d in order after the local head, without waiting for the disk.

@@ -420,11 +420,12 @@ impl EventLog {
             .tree
             .scan_prefix(keys::stream_events_prefix(stream))
         {
-            let (_, seq) = entry?;
-            let seq = keys::u64_at(&seq, 0);
-            if seq > after_seq && seq <= head {
-                if let Some(record) = self.get(seq)? {
-                    records.push(record);
+            let (_, seqs) = entry?;
+            for seq in super::local::run_seqs(stream, &seqs)? {
+                if seq > after_seq && seq <= head {
+                    if let Some(record) = self.get(seq)? {
+                        records.push(record);
+                    }
                 }
             }
         }

@@ -33,9 +33,11 @@ pub use snapshots::{Snapshot, Snapshots};
 pub use webhooks::{Attempt, Deliveries, ATTEMPTS_KEPT};
 
 /// The on-disk layout version this build writes. Layout 2 stopped storing stream heads (they
-/// are derived from the stream index); a layout-1 directory opens as is and is marked 2, so an
-/// older build, which would trust stale heads, refuses it.
-const SCHEMA_VERSION: u64 = 2;
+/// are derived from the stream index); layout 3 writes one stream index entry per stream and
+/// batch, holding the sequence numbers of all the batch's events of that stream. Layout-1 and
+/// layout-2 directories open as they are and are marked 3, so an older build, which would trust
+/// stale heads or read one event of an entry, refuses them.
+const SCHEMA_VERSION: u64 = 3;
 
 /// Where a store keeps its log: sled in the data directory, or PostgreSQL with the data
 /// directory holding only what can be rebuilt from it.
@@ -107,7 +109,7 @@ impl Store {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) if keys::u64_at(&v, 0) == SCHEMA_VERSION => {}
-            Some(v) if keys::u64_at(&v, 0) == 1 => {
+            Some(v) if matches!(keys::u64_at(&v, 0), 1 | 2) => {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) => {

@@ -240,8 +240,81 @@ async fn stream_versions_come_from_each_stream_alone() {
     assert_eq!(store.log.stream_version(&stream("b")).unwrap(), 0);
 }
 
+/// Given two streams whose events batches interleave, and the same events appended one at a time
+/// (each index entry then holds one event, as every entry did before layout 3), when each
+/// stream is read from every position, then both logs read the same and each stream's version is
+/// its last; and the batches wrote one index entry per stream each.
+#[tokio::test]
+async fn batches_index_each_stream_once_and_read_like_events_appended_one_by_one() {
+    let (a, b) = (stream("a"), stream("ab"));
+    let order = [&a, &b, &a, &a, &b, &a];
+    let events: Vec<NewEvent> = order
+        .iter()
+        .map(|on| event(EventId::random(), on))
+        .collect();
+    let later: Vec<NewEvent> = (0..2).map(|_| event(EventId::random(), &a)).collect();
+    let (batched, single) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (in_batches, one_by_one) = (
+        Store::open(batched.path()).unwrap(),
+        Store::open(single.path()).unwrap(),
+    );
+    for batch in [&events, &later] {
+        let request = AppendRequest {
+            events: batch.clone(),
+            expectations: Vec::new(),
+        };
+        in_batches.log.append(request).await.unwrap();
+        for event in batch {
+            let request = AppendRequest {
+                events: vec![event.clone()],
+                expectations: Vec::new(),
+            };
+            one_by_one.log.append(request).await.unwrap();
+        }
+    }
+    let read = |store: &Store, on: &StreamId, after: u64| -> Vec<(u64, EventId, u64)> {
+        let records = store.log.read_stream(on, after).unwrap();
+        records.iter().map(|r| (r.seq, r.id, r.version)).collect()
+    };
+    for on in [&a, &b] {
+        for after in 0..=8 {
+            assert_eq!(
+                read(&in_batches, on, after),
+                read(&one_by_one, on, after),
+                "{on} after {after}"
+            );
+        }
+    }
+    assert_eq!(read(&in_batches, &a, 0).len(), 6);
+    assert_eq!(
+        read(&in_batches, &a, 4)
+            .iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        vec![6, 7, 8]
+    );
+    for store in [&in_batches, &one_by_one] {
+        assert_eq!(store.log.stream_version(&a).unwrap(), 6);
+        assert_eq!(store.log.stream_version(&b).unwrap(), 2);
+    }
+    in_batches.close();
+    one_by_one.close();
+    let entries = |dir: &std::path::Path, on: &StreamId| {
+        let db = sled::open(dir.join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        log.scan_prefix(keys::stream_events_prefix(on)).count()
+    };
+    assert_eq!(
+        entries(batched.path(), &a),
+        2,
+        "a batch indexes a stream once"
+    );
+    assert_eq!(entries(batched.path(), &b), 1);
+    assert_eq!(entries(single.path(), &a), 6);
+}
+
 #[test]
-fn a_layout_1_directory_opens_and_an_unknown_layout_is_refused() {
+fn directories_of_older_layouts_open_and_an_unknown_layout_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let open = || sled::open(dir.path().join("sled")).expect("sled opens the directory");
     let set_layout = |version: u64| {
@@ -256,11 +329,13 @@ fn a_layout_1_directory_opens_and_an_unknown_layout_is_refused() {
         let meta = db.open_tree(keys::META_TREE).unwrap();
         keys::u64_at(&meta.get(keys::META_SCHEMA).unwrap().unwrap(), 0)
     };
-    set_layout(1);
-    Store::open(dir.path())
-        .expect("a layout-1 directory opens")
-        .close();
-    assert_eq!(layout(), SCHEMA_VERSION);
+    for older in [1, 2] {
+        set_layout(older);
+        Store::open(dir.path())
+            .expect("a directory of an older layout opens")
+            .close();
+        assert_eq!(layout(), SCHEMA_VERSION);
+    }
     set_layout(9);
     match Store::open(dir.path()) {
         Err(StoreError::UnknownLayout {
