@@ -151,3 +151,89 @@ impl Known for InTree<'_> {
         Ok(version)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{AnnotationId, UserName};
+    use crate::store::log::Expected;
+    use crate::store::NewEvent;
+
+    fn event(on: &StreamId) -> NewEvent {
+        NewEvent {
+            id: EventId::random(),
+            stream: on.clone(),
+            event_type: "test.happened".into(),
+            schema: 1,
+            actor: UserName::parse("alice").unwrap(),
+            at: Utc::now(),
+            data: json!({ "on": on.to_string() }),
+            change: None,
+        }
+    }
+
+    fn prepared(requests: &[&AppendRequest]) -> Vec<Vec<Prepared>> {
+        requests
+            .iter()
+            .map(|request| {
+                request
+                    .events
+                    .iter()
+                    .map(|e| Prepared::new(e).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Given a stream with one event, when one batch holds an append refused for its expected
+    /// version, a duplicate of that event and an append of two new events, then only the new
+    /// events are written, at the next positions, each stored as its own appender prepared it.
+    #[test]
+    fn a_batch_writes_only_the_appends_it_writes_each_as_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        let tree = db.open_tree(keys::LOG_TREE).unwrap();
+        let durability = Durability::open(&dir.path().join("sled")).unwrap();
+        let mut writer = Embedded::new(db.clone(), durability);
+        let a = StreamId::Annotation(AnnotationId::parse("a").unwrap());
+        let b = StreamId::Annotation(AnnotationId::parse("b").unwrap());
+        let first = AppendRequest {
+            events: vec![event(&a)],
+            expectations: Vec::new(),
+        };
+        let first_prepared = prepared(&[&first]);
+        writer
+            .write(&tree, 0, &[&first], &[&first_prepared[0]])
+            .unwrap();
+
+        let refused = AppendRequest {
+            events: vec![event(&a)],
+            expectations: vec![(a.clone(), Expected::NoStream)],
+        };
+        let new = AppendRequest {
+            events: vec![event(&b), event(&b)],
+            expectations: Vec::new(),
+        };
+        let requests = [&refused, &first, &new];
+        let prepared = prepared(&requests);
+        let slices: Vec<&[Prepared]> = prepared.iter().map(|p| &p[..]).collect();
+        let outcome = writer.write(&tree, 1, &requests, &slices).unwrap();
+
+        assert!(matches!(
+            outcome.plans[..],
+            [Plan::Refused(_), Plan::Duplicate(_), Plan::Write(_)]
+        ));
+        let written: Vec<_> = outcome.records.iter().map(|r| (r.seq, r.id)).collect();
+        assert_eq!(written, vec![(2, new.events[0].id), (3, new.events[1].id)]);
+        for record in &outcome.records {
+            let stored = tree.get(keys::event(record.seq)).unwrap().unwrap();
+            assert_eq!(&record::decode(record.seq, &stored).unwrap(), record);
+        }
+        assert_eq!(tree.get(keys::event(4)).unwrap(), None);
+        assert_eq!(local::last_version(&tree, &a).unwrap(), 1);
+        assert_eq!(local::last_version(&tree, &b).unwrap(), 2);
+    }
+}

@@ -639,6 +639,11 @@ impl Writer {
                 }
             };
             self.written = outcome.records.last().map_or(self.written, |r| r.seq);
+            // Written: what the appenders encoded is not kept until the sync.
+            let mut jobs = jobs;
+            for job in &mut jobs {
+                job.prepared = Vec::new();
+            }
             let written = Written {
                 jobs,
                 outcome,
