@@ -1,5 +1,5 @@
-//! The local log's keys: what each event writes into the log tree, and what is read back to
-//! know where the log and a stream stand. Both backends write the same keys: sled as the log
+//! The local log's keys: what each batch of events writes into the log tree, and what is read
+//! back to know where the log and a stream stand. Both backends write the same keys: sled as the log
 //! itself, PostgreSQL's local copy as what every read is served from.
 
 use std::collections::HashMap;
@@ -53,8 +53,8 @@ pub(super) fn apply(tree: &sled::Tree, records: &[EventRecord]) -> Result<(), St
     apply_staged(tree, batch)
 }
 
-/// The sequence numbers a stream index entry holds, in order: one in a layout-2 directory's
-/// entries, one per event of the run since layout 3.
+/// The sequence numbers a stream index entry holds, in order: one in the entries of layouts 1
+/// and 2, one per event of a batch's run since layout 3.
 pub(super) fn run_seqs<'a>(
     stream: &StreamId,
     value: &'a [u8],
