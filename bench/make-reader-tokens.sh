@@ -22,7 +22,9 @@ if [[ -z "$BIN" ]]; then
   [[ -x "$BIN" ]] || BIN="$HERE/../target/debug/glossa"
 fi
 [[ -x "$BIN" ]] || { echo "make-reader-tokens: no glossa binary at $BIN (pass it as the 3rd argument)" >&2; exit 1; }
-if [[ ! -e "$DATA_DIR" ]] || [[ -z "$(ls -A "$DATA_DIR")" ]]; then
+# A directory with no store in it yet is new, whatever else it holds (the caller may be
+# writing this script's output into it).
+if [[ ! -d "$DATA_DIR/sled" ]]; then
   log="$(mktemp)"
   "$BIN" serve --data-dir "$DATA_DIR" --addr 127.0.0.1:0 > "$log" 2>&1 &
   pid=$!
