@@ -21,25 +21,26 @@ pub(super) fn stage(
     mut encoded: impl FnMut(&EventRecord) -> Result<Vec<u8>, StoreError>,
 ) -> Result<(), StoreError> {
     // Each stream's run: its last version and its sequence numbers.
-    let mut runs: Vec<(&StreamId, u64, Vec<u8>)> = Vec::new();
-    let mut run_of: HashMap<&StreamId, usize> = HashMap::new();
+    let mut runs: HashMap<&StreamId, (u64, Vec<u8>)> = HashMap::new();
     for record in records {
         batch.insert(&keys::event(record.seq), encoded(record)?);
         batch.insert(&keys::event_id(record.id), &keys::u64_value(record.seq));
         let seq = keys::u64_value(record.seq);
-        match run_of.get(&record.stream) {
-            Some(&run) if runs[run].1 + 1 == record.version => {
-                runs[run].1 = record.version;
-                runs[run].2.extend_from_slice(&seq);
+        match runs.get_mut(&record.stream) {
+            Some((last, seqs)) if *last + 1 == record.version => {
+                *last = record.version;
+                seqs.extend_from_slice(&seq);
             }
             // Versions that do not follow on (which a batch never has) start a run of their own.
             _ => {
-                run_of.insert(&record.stream, runs.len());
-                runs.push((&record.stream, record.version, seq.to_vec()));
+                let run = (record.version, seq.to_vec());
+                if let Some((last, seqs)) = runs.insert(&record.stream, run) {
+                    batch.insert(keys::stream_event(&record.stream, last), seqs);
+                }
             }
         }
     }
-    for (stream, last, seqs) in runs {
+    for (stream, (last, seqs)) in runs {
         batch.insert(keys::stream_event(stream, last), seqs);
     }
     Ok(())

@@ -617,7 +617,7 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
+    fn commit(&mut self, mut jobs: Vec<Job>) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         // A failed sync poisons the log: nothing written after it may be answered.
         if self.shared.poisoned.load(Ordering::Acquire) {
@@ -640,7 +640,6 @@ impl Writer {
             };
             self.written = outcome.records.last().map_or(self.written, |r| r.seq);
             // Written: what the appenders encoded is not kept until the sync.
-            let mut jobs = jobs;
             for job in &mut jobs {
                 job.prepared = Vec::new();
             }

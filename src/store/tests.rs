@@ -594,3 +594,63 @@ async fn a_duplicate_of_an_append_still_syncing_is_answered_only_after_its_sync(
     assert_eq!(store.log.head(), 1);
     store.close();
 }
+
+/// Given a stream with one event, when one writer batch of the embedded log holds an append
+/// refused for its expected version, a duplicate of that event and an append of two new
+/// events, then only the new events are written, at the next positions, each stored as its own
+/// appender prepared it.
+#[test]
+fn a_batch_writes_only_the_appends_it_writes_each_as_prepared() {
+    use super::embedded::Embedded;
+    use super::plan::Plan;
+    use super::record::Prepared;
+
+    let prepared = |requests: &[&AppendRequest]| -> Vec<Vec<Prepared>> {
+        let prepare = |request: &&AppendRequest| {
+            request
+                .events
+                .iter()
+                .map(|e| Prepared::new(e).unwrap())
+                .collect()
+        };
+        requests.iter().map(prepare).collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path().join("sled")).unwrap();
+    let tree = db.open_tree(keys::LOG_TREE).unwrap();
+    let durability = durability::Durability::open(&dir.path().join("sled")).unwrap();
+    let mut writer = Embedded::new(db.clone(), durability);
+    let (a, b) = (stream("a"), stream("b"));
+    let first = AppendRequest {
+        events: vec![event(EventId::random(), &a)],
+        expectations: Vec::new(),
+    };
+    let first_prepared = prepared(&[&first]);
+    writer
+        .write(&tree, 0, &[&first], &[&first_prepared[0]])
+        .unwrap();
+
+    let refused = append_one(&a, Expected::NoStream);
+    let new = AppendRequest {
+        events: vec![event(EventId::random(), &b), event(EventId::random(), &b)],
+        expectations: Vec::new(),
+    };
+    let requests = [&refused, &first, &new];
+    let prepared = prepared(&requests);
+    let slices: Vec<&[Prepared]> = prepared.iter().map(|p| &p[..]).collect();
+    let outcome = writer.write(&tree, 1, &requests, &slices).unwrap();
+
+    assert!(matches!(
+        outcome.plans[..],
+        [Plan::Refused(_), Plan::Duplicate(_), Plan::Write(_)]
+    ));
+    let written: Vec<_> = outcome.records.iter().map(|r| (r.seq, r.id)).collect();
+    assert_eq!(written, vec![(2, new.events[0].id), (3, new.events[1].id)]);
+    for record in &outcome.records {
+        let stored = tree.get(keys::event(record.seq)).unwrap().unwrap();
+        assert_eq!(&record::decode(record.seq, &stored).unwrap(), record);
+    }
+    assert_eq!(tree.get(keys::event(4)).unwrap(), None);
+    assert_eq!(local::last_version(&tree, &a).unwrap(), 1);
+    assert_eq!(local::last_version(&tree, &b).unwrap(), 2);
+}
