@@ -7,16 +7,18 @@
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::idempotency::Receipt;
-use crate::domain::{StreamId, UserName};
+use crate::domain::{ArticleId, StreamId, UserName};
 use crate::metrics::PeerGauge;
-use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Store, StoreError};
+use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Snapshots, Store, StoreError};
 
 use super::command::Command;
 use super::core::{
-    unseen, Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo, Ticket,
+    unseen, Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo,
+    SnapshotCopy, Ticket,
 };
 use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
@@ -40,12 +42,21 @@ struct Link {
     _gauge: PeerGauge,
 }
 
+/// A snapshot being encoded and stored on a blocking thread, and how many of the changes not in
+/// the last snapshot it holds.
+struct Saving {
+    saved: tokio::task::JoinHandle<Result<(), StoreError>>,
+    changes: u64,
+}
+
 pub(super) struct DocumentTask {
     core: DocumentCore,
     store: Store,
     links: HashMap<ConnId, Link>,
     callers: HashMap<Ticket, Caller>,
     next_ticket: Ticket,
+    /// At most one snapshot is saved at a time, so they are stored in order.
+    saving: Option<Saving>,
 }
 
 impl DocumentTask {
@@ -56,6 +67,7 @@ impl DocumentTask {
             links: HashMap::new(),
             callers: HashMap::new(),
             next_ticket: 0,
+            saving: None,
         }
     }
 
@@ -81,8 +93,9 @@ impl DocumentTask {
             // Compaction runs after the answer went out, off the writer's latency path.
             self.maybe_snapshot();
         }
-        self.save_snapshot();
-        // Only now may the next task load the document: everything this one wrote is logged.
+        self.save_snapshot().await;
+        // Only now may the next task load the document: everything this one wrote is logged,
+        // and its snapshots are stored.
         drop(lease);
     }
 
@@ -309,27 +322,76 @@ impl DocumentTask {
         }
     }
 
+    /// Starts saving a snapshot when one is due: the task copies the document and goes on, a
+    /// blocking thread encodes and stores the copy (encoding the whole document would hold up
+    /// every edit queued behind it).
     fn maybe_snapshot(&mut self) {
+        self.reap_snapshot();
         let unsaved = self.core.stream_state().unsaved;
-        if snapshot_policy::snapshot_due(unsaved, self.core.change_count()) {
-            self.save_snapshot();
+        if self.saving.is_some()
+            || !snapshot_policy::snapshot_due(unsaved, self.core.change_count())
+        {
+            return;
+        }
+        let Some(copy) = self.core.snapshot_copy() else {
+            return;
+        };
+        let changes = copy.changes;
+        let (snapshots, article) = (self.store.snapshots.clone(), self.core.article().clone());
+        let saved = tokio::task::spawn_blocking(move || store_snapshot(&snapshots, &article, copy));
+        self.saving = Some(Saving { saved, changes });
+    }
+
+    /// Takes in the snapshot being saved, if it is done.
+    fn reap_snapshot(&mut self) {
+        if let Some(saving) = self.saving.take_if(|s| s.saved.is_finished()) {
+            let outcome = saving.saved.now_or_never().expect("a finished task");
+            self.snapshot_saved(saving.changes, outcome);
         }
     }
 
-    fn save_snapshot(&mut self) {
-        let seq = self.core.stream_state().last_change_seq;
+    fn snapshot_saved(
+        &mut self,
+        changes: u64,
+        outcome: Result<Result<(), StoreError>, tokio::task::JoinError>,
+    ) {
+        let article = self.core.article();
+        match outcome {
+            Ok(Ok(())) => self.core.mark_saved(changes),
+            Ok(Err(error)) => tracing::warn!(%article, %error, "could not save a snapshot"),
+            Err(error) => tracing::error!(%article, %error, "saving a snapshot failed"),
+        }
+    }
+
+    /// Before the task ends: waits for the snapshot being saved, then saves everything since.
+    async fn save_snapshot(&mut self) {
+        if let Some(saving) = self.saving.take() {
+            let outcome = saving.saved.await;
+            self.snapshot_saved(saving.changes, outcome);
+        }
         if self.core.stream_state().unsaved == 0 {
             return;
         }
-        let Some(bytes) = self.core.save() else {
+        let Some(copy) = self.core.snapshot_copy() else {
             return;
         };
-        let article = self.core.article().clone();
-        match self.store.snapshots.put(&article, &Snapshot { seq, bytes }) {
-            Ok(()) => self.core.mark_saved(),
-            Err(error) => tracing::warn!(%article, %error, "could not save a snapshot"),
-        }
+        let changes = copy.changes;
+        let outcome = store_snapshot(&self.store.snapshots, self.core.article(), copy);
+        self.snapshot_saved(changes, Ok(outcome));
     }
+}
+
+/// Encodes a copy of the document and stores it as the article's snapshot.
+fn store_snapshot(
+    snapshots: &Snapshots,
+    article: &ArticleId,
+    copy: SnapshotCopy,
+) -> Result<(), StoreError> {
+    let snapshot = Snapshot {
+        seq: copy.seq,
+        bytes: copy.doc.save(),
+    };
+    snapshots.put(article, &snapshot)
 }
 
 /// How long a lost race waits for this process's copy of a shared log to hold the winner's

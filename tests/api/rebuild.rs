@@ -215,3 +215,71 @@ async fn snapshots_that_disagree_with_the_log_are_discarded() {
         assert_eq!(reloaded.annotations, expected.annotations);
     }
 }
+
+/// A snapshot taken while creates keep coming (the document's task copies the document, another
+/// thread encodes and stores the copy) is the document at the sequence number it names: the
+/// heads the log recorded there are its heads, and a fresh registry loads every annotation.
+#[tokio::test]
+async fn a_snapshot_saved_while_edits_go_on_is_the_document_at_its_sequence_number() {
+    use glossa::documents::Documents;
+    use glossa::domain::{ArticleId, ContentLimits, DomainEvent, StreamId};
+
+    let app = crate::helpers::spawn_app().await;
+    let article = ArticleId::parse(crate::helpers::ARTICLE).unwrap();
+    let store = app.desk.store().clone();
+    let before = store.snapshots.get(&article).unwrap().map_or(0, |s| s.seq);
+    let body = app
+        .fact_check_on(crate::helpers::ARTICLE, "26 nations")
+        .await;
+    // Enough creates for a snapshot to fall due (64 changes), all at once.
+    let creates = (0..96).map(|_| app.post_annotation("/annotations/", &body, ALICE));
+    for response in futures_util::future::join_all(creates).await {
+        assert_eq!(
+            response.status(),
+            201,
+            "{}",
+            crate::helpers::detail(response).await
+        );
+    }
+    // The snapshot is stored on its own thread: wait for it to show.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let snapshot = loop {
+        match store.snapshots.get(&article).unwrap() {
+            Some(snapshot) if snapshot.seq > before => break snapshot,
+            _ => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no snapshot was saved"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let record = store
+        .log
+        .get(snapshot.seq)
+        .unwrap()
+        .expect("the event exists");
+    assert_eq!(record.stream, StreamId::Document(article.clone()));
+    let Ok(DomainEvent::DocumentChanged { mut heads, .. }) =
+        DomainEvent::from_parts(&record.event_type, &record.data)
+    else {
+        panic!("the snapshot names a {} event", record.event_type);
+    };
+    let doc = automerge::Automerge::load(&snapshot.bytes).expect("the snapshot loads");
+    let mut saved: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    saved.sort();
+    assert_eq!(
+        saved, heads,
+        "the snapshot holds other changes than its sequence number's"
+    );
+    // A fresh registry loads the document from the snapshot and the changes after it.
+    let expected = app.desk.documents().inspect(&article).await.unwrap();
+    let reloaded = Documents::new(store.clone(), ContentLimits::default())
+        .inspect(&article)
+        .await
+        .unwrap();
+    assert_eq!(reloaded.heads, expected.heads);
+    assert_eq!(reloaded.annotations, expected.annotations);
+}

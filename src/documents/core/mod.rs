@@ -341,14 +341,29 @@ impl DocumentCore {
         self.streams.set_annotation(id, version);
     }
 
-    /// A snapshot of the document was saved.
-    pub fn mark_saved(&mut self) {
-        self.streams.saved();
+    /// A snapshot holding `changes` of the changes not in the last one was saved. Changes
+    /// logged while it was being saved are not in it and still count towards the next.
+    pub fn mark_saved(&mut self, changes: u64) {
+        self.streams.saved(changes);
     }
 
-    /// The whole document, for a snapshot; `None` while an append is in flight (the document
-    /// then holds changes that are not logged yet).
-    pub fn save(&self) -> Option<Vec<u8>> {
-        self.inflight.is_none().then(|| self.doc.save())
+    /// A copy of the whole document for a snapshot, to be saved away from the task (encoding
+    /// it costs about ten times copying it); `None` while an append is in flight (the
+    /// document then holds changes that are not logged yet).
+    pub fn snapshot_copy(&self) -> Option<SnapshotCopy> {
+        self.inflight.is_none().then(|| SnapshotCopy {
+            doc: self.doc.clone(),
+            seq: self.streams.state().last_change_seq,
+            changes: self.streams.state().unsaved,
+        })
     }
+}
+
+/// The document as of one logged change, for a snapshot.
+pub struct SnapshotCopy {
+    pub doc: Automerge,
+    /// The sequence number of the last change the copy holds.
+    pub seq: u64,
+    /// How many of the changes not in the last snapshot the copy holds.
+    pub changes: u64,
 }

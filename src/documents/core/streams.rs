@@ -119,7 +119,8 @@ impl Streams {
         self.state.annotations.insert(id, version);
     }
 
-    pub(super) fn saved(&mut self) {
-        self.state.unsaved = 0;
+    /// A snapshot holding the first `changes` of the unsaved changes was saved.
+    pub(super) fn saved(&mut self, changes: u64) {
+        self.state.unsaved = self.state.unsaved.saturating_sub(changes);
     }
 }

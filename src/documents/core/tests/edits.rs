@@ -272,3 +272,43 @@ fn an_annotation_created_without_a_place_is_refused_with_a_place_or_two_targets(
     assert!(log.records.is_empty(), "{:?}", log.types());
     assert!(inspect(&mut core, &mut log).annotations.is_empty());
 }
+
+/// Given a copy of the document taken for a snapshot, when more changes are logged while it is
+/// being saved and it is then marked saved, then only the changes it holds stop counting
+/// towards the next snapshot, and it covers the last change logged before it was taken.
+#[test]
+fn a_snapshot_saved_while_edits_go_on_leaves_the_later_changes_unsaved() {
+    let (mut core, mut log) = (core(), Log::default());
+    feed(
+        &mut core,
+        &mut log,
+        edit(1, "bruno", Edit::Create(create("a1", "bruno"))),
+    );
+    feed(
+        &mut core,
+        &mut log,
+        edit(2, "bruno", Edit::Create(create("a2", "bruno"))),
+    );
+    let copy = core.snapshot_copy().expect("no append is in flight");
+    assert_eq!(copy.changes, core.stream_state().unsaved);
+    assert_eq!(copy.seq, core.stream_state().last_change_seq);
+    assert_eq!(copy.doc.get_heads(), core.doc.get_heads());
+    let changes = copy.changes;
+    feed(
+        &mut core,
+        &mut log,
+        edit(3, "chiara", Edit::Create(create("a3", "chiara"))),
+    );
+    core.mark_saved(changes);
+    assert_eq!(core.stream_state().unsaved, 1);
+}
+
+/// Given an append in flight, then no copy is taken for a snapshot: the document holds a change
+/// that may still fail.
+#[test]
+fn no_snapshot_copy_is_taken_while_an_append_is_in_flight() {
+    let mut core = core();
+    let effects = core.handle(edit(1, "bruno", Edit::Create(create("a1", "bruno"))));
+    assert!(matches!(effects.as_slice(), [Effect::Append { .. }]));
+    assert!(core.snapshot_copy().is_none());
+}
