@@ -57,6 +57,9 @@ pub(super) struct DocumentTask {
     next_ticket: Ticket,
     /// At most one snapshot is saved at a time, so they are stored in order.
     saving: Option<Saving>,
+    /// After a save that failed, the document's change count before which none is tried again
+    /// (each try copies the whole document).
+    retry_at: u64,
 }
 
 impl DocumentTask {
@@ -68,6 +71,7 @@ impl DocumentTask {
             callers: HashMap::new(),
             next_ticket: 0,
             saving: None,
+            retry_at: 0,
         }
     }
 
@@ -327,9 +331,10 @@ impl DocumentTask {
     /// every edit queued behind it).
     fn maybe_snapshot(&mut self) {
         self.reap_snapshot();
-        let unsaved = self.core.stream_state().unsaved;
+        let (unsaved, changes) = (self.core.stream_state().unsaved, self.core.change_count());
         if self.saving.is_some()
-            || !snapshot_policy::snapshot_due(unsaved, self.core.change_count())
+            || changes < self.retry_at
+            || !snapshot_policy::snapshot_due(unsaved, changes)
         {
             return;
         }
@@ -344,9 +349,14 @@ impl DocumentTask {
 
     /// Takes in the snapshot being saved, if it is done.
     fn reap_snapshot(&mut self) {
-        if let Some(saving) = self.saving.take_if(|s| s.saved.is_finished()) {
-            let outcome = saving.saved.now_or_never().expect("a finished task");
-            self.snapshot_saved(saving.changes, outcome);
+        let Some(mut saving) = self.saving.take_if(|s| s.saved.is_finished()) else {
+            return;
+        };
+        // Unconstrained: a task whose cooperative budget is spent would be told a finished
+        // save is still pending.
+        match tokio::task::coop::unconstrained(&mut saving.saved).now_or_never() {
+            Some(outcome) => self.snapshot_saved(saving.changes, outcome),
+            None => self.saving = Some(saving),
         }
     }
 
@@ -357,13 +367,17 @@ impl DocumentTask {
     ) {
         let article = self.core.article();
         match outcome {
-            Ok(Ok(())) => self.core.mark_saved(changes),
+            Ok(Ok(())) => return self.core.mark_saved(changes),
             Ok(Err(error)) => tracing::warn!(%article, %error, "could not save a snapshot"),
             Err(error) => tracing::error!(%article, %error, "saving a snapshot failed"),
         }
+        self.retry_at = self.core.change_count() + snapshot_policy::MIN_CHANGES;
     }
 
-    /// Before the task ends: waits for the snapshot being saved, then saves everything since.
+    /// Before the task ends: waits for the snapshot being saved, then saves everything since,
+    /// on the task (no edit waits behind it any more). A task that panics or is dropped instead
+    /// releases its lease with a save possibly still running; what that save stores is still
+    /// the document at the sequence number it names, so at worst a load replays more changes.
     async fn save_snapshot(&mut self) {
         if let Some(saving) = self.saving.take() {
             let outcome = saving.saved.await;

@@ -224,7 +224,12 @@ async fn a_snapshot_saved_while_edits_go_on_is_the_document_at_its_sequence_numb
     use glossa::documents::Documents;
     use glossa::domain::{ArticleId, ContentLimits, DomainEvent, StreamId};
 
-    let app = crate::helpers::spawn_app().await;
+    // The document stays loaded: a snapshot that shows comes from a save while it is in use,
+    // not from the one a task makes as it unloads.
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.limits.document_idle = std::time::Duration::from_secs(600)
+    })
+    .await;
     let article = ArticleId::parse(crate::helpers::ARTICLE).unwrap();
     let store = app.desk.store().clone();
     let before = store.snapshots.get(&article).unwrap().map_or(0, |s| s.seq);
