@@ -40,4 +40,18 @@ impl Snapshots {
         self.tree.insert(article.as_str(), value)?;
         Ok(())
     }
+
+    /// Waits until the article's snapshot covers more than `seq`, and returns it.
+    pub async fn after(&self, article: &ArticleId, seq: u64) -> Result<Snapshot, StoreError> {
+        // Watching before looking: a snapshot stored in between is not missed.
+        let mut stored = self.tree.watch_prefix(article.as_str());
+        loop {
+            if let Some(snapshot) = self.get(article)?.filter(|s| s.seq > seq) {
+                return Ok(snapshot);
+            }
+            if (&mut stored).await.is_none() {
+                return Err(StoreError::Unavailable);
+            }
+        }
+    }
 }

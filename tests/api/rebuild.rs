@@ -1,6 +1,9 @@
 //! Derived state: delete the read models, snapshots and search index (on PostgreSQL, the whole
 //! data directory), restart, and everything reads the same.
 
+use glossa::documents::{DocState, Documents};
+use glossa::domain::{ArticleId, ContentLimits};
+use glossa::store::Store;
 use serde_json::{json, Value};
 
 use crate::backend::on_postgres;
@@ -175,8 +178,6 @@ fn abbreviated(value: &Value) -> String {
 #[tokio::test]
 async fn snapshots_that_disagree_with_the_log_are_discarded() {
     use automerge::transaction::Transactable;
-    use glossa::documents::Documents;
-    use glossa::domain::{ArticleId, ContentLimits};
     use glossa::store::Snapshot;
 
     let app = crate::helpers::spawn_app().await;
@@ -206,13 +207,7 @@ async fn snapshots_that_disagree_with_the_log_are_discarded() {
                 },
             )
             .unwrap();
-        // A fresh registry loads the document anew, as a restart would.
-        let reloaded = Documents::new(store.clone(), ContentLimits::default())
-            .inspect(&article)
-            .await
-            .unwrap();
-        assert_eq!(reloaded.heads, expected.heads);
-        assert_eq!(reloaded.annotations, expected.annotations);
+        reloads_as(&store, &article, &expected).await;
     }
 }
 
@@ -221,8 +216,7 @@ async fn snapshots_that_disagree_with_the_log_are_discarded() {
 /// heads the log recorded there are its heads, and a fresh registry loads every annotation.
 #[tokio::test]
 async fn a_snapshot_saved_while_edits_go_on_is_the_document_at_its_sequence_number() {
-    use glossa::documents::Documents;
-    use glossa::domain::{ArticleId, ContentLimits, DomainEvent, StreamId};
+    use glossa::domain::{DomainEvent, StreamId};
 
     // The document stays loaded: a snapshot that shows comes from a save while it is in use,
     // not from the one a task makes as it unloads.
@@ -246,20 +240,12 @@ async fn a_snapshot_saved_while_edits_go_on_is_the_document_at_its_sequence_numb
             crate::helpers::detail(response).await
         );
     }
-    // The snapshot is stored on its own thread: wait for it to show.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let snapshot = loop {
-        match store.snapshots.get(&article).unwrap() {
-            Some(snapshot) if snapshot.seq > before => break snapshot,
-            _ => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "no snapshot was saved"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    };
+    // The snapshot is stored on its own thread: wait for it to be stored.
+    let saved = store.snapshots.after(&article, before);
+    let snapshot = tokio::time::timeout(std::time::Duration::from_secs(60), saved)
+        .await
+        .expect("no snapshot was saved")
+        .unwrap();
     let record = store
         .log
         .get(snapshot.seq)
@@ -281,8 +267,13 @@ async fn a_snapshot_saved_while_edits_go_on_is_the_document_at_its_sequence_numb
     );
     // A fresh registry loads the document from the snapshot and the changes after it.
     let expected = app.desk.documents().inspect(&article).await.unwrap();
+    reloads_as(&store, &article, &expected).await;
+}
+
+/// A fresh registry, as after a restart, loads the document as `expected`.
+async fn reloads_as(store: &Store, article: &ArticleId, expected: &DocState) {
     let reloaded = Documents::new(store.clone(), ContentLimits::default())
-        .inspect(&article)
+        .inspect(article)
         .await
         .unwrap();
     assert_eq!(reloaded.heads, expected.heads);
