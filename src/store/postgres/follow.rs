@@ -75,7 +75,8 @@ async fn listen_once(
     doorbell: &Doorbell,
     signals: &tokio::sync::broadcast::Sender<String>,
 ) -> Result<(), StoreError> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(pg_error)?;
+    let connecting = async { config.connect(NoTls).await.map_err(pg_error) };
+    let (client, mut connection) = super::within_patience(connecting).await?;
     let (tx, mut notified) = tokio::sync::mpsc::unbounded_channel();
     let signals = signals.clone();
     let driver = tokio::spawn(async move {

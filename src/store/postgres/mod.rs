@@ -35,7 +35,8 @@ pub(super) use copy::level;
 pub(super) use follow::listen;
 pub use scratch::ScratchDatabase;
 
-/// How long one statement or transaction may take before the database counts as unreachable.
+/// How long connecting, or one statement or transaction on a connection, may take before the
+/// database counts as unreachable.
 const PATIENCE: Duration = Duration::from_secs(10);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -70,7 +71,7 @@ impl Database {
         };
         let db = database.clone();
         database.block(async move {
-            let mut client = connect(&db.inner.config).await?;
+            let mut client = within_patience(connect(&db.inner.config)).await?;
             schema::migrate(&mut client).await?;
             *db.inner.client.lock().await = Some(client);
             Ok(())
@@ -101,7 +102,7 @@ impl Database {
     ) -> Result<T, StoreError> {
         let mut slot = self.inner.client.lock().await;
         if slot.as_ref().is_none_or(Client::is_closed) {
-            *slot = Some(connect(&self.inner.config).await?);
+            *slot = Some(within_patience(connect(&self.inner.config)).await?);
         }
         let client = slot.as_ref().expect("connected just above");
         let done = within_patience(work(client)).await;
@@ -199,10 +200,12 @@ impl Remote {
     ) -> Result<Outcome, Failure> {
         let runtime = self.database.inner.runtime.handle().clone();
         let (config, client) = (&self.database.inner.config, &mut self.client);
-        let committed = runtime.block_on(async {
+        // Connecting is bounded too: a server that takes the connection and never answers
+        // (stopping, or hung) would otherwise hold every append behind this one.
+        let committed = runtime.block_on(within_patience(async {
             let (connection, statements) = connected(client, config).await?;
-            within_patience(append::append(connection, statements, requests, head)).await
-        });
+            append::append(connection, statements, requests, head).await
+        }));
         if committed.is_err() {
             // The connection may be in any state (a transaction half sent, say).
             self.client = None;

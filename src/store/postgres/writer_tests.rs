@@ -114,3 +114,40 @@ async fn a_batch_whose_write_fails_is_refused_and_leaves_nothing() {
     store.close();
     database.drop().await.unwrap();
 }
+
+/// A server that takes the connection and never answers (one shutting down, or hung): the
+/// writer gives up on it within its patience and refuses the batch, instead of holding every
+/// append behind it. Needs no PostgreSQL: a listener that never speaks stands in for it.
+#[test]
+fn a_database_that_takes_the_connection_and_never_answers_refuses_the_batch() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://glossa@127.0.0.1:{port}/glossa");
+    let database = super::Database {
+        inner: std::sync::Arc::new(super::Inner {
+            config: super::parse(&url).unwrap(),
+            runtime: super::Background::start("glossa-test-silent").unwrap(),
+            client: tokio::sync::Mutex::new(None),
+            signals: tokio::sync::broadcast::channel(1).0,
+        }),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tree = sled::open(dir.path()).unwrap().open_tree("log").unwrap();
+    let a = StreamId::Annotation(AnnotationId::parse("a").unwrap());
+    let request = append(EventId::random(), &a, Expected::NoStream);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let refused = match database.writer().commit(&tree, 0, &[&request]) {
+            Err(crate::store::log::Failure::Transient(error)) => Some(error.to_string()),
+            _ => None,
+        };
+        let _ = tx.send(refused);
+    });
+    // Far beyond the writer's patience: only a writer that never gives up fails this.
+    let refused = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the writer gave up on a server that never answers");
+    let refused = refused.expect("the batch is refused, as one the database cannot take now");
+    assert!(refused.contains("no answer within"), "{refused}");
+    drop(silent);
+}
