@@ -11,7 +11,7 @@ use super::durability::Durability;
 use super::log::{AppendRequest, Outcome, Position};
 use super::plan::{Batch, Known, Plan};
 use super::record::{EventRecord, Prepared};
-use super::{keys, local, record, StoreError};
+use super::{keys, local, StoreError};
 
 pub(crate) struct Embedded {
     /// Stream versions the writer knows (what it has written, durable or not), filled from the
@@ -132,10 +132,9 @@ impl Known for InTree<'_> {
             return Ok(None);
         };
         let seq = keys::u64_at(&seq, 0);
-        let bytes = self.tree.get(keys::event(seq))?.ok_or_else(|| {
+        let record = local::get(self.tree, seq)?.ok_or_else(|| {
             StoreError::Corrupt(format!("event id index points at missing event {seq}"))
         })?;
-        let record = record::decode(seq, &bytes)?;
         Ok(Some(Position {
             seq,
             version: record.version,

@@ -21,7 +21,8 @@ const STREAM_EVENT: u8 = 0x02;
 // layout-1 data directories still have those keys, and nothing reads them.
 const EVENT_ID: u8 = 0x05;
 
-/// `0x01 | seq` → the stored event.
+/// `0x01 | seq` → the stored events up to `seq`: since layout 4 a run of consecutive events
+/// ending at `seq` (`runs`), before it the event at `seq` alone (a run of one).
 pub fn event(seq: u64) -> [u8; 9] {
     let mut key = [0u8; 9];
     key[0] = EVENT;

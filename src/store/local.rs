@@ -8,13 +8,15 @@ use crate::domain::StreamId;
 
 use super::keys;
 use super::record::{self, EventRecord};
+use super::runs::{self, Runs};
 use super::StoreError;
 
-/// Stages events (in position order, following the local head) with their index entries: for
-/// each event its id's; for each stream one entry for all its events in `records`, keyed by the
-/// last of their versions and holding their sequence numbers in order (a stream's events in
-/// one batch have consecutive versions). One key per stream and batch, not per event: sled's
-/// cost is per key. `encoded` gives each event's stored form.
+/// Stages events (in position order, following the local head) with their index entries: the
+/// events in runs (`runs`); for each event its id's entry; for each stream one entry for all
+/// its events in `records`, keyed by the last of their versions and holding their sequence
+/// numbers in order (a stream's events in one batch have consecutive versions). Runs and one
+/// key per stream and batch, not a key per event: sled's cost is per key. `encoded` gives each
+/// event's stored form.
 pub(super) fn stage(
     batch: &mut sled::Batch,
     records: &[EventRecord],
@@ -22,8 +24,11 @@ pub(super) fn stage(
 ) -> Result<(), StoreError> {
     // Each stream's run: its last version and its sequence numbers.
     let mut runs: HashMap<&StreamId, (u64, Vec<u8>)> = HashMap::new();
+    let mut stored = Runs::default();
     for record in records {
-        batch.insert(&keys::event(record.seq), encoded(record)?);
+        if let Some((last, value)) = stored.push(record.seq, &encoded(record)?) {
+            batch.insert(&keys::event(last), value);
+        }
         batch.insert(&keys::event_id(record.id), &keys::u64_value(record.seq));
         let seq = keys::u64_value(record.seq);
         match runs.get_mut(&record.stream) {
@@ -39,6 +44,9 @@ pub(super) fn stage(
                 }
             }
         }
+    }
+    if let Some((last, value)) = stored.finish() {
+        batch.insert(&keys::event(last), value);
     }
     for (stream, (last, seqs)) in runs {
         batch.insert(keys::stream_event(stream, last), seqs);
@@ -73,6 +81,47 @@ pub(super) fn run_seqs<'a>(
 pub(super) fn apply_staged(tree: &sled::Tree, batch: sled::Batch) -> Result<(), StoreError> {
     super::sled_lock::apply_batch(tree, batch)?;
     Ok(())
+}
+
+/// The event at `seq`, written (durable or not).
+pub(super) fn get(tree: &sled::Tree, seq: u64) -> Result<Option<EventRecord>, StoreError> {
+    // The run that holds `seq` is the first whose last event is at or after it.
+    let Some(entry) = tree.range(keys::event(seq)..=keys::event(u64::MAX)).next() else {
+        return Ok(None);
+    };
+    let (key, value) = entry?;
+    let events = runs::events(keys::seq_of_event_key(&key), &value)?;
+    match events.iter().find(|(at, _)| *at == seq) {
+        Some((_, bytes)) => record::decode(seq, bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Up to `limit` events after `after` and up to `upto`, in order.
+pub(super) fn read_after(
+    tree: &sled::Tree,
+    after: u64,
+    upto: u64,
+    limit: usize,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let mut records = Vec::new();
+    if after >= upto {
+        return Ok(records);
+    }
+    // The first run is the one that holds `after + 1`; the last, the one that holds `upto`.
+    for entry in tree.range(keys::event(after + 1)..=keys::event(u64::MAX)) {
+        let (key, value) = entry?;
+        for (seq, bytes) in runs::events(keys::seq_of_event_key(&key), &value)? {
+            if seq <= after {
+                continue;
+            }
+            if seq > upto || records.len() >= limit {
+                return Ok(records);
+            }
+            records.push(record::decode(seq, bytes)?);
+        }
+    }
+    Ok(records)
 }
 
 /// The last sequence number in the log tree (0 for an empty log).

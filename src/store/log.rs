@@ -20,7 +20,7 @@ use crate::domain::{EventId, StreamId};
 use super::embedded::Syncer;
 use super::keys;
 use super::plan::Plan;
-use super::record::{self, EventRecord, NewEvent, Prepared};
+use super::record::{EventRecord, NewEvent, Prepared};
 use super::StoreError;
 
 /// Most events committed in one batch; bounds latency and batch size.
@@ -372,19 +372,7 @@ impl EventLog {
 
     /// Up to `limit` durable events after sequence number `after`, in order.
     pub fn read_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
-        let head = self.head();
-        if after >= head {
-            return Ok(Vec::new());
-        }
-        self.shared
-            .tree
-            .range(keys::event(after + 1)..=keys::event(head))
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                record::decode(keys::seq_of_event_key(&key), &value)
-            })
-            .collect()
+        super::local::read_after(&self.shared.tree, after, self.head(), limit)
     }
 
     /// One durable event by sequence number.
@@ -392,10 +380,7 @@ impl EventLog {
         if seq == 0 || seq > self.head() {
             return Ok(None);
         }
-        match self.shared.tree.get(keys::event(seq))? {
-            Some(bytes) => record::decode(seq, &bytes).map(Some),
-            None => Ok(None),
-        }
+        super::local::get(&self.shared.tree, seq)
     }
 
     /// One durable event by id, through the index that makes appends idempotent: what a

@@ -14,6 +14,7 @@ mod plan;
 mod postgres;
 mod read_model;
 mod record;
+mod runs;
 mod sled_lock;
 mod snapshots;
 mod webhooks;
@@ -34,10 +35,11 @@ pub use webhooks::{Attempt, Deliveries, ATTEMPTS_KEPT};
 
 /// The on-disk layout version this build writes. Layout 2 stopped storing stream heads (they
 /// are derived from the stream index); layout 3 writes one stream index entry per stream and
-/// batch, holding the sequence numbers of all the batch's events of that stream. Layout-1 and
-/// layout-2 directories open as they are and are marked 3, so an older build, which would trust
-/// stale heads or read one event of an entry, refuses them.
-const SCHEMA_VERSION: u64 = 3;
+/// batch, holding the sequence numbers of all the batch's events of that stream; layout 4
+/// stores a batch's events in runs under one key each (`runs`). Directories of layouts 1 to 3
+/// open as they are and are marked 4, so an older build, which would trust stale heads, read one
+/// event of an index entry or take a run for one event, refuses them.
+const SCHEMA_VERSION: u64 = 4;
 
 /// Where a store keeps its log: sled in the data directory, or PostgreSQL with the data
 /// directory holding only what can be rebuilt from it.
@@ -109,7 +111,7 @@ impl Store {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) if keys::u64_at(&v, 0) == SCHEMA_VERSION => {}
-            Some(v) if matches!(keys::u64_at(&v, 0), 1 | 2) => {
+            Some(v) if matches!(keys::u64_at(&v, 0), 1..=3) => {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) => {

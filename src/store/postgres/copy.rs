@@ -11,7 +11,7 @@ use tokio_postgres::GenericClient;
 
 use super::{pg_error, Database};
 use crate::domain::{EventId, StreamId, UserName};
-use crate::store::{keys, local, record, EventRecord, StoreError};
+use crate::store::{keys, local, EventRecord, StoreError};
 
 /// The columns of an event row, in the order `record_of` reads them.
 const COLUMNS: &str = "seq, stream, version, event_id, event_type, schema, actor, at, data, change";
@@ -150,10 +150,10 @@ fn agrees_at(database: &Database, log: &sled::Tree, seq: u64) -> Result<bool, St
     if seq == 0 {
         return Ok(true);
     }
-    let Some(bytes) = log.get(keys::event(seq))? else {
+    let Some(mine) = local::get(log, seq)? else {
         return Ok(false);
     };
-    let mine = record::decode(seq, &bytes)?.id.0;
+    let mine = mine.id.0;
     let theirs: Option<uuid::Uuid> = database.block({
         let database = database.clone();
         async move {
