@@ -388,6 +388,85 @@ async fn a_batch_stored_in_runs_reads_back_every_way() {
     );
 }
 
+/// Given a layout-3 directory, whose batches stored each event under a key of its own, when
+/// this build opens it and appends a batch in runs after it, then the old events and the new
+/// read back together every way, and the directory is marked with this build's layout.
+#[tokio::test]
+async fn a_layout_3_log_reads_on_with_runs_after_it() {
+    let (a, b) = (stream("a"), stream("b"));
+    let old: Vec<EventRecord> = [(&a, 1), (&a, 2), (&b, 1)]
+        .iter()
+        .enumerate()
+        .map(|(i, (on, version))| {
+            EventRecord::landed(&event(EventId::random(), on), i as u64 + 1, *version)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap().close();
+    {
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        for record in &old {
+            log.insert(keys::event(record.seq), record::encode(record).unwrap())
+                .unwrap();
+            log.insert(keys::event_id(record.id), &keys::u64_value(record.seq))
+                .unwrap();
+        }
+        // Layout 3: one stream index entry per stream and batch.
+        let seqs = |seqs: &[u64]| {
+            seqs.iter()
+                .flat_map(|s| s.to_be_bytes())
+                .collect::<Vec<_>>()
+        };
+        log.insert(keys::stream_event(&a, 2), seqs(&[1, 2]))
+            .unwrap();
+        log.insert(keys::stream_event(&b, 1), seqs(&[3])).unwrap();
+        let meta = db.open_tree(keys::META_TREE).unwrap();
+        meta.insert(keys::META_SCHEMA, &keys::u64_value(3)).unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let new: Vec<NewEvent> = (0..6)
+        .map(|i| NewEvent {
+            data: json!({ "text": "y".repeat(500 * i) }),
+            ..event(EventId::random(), [&a, &b][i % 2])
+        })
+        .collect();
+    let request = AppendRequest {
+        events: new.clone(),
+        expectations: vec![
+            (a.clone(), Expected::Exact(2)),
+            (b.clone(), Expected::Exact(1)),
+        ],
+    };
+    let committed = store.log.append(request).await.unwrap();
+    assert_eq!(committed.positions[0], Position { seq: 4, version: 3 });
+    let every = store.log.read_after(0, 100).unwrap();
+    let ids: Vec<EventId> = old
+        .iter()
+        .map(|r| r.id)
+        .chain(new.iter().map(|e| e.id))
+        .collect();
+    assert_eq!(every.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(every[..3], old[..]);
+    for record in &every {
+        assert_eq!(store.log.get(record.seq).unwrap().as_ref(), Some(record));
+        assert_eq!(store.log.by_id(record.id).unwrap().as_ref(), Some(record));
+        let after = store.log.read_after(record.seq - 1, 2).unwrap();
+        assert_eq!(after[0], *record);
+    }
+    let versions = |on: &StreamId| -> Vec<(u64, u64)> {
+        let records = store.log.read_stream(on, 0).unwrap();
+        records.iter().map(|r| (r.seq, r.version)).collect()
+    };
+    assert_eq!(versions(&a), vec![(1, 1), (2, 2), (4, 3), (6, 4), (8, 5)]);
+    assert_eq!(versions(&b), vec![(3, 1), (5, 2), (7, 3), (9, 4)]);
+    assert_eq!(store.log.stream_version(&a).unwrap(), 5);
+    let schema = store.meta.get(keys::META_SCHEMA).unwrap().unwrap();
+    assert_eq!(keys::u64_at(&schema, 0), SCHEMA_VERSION);
+    store.close();
+}
+
 #[test]
 fn directories_of_older_layouts_open_and_an_unknown_layout_is_refused() {
     let dir = tempfile::tempdir().unwrap();
