@@ -109,12 +109,16 @@ pub(super) fn read_after(
         return Ok(records);
     }
     // The first run is the one that holds `after + 1`; the last, the one that holds `upto`.
+    // Runs never overlap (each batch follows the local head); an event at or before one
+    // already read is skipped all the same.
+    let mut read = after;
     for entry in tree.range(keys::event(after + 1)..=keys::event(u64::MAX)) {
         let (key, value) = entry?;
         for (seq, bytes) in runs::events(keys::seq_of_event_key(&key), &value)? {
-            if seq <= after {
+            if seq <= read {
                 continue;
             }
+            read = seq;
             if seq > upto || records.len() >= limit {
                 return Ok(records);
             }

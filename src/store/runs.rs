@@ -16,9 +16,10 @@ use super::StoreError;
 const RUN: u8 = 0x02;
 
 /// The most bytes of events in a run of more than one. sled writes a leaf page (up to 17
-/// entries) as one item when it rewrites it, and an item over a quarter of a segment (128 KiB
-/// by default) goes to a blob file of its own, which the log must then fsync with its
-/// directory: runs this small keep a full leaf under that.
+/// entries) as one item when it rewrites it, and an item over a quarter of a segment (about
+/// 128 KiB with sled's default 512 KiB segments) goes to a blob file of its own, which the log
+/// must then fsync with its directory: 17 runs this small (about 111 KiB with their tables)
+/// keep a full leaf under that.
 pub(super) const RUN_BYTES: usize = 6 * 1024;
 
 /// Gathers consecutive events into runs.
@@ -82,7 +83,10 @@ pub(super) fn events(last: u64, value: &[u8]) -> Result<Vec<(u64, &[u8])>, Store
         .map(|n| u32::from_be_bytes(n.try_into().unwrap_or_default()) as usize)
         .filter(|&n| n >= 2 && n as u64 <= last)
         .ok_or_else(|| corrupt("no event count"))?;
-    let start = 5 + 4 * count;
+    let start = count
+        .checked_mul(4)
+        .and_then(|table| table.checked_add(5))
+        .ok_or_else(|| corrupt("no event count"))?;
     let data = value
         .get(start..)
         .ok_or_else(|| corrupt("the run is shorter than its table"))?;

@@ -380,6 +380,12 @@ async fn a_batch_stored_in_runs_reads_back_every_way() {
     store.close();
     let db = sled::open(dir.path().join("sled")).unwrap();
     let log = db.open_tree(keys::LOG_TREE).unwrap();
+    // A bound inside a run (a durable head, say) is where reading stops.
+    for upto in 1..=all.len() as u64 {
+        let read = local::read_after(&log, 0, upto, 1000).unwrap();
+        assert_eq!(read.last().map(|r| r.seq), Some(upto));
+        assert_eq!(read, before[..upto as usize]);
+    }
     let runs = log.scan_prefix(keys::event_prefix()).count();
     assert!(
         (3..events.len()).contains(&runs),
