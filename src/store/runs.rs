@@ -132,7 +132,8 @@ mod tests {
 
     /// Given events of many sizes, some consecutive and some not, when they are gathered into
     /// runs, then every event reads back at its own sequence number, each run is keyed by its
-    /// last, runs hold consecutive events only, and a run is closed once it reaches its size.
+    /// last, runs hold consecutive events only, and a run ends before an event that would take
+    /// it past its size.
     #[test]
     fn events_gathered_into_runs_read_back_in_place() {
         let sizes = [1, 300, 5000, 1, 7000, 20, 20, 20, 6200, 3, 1000, 1000];
