@@ -3,7 +3,7 @@
 
 use tokio_postgres::Client;
 
-use super::{connect, pg_error, within_patience, Database};
+use super::{connect, pg_error, Database};
 use crate::store::StoreError;
 
 /// The advisory lock start-up work runs under (seeding, the style rules, re-anchoring).
@@ -38,7 +38,7 @@ impl Database {
     pub async fn startup_lock(&self) -> Result<StartupLock, StoreError> {
         let config = self.inner.config.clone();
         let handle = self.inner.runtime.handle().spawn(async move {
-            let client = within_patience(connect(&config)).await?;
+            let client = connect(&config).await?;
             client
                 .execute("SELECT pg_advisory_lock($1)", &[&STARTUP_LOCK])
                 .await

@@ -71,7 +71,7 @@ impl Database {
         };
         let db = database.clone();
         database.block(async move {
-            let mut client = within_patience(connect(&db.inner.config)).await?;
+            let mut client = connect(&db.inner.config).await?;
             schema::migrate(&mut client).await?;
             *db.inner.client.lock().await = Some(client);
             Ok(())
@@ -102,7 +102,7 @@ impl Database {
     ) -> Result<T, StoreError> {
         let mut slot = self.inner.client.lock().await;
         if slot.as_ref().is_none_or(Client::is_closed) {
-            *slot = Some(within_patience(connect(&self.inner.config)).await?);
+            *slot = Some(connect(&self.inner.config).await?);
         }
         let client = slot.as_ref().expect("connected just above");
         let done = within_patience(work(client)).await;
@@ -200,8 +200,8 @@ impl Remote {
     ) -> Result<Outcome, Failure> {
         let runtime = self.database.inner.runtime.handle().clone();
         let (config, client) = (&self.database.inner.config, &mut self.client);
-        // Connecting is bounded too: a server that takes the connection and never answers
-        // (stopping, or hung) would otherwise hold every append behind this one.
+        // The whole commit is bounded, preparing a new connection's statements included: a
+        // server that stops answering would otherwise hold every append behind this one.
         let committed = runtime.block_on(within_patience(async {
             let (connection, statements) = connected(client, config).await?;
             append::append(connection, statements, requests, head).await
@@ -292,15 +292,20 @@ fn parse(url: &str) -> Result<Config, StoreError> {
 }
 
 /// Connects and refuses a database whose settings would lose acknowledged commits.
+/// A connection with its settings checked, within the patience: a server that takes the
+/// connection and never answers (stopping, or hung) would otherwise hold its caller forever.
 async fn connect(config: &Config) -> Result<Client, StoreError> {
-    let (client, connection) = config.connect(NoTls).await.map_err(pg_error)?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::warn!(%error, "lost a connection to the database");
-        }
-    });
-    settings::refuse_unsafe(&client).await?;
-    Ok(client)
+    within_patience(async {
+        let (client, connection) = config.connect(NoTls).await.map_err(pg_error)?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "lost a connection to the database");
+            }
+        });
+        settings::refuse_unsafe(&client).await?;
+        Ok(client)
+    })
+    .await
 }
 
 /// A PostgreSQL failure as the store sees it: the database out of reach (a retry may
