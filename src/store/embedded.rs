@@ -3,20 +3,16 @@
 //! `durability`) before anyone is answered. The writer decides and writes the next batch while
 //! the syncer makes the last one durable.
 
-use std::collections::HashMap;
-
 use crate::domain::{EventId, StreamId};
 
 use super::durability::Durability;
+use super::index::Index;
 use super::log::{AppendRequest, Outcome, Position};
 use super::plan::{Batch, Known, Plan};
 use super::record::{EventRecord, Prepared};
-use super::{keys, local, StoreError};
+use super::{local, StoreError};
 
 pub(crate) struct Embedded {
-    /// Stream versions the writer knows (what it has written, durable or not), filled from the
-    /// tree on first use.
-    heads: HashMap<StreamId, u64>,
     syncer: Option<Syncer>,
 }
 
@@ -46,7 +42,6 @@ impl Syncer {
 impl Embedded {
     pub(super) fn new(db: sled::Db, durability: Durability) -> Self {
         Self {
-            heads: HashMap::new(),
             syncer: Some(Syncer { db, durability }),
         }
     }
@@ -63,33 +58,20 @@ impl Embedded {
     pub(super) fn write(
         &mut self,
         tree: &sled::Tree,
+        index: &Index,
         head: u64,
         requests: &[&AppendRequest],
         prepared: &[&[Prepared]],
     ) -> Result<Outcome, StoreError> {
         let mut batch = Batch::new(head + 1);
-        let mut known = InTree {
-            tree,
-            heads: &mut self.heads,
-        };
+        let mut known = InTree { tree, index };
         let mut plans = Vec::with_capacity(requests.len());
         for request in requests {
-            match batch.plan(&mut known, request) {
-                Ok(plan) => plans.push(plan),
-                Err(error) => {
-                    self.heads.clear();
-                    return Err(error);
-                }
-            }
+            plans.push(batch.plan(&mut known, request)?);
         }
         if !batch.records.is_empty() {
-            if let Err(error) = stage(&plans, prepared, &batch.records)
-                .and_then(|staged| local::apply_staged(tree, staged))
-            {
-                self.heads.clear();
-                return Err(error);
-            }
-            self.heads.extend(batch.heads);
+            let staged = stage(index, &plans, prepared, &batch.records)?;
+            local::apply_staged(tree, staged)?;
         }
         Ok(Outcome {
             plans,
@@ -101,6 +83,7 @@ impl Embedded {
 /// The sled batch of `records`, the events the `Plan::Write`s of `plans` staged, in order,
 /// each stored as its appender prepared it.
 fn stage(
+    index: &Index,
     plans: &[Plan],
     prepared: &[&[Prepared]],
     records: &[EventRecord],
@@ -111,7 +94,7 @@ fn stage(
         .filter(|(plan, _)| matches!(plan, Plan::Write(_)))
         .flat_map(|(_, prepared)| prepared.iter());
     let mut batch = sled::Batch::default();
-    local::stage(&mut batch, records, |record| {
+    local::stage(&mut batch, index, records, |record| {
         written
             .next()
             .ok_or_else(|| StoreError::Corrupt(format!("event {} was not prepared", record.seq)))?
@@ -120,18 +103,17 @@ fn stage(
     Ok(batch)
 }
 
-/// What the sled trees say was committed before the batch.
+/// What the log and its index say was written before the batch.
 struct InTree<'a> {
     tree: &'a sled::Tree,
-    heads: &'a mut HashMap<StreamId, u64>,
+    index: &'a Index,
 }
 
 impl Known for InTree<'_> {
     fn position(&mut self, id: EventId) -> Result<Option<Position>, StoreError> {
-        let Some(seq) = self.tree.get(keys::event_id(id))? else {
+        let Some(seq) = self.index.seq_of(id) else {
             return Ok(None);
         };
-        let seq = keys::u64_at(&seq, 0);
         let record = local::get(self.tree, seq)?.ok_or_else(|| {
             StoreError::Corrupt(format!("event id index points at missing event {seq}"))
         })?;
@@ -142,11 +124,6 @@ impl Known for InTree<'_> {
     }
 
     fn version(&mut self, stream: &StreamId) -> Result<u64, StoreError> {
-        if let Some(version) = self.heads.get(stream) {
-            return Ok(*version);
-        }
-        let version = local::last_version(self.tree, stream)?;
-        self.heads.insert(stream.clone(), version);
-        Ok(version)
+        Ok(self.index.version(stream, u64::MAX))
     }
 }

@@ -4,6 +4,7 @@
 //! length-prefixed (or followed by a zero byte where they cannot contain one), so that no key is
 //! a prefix of an unrelated key: `doc1` never matches a scan for `doc10`.
 
+#[cfg(test)]
 use crate::domain::{EventId, StreamId};
 
 /// Names of the sled trees.
@@ -20,6 +21,7 @@ const STREAM_EVENT: u8 = 0x02;
 // 0x03 held each stream's head until layout 2, which derives it from the last 0x02 key;
 // layout-1 data directories still have those keys, and nothing reads them.
 const EVENT_ID: u8 = 0x05;
+const INDEX_CHUNK: u8 = 0x06;
 
 /// `0x01 | seq` → the stored events up to `seq`: since layout 4 a run of consecutive events
 /// ending at `seq` (`runs`), before it the event at `seq` alone (a run of one).
@@ -39,6 +41,7 @@ pub fn seq_of_event_key(key: &[u8]) -> u64 {
     u64_at(key, 1)
 }
 
+#[cfg(test)]
 fn stream_part(prefix: u8, stream: &StreamId) -> Vec<u8> {
     let name = stream.to_string();
     let mut key = Vec::with_capacity(3 + name.len() + 8);
@@ -48,25 +51,62 @@ fn stream_part(prefix: u8, stream: &StreamId) -> Vec<u8> {
     key
 }
 
+// The per-event index keys of layouts 1 to 4 are only read now; tests write them to make such
+// directories.
+
 /// `0x02 | len | stream | version` → the sequence numbers of the stream's events up to this
-/// version that one batch wrote, in order (8 bytes each; since layout 3 a batch writes one such
-/// key per stream, at the last version it wrote; layout-2 keys hold one).
+/// version that one batch wrote, in order (8 bytes each; layout 3 and 4 batches wrote one such
+/// key per stream, at the last version they wrote; layout-2 keys hold one). Written until layout
+/// 4; since layout 5 the stream index is kept in memory (`index`) and these keys are only read.
+#[cfg(test)]
 pub fn stream_event(stream: &StreamId, version: u64) -> Vec<u8> {
     let mut key = stream_part(STREAM_EVENT, stream);
     key.extend_from_slice(&version.to_be_bytes());
     key
 }
 
+#[cfg(test)]
 pub fn stream_events_prefix(stream: &StreamId) -> Vec<u8> {
     stream_part(STREAM_EVENT, stream)
 }
 
-/// `0x05 | event id` → seq: the persistent idempotency index.
+/// The prefix of every stream index key, of every stream.
+pub fn stream_index_prefix() -> [u8; 1] {
+    [STREAM_EVENT]
+}
+
+/// The stream's name and the version of a stream index key; `None` for a malformed key.
+pub fn stream_of_index_key(key: &[u8]) -> Option<(&str, u64)> {
+    let len = u16::from_be_bytes(key.get(1..3)?.try_into().ok()?) as usize;
+    let name = std::str::from_utf8(key.get(3..3 + len)?).ok()?;
+    let version = key.get(3 + len..)?;
+    (version.len() == 8).then(|| (name, u64_at(version, 0)))
+}
+
+/// `0x05 | event id` → seq: the idempotency index, one key per event until layout 4; since
+/// layout 5 kept in memory (`index`) and these keys are only read.
+#[cfg(test)]
 pub fn event_id(id: EventId) -> [u8; 17] {
     let mut key = [0u8; 17];
     key[0] = EVENT_ID;
     key[1..].copy_from_slice(id.0.as_bytes());
     key
+}
+
+pub fn event_id_prefix() -> [u8; 1] {
+    [EVENT_ID]
+}
+
+/// `0x06 | seq` → the index entries (`index`) of the events after the previous such key up to
+/// `seq`: since layout 5, what rebuilds the in-memory indexes at start.
+pub fn index_chunk(seq: u64) -> [u8; 9] {
+    let mut key = event(seq);
+    key[0] = INDEX_CHUNK;
+    key
+}
+
+pub fn index_chunk_prefix() -> [u8; 1] {
+    [INDEX_CHUNK]
 }
 
 pub fn u64_value(value: u64) -> [u8; 8] {
@@ -164,6 +204,11 @@ mod tests {
         let short = StreamId::Document(ArticleId::parse("doc1").unwrap());
         let long = StreamId::Document(ArticleId::parse("doc10").unwrap());
         assert!(!stream_event(&long, 1).starts_with(&stream_events_prefix(&short)));
+        assert_eq!(
+            stream_of_index_key(&stream_event(&long, 7)),
+            Some(("document-doc10", 7))
+        );
+        assert_eq!(stream_of_index_key(&stream_event(&long, 7)[..12]), None);
     }
 
     #[test]

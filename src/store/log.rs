@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::{EventId, StreamId};
 
 use super::embedded::Syncer;
-use super::keys;
+use super::index::Index;
 use super::plan::Plan;
 use super::record::{EventRecord, NewEvent, Prepared};
 use super::StoreError;
@@ -156,6 +156,9 @@ enum Message {
 
 struct Shared {
     tree: sled::Tree,
+    /// Where each event id landed and each stream's events, of everything written (durable or
+    /// not).
+    index: Index,
     /// Highest sequence number known to be on disk.
     durable: AtomicU64,
     poisoned: AtomicBool,
@@ -249,6 +252,7 @@ impl EventLog {
     /// `committed` (the projector).
     pub(super) fn open(
         tree: sled::Tree,
+        index: Index,
         sink: Sink,
         committed: std_mpsc::Sender<Vec<EventRecord>>,
     ) -> Result<Self, StoreError> {
@@ -258,6 +262,7 @@ impl EventLog {
         let shared = Arc::new(Shared {
             prepares,
             tree,
+            index,
             durable: AtomicU64::new(head),
             poisoned: AtomicBool::new(false),
             closing: AtomicBool::new(false),
@@ -386,8 +391,8 @@ impl EventLog {
     /// One durable event by id, through the index that makes appends idempotent: what a
     /// deterministic id (an idempotency key's receipt, say) finds after a restart.
     pub fn by_id(&self, id: EventId) -> Result<Option<EventRecord>, StoreError> {
-        match self.shared.tree.get(keys::event_id(id))? {
-            Some(seq) => self.get(keys::u64_at(&seq, 0)),
+        match self.shared.index.seq_of(id) {
+            Some(seq) => self.get(seq),
             None => Ok(None),
         }
     }
@@ -398,28 +403,27 @@ impl EventLog {
         stream: &StreamId,
         after_seq: u64,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let head = self.head();
-        let mut records = Vec::new();
-        for entry in self
-            .shared
-            .tree
-            .scan_prefix(keys::stream_events_prefix(stream))
-        {
-            let (_, seqs) = entry?;
-            for seq in super::local::run_seqs(stream, &seqs)? {
-                if seq > after_seq && seq <= head {
-                    if let Some(record) = self.get(seq)? {
-                        records.push(record);
-                    }
-                }
-            }
+        let seqs = self.shared.index.seqs(stream, after_seq, self.head());
+        let mut records = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let record = self.get(seq)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("the index of {stream} names missing event {seq}"))
+            })?;
+            records.push(record);
         }
         Ok(records)
     }
 
-    /// The current version of a stream (0 if it has no events).
+    /// A stream's version counting what the writer wrote, durable or not: for tests that look on
+    /// while a sync is held.
+    #[cfg(test)]
+    pub(super) fn written_version(&self, stream: &StreamId) -> u64 {
+        self.shared.index.version(stream, u64::MAX)
+    }
+
+    /// The current version of a stream, counting its durable events (0 if it has none).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
-        super::local::last_version(&self.shared.tree, stream)
+        Ok(self.shared.index.version(stream, self.head()))
     }
 }
 
@@ -577,7 +581,7 @@ impl Writer {
         };
         loop {
             let head = self.shared.durable.load(Ordering::Acquire);
-            match sink.follow(&self.shared.tree, head) {
+            match sink.follow(&self.shared.tree, &self.shared.index, head) {
                 Ok(records) if records.is_empty() => return,
                 Ok(records) => {
                     let last = records.last().map_or(head, |r| r.seq);
@@ -614,7 +618,13 @@ impl Writer {
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         if let (Sink::Embedded(sink), Some((batches, _))) = (&mut self.sink, &self.syncer) {
             let prepared: Vec<&[Prepared]> = jobs.iter().map(|job| &job.prepared[..]).collect();
-            let outcome = match sink.write(&self.shared.tree, self.written, &requests, &prepared) {
+            let outcome = match sink.write(
+                &self.shared.tree,
+                &self.shared.index,
+                self.written,
+                &requests,
+                &prepared,
+            ) {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     for job in jobs {
@@ -643,7 +653,7 @@ impl Writer {
         let outcome = match &mut self.sink {
             Sink::Postgres(sink) => {
                 let head = self.shared.durable.load(Ordering::Acquire);
-                sink.commit(&self.shared.tree, head, &requests)
+                sink.commit(&self.shared.tree, &self.shared.index, head, &requests)
             }
             // Only without its syncer, which `run` starts first.
             Sink::Embedded(_) => Err(Failure::Fatal(StoreError::Unavailable)),

@@ -7,6 +7,7 @@
 mod durability;
 mod embedded;
 mod error;
+mod index;
 mod keys;
 mod local;
 mod log;
@@ -36,10 +37,12 @@ pub use webhooks::{Attempt, Deliveries, ATTEMPTS_KEPT};
 /// The on-disk layout version this build writes. Layout 2 stopped storing stream heads (they
 /// are derived from the stream index); layout 3 writes one stream index entry per stream and
 /// batch, holding the sequence numbers of all the batch's events of that stream; layout 4
-/// stores a batch's events in runs under one key each (`runs`). Directories of layouts 1 to 3
-/// open as they are and are marked 4, so an older build, which would trust stale heads, read one
-/// event of an index entry or take a run for one event, refuses them.
-const SCHEMA_VERSION: u64 = 4;
+/// stores a batch's events in runs under one key each (`runs`); layout 5 keeps the event id and
+/// stream indexes in memory, writing chunks of their entries now and then instead of keys per
+/// event and stream (`index`). Directories of layouts 1 to 4 open as they are and are marked 5,
+/// so an older build, which would trust stale heads, read one event of an index entry, take a
+/// run for one event or miss the events indexed only in chunks, refuses them.
+const SCHEMA_VERSION: u64 = 5;
 
 /// Where a store keeps its log: sled in the data directory, or PostgreSQL with the data
 /// directory holding only what can be rebuilt from it.
@@ -111,7 +114,7 @@ impl Store {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) if keys::u64_at(&v, 0) == SCHEMA_VERSION => {}
-            Some(v) if matches!(keys::u64_at(&v, 0), 1..=3) => {
+            Some(v) if matches!(keys::u64_at(&v, 0), 1..=4) => {
                 meta.insert(keys::META_SCHEMA, &keys::u64_value(SCHEMA_VERSION))?;
             }
             Some(v) => {
@@ -122,7 +125,8 @@ impl Store {
             }
         }
         sled_lock::flush(&db)?;
-        let sink = match &database {
+        let log_tree = db.open_tree(keys::LOG_TREE)?;
+        let (sink, index) = match &database {
             None => {
                 if meta.get(keys::META_DESK)?.is_some() {
                     return Err(StoreError::WrongDirectory(format!(
@@ -132,21 +136,23 @@ impl Store {
                     )));
                 }
                 let durability = durability::Durability::open(&sled_dir(data_dir))?;
-                log::Sink::Embedded(embedded::Embedded::new(db.clone(), durability))
+                let index = index::Index::open(&log_tree)?;
+                let sink = log::Sink::Embedded(embedded::Embedded::new(db.clone(), durability));
+                (sink, index)
             }
             Some(database) => {
-                let copied = postgres::level(database, &db, &meta)?;
+                let (copied, index) = postgres::level(database, &db, &meta)?;
                 if copied > 0 {
                     tracing::info!(copied, "copied events from the database into the local log");
                 }
-                log::Sink::Postgres(database.writer())
+                (log::Sink::Postgres(database.writer()), index)
             }
         };
         let read_model = ReadModel::open(&db)?;
         let snapshots = Snapshots::open(&db)?;
         let webhooks = Deliveries::open(&db, &sled_dir(data_dir), database.as_ref())?;
         let (committed_tx, committed_rx) = std_mpsc::channel::<Vec<EventRecord>>();
-        let log = EventLog::open(db.open_tree(keys::LOG_TREE)?, sink, committed_tx)?;
+        let log = EventLog::open(log_tree, index, sink, committed_tx)?;
         if let Some(database) = &database {
             postgres::listen(database, log.doorbell());
         }

@@ -240,12 +240,12 @@ async fn stream_versions_come_from_each_stream_alone() {
     assert_eq!(store.log.stream_version(&stream("b")).unwrap(), 0);
 }
 
-/// Given two streams whose events batches interleave, and the same events appended one at a time
-/// (each index entry then holds one event, as every entry did before layout 3), when each
-/// stream is read from every position, then both logs read the same and each stream's version is
-/// its last; and the batches wrote one index entry per stream each.
+/// Given two streams whose events batches interleave, and the same events appended one at a time,
+/// when each stream is read from every position, before and after both stores are reopened,
+/// then both logs read the same and each stream's version is its last; and neither wrote an
+/// index key per event or stream (layouts 1 to 4 did).
 #[tokio::test]
-async fn batches_index_each_stream_once_and_read_like_events_appended_one_by_one() {
+async fn batches_read_like_events_appended_one_by_one_and_write_no_index_keys() {
     let (a, b) = (stream("a"), stream("ab"));
     let order = [&a, &b, &a, &a, &b, &a];
     let events: Vec<NewEvent> = order
@@ -276,41 +276,45 @@ async fn batches_index_each_stream_once_and_read_like_events_appended_one_by_one
         let records = store.log.read_stream(on, after).unwrap();
         records.iter().map(|r| (r.seq, r.id, r.version)).collect()
     };
-    for on in [&a, &b] {
-        for after in 0..=8 {
-            assert_eq!(
-                read(&in_batches, on, after),
-                read(&one_by_one, on, after),
-                "{on} after {after}"
-            );
+    let check = |in_batches: &Store, one_by_one: &Store| {
+        for on in [&a, &b] {
+            for after in 0..=8 {
+                assert_eq!(
+                    read(in_batches, on, after),
+                    read(one_by_one, on, after),
+                    "{on} after {after}"
+                );
+            }
         }
-    }
-    assert_eq!(read(&in_batches, &a, 0).len(), 6);
-    assert_eq!(
-        read(&in_batches, &a, 4)
-            .iter()
-            .map(|r| r.0)
-            .collect::<Vec<_>>(),
-        vec![6, 7, 8]
-    );
-    for store in [&in_batches, &one_by_one] {
-        assert_eq!(store.log.stream_version(&a).unwrap(), 6);
-        assert_eq!(store.log.stream_version(&b).unwrap(), 2);
-    }
+        assert_eq!(read(in_batches, &a, 0).len(), 6);
+        assert_eq!(
+            read(in_batches, &a, 4)
+                .iter()
+                .map(|r| r.0)
+                .collect::<Vec<_>>(),
+            vec![6, 7, 8]
+        );
+        for store in [in_batches, one_by_one] {
+            assert_eq!(store.log.stream_version(&a).unwrap(), 6);
+            assert_eq!(store.log.stream_version(&b).unwrap(), 2);
+        }
+    };
+    check(&in_batches, &one_by_one);
     in_batches.close();
     one_by_one.close();
-    let entries = |dir: &std::path::Path, on: &StreamId| {
+    let (in_batches, one_by_one) = (
+        Store::open(batched.path()).unwrap(),
+        Store::open(single.path()).unwrap(),
+    );
+    check(&in_batches, &one_by_one);
+    in_batches.close();
+    one_by_one.close();
+    for dir in [batched.path(), single.path()] {
         let db = sled::open(dir.join("sled")).unwrap();
         let log = db.open_tree(keys::LOG_TREE).unwrap();
-        log.scan_prefix(keys::stream_events_prefix(on)).count()
-    };
-    assert_eq!(
-        entries(batched.path(), &a),
-        2,
-        "a batch indexes a stream once"
-    );
-    assert_eq!(entries(batched.path(), &b), 1);
-    assert_eq!(entries(single.path(), &a), 6);
+        assert_eq!(log.scan_prefix(keys::stream_index_prefix()).count(), 0);
+        assert_eq!(log.scan_prefix(keys::event_id_prefix()).count(), 0);
+    }
 }
 
 /// Given a batch of events of many sizes on several streams, larger than one run, and a single
@@ -394,9 +398,141 @@ async fn a_batch_stored_in_runs_reads_back_every_way() {
     );
 }
 
-/// Given a layout-3 directory, whose batches stored each event under a key of its own, when
-/// this build opens it and appends a batch in runs after it, then the old events and the new
-/// read back together every way, and the directory is marked with this build's layout.
+/// Given a log of many batches on many streams, far more entries than one index chunk holds,
+/// when the store is reopened as it was, with its last chunks gone (as if written by a build
+/// that wrote none), and with none at all, then every event is found by id and in its stream,
+/// every stream's version is its last, appends go on at the right versions, and the chunks
+/// were written again; a chunk reaching past the log, or damaged, is refused at start.
+#[tokio::test]
+async fn the_index_is_rebuilt_from_its_chunks_and_the_events_after_them() {
+    let streams: Vec<StreamId> = (0..7).map(|i| stream(&format!("s{i}"))).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut n = 0;
+    for size in [1, 5, 40, 300, 2, 1, 900] {
+        let events: Vec<NewEvent> = (0..size)
+            .map(|i| event(EventId::random(), &streams[(n + i * 3) % 7]))
+            .collect();
+        n += size;
+        let request = AppendRequest {
+            events,
+            expectations: Vec::new(),
+        };
+        store.log.append(request).await.unwrap();
+    }
+    let every = store.log.read_after(0, 10_000).unwrap();
+    assert_eq!(every.len(), n);
+    store.close();
+    let check = |store: &Store| {
+        for record in &every {
+            assert_eq!(store.log.by_id(record.id).unwrap().as_ref(), Some(record));
+        }
+        for on in &streams {
+            let mine: Vec<_> = every.iter().filter(|r| &r.stream == on).cloned().collect();
+            assert_eq!(store.log.read_stream(on, 0).unwrap(), mine);
+            let version = mine.len() as u64;
+            assert_eq!(store.log.stream_version(on).unwrap(), version);
+            let middle = mine[mine.len() / 2].seq;
+            let after: Vec<_> = mine.iter().filter(|r| r.seq > middle).cloned().collect();
+            assert_eq!(store.log.read_stream(on, middle).unwrap(), after);
+        }
+    };
+    let chunks = |dir: &std::path::Path| -> Vec<u64> {
+        let db = sled::open(dir.join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        log.scan_prefix(keys::index_chunk_prefix())
+            .map(|entry| keys::seq_of_event_key(&entry.unwrap().0))
+            .collect()
+    };
+    let written = chunks(dir.path());
+    assert!(
+        (8..n / 10).contains(&written.len()),
+        "{n} events in {} chunks",
+        written.len()
+    );
+    let drop_chunks = |dir: &std::path::Path, keep: usize| {
+        let db = sled::open(dir.join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        for seq in &chunks_of(&log)[keep..] {
+            log.remove(keys::index_chunk(*seq)).unwrap();
+        }
+        db.flush().unwrap();
+    };
+    fn chunks_of(log: &sled::Tree) -> Vec<u64> {
+        log.scan_prefix(keys::index_chunk_prefix())
+            .map(|entry| keys::seq_of_event_key(&entry.unwrap().0))
+            .collect()
+    }
+    for keep in [written.len(), written.len() - 3, 0] {
+        drop_chunks(dir.path(), keep);
+        let store = Store::open(dir.path()).unwrap();
+        check(&store);
+        store.close();
+        assert_eq!(chunks(dir.path()), written, "keeping {keep} chunks");
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let next = AppendRequest {
+        events: vec![event(EventId::random(), &streams[0])],
+        expectations: vec![(
+            streams[0].clone(),
+            Expected::Exact(store.log.stream_version(&streams[0]).unwrap()),
+        )],
+    };
+    store.log.append(next).await.unwrap();
+    store.close();
+
+    let damage = |change: &dyn Fn(&sled::Tree)| {
+        let copy = tempfile::tempdir().unwrap();
+        let from = dir.path().join("sled");
+        let to = copy.path().join("sled");
+        std::fs::create_dir_all(&to).unwrap();
+        for file in walk(&from) {
+            let target = to.join(file.strip_prefix(&from).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&file, target).unwrap();
+        }
+        {
+            let db = sled::open(&to).unwrap();
+            change(&db.open_tree(keys::LOG_TREE).unwrap());
+            db.flush().unwrap();
+        }
+        match Store::open(copy.path()) {
+            Err(StoreError::Corrupt(why)) => why,
+            other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+        }
+    };
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
+    }
+    let first = written[0];
+    let why = damage(&|log| {
+        let value = log.get(keys::index_chunk(first)).unwrap().unwrap();
+        log.insert(keys::index_chunk(first), &value[..value.len() - 1])
+            .unwrap();
+    });
+    assert!(why.contains(&format!("up to event {first}")), "{why}");
+    let last = *written.last().unwrap();
+    let why = damage(&|log| {
+        let value = log.get(keys::index_chunk(last)).unwrap().unwrap();
+        log.remove(keys::index_chunk(last)).unwrap();
+        log.insert(keys::index_chunk(100_000), value).unwrap();
+    });
+    assert!(why.contains("past the log"), "{why}");
+}
+
+/// Given a layout-3 directory, whose batches stored each event and its index entries under keys
+/// of their own, when this build opens it and appends a batch in runs after it, then the old
+/// events and the new read back together every way, before and after reopening, and the
+/// directory is marked with this build's layout.
 #[tokio::test]
 async fn a_layout_3_log_reads_on_with_runs_after_it() {
     let (a, b) = (stream("a"), stream("b"));
@@ -461,15 +597,37 @@ async fn a_layout_3_log_reads_on_with_runs_after_it() {
         let after = store.log.read_after(record.seq - 1, 2).unwrap();
         assert_eq!(after[0], *record);
     }
-    let versions = |on: &StreamId| -> Vec<(u64, u64)> {
+    let versions = |store: &Store, on: &StreamId| -> Vec<(u64, u64)> {
         let records = store.log.read_stream(on, 0).unwrap();
         records.iter().map(|r| (r.seq, r.version)).collect()
     };
-    assert_eq!(versions(&a), vec![(1, 1), (2, 2), (4, 3), (6, 4), (8, 5)]);
-    assert_eq!(versions(&b), vec![(3, 1), (5, 2), (7, 3), (9, 4)]);
+    assert_eq!(
+        versions(&store, &a),
+        vec![(1, 1), (2, 2), (4, 3), (6, 4), (8, 5)]
+    );
+    assert_eq!(versions(&store, &b), vec![(3, 1), (5, 2), (7, 3), (9, 4)]);
     assert_eq!(store.log.stream_version(&a).unwrap(), 5);
     let schema = store.meta.get(keys::META_SCHEMA).unwrap().unwrap();
     assert_eq!(keys::u64_at(&schema, 0), SCHEMA_VERSION);
+    store.close();
+    // Reopened, its index comes from the old keys and the new events after them.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        versions(&store, &a),
+        vec![(1, 1), (2, 2), (4, 3), (6, 4), (8, 5)]
+    );
+    assert_eq!(versions(&store, &b), vec![(3, 1), (5, 2), (7, 3), (9, 4)]);
+    for record in &every {
+        assert_eq!(store.log.by_id(record.id).unwrap().as_ref(), Some(record));
+    }
+    let next = store.log.append(append_one(&b, Expected::Exact(4))).await;
+    assert_eq!(
+        next.unwrap().positions,
+        vec![Position {
+            seq: 10,
+            version: 5
+        }]
+    );
     store.close();
 }
 
@@ -489,7 +647,7 @@ fn directories_of_older_layouts_open_and_an_unknown_layout_is_refused() {
         let meta = db.open_tree(keys::META_TREE).unwrap();
         keys::u64_at(&meta.get(keys::META_SCHEMA).unwrap().unwrap(), 0)
     };
-    for older in [1, 2, 3] {
+    for older in [1, 2, 3, 4] {
         set_layout(older);
         Store::open(dir.path())
             .expect("a directory of an older layout opens")
@@ -652,7 +810,7 @@ fn spawn_append(
 
 async fn written(store: &Store, stream: &StreamId, version: u64) {
     tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        while store.log.stream_version(stream).unwrap() < version {
+        while store.log.written_version(stream) < version {
             tokio::task::yield_now().await;
         }
     })
@@ -684,6 +842,7 @@ async fn the_writer_writes_the_next_batch_while_the_last_syncs_and_nothing_shows
     assert_eq!(store.log.get(1).unwrap(), None);
     assert_eq!(store.log.by_id(first_id).unwrap(), None);
     assert!(store.log.read_stream(&a, 0).unwrap().is_empty());
+    assert_eq!(store.log.stream_version(&a).unwrap(), 0);
     syncs.release();
     let first = first.await.unwrap().unwrap();
     assert_eq!(first.positions, vec![Position { seq: 1, version: 1 }]);
@@ -693,6 +852,8 @@ async fn the_writer_writes_the_next_batch_while_the_last_syncs_and_nothing_shows
     assert_eq!(store.log.head(), 1);
     let shown = store.log.read_after(0, 10).unwrap();
     assert_eq!(shown.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(store.log.stream_version(&a).unwrap(), 1);
+    assert_eq!(store.log.read_stream(&a, 0).unwrap().len(), 1);
     syncs.release();
     let second = second.await.unwrap().unwrap();
     assert_eq!(second.positions, vec![Position { seq: 2, version: 2 }]);
@@ -780,6 +941,7 @@ fn a_batch_writes_only_the_appends_it_writes_each_as_prepared() {
     let tree = db.open_tree(keys::LOG_TREE).unwrap();
     let durability = durability::Durability::open(&dir.path().join("sled")).unwrap();
     let mut writer = Embedded::new(db.clone(), durability);
+    let index = super::index::Index::open(&tree).unwrap();
     let (a, b) = (stream("a"), stream("b"));
     let first = AppendRequest {
         events: vec![event(EventId::random(), &a)],
@@ -787,7 +949,7 @@ fn a_batch_writes_only_the_appends_it_writes_each_as_prepared() {
     };
     let first_prepared = prepared(&[&first]);
     writer
-        .write(&tree, 0, &[&first], &[&first_prepared[0]])
+        .write(&tree, &index, 0, &[&first], &[&first_prepared[0]])
         .unwrap();
 
     let refused = append_one(&a, Expected::NoStream);
@@ -798,7 +960,7 @@ fn a_batch_writes_only_the_appends_it_writes_each_as_prepared() {
     let requests = [&refused, &first, &new];
     let prepared = prepared(&requests);
     let slices: Vec<&[Prepared]> = prepared.iter().map(|p| &p[..]).collect();
-    let outcome = writer.write(&tree, 1, &requests, &slices).unwrap();
+    let outcome = writer.write(&tree, &index, 1, &requests, &slices).unwrap();
 
     assert!(matches!(
         outcome.plans[..],
@@ -813,6 +975,6 @@ fn a_batch_writes_only_the_appends_it_writes_each_as_prepared() {
         );
     }
     assert_eq!(local::get(&tree, 4).unwrap(), None);
-    assert_eq!(local::last_version(&tree, &a).unwrap(), 1);
-    assert_eq!(local::last_version(&tree, &b).unwrap(), 2);
+    assert_eq!(index.version(&a, u64::MAX), 1);
+    assert_eq!(index.version(&b, u64::MAX), 2);
 }

@@ -11,6 +11,7 @@ use tokio_postgres::GenericClient;
 
 use super::{pg_error, Database};
 use crate::domain::{EventId, StreamId, UserName};
+use crate::store::index::Index;
 use crate::store::{keys, local, EventRecord, StoreError};
 
 /// The columns of an event row, in the order `record_of` reads them.
@@ -62,12 +63,12 @@ struct Original {
 }
 
 /// Checks the local copy (`log` and the derived trees of `db`) against the database, rebuilds it
-/// if it differs, and catches it up. Returns how many events were copied.
+/// if it differs, and catches it up. Returns how many events were copied, and the copy's index.
 pub(in crate::store) fn level(
     database: &Database,
     db: &sled::Db,
     meta: &sled::Tree,
-) -> Result<u64, StoreError> {
+) -> Result<(u64, Index), StoreError> {
     let log = db.open_tree(keys::LOG_TREE)?;
     let original = database.block({
         let database = database.clone();
@@ -118,6 +119,7 @@ pub(in crate::store) fn level(
         }
     }
     meta.insert(keys::META_DESK, original.desk.as_bytes())?;
+    let index = Index::open(&log)?;
     let mut copied = 0;
     let mut at = local::head(&log)?;
     while at < original.head {
@@ -137,12 +139,12 @@ pub(in crate::store) fn level(
                 "the database's log has a gap after position {at}"
             )));
         }
-        local::apply(&log, &records)?;
+        local::apply(&log, &index, &records)?;
         copied += records.len() as u64;
         at = records.last().map_or(at, |r| r.seq);
     }
     crate::store::sled_lock::flush(db)?;
-    Ok(copied)
+    Ok((copied, index))
 }
 
 /// Whether the local event at `seq` is the database's (trivially, for an empty copy).

@@ -13,6 +13,7 @@ use tokio_postgres::{AsyncMessage, Config, NoTls};
 use super::copy::read_after;
 use super::signals::CHANNEL;
 use super::{connected, pg_error, within_patience, Database, Remote};
+use crate::store::index::Index;
 use crate::store::log::{Doorbell, Failure};
 use crate::store::{local, EventRecord, StoreError};
 
@@ -26,6 +27,7 @@ impl Remote {
     pub(in crate::store) fn follow(
         &mut self,
         tree: &sled::Tree,
+        index: &Index,
         head: u64,
     ) -> Result<Vec<EventRecord>, Failure> {
         let runtime = self.database.inner.runtime.handle().clone();
@@ -43,7 +45,7 @@ impl Remote {
                 "the database's log has a gap after position {head}"
             ))));
         }
-        local::apply(tree, &records).map_err(Failure::Fatal)?;
+        local::apply(tree, index, &records).map_err(Failure::Fatal)?;
         Ok(records)
     }
 }

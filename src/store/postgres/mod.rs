@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, Config, NoTls};
 
+use super::index::Index;
 use super::log::{AppendRequest, Failure, Outcome};
 use super::StoreError;
 
@@ -195,6 +196,7 @@ impl Remote {
     pub(super) fn commit(
         &mut self,
         tree: &sled::Tree,
+        index: &Index,
         head: u64,
         requests: &[&AppendRequest],
     ) -> Result<Outcome, Failure> {
@@ -214,7 +216,7 @@ impl Remote {
             StoreError::DatabaseBehind { .. } => Failure::Fatal(error),
             _ => Failure::Transient(error),
         })?;
-        super::local::apply(tree, &records).map_err(Failure::Fatal)?;
+        super::local::apply(tree, index, &records).map_err(Failure::Fatal)?;
         Ok(Outcome { plans, records })
     }
 }

@@ -133,11 +133,12 @@ fn a_database_that_takes_the_connection_and_never_answers_refuses_the_batch() {
     };
     let dir = tempfile::tempdir().unwrap();
     let tree = sled::open(dir.path()).unwrap().open_tree("log").unwrap();
+    let index = crate::store::index::Index::open(&tree).unwrap();
     let a = StreamId::Annotation(AnnotationId::parse("a").unwrap());
     let request = append(EventId::random(), &a, Expected::NoStream);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let refused = match database.writer().commit(&tree, 0, &[&request]) {
+        let refused = match database.writer().commit(&tree, &index, 0, &[&request]) {
             Err(crate::store::log::Failure::Transient(error)) => Some(error.to_string()),
             _ => None,
         };
