@@ -138,13 +138,19 @@ pub async fn appends(
     )
 }
 
-/// Fills a log to `total` events with large batches.
+/// Fills a log to `total` events with large batches, four events to a stream (as annotations
+/// have a few events each), so that the log's indexes hold many streams.
 pub async fn prefill(store: &Store, total: u64) {
-    let stream = StreamId::Annotation(AnnotationId::parse("prefill").unwrap());
     while store.log.head() < total {
-        let n = (total - store.log.head()).min(1000) as usize;
+        let head = store.log.head();
+        let n = (total - head).min(1000);
         let request = AppendRequest {
-            events: (0..n).map(|_| event(&stream)).collect(),
+            events: (head..head + n)
+                .map(|i| {
+                    let name = format!("prefill-{}", i / 4);
+                    event(&StreamId::Annotation(AnnotationId::parse(&name).unwrap()))
+                })
+                .collect(),
             expectations: Vec::new(),
         };
         store.log.append(request).await.expect("prefill");
