@@ -138,7 +138,8 @@ impl Inner {
         Ok(chunks)
     }
 
-    /// Indexes one event, which must follow the last one indexed and be its stream's next.
+    /// Indexes one event, which must be the next after the last one indexed (a log has no gaps)
+    /// and its stream's next.
     fn insert(
         &mut self,
         seq: u64,
@@ -146,7 +147,7 @@ impl Inner {
         stream: &StreamId,
         version: u64,
     ) -> Result<(), StoreError> {
-        if seq <= self.last {
+        if seq != self.last + 1 {
             return Err(StoreError::Corrupt(format!(
                 "event {seq} was indexed after event {}",
                 self.last
@@ -290,7 +291,7 @@ mod tests {
             record(1, &a, 1),
             record(2, &b, 1),
             record(3, &a, 2),
-            record(5, &a, 3),
+            record(4, &a, 3),
         ];
         let mut inner = Inner::default();
         let chunks = inner.add(&mut sled::Batch::default(), &records).unwrap();
@@ -303,27 +304,27 @@ mod tests {
         }
         assert_eq!(index.seq_of(EventId::random()), None);
         assert_eq!(index.version(&a, u64::MAX), 3);
-        assert_eq!(index.version(&a, 4), 2);
+        assert_eq!(index.version(&a, 3), 2);
         assert_eq!(index.version(&a, 0), 0);
         assert_eq!(index.version(&doc("c"), u64::MAX), 0);
-        assert_eq!(index.seqs(&a, 0, u64::MAX), vec![1, 3, 5]);
-        assert_eq!(index.seqs(&a, 1, 4), vec![3]);
-        assert_eq!(index.seqs(&a, 5, 2), Vec::<u64>::new());
+        assert_eq!(index.seqs(&a, 0, u64::MAX), vec![1, 3, 4]);
+        assert_eq!(index.seqs(&a, 1, 3), vec![3]);
+        assert_eq!(index.seqs(&a, 4, 2), Vec::<u64>::new());
         assert_eq!(index.seqs(&b, 1, 9), vec![2]);
         assert_eq!(index.seqs(&b, 2, 9), Vec::<u64>::new());
 
         let mut bytes = Vec::new();
         encode_entry(&mut bytes, &records[3]);
         let (seq, id, stream, version, rest) = decode_entry(&bytes).unwrap();
-        assert_eq!((seq, id, &stream, version), (5, records[3].id, &a, 3));
+        assert_eq!((seq, id, &stream, version), (4, records[3].id, &a, 3));
         assert!(rest.is_empty());
         for n in 0..bytes.len() {
             assert!(decode_entry(&bytes[..n]).is_none(), "{n} bytes");
         }
     }
 
-    /// Given an index, when an event does not follow the last one, skips or repeats a stream's
-    /// version, or repeats an id, then it is refused as corrupt.
+    /// Given an index, when an event is not the next after the last one, skips or repeats a
+    /// stream's version, or repeats an id, then it is refused as corrupt.
     #[test]
     fn events_out_of_order_are_refused() {
         let a = doc("a");
@@ -332,10 +333,11 @@ mod tests {
         inner
             .add(&mut sled::Batch::default(), std::slice::from_ref(&first))
             .unwrap();
-        let mut same_id = record(3, &a, 2);
+        let mut same_id = record(2, &a, 2);
         same_id.id = first.id;
         for bad in [
             record(1, &a, 2),
+            record(3, &a, 2),
             record(2, &a, 3),
             record(2, &a, 1),
             same_id,
@@ -356,14 +358,15 @@ mod tests {
         let mut batch = sled::Batch::default();
         let chunks = inner.add(&mut batch, &records).unwrap();
         let per_entry = 34 + "document-a".len();
-        assert_eq!(chunks, 400 * per_entry / CHUNK_BYTES);
-        assert!(inner.tail.len() < CHUNK_BYTES);
+        let per_chunk = CHUNK_BYTES.div_ceil(per_entry);
+        assert_eq!(chunks, 400 / per_chunk);
+        assert_eq!(inner.tail.len(), 400 % per_chunk * per_entry);
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("log").unwrap();
         tree.apply_batch(batch).unwrap();
         let mut fresh = Inner::default();
         fresh.load_chunks(&tree, 400).unwrap();
-        let covered = chunks * CHUNK_BYTES.div_ceil(per_entry);
+        let covered = chunks * per_chunk;
         assert_eq!(fresh.last, covered as u64);
         assert_eq!(fresh.ids.len(), covered);
         assert!(matches!(

@@ -579,6 +579,10 @@ impl Writer {
         let Sink::Postgres(sink) = &mut self.sink else {
             return;
         };
+        // After a failure the local copy and its index may disagree: a restart rebuilds them.
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return;
+        }
         loop {
             let head = self.shared.durable.load(Ordering::Acquire);
             match sink.follow(&self.shared.tree, &self.shared.index, head) {

@@ -628,7 +628,29 @@ async fn a_layout_3_log_reads_on_with_runs_after_it() {
             version: 5
         }]
     );
+    // Enough more for chunks after the old keys, then reopened on both.
+    let more: Vec<NewEvent> = (0..300)
+        .map(|i| event(EventId::random(), [&a, &b][i % 2]))
+        .collect();
+    let request = AppendRequest {
+        events: more,
+        expectations: Vec::new(),
+    };
+    store.log.append(request).await.unwrap();
+    let every = store.log.read_after(0, 1000).unwrap();
     store.close();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.log.read_after(0, 1000).unwrap(), every);
+    for record in &every {
+        assert_eq!(store.log.by_id(record.id).unwrap().as_ref(), Some(record));
+    }
+    assert_eq!(versions(&store, &a).len(), 155);
+    assert_eq!(versions(&store, &b).len(), 155);
+    assert_eq!(store.log.stream_version(&a).unwrap(), 155);
+    store.close();
+    let db = sled::open(dir.path().join("sled")).unwrap();
+    let log = db.open_tree(keys::LOG_TREE).unwrap();
+    assert!(log.scan_prefix(keys::index_chunk_prefix()).count() >= 2);
 }
 
 #[test]

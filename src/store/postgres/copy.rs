@@ -119,7 +119,19 @@ pub(in crate::store) fn level(
         }
     }
     meta.insert(keys::META_DESK, original.desk.as_bytes())?;
-    let index = Index::open(&log)?;
+    let index = match Index::open(&log) {
+        Ok(index) => index,
+        // A copy whose index does not fit its events (a rebuild cut short: sled clears a tree
+        // key by key) is rebuilt; the database has everything.
+        Err(StoreError::Corrupt(why)) => {
+            tracing::warn!(%why, "the local copy of the log is damaged; rebuilding it");
+            for tree in [keys::LOG_TREE, keys::READ_MODEL_TREE, keys::SNAPSHOT_TREE] {
+                db.open_tree(tree)?.clear()?;
+            }
+            Index::open(&log)?
+        }
+        Err(error) => return Err(error),
+    };
     let mut copied = 0;
     let mut at = local::head(&log)?;
     while at < original.head {

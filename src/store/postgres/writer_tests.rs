@@ -1,7 +1,8 @@
 //! The writer's transaction against a real PostgreSQL (the cluster `GLOSSA_TEST_DATABASE_URL`
 //! names, as `scripts/with-postgres.sh` exports it; skipped without one): a group commit whose
 //! write fails is not acknowledged and leaves nothing behind, even though its `COMMIT` was
-//! already on its way; the writer recovers on a new connection.
+//! already on its way; the writer recovers on a new connection. And a local copy whose index
+//! does not fit its events is rebuilt from the database.
 
 use chrono::Utc;
 use serde_json::json;
@@ -151,4 +152,55 @@ fn a_database_that_takes_the_connection_and_never_answers_refuses_the_batch() {
     let refused = refused.expect("the batch is refused, as one the database cannot take now");
     assert!(refused.contains("no answer within"), "{refused}");
     drop(silent);
+}
+
+/// Given a local copy whose events are gone but whose index chunks are left (a rebuild of the
+/// copy cut short: sled clears a tree key by key), when the store opens again, then the copy is
+/// rebuilt from the database and serves every event by position, id and stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_whose_index_does_not_fit_its_events_is_rebuilt() {
+    use crate::store::keys;
+
+    let Some(cluster) = cluster() else {
+        eprintln!("GLOSSA_TEST_DATABASE_URL is not set; skipped");
+        return;
+    };
+    let database = ScratchDatabase::create(&cluster).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let location = Location::new(dir.path().to_path_buf(), Some(database.url.clone()));
+    let store = Store::open_at(&location).unwrap();
+    let streams: Vec<StreamId> = (0..5)
+        .map(|i| StreamId::Annotation(AnnotationId::parse(&format!("s{i}")).unwrap()))
+        .collect();
+    let events = (0..300)
+        .map(|i| append(EventId::random(), &streams[i % 5], Expected::Any).events[0].clone())
+        .collect();
+    let request = AppendRequest {
+        events,
+        expectations: Vec::new(),
+    };
+    store.log.append(request).await.unwrap();
+    let every = store.log.read_after(0, 1000).unwrap();
+    store.close();
+    {
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        assert!(log.scan_prefix(keys::index_chunk_prefix()).count() > 0);
+        for entry in log.scan_prefix(keys::event_prefix()) {
+            log.remove(entry.unwrap().0).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let store = Store::open_at(&location).unwrap();
+    assert_eq!(store.log.read_after(0, 1000).unwrap(), every);
+    for record in &every {
+        assert_eq!(store.log.by_id(record.id).unwrap().as_ref(), Some(record));
+    }
+    for on in &streams {
+        let mine: Vec<_> = every.iter().filter(|r| &r.stream == on).cloned().collect();
+        assert_eq!(store.log.read_stream(on, 0).unwrap(), mine);
+        assert_eq!(store.log.stream_version(on).unwrap(), 60);
+    }
+    store.close();
+    database.drop().await.unwrap();
 }
