@@ -65,7 +65,9 @@ impl DocumentCore {
             None => ahead.deciding = self.begin_edits(requests),
         }
         ahead.assumed = self.streams.stop_assuming();
-        ahead.effects.extend(std::mem::replace(&mut self.effects, held));
+        ahead
+            .effects
+            .extend(std::mem::replace(&mut self.effects, held));
         self.ahead = Some(ahead);
     }
 

@@ -63,7 +63,10 @@ fn edits_that_come_while_an_append_is_in_flight_are_decided_ahead_and_answered_a
     let moved = set_status("a2", Some(1), Status::InReview);
     let later = core.handle(edit(4, "alice", moved));
     // Then nothing is said or asked while the create is in flight.
-    assert!(effects.is_empty() && later.is_empty(), "{effects:?} {later:?}");
+    assert!(
+        effects.is_empty() && later.is_empty(),
+        "{effects:?} {later:?}"
+    );
     // When the create commits.
     let committed = log.append(&request_1).unwrap();
     let effects = core.handle(Input::Appended {
@@ -134,7 +137,10 @@ fn edits_decided_ahead_of_an_append_that_fails_are_decided_again_without_it() {
     let effects = commit(&mut core, &mut log, again, &request);
     assert_eq!(written(&effects, 3).as_ref().unwrap().version, 1);
     let state = inspect(&mut core, &mut log);
-    assert_eq!(state.annotations, schema::read_all(&replayed(&log)).unwrap());
+    assert_eq!(
+        state.annotations,
+        schema::read_all(&replayed(&log)).unwrap()
+    );
     assert_eq!(state.annotations.len(), 1);
     assert_eq!(state.annotations[0].id, id("a2"));
 }
@@ -172,7 +178,10 @@ fn edits_decided_ahead_of_an_append_that_lost_a_race_are_decided_again_after_it(
     assert!(written(&effects, 3).is_ok());
     assert_contiguous(&log);
     let state = inspect(&mut a, &mut log);
-    assert_eq!(state.annotations, schema::read_all(&replayed(&log)).unwrap());
+    assert_eq!(
+        state.annotations,
+        schema::read_all(&replayed(&log)).unwrap()
+    );
     assert_eq!(state.annotations.len(), 3);
 }
 
