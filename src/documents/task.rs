@@ -17,16 +17,13 @@ use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Snapshots, St
 
 use super::command::Command;
 use super::core::{
-    unseen, Answer, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo,
-    SnapshotCopy, Ticket,
+    unseen, Answer, AppendId, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo,
+    SnapshotCopy, Ticket, MAX_EDITS_PER_APPEND,
 };
 use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
 use super::snapshot_policy;
 use super::{ConnId, DocError, Outbound, PeerLink};
-
-/// Most edits logged in one append by a document task.
-const MAX_EDIT_BATCH: usize = 64;
 
 /// Who waits for an answer.
 enum Caller {
@@ -42,6 +39,12 @@ struct Link {
     _gauge: PeerGauge,
 }
 
+/// An append being made durable, and what its outcome is reported as.
+struct Appending {
+    id: AppendId,
+    outcome: futures_util::future::BoxFuture<'static, AppendOutcome>,
+}
+
 /// A snapshot being encoded and stored on a blocking thread, and how many of the changes not in
 /// the last snapshot it holds.
 struct Saving {
@@ -55,6 +58,8 @@ pub(super) struct DocumentTask {
     links: HashMap<ConnId, Link>,
     callers: HashMap<Ticket, Caller>,
     next_ticket: Ticket,
+    /// The core's append in flight, if any (it asks for one at a time).
+    appending: Option<Appending>,
     /// At most one snapshot is saved at a time, so they are stored in order.
     saving: Option<Saving>,
     /// After a save that failed, the document's change count before which none is tried again
@@ -70,6 +75,7 @@ impl DocumentTask {
             links: HashMap::new(),
             callers: HashMap::new(),
             next_ticket: 0,
+            appending: None,
             saving: None,
             retry_at: 0,
         }
@@ -83,6 +89,10 @@ impl DocumentTask {
         let mut deferred: Option<Command> = None;
         let mut mailbox = Mailbox::default();
         loop {
+            if self.appending.is_some() {
+                self.await_append(&mut commands, &mut deferred).await;
+                continue;
+            }
             let command = match deferred.take() {
                 Some(command) => command,
                 None => {
@@ -101,6 +111,41 @@ impl DocumentTask {
         // Only now may the next task load the document: everything this one wrote is logged,
         // and its snapshots are stored.
         drop(lease);
+    }
+
+    /// While an append is made durable: the edits that come meanwhile are decided ahead of its
+    /// outcome when the core takes them (a snapshot that is due waits for a moment with no
+    /// append in flight, so then they wait); then the outcome is fed.
+    async fn await_append(
+        &mut self,
+        commands: &mut mpsc::Receiver<Command>,
+        deferred: &mut Option<Command>,
+    ) {
+        let mut appending = self.appending.take().expect("an append in flight");
+        if let Some(command) = deferred.take() {
+            self.appending = Some(appending);
+            return self.take(command, commands, deferred).await;
+        }
+        if self.core.decides_ahead() && !self.snapshot_wanted() {
+            tokio::select! {
+                biased;
+                outcome = &mut appending.outcome => {
+                    return self.appended(appending.id, outcome).await;
+                }
+                Some(command) = commands.recv() => {
+                    self.appending = Some(appending);
+                    return self.take(command, commands, deferred).await;
+                }
+                else => {}
+            }
+        }
+        let outcome = appending.outcome.await;
+        self.appended(appending.id, outcome).await;
+    }
+
+    async fn appended(&mut self, id: AppendId, outcome: AppendOutcome) {
+        self.feed(Input::Appended { id, outcome }).await;
+        self.maybe_snapshot();
     }
 
     /// Turns a command (and the edits queued behind an edit) into an input and feeds it.
@@ -173,7 +218,7 @@ impl DocumentTask {
                     break;
                 }
             }
-            if batch.len() < MAX_EDIT_BATCH {
+            if batch.len() < MAX_EDITS_PER_APPEND {
                 next = commands.try_recv().ok();
             }
         }
@@ -245,10 +290,13 @@ impl DocumentTask {
                 id,
                 request,
                 after_seq,
-            } => Some(Input::Appended {
-                id,
-                outcome: self.append(request, after_seq).await,
-            }),
+            } => {
+                debug_assert!(self.appending.is_none(), "one append at a time");
+                let store = self.store.clone();
+                let outcome = async move { append(&store, request, after_seq).await }.boxed();
+                self.appending = Some(Appending { id, outcome });
+                None
+            }
             Effect::Send { conn, message } => {
                 let Some(Link { link, .. }) = self.links.get(&conn) else {
                     // Its connection ended while the core was busy.
@@ -298,44 +346,12 @@ impl DocumentTask {
         }
     }
 
-    /// Appends durably; a lost race comes back with the events the core lacked.
-    async fn append(&self, request: AppendRequest, after_seq: u64) -> AppendOutcome {
-        let expectations = request.expectations.clone();
-        let rejected = request
-            .events
-            .iter()
-            .filter(|e| e.event_type == "change.rejected")
-            .count() as u64;
-        match self.store.log.append(request).await {
-            Ok(committed) => {
-                crate::metrics::metrics().changes_rejected.inc_by(rejected);
-                AppendOutcome::Committed(committed)
-            }
-            Err(StoreError::WrongExpectedVersion { stream, actual, .. }) => {
-                crate::metrics::metrics().append_races.inc();
-                if let Some((raced, _)) = expectations.iter().find(|(s, _)| s.to_string() == stream)
-                {
-                    copied(&self.store, raced, actual).await;
-                }
-                match theirs(&self.store, &expectations, after_seq) {
-                    Ok(theirs) => AppendOutcome::Raced { theirs },
-                    Err(error) => AppendOutcome::Failed(error),
-                }
-            }
-            Err(error) => AppendOutcome::Failed(error),
-        }
-    }
-
     /// Starts saving a snapshot when one is due: the task copies the document and goes on, a
     /// blocking thread encodes and stores the copy (encoding the whole document would hold up
     /// every edit queued behind it).
     fn maybe_snapshot(&mut self) {
         self.reap_snapshot();
-        let (unsaved, changes) = (self.core.stream_state().unsaved, self.core.change_count());
-        if self.saving.is_some()
-            || changes < self.retry_at
-            || !snapshot_policy::snapshot_due(unsaved, changes)
-        {
+        if !self.snapshot_wanted() {
             return;
         }
         let Some(copy) = self.core.snapshot_copy() else {
@@ -345,6 +361,14 @@ impl DocumentTask {
         let (snapshots, article) = (self.store.snapshots.clone(), self.core.article().clone());
         let saved = tokio::task::spawn_blocking(move || store_snapshot(&snapshots, &article, copy));
         self.saving = Some(Saving { saved, changes });
+    }
+
+    /// Whether a snapshot is due and none is being saved.
+    fn snapshot_wanted(&self) -> bool {
+        let (unsaved, changes) = (self.core.stream_state().unsaved, self.core.change_count());
+        self.saving.is_none()
+            && changes >= self.retry_at
+            && snapshot_policy::snapshot_due(unsaved, changes)
     }
 
     /// Takes in the snapshot being saved, if it is done.
@@ -392,6 +416,33 @@ impl DocumentTask {
         let changes = copy.changes;
         let outcome = store_snapshot(&self.store.snapshots, self.core.article(), copy);
         self.snapshot_saved(changes, Ok(outcome));
+    }
+}
+
+/// Appends durably; a lost race comes back with the events the core lacked.
+async fn append(store: &Store, request: AppendRequest, after_seq: u64) -> AppendOutcome {
+    let expectations = request.expectations.clone();
+    let rejected = request
+        .events
+        .iter()
+        .filter(|e| e.event_type == "change.rejected")
+        .count() as u64;
+    match store.log.append(request).await {
+        Ok(committed) => {
+            crate::metrics::metrics().changes_rejected.inc_by(rejected);
+            AppendOutcome::Committed(committed)
+        }
+        Err(StoreError::WrongExpectedVersion { stream, actual, .. }) => {
+            crate::metrics::metrics().append_races.inc();
+            if let Some((raced, _)) = expectations.iter().find(|(s, _)| s.to_string() == stream) {
+                copied(store, raced, actual).await;
+            }
+            match theirs(store, &expectations, after_seq) {
+                Ok(theirs) => AppendOutcome::Raced { theirs },
+                Err(error) => AppendOutcome::Failed(error),
+            }
+        }
+        Err(error) => AppendOutcome::Failed(error),
     }
 }
 

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use automerge::ChangeHash;
+
 use crate::domain::anchoring::Anchor;
 use crate::domain::{
     commands, derive_events, Annotation, AnnotationId, DomainError, DomainEvent, StreamId,
@@ -54,13 +56,29 @@ struct Batch {
     receipts: Vec<NewEvent>,
 }
 
+/// A batch of edits being decided: applied to the document, not asked to be logged yet.
+pub(super) struct Deciding {
+    /// The document's heads before the batch.
+    heads_before: Vec<ChangeHash>,
+    batch: Batch,
+    /// Every edit not answered yet, in order.
+    kept: Vec<EditRequest>,
+    outcomes: Vec<(Ticket, Outcome)>,
+}
+
 impl DocumentCore {
     /// Applies a batch of edits and asks for them to be logged in one append. Edits the rules
     /// refuse are answered at once and leave no trace.
     pub(super) fn edits(&mut self, requests: Vec<EditRequest>, attempt: u32) {
-        let Some(at) = requests.first().map(|r| r.at) else {
-            return;
-        };
+        if let Some(deciding) = self.begin_edits(requests) {
+            self.decided(deciding, attempt);
+        }
+    }
+
+    /// Starts a batch with `requests`; `None` when the document cannot take edits (they are
+    /// answered).
+    pub(super) fn begin_edits(&mut self, requests: Vec<EditRequest>) -> Option<Deciding> {
+        let at = requests.first()?.at;
         let heads_before = self.doc.get_heads();
         let mut batch = Batch::default();
         match self.initialise(at) {
@@ -71,27 +89,49 @@ impl DocumentCore {
                     let error = DocError::Schema(error.clone());
                     self.reply(request.ticket, Answer::Written(Err(error)));
                 }
-                return;
+                return None;
             }
         }
         batch.expectations.push(self.streams.expect_document());
-        let mut kept = Vec::with_capacity(requests.len());
-        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut deciding = Deciding {
+            heads_before,
+            batch,
+            kept: Vec::with_capacity(requests.len()),
+            outcomes: Vec::with_capacity(requests.len()),
+        };
+        self.decide_edits(&mut deciding, requests);
+        Some(deciding)
+    }
+
+    /// Decides `requests` after the edits already in the batch and applies them.
+    pub(super) fn decide_edits(&mut self, deciding: &mut Deciding, requests: Vec<EditRequest>) {
         for request in requests {
-            match self.prepare(&request, &batch) {
+            match self.prepare(&request, &deciding.batch) {
                 Err(error) => self.reply(request.ticket, Answer::Written(Err(error))),
                 Ok(None) => {
-                    let written = self.unchanged(request.edit.target(), &batch);
-                    outcomes.push((request.ticket, Outcome::Unchanged(written)));
-                    kept.push(request);
+                    let written = self.unchanged(request.edit.target(), &deciding.batch);
+                    deciding
+                        .outcomes
+                        .push((request.ticket, Outcome::Unchanged(written)));
+                    deciding.kept.push(request);
                 }
                 Ok(Some(prepared)) => {
-                    let outcome = self.add_to_batch(&mut batch, &request, prepared);
-                    outcomes.push((request.ticket, outcome));
-                    kept.push(request);
+                    let outcome = self.add_to_batch(&mut deciding.batch, &request, prepared);
+                    deciding.outcomes.push((request.ticket, outcome));
+                    deciding.kept.push(request);
                 }
             }
         }
+    }
+
+    /// Asks for a decided batch to be logged, or answers it when it changed nothing.
+    pub(super) fn decided(&mut self, deciding: Deciding, attempt: u32) {
+        let Deciding {
+            heads_before,
+            mut batch,
+            kept,
+            outcomes,
+        } = deciding;
         if batch.originals.is_empty() {
             // Nothing to log (an initialisation alone waits for a real change).
             self.rollback_if_moved(&heads_before);
@@ -114,6 +154,11 @@ impl DocumentCore {
             attempt,
             Work::Edits(work),
         );
+    }
+
+    /// Takes a decided batch out of the document, unlogged.
+    pub(super) fn undecide(&mut self, deciding: Deciding) {
+        self.restore(&deciding.heads_before, deciding.batch.originals);
     }
 
     fn answer_unchanged(&mut self, outcomes: Vec<(Ticket, Outcome)>) {

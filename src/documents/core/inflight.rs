@@ -73,10 +73,24 @@ impl DocumentCore {
             tracing::warn!(article = %self.article, ?id, "an append outcome nobody waits for");
             return;
         };
+        // Edits decided ahead rest on this work: they go on once it commits, else they are
+        // taken out first and decided again after it (`ahead`).
+        let ahead = self.ahead.take();
         match outcome {
-            AppendOutcome::Committed(committed) => self.committed(inflight, committed),
-            AppendOutcome::Raced { theirs } => self.raced(inflight, theirs),
+            AppendOutcome::Committed(committed) => {
+                self.contended &= inflight.attempt > 1;
+                self.committed(inflight, committed);
+                if let Some(ahead) = ahead {
+                    self.go_ahead(ahead);
+                }
+            }
+            AppendOutcome::Raced { theirs } => {
+                self.contended = true;
+                self.undo_ahead(ahead);
+                self.raced(inflight, theirs)
+            }
             AppendOutcome::Failed(error) => {
+                self.undo_ahead(ahead);
                 self.restore(&inflight.heads_before, inflight.originals);
                 self.abandon(inflight.work, DocError::Store(error));
                 // What a lost race merged before this try is logged: the peers may lack it.

@@ -8,7 +8,9 @@
 //! The task around it (`task`) executes the effects and feeds their outcomes back.
 //!
 //! While an append is in flight, further inputs wait in the core's own queue: nothing a later
-//! input does can rest on a change that may still fail. An append that loses a race (another
+//! input does can rest on a change that may still fail. The one exception is a batch of REST
+//! edits, which may be decided ahead of the append's outcome with everything it says held back
+//! until that append commits, and taken out again if it does not (`ahead`). An append that loses a race (another
 //! writer moved the document's stream on) is an input like any other: the core takes the
 //! changes it lacked, merges them, re-validates and re-derives its own, and asks again with the
 //! new expected versions, a bounded number of times.
@@ -17,6 +19,7 @@
 //! text of an article's version) and where annotations were anchored, through [`Library`].
 
 mod accept;
+mod ahead;
 mod anchors;
 mod edits;
 mod foreign;
@@ -63,6 +66,10 @@ pub type Ticket = u64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AppendId(pub u64);
 
+/// Most REST edits logged in one append: a batch the task hands over, or the edits decided
+/// ahead of an append in flight.
+pub const MAX_EDITS_PER_APPEND: usize = 64;
+
 /// How many times an append that lost a race is tried again before its callers are told the
 /// document is too busy (and its peer is dropped). A retry the work survives costs a merge and
 /// a round trip (`rebase`), and on an article every replica writes to at once each round is
@@ -79,7 +86,7 @@ pub trait Library: Send + Sync {
 }
 
 /// A REST edit waiting for the document.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EditRequest {
     pub ticket: Ticket,
     pub user: UserName,
@@ -209,6 +216,10 @@ pub struct DocumentCore {
     streams: Streams,
     peers: Peers,
     inflight: Option<InFlight>,
+    /// REST edits decided while the append in flight is made durable.
+    ahead: Option<ahead::Ahead>,
+    /// The last append lost a race: nothing is decided ahead until one commits at once.
+    contended: bool,
     /// Inputs that arrived while an append was in flight.
     queued: VecDeque<Input>,
     next_append: u64,
@@ -238,6 +249,8 @@ impl DocumentCore {
             annotations,
             peers: Peers::default(),
             inflight: None,
+            ahead: None,
+            contended: false,
             queued: VecDeque::new(),
             next_append: 0,
             effects: Vec::new(),
@@ -250,6 +263,10 @@ impl DocumentCore {
             Input::Appended { id, outcome } => self.on_appended(id, outcome),
             Input::Leave { conn } => self.leave(conn),
             Input::Behind { conn } => self.behind(conn),
+            Input::Edits(requests) if self.decides_ahead() => self.decide_ahead(requests),
+            // The core's own events, back from a shared log: nothing to wait for (versions only
+            // move on, so what is seen now is seen after the append in flight too).
+            Input::Foreign(records) if records.iter().all(|r| self.streams.seen(r)) => {}
             input if self.inflight.is_some() => self.queued.push_back(input),
             input => self.start(input),
         }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{AnnotationId, ArticleId, StreamId};
-use crate::store::{EventRecord, Expected, Position};
+use crate::store::{AppendRequest, EventRecord, Expected, Position};
 
 /// The streams of one document, as loaded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,6 +41,15 @@ pub fn unseen(stream: &StreamId, expected: Expected, after_seq: u64) -> (u64, u6
 pub(super) struct Streams {
     state: StreamState,
     document: StreamId,
+    /// Versions taken as given while edits are decided ahead of an append's outcome (`ahead`).
+    assumed: Assumed,
+}
+
+/// The versions an append leaves its streams at if it commits as it expects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Assumed {
+    document: Option<u64>,
+    annotations: HashMap<AnnotationId, u64>,
 }
 
 fn expected(version: u64) -> Expected {
@@ -56,6 +65,7 @@ impl Streams {
         Self {
             state,
             document: StreamId::Document(article.clone()),
+            assumed: Assumed::default(),
         }
     }
 
@@ -69,11 +79,59 @@ impl Streams {
 
     /// The document stream's expectation for the next append.
     pub(super) fn expect_document(&self) -> (StreamId, Expected) {
-        (self.document.clone(), expected(self.state.version))
+        let version = self.assumed.document.unwrap_or(self.state.version);
+        (self.document.clone(), expected(version))
     }
 
     pub(super) fn annotation(&self, id: &AnnotationId) -> u64 {
-        self.state.annotations.get(id).copied().unwrap_or(0)
+        self.assumed
+            .annotations
+            .get(id)
+            .or_else(|| self.state.annotations.get(id))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Where `request` leaves its streams if it commits as it expects: each of its events is
+    /// the next version of its stream.
+    pub(super) fn after(&self, request: &AppendRequest) -> Assumed {
+        let mut assumed = Assumed::default();
+        for event in &request.events {
+            if event.stream == self.document {
+                let version = assumed.document.get_or_insert(self.state.version);
+                *version += 1;
+            } else if let StreamId::Annotation(id) = &event.stream {
+                let version = match assumed.annotations.get_mut(id) {
+                    Some(version) => version,
+                    None => {
+                        let now = self.state.annotations.get(id).copied().unwrap_or(0);
+                        assumed.annotations.entry(id.clone()).or_insert(now)
+                    }
+                };
+                *version += 1;
+            }
+        }
+        assumed
+    }
+
+    /// Takes `assumed` as given for the expectations and versions asked for until
+    /// [`Streams::stop_assuming`].
+    pub(super) fn assume(&mut self, assumed: Assumed) {
+        self.assumed = assumed;
+    }
+
+    /// Stops taking versions as given; returns what was.
+    pub(super) fn stop_assuming(&mut self) -> Assumed {
+        std::mem::take(&mut self.assumed)
+    }
+
+    /// Whether the streams are where `assumed` took them to be.
+    pub(super) fn reached(&self, assumed: &Assumed) -> bool {
+        assumed.document.is_none_or(|v| v == self.state.version)
+            && assumed
+                .annotations
+                .iter()
+                .all(|(id, v)| self.state.annotations.get(id) == Some(v))
     }
 
     pub(super) fn expect_annotation(&self, id: &AnnotationId) -> (StreamId, Expected) {
@@ -83,14 +141,19 @@ impl Streams {
         )
     }
 
-    /// Takes in an event another writer appended; false if it was seen already.
-    pub(super) fn foreign(&mut self, record: &EventRecord) -> bool {
+    /// Whether an event of the log is one the core has seen, or of no stream of the document.
+    pub(super) fn seen(&self, record: &EventRecord) -> bool {
         let known = match &record.stream {
             s if s == &self.document => self.state.version,
             StreamId::Annotation(id) => self.annotation(id),
-            _ => return false,
+            _ => return true,
         };
-        if record.version <= known {
+        record.version <= known
+    }
+
+    /// Takes in an event another writer appended; false if it was seen already.
+    pub(super) fn foreign(&mut self, record: &EventRecord) -> bool {
+        if self.seen(record) {
             return false;
         }
         let position = Position {

@@ -2,6 +2,7 @@
 //! that checks expected versions like the real one, Automerge documents as peers, and, for
 //! races, two cores over one log as two replicas would be.
 
+mod ahead;
 mod edits;
 mod races;
 mod sync;

@@ -8,7 +8,7 @@ use crate::domain::{Reply, Status};
 use automerge::transaction::Transactable;
 
 /// Given two replicas that both loaded annotation a1 from the log.
-fn given_two_replicas() -> (DocumentCore, DocumentCore, Log) {
+pub(super) fn given_two_replicas() -> (DocumentCore, DocumentCore, Log) {
     let (mut a, mut b, mut log) = (core(), core(), Log::default());
     let effects = feed(
         &mut a,
@@ -36,7 +36,7 @@ fn reply(name: &str, by: &str) -> Edit {
 }
 
 /// Every stream's versions in the log run 1, 2, 3… with no gap or repeat.
-fn assert_contiguous(log: &Log) {
+pub(super) fn assert_contiguous(log: &Log) {
     let mut versions: HashMap<&StreamId, u64> = HashMap::new();
     for record in &log.records {
         let last = versions.entry(&record.stream).or_default();
@@ -164,7 +164,7 @@ fn a_peers_change_that_lost_a_race_with_a_delete_is_compensated_on_the_merged_st
 }
 
 /// The document the log's changes make, applied in order.
-fn replayed(log: &Log) -> Automerge {
+pub(super) fn replayed(log: &Log) -> Automerge {
     let mut doc = Automerge::new();
     for record in &log.records {
         if let Some(bytes) = &record.change {
@@ -195,7 +195,7 @@ fn assert_heads_recorded(log: &Log) {
 }
 
 /// Asks `core` for `input` and returns the append it asks for.
-fn asked(core: &mut DocumentCore, input: Input) -> (AppendId, AppendRequest, u64) {
+pub(super) fn asked(core: &mut DocumentCore, input: Input) -> (AppendId, AppendRequest, u64) {
     let effects = core.handle(input);
     match effects.into_iter().next() {
         Some(Effect::Append {
@@ -223,7 +223,7 @@ fn lost_once(
 }
 
 /// Commits `request`, which `core` asked for as `id`; returns what the core does then.
-fn commit(
+pub(super) fn commit(
     core: &mut DocumentCore,
     log: &mut Log,
     id: AppendId,
