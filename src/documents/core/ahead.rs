@@ -1,6 +1,6 @@
 //! REST edits decided ahead: while one append is made durable, the edits that come meanwhile
 //! are decided and applied to the document on top of it, as they come, so the document's work
-//! and the log's wait overlap instead of taking turns (ADR 0021). The log still sees one append
+//! and the log's wait overlap instead of taking turns (ADR 0023). The log still sees one append
 //! per document at a time: the edits decided ahead are asked for, as one batch, once the append
 //! before them commits, with the stream versions that commit leaves (taken as given while they
 //! were decided, and checked when it lands). Until then everything they would answer is held
