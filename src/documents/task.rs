@@ -18,7 +18,7 @@ use crate::store::{AppendRequest, EventRecord, Expected, Snapshot, Snapshots, St
 use super::command::Command;
 use super::core::{
     unseen, Answer, AppendId, AppendOutcome, DocumentCore, EditRequest, Effect, Input, PeerInfo,
-    SnapshotCopy, Ticket, MAX_EDITS_PER_APPEND,
+    SnapshotCopy, Ticket,
 };
 use super::edit::{DocState, Edit, Reanchored, Written};
 use super::registry::Lease;
@@ -218,7 +218,7 @@ impl DocumentTask {
                     break;
                 }
             }
-            if batch.len() < MAX_EDITS_PER_APPEND {
+            if batch.len() < self.core.edit_room() {
                 next = commands.try_recv().ok();
             }
         }

@@ -42,6 +42,13 @@ impl DocumentCore {
             && !self.contended
     }
 
+    /// How many REST edits the next batch may hold: fewer while edits are decided ahead, so that
+    /// the append they make together stays within [`MAX_EDITS_PER_APPEND`].
+    pub fn edit_room(&self) -> usize {
+        let ahead = self.ahead.as_ref().map_or(0, |a| a.requests.len());
+        MAX_EDITS_PER_APPEND.saturating_sub(ahead)
+    }
+
     /// Decides `requests` after the edits already decided ahead, on top of the append in flight,
     /// holding back their answers.
     pub(super) fn decide_ahead(&mut self, requests: Vec<EditRequest>) {

@@ -3,6 +3,7 @@
 
 use super::races::{asked, assert_contiguous, commit, given_two_replicas, replayed};
 use super::*;
+use crate::documents::core::MAX_EDITS_PER_APPEND;
 use crate::documents::error::DocError;
 use crate::domain::Status;
 use crate::store::Position;
@@ -60,6 +61,7 @@ fn edits_that_come_while_an_append_is_in_flight_are_decided_ahead_and_answered_a
     ]));
     // And then moves a2 on, at the version her create will leave it at.
     assert!(core.decides_ahead());
+    assert_eq!(core.edit_room(), MAX_EDITS_PER_APPEND - 2);
     let moved = set_status("a2", Some(1), Status::InReview);
     let later = core.handle(edit(4, "alice", moved));
     // Then nothing is said or asked while the create is in flight.
@@ -108,6 +110,7 @@ fn edits_decided_ahead_of_an_append_that_fails_are_decided_again_without_it() {
     let created = Edit::Create(create("a1", "bruno"));
     let (first, _, _) = asked(&mut core, edit(1, "bruno", created));
     // Given alice's edits were decided on top of the create in flight, one of them on a1.
+    assert!(core.decides_ahead());
     let effects = core.handle(Input::Edits(vec![
         request(2, "alice", set_status("a1", None, Status::InReview)),
         request(3, "alice", Edit::Create(create("a2", "alice"))),
@@ -155,6 +158,7 @@ fn edits_decided_ahead_of_an_append_that_lost_a_race_are_decided_again_after_it(
     let created = Edit::Create(create("a2", "bruno"));
     assert!(written(&feed(&mut b, &mut log, edit(1, "bruno", created)), 1).is_ok());
     // And A decided a create of a3 ahead.
+    assert!(a.decides_ahead());
     let created = Edit::Create(create("a3", "carla"));
     assert!(a.handle(edit(3, "carla", created)).is_empty());
     // When A's append loses the race.
@@ -215,6 +219,7 @@ fn an_append_that_lands_elsewhere_than_it_expected_sends_the_edits_decided_ahead
     let mut core = core();
     let created = Edit::Create(create("a1", "bruno"));
     let (first, request_1, _) = asked(&mut core, edit(1, "bruno", created));
+    assert!(core.decides_ahead());
     let created = Edit::Create(create("a2", "bruno"));
     assert!(core.handle(edit(2, "bruno", created)).is_empty());
     // When the first append is reported at other versions than it expected (as a duplicate of
@@ -260,4 +265,52 @@ fn the_cores_own_events_back_from_a_shared_log_do_not_hold_up_edits_decided_ahea
     let effects = commit(&mut core, &mut log, second, &request_2);
     assert_eq!(answered(&effects), [2, 3]);
     assert_contiguous(&log);
+}
+
+/// Given a create in flight and, decided ahead of it, a create of the same annotation (refused)
+/// and another create, when the first commits, then the refusal is answered once, after the
+/// first's answer, and the other create is asked for; when the first fails instead, then both
+/// of alice's creates are decided again without it, and both succeed.
+#[test]
+fn a_refusal_decided_ahead_is_answered_once_and_only_if_the_append_before_it_commits() {
+    for fails in [false, true] {
+        let (mut core, mut log) = (core(), Log::default());
+        let created = Edit::Create(create("a1", "bruno"));
+        let (first, request_1, _) = asked(&mut core, edit(1, "bruno", created));
+        assert!(core.decides_ahead());
+        let effects = core.handle(Input::Edits(vec![
+            request(2, "alice", Edit::Create(create("a1", "alice"))),
+            request(3, "alice", Edit::Create(create("a2", "alice"))),
+        ]));
+        assert!(effects.is_empty(), "{effects:?}");
+        let outcome = if fails {
+            AppendOutcome::Failed(StoreError::Unavailable)
+        } else {
+            AppendOutcome::Committed(log.append(&request_1).unwrap())
+        };
+        let effects = core.handle(Input::Appended { id: first, outcome });
+        let (again, request_2) = the_append(&effects);
+        if fails {
+            assert_eq!(answered(&effects), [1], "fails: {fails}");
+            let effects = commit(&mut core, &mut log, again, &request_2);
+            assert_eq!(answered(&effects), [2, 3]);
+            assert!(written(&effects, 2).is_ok() && written(&effects, 3).is_ok());
+        } else {
+            assert_eq!(answered(&effects), [1, 2], "fails: {fails}");
+            assert!(matches!(
+                written(&effects, 2),
+                Err(DocError::AlreadyExists(_))
+            ));
+            let effects = commit(&mut core, &mut log, again, &request_2);
+            assert_eq!(answered(&effects), [3]);
+            assert!(written(&effects, 3).is_ok());
+        }
+        assert_contiguous(&log);
+        let state = inspect(&mut core, &mut log);
+        assert_eq!(
+            state.annotations,
+            schema::read_all(&replayed(&log)).unwrap()
+        );
+        assert_eq!(state.annotations.len(), 2);
+    }
 }
