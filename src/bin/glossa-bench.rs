@@ -476,14 +476,7 @@ async fn growth(sizes: &[u64], duration: Duration, rows: &mut Vec<Row>) -> anyho
             format!("rebuild read models over {size} events"),
             rebuild,
         ));
-        let before = resident_kib();
         let store = Store::open(&dir)?;
-        if let (Some(before), Some(after)) = (before, resident_kib()) {
-            eprintln!(
-                "resident memory after opening a log of {size} events: {:+.1} MiB",
-                (after as f64 - before as f64) / 1024.0
-            );
-        }
         let mut row = bench::appends(&store, 128, 1, None, duration).await;
         row.case = format!("128 clients, batch 1, log of {size} events");
         rows.push(row);
@@ -491,13 +484,6 @@ async fn growth(sizes: &[u64], duration: Duration, rows: &mut Vec<Row>) -> anyho
         std::fs::remove_dir_all(&dir).ok();
     }
     Ok(())
-}
-
-/// This process's resident memory, in KiB (Linux only).
-fn resident_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The HTTP API through a real socket, on every backend in turn. Creates start on a fresh desk
