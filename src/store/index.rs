@@ -41,13 +41,20 @@ struct Inner {
 }
 
 impl Index {
-    /// Rebuilds the indexes of the log in `tree`: from the per-event keys of layouts 1 to 4,
-    /// then the chunks, then the events after the last chunk, whose entries are chunked
-    /// straight away if they fill one (after a crash, or a copy written without them).
+    /// Rebuilds the indexes of the log in `tree`: from the chunks, then the events after the
+    /// last chunk, whose entries are chunked straight away if they fill one (after a crash, or a
+    /// copy written without them). The per-event keys of layouts 1 to 4 are first rewritten as
+    /// chunks, once.
     pub(super) fn open(tree: &sled::Tree) -> Result<Self, StoreError> {
         let head = local::head(tree)?;
+        let migrated = migrate_legacy(tree)?;
+        if migrated > 0 {
+            tracing::info!(
+                events = migrated,
+                "rewrote the log's index keys of an older layout as chunks"
+            );
+        }
         let mut inner = Inner::default();
-        inner.load_legacy(tree)?;
         inner.load_chunks(tree, head)?;
         let mut batch = sled::Batch::default();
         let mut chunks = 0;
@@ -126,7 +133,13 @@ impl Inner {
         let mut chunks = 0;
         for record in records {
             self.insert(record.seq, record.id, &record.stream, record.version)?;
-            encode_entry(&mut self.tail, record);
+            encode_entry(
+                &mut self.tail,
+                record.seq,
+                record.version,
+                record.id,
+                &record.stream,
+            );
             if self.tail.len() >= CHUNK_BYTES {
                 batch.insert(
                     &keys::index_chunk(record.seq),
@@ -176,7 +189,7 @@ impl Inner {
     }
 
     /// The per-event keys of layouts 1 to 4: every event up to the last of them, as each was
-    /// written in the same sled batch as its events.
+    /// written in the same sled batch as its events (read once, to rewrite them as chunks).
     fn load_legacy(&mut self, tree: &sled::Tree) -> Result<(), StoreError> {
         for entry in tree.scan_prefix(keys::stream_index_prefix()) {
             let (key, value) = entry?;
@@ -236,12 +249,65 @@ impl Inner {
     }
 }
 
+/// Rewrites the per-event index keys of layouts 1 to 4 (every event up to the last of them) as
+/// chunks, once, so that starts read chunks instead of two keys per event: the chunks are written
+/// in one atomic sled batch with a marker, after which the old keys are never read again. They
+/// stay where they are (removing millions of sled keys takes longer than reading them at a
+/// thousand starts). How many events they indexed (0 if there were none, or they were rewritten
+/// before).
+fn migrate_legacy(tree: &sled::Tree) -> Result<u64, StoreError> {
+    if tree.contains_key(keys::LEGACY_INDEX_SUPERSEDED)? {
+        return Ok(0);
+    }
+    let mut legacy = Inner::default();
+    legacy.load_legacy(tree)?;
+    if legacy.ids.is_empty() && legacy.streams.is_empty() {
+        return Ok(0);
+    }
+    let last = legacy.last;
+    let missing = |seq: u64| {
+        StoreError::Corrupt(format!(
+            "the log's index keys of an older layout lack event {seq} of the {last} they cover"
+        ))
+    };
+    // Each position's id, and its stream and version.
+    let mut ids = vec![None; last as usize];
+    for (id, seq) in &legacy.ids {
+        *ids.get_mut((*seq as usize).wrapping_sub(1))
+            .ok_or_else(|| missing(*seq))? = Some(*id);
+    }
+    let mut streams = vec![None; last as usize];
+    for (stream, seqs) in &legacy.streams {
+        for (i, seq) in seqs.iter().enumerate() {
+            let at = streams
+                .get_mut((*seq as usize).wrapping_sub(1))
+                .ok_or_else(|| missing(*seq))?;
+            *at = Some((stream, i as u64 + 1));
+        }
+    }
+    let mut batch = sled::Batch::default();
+    let mut chunk = Vec::new();
+    for (i, (id, at)) in ids.iter().zip(&streams).enumerate() {
+        let seq = i as u64 + 1;
+        let (Some(id), Some((stream, version))) = (id, at) else {
+            return Err(missing(seq));
+        };
+        encode_entry(&mut chunk, seq, *version, *id, stream);
+        if chunk.len() >= CHUNK_BYTES || seq == last {
+            batch.insert(&keys::index_chunk(seq), std::mem::take(&mut chunk));
+        }
+    }
+    batch.insert(keys::LEGACY_INDEX_SUPERSEDED, &[]);
+    super::sled_lock::apply_batch(tree, batch)?;
+    Ok(last)
+}
+
 /// `seq | version | id | name length (u16) | stream name`, integers big-endian.
-fn encode_entry(out: &mut Vec<u8>, record: &EventRecord) {
-    let name = record.stream.to_string();
-    out.extend_from_slice(&record.seq.to_be_bytes());
-    out.extend_from_slice(&record.version.to_be_bytes());
-    out.extend_from_slice(record.id.0.as_bytes());
+fn encode_entry(out: &mut Vec<u8>, seq: u64, version: u64, id: EventId, stream: &StreamId) {
+    let name = stream.to_string();
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(id.0.as_bytes());
     out.extend_from_slice(&(name.len() as u16).to_be_bytes());
     out.extend_from_slice(name.as_bytes());
 }
@@ -314,7 +380,8 @@ mod tests {
         assert_eq!(index.seqs(&b, 2, 9), Vec::<u64>::new());
 
         let mut bytes = Vec::new();
-        encode_entry(&mut bytes, &records[3]);
+        let r = &records[3];
+        encode_entry(&mut bytes, r.seq, r.version, r.id, &r.stream);
         let (seq, id, stream, version, rest) = decode_entry(&bytes).unwrap();
         assert_eq!((seq, id, &stream, version), (4, records[3].id, &a, 3));
         assert!(rest.is_empty());

@@ -109,6 +109,10 @@ pub fn index_chunk_prefix() -> [u8; 1] {
     [INDEX_CHUNK]
 }
 
+/// `0x07` → nothing: written with the chunks that replace the per-event index keys of layouts 1
+/// to 4, which are then never read again (`index`).
+pub const LEGACY_INDEX_SUPERSEDED: &[u8] = &[0x07];
+
 pub fn u64_value(value: u64) -> [u8; 8] {
     value.to_be_bytes()
 }

@@ -648,9 +648,70 @@ async fn a_layout_3_log_reads_on_with_runs_after_it() {
     assert_eq!(versions(&store, &b).len(), 155);
     assert_eq!(store.log.stream_version(&a).unwrap(), 155);
     store.close();
+    // The old keys were rewritten as a chunk (up to event 3) once, and are not read again.
     let db = sled::open(dir.path().join("sled")).unwrap();
     let log = db.open_tree(keys::LOG_TREE).unwrap();
-    assert!(log.scan_prefix(keys::index_chunk_prefix()).count() >= 2);
+    let chunks: Vec<u64> = log
+        .scan_prefix(keys::index_chunk_prefix())
+        .map(|entry| keys::seq_of_event_key(&entry.unwrap().0))
+        .collect();
+    assert_eq!(chunks[0], 3);
+    assert!(chunks.len() >= 3, "{chunks:?}");
+    assert!(log.contains_key(keys::LEGACY_INDEX_SUPERSEDED).unwrap());
+    // Old keys there (some left or damaged) are not read: the marker says the chunks hold them.
+    for record in &every[..4] {
+        log.insert(keys::event_id(record.id), &keys::u64_value(record.seq))
+            .unwrap();
+    }
+    let two: Vec<u8> = [1u64, 2].iter().flat_map(|s| s.to_be_bytes()).collect();
+    log.insert(keys::stream_event(&a, 2), two).unwrap();
+    db.flush().unwrap();
+    drop((log, db));
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.log.read_after(0, 1000).unwrap(), every);
+    for record in &every {
+        assert_eq!(store.log.by_id(record.id).unwrap().as_ref(), Some(record));
+    }
+    assert_eq!(versions(&store, &a).len(), 155);
+    store.close();
+}
+
+/// Given a layout-4 directory whose index keys lack an event's id, when this build opens it,
+/// then it is refused as corrupt, and the old keys are left as they were.
+#[test]
+fn old_index_keys_that_lack_an_event_are_refused() {
+    let a = stream("a");
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap().close();
+    let old: Vec<EventRecord> = (1..=3)
+        .map(|seq| EventRecord::landed(&event(EventId::random(), &a), seq, seq))
+        .collect();
+    {
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        for record in &old {
+            log.insert(keys::event(record.seq), record::encode(record).unwrap())
+                .unwrap();
+            if record.seq != 2 {
+                log.insert(keys::event_id(record.id), &keys::u64_value(record.seq))
+                    .unwrap();
+            }
+            let seq = keys::u64_value(record.seq);
+            log.insert(keys::stream_event(&a, record.version), &seq)
+                .unwrap();
+        }
+        let meta = db.open_tree(keys::META_TREE).unwrap();
+        meta.insert(keys::META_SCHEMA, &keys::u64_value(4)).unwrap();
+        db.flush().unwrap();
+    }
+    match Store::open(dir.path()) {
+        Err(StoreError::Corrupt(why)) => assert!(why.contains("lack event 2"), "{why}"),
+        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+    }
+    let db = sled::open(dir.path().join("sled")).unwrap();
+    let log = db.open_tree(keys::LOG_TREE).unwrap();
+    assert_eq!(log.scan_prefix(keys::event_id_prefix()).count(), 2);
+    assert_eq!(log.scan_prefix(keys::stream_index_prefix()).count(), 3);
 }
 
 #[test]
