@@ -7,9 +7,9 @@
 //! Now a batch writes its events and, once the entries indexed since the last chunk pass
 //! [`CHUNK_BYTES`], one chunk holding them, under the key of the last event it covers, in the
 //! same atomic sled batch as that event: so a chunk never covers an event the log lacks, and
-//! every event up to the last chunk is in some chunk (or, in directories of layouts 1 to 4, in
-//! their per-event keys, which are still read). At start the indexes are rebuilt from those,
-//! then from the few events after the last chunk, read from the log itself.
+//! every event up to the last chunk is in some chunk (the per-event keys of directories of
+//! layouts 1 to 4 are rewritten as chunks once, at their first start). At start the indexes are
+//! rebuilt from the chunks, then from the few events after the last chunk, read from the log.
 
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -51,13 +51,13 @@ fn stream_part(prefix: u8, stream: &StreamId) -> Vec<u8> {
     key
 }
 
-// The per-event index keys of layouts 1 to 4 are only read now; tests write them to make such
-// directories.
+// The per-event index keys of layouts 1 to 4 are read once now, to be rewritten as chunks
+// (`index`); tests write them to make such directories.
 
 /// `0x02 | len | stream | version` → the sequence numbers of the stream's events up to this
 /// version that one batch wrote, in order (8 bytes each; layout 3 and 4 batches wrote one such
 /// key per stream, at the last version they wrote; layout-2 keys hold one). Written until layout
-/// 4; since layout 5 the stream index is kept in memory (`index`) and these keys are only read.
+/// 4; since layout 5 the stream index is kept in memory (`index`) and these keys are read once.
 #[cfg(test)]
 pub fn stream_event(stream: &StreamId, version: u64) -> Vec<u8> {
     let mut key = stream_part(STREAM_EVENT, stream);
@@ -84,7 +84,7 @@ pub fn stream_of_index_key(key: &[u8]) -> Option<(&str, u64)> {
 }
 
 /// `0x05 | event id` → seq: the idempotency index, one key per event until layout 4; since
-/// layout 5 kept in memory (`index`) and these keys are only read.
+/// layout 5 kept in memory (`index`) and these keys are read once.
 #[cfg(test)]
 pub fn event_id(id: EventId) -> [u8; 17] {
     let mut key = [0u8; 17];
