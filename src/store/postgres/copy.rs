@@ -114,9 +114,7 @@ pub(in crate::store) fn level(
             database_head = original.head,
             "the local copy of the log differs from the database; rebuilding it"
         );
-        for tree in [keys::LOG_TREE, keys::READ_MODEL_TREE, keys::SNAPSHOT_TREE] {
-            db.open_tree(tree)?.clear()?;
-        }
+        clear_copy(db)?;
     }
     meta.insert(keys::META_DESK, original.desk.as_bytes())?;
     let index = match Index::open(&log) {
@@ -125,9 +123,7 @@ pub(in crate::store) fn level(
         // key by key) is rebuilt; the database has everything.
         Err(StoreError::Corrupt(why)) => {
             tracing::warn!(%why, "the local copy of the log is damaged; rebuilding it");
-            for tree in [keys::LOG_TREE, keys::READ_MODEL_TREE, keys::SNAPSHOT_TREE] {
-                db.open_tree(tree)?.clear()?;
-            }
+            clear_copy(db)?;
             Index::open(&log)?
         }
         Err(error) => return Err(error),
@@ -157,6 +153,14 @@ pub(in crate::store) fn level(
     }
     crate::store::sled_lock::flush(db)?;
     Ok((copied, index))
+}
+
+/// Deletes the local copy of the log and everything derived from it, to be copied again.
+fn clear_copy(db: &sled::Db) -> Result<(), StoreError> {
+    for tree in [keys::LOG_TREE, keys::READ_MODEL_TREE, keys::SNAPSHOT_TREE] {
+        db.open_tree(tree)?.clear()?;
+    }
+    Ok(())
 }
 
 /// Whether the local event at `seq` is the database's (trivially, for an empty copy).
