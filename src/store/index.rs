@@ -47,7 +47,7 @@ impl Index {
     /// chunks, once.
     pub(super) fn open(tree: &sled::Tree) -> Result<Self, StoreError> {
         let head = local::head(tree)?;
-        let migrated = migrate_legacy(tree)?;
+        let migrated = migrate_legacy(tree, head)?;
         if migrated > 0 {
             tracing::info!(
                 events = migrated,
@@ -255,7 +255,7 @@ impl Inner {
 /// stay where they are (removing millions of sled keys takes longer than reading them at a
 /// thousand starts). How many events they indexed (0 if there were none, or they were rewritten
 /// before).
-fn migrate_legacy(tree: &sled::Tree) -> Result<u64, StoreError> {
+fn migrate_legacy(tree: &sled::Tree, head: u64) -> Result<u64, StoreError> {
     if tree.contains_key(keys::LEGACY_INDEX_SUPERSEDED)? {
         return Ok(0);
     }
@@ -265,6 +265,11 @@ fn migrate_legacy(tree: &sled::Tree) -> Result<u64, StoreError> {
         return Ok(0);
     }
     let last = legacy.last;
+    if last > head {
+        return Err(StoreError::Corrupt(format!(
+            "the log's index keys of an older layout name event {last}, past its last, {head}"
+        )));
+    }
     let missing = |seq: u64| {
         StoreError::Corrupt(format!(
             "the log's index keys of an older layout lack event {seq} of the {last} they cover"

@@ -714,6 +714,40 @@ fn old_index_keys_that_lack_an_event_are_refused() {
     assert_eq!(log.scan_prefix(keys::stream_index_prefix()).count(), 3);
 }
 
+/// Given a layout-4 directory whose old index names a position far past the log's last event
+/// (damage sled's checksums missed), when it is opened, then it is refused as corrupt with a
+/// message, instead of sizing the rewrite by that position.
+#[test]
+fn old_index_keys_past_the_log_are_refused() {
+    let a = stream("a");
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap().close();
+    let record = EventRecord::landed(&event(EventId::random(), &a), 1, 1);
+    {
+        let db = sled::open(dir.path().join("sled")).unwrap();
+        let log = db.open_tree(keys::LOG_TREE).unwrap();
+        log.insert(keys::event(1), record::encode(&record).unwrap())
+            .unwrap();
+        log.insert(keys::event_id(record.id), &keys::u64_value(1))
+            .unwrap();
+        log.insert(keys::stream_event(&a, 1), &keys::u64_value(1))
+            .unwrap();
+        let far = EventId::random();
+        log.insert(keys::event_id(far), &keys::u64_value(1 << 40))
+            .unwrap();
+        let meta = db.open_tree(keys::META_TREE).unwrap();
+        meta.insert(keys::META_SCHEMA, &keys::u64_value(4)).unwrap();
+        db.flush().unwrap();
+    }
+    match Store::open(dir.path()) {
+        Err(StoreError::Corrupt(why)) => {
+            assert!(why.contains(&format!("event {}", 1u64 << 40)), "{why}");
+            assert!(why.contains("past its last, 1"), "{why}");
+        }
+        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+    }
+}
+
 #[test]
 fn directories_of_older_layouts_open_and_an_unknown_layout_is_refused() {
     let dir = tempfile::tempdir().unwrap();
