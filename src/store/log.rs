@@ -133,14 +133,20 @@ impl Doorbell {
         if seq.is_some_and(|seq| seq <= shared.durable.load(Ordering::Acquire)) {
             return true;
         }
+        // One follow waiting is enough: it reads everything new. More would queue appends
+        // behind follows that each wait out the database's patience while it is out of reach.
+        if shared.follow_queued.swap(true, Ordering::AcqRel) {
+            return true;
+        }
         let jobs = threads.jobs.read().unwrap_or_else(PoisonError::into_inner);
-        match jobs.as_ref() {
+        match jobs.as_ref().map(|jobs| jobs.try_send(Message::Follow)) {
+            Some(Ok(())) => true,
             // A full queue means the writer is busy: its next commit copies what is new.
-            Some(jobs) => !matches!(
-                jobs.try_send(Message::Follow),
-                Err(mpsc::error::TrySendError::Closed(_))
-            ),
-            None => false,
+            Some(Err(mpsc::error::TrySendError::Full(_))) => {
+                shared.follow_queued.store(false, Ordering::Release);
+                true
+            }
+            Some(Err(mpsc::error::TrySendError::Closed(_))) | None => false,
         }
     }
 }
@@ -162,6 +168,8 @@ struct Shared {
     /// Highest sequence number known to be on disk.
     durable: AtomicU64,
     poisoned: AtomicBool,
+    /// Whether a `Follow` waits in the writer's queue (the doorbell queues at most one).
+    follow_queued: AtomicBool,
     /// Set by `close`: the writer ends as soon as its queue is empty.
     closing: AtomicBool,
     durable_tx: tokio::sync::watch::Sender<u64>,
@@ -265,6 +273,7 @@ impl EventLog {
             index,
             durable: AtomicU64::new(head),
             poisoned: AtomicBool::new(false),
+            follow_queued: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             durable_tx,
         });
@@ -516,7 +525,10 @@ impl Writer {
                         events += job.request.events.len();
                         jobs.push(job);
                     }
-                    Ok(Message::Wake | Message::Follow) => {}
+                    Ok(Message::Follow) => {
+                        self.shared.follow_queued.store(false, Ordering::Release);
+                    }
+                    Ok(Message::Wake) => {}
                     Err(_) => break,
                 }
             }
@@ -568,7 +580,11 @@ impl Writer {
             };
             match message {
                 Message::Append(job) => return Some(Next::Job(job)),
-                Message::Follow => return Some(Next::Follow),
+                Message::Follow => {
+                    // Taken: a doorbell rung from now on queues the next follow.
+                    self.shared.follow_queued.store(false, Ordering::Release);
+                    return Some(Next::Follow);
+                }
                 Message::Wake => {}
             }
         }

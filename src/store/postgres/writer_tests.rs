@@ -2,7 +2,8 @@
 //! names, as `scripts/with-postgres.sh` exports it; skipped without one): a group commit whose
 //! write fails is not acknowledged and leaves nothing behind, even though its `COMMIT` was
 //! already on its way; the writer recovers on a new connection. And a local copy whose index
-//! does not fit its events is rebuilt from the database.
+//! does not fit its events is rebuilt from the database. And doorbells rung while the database
+//! is out of reach queue one follow, not one each.
 
 use chrono::Utc;
 use serde_json::json;
@@ -116,6 +117,74 @@ async fn a_batch_whose_write_fails_is_refused_and_leaves_nothing() {
     database.drop().await.unwrap();
 }
 
+/// A handle on the database at `url` that has not connected yet.
+fn unconnected(url: &str) -> super::Database {
+    super::Database {
+        inner: std::sync::Arc::new(super::Inner {
+            config: super::parse(url).unwrap(),
+            runtime: super::Background::start("glossa-test-unreachable").unwrap(),
+            client: tokio::sync::Mutex::new(None),
+            signals: tokio::sync::broadcast::channel(1).0,
+        }),
+    }
+}
+
+/// Given a database out of reach whose first connection hangs (the writer waits out its
+/// patience on a follow), when the doorbell rings again and again meanwhile and then an event is
+/// appended, then the rings wait as one follow: the append is refused after at most one more
+/// try at the database, instead of queueing behind a follow for every ring, each of which could
+/// wait out the patience too.
+#[tokio::test(flavor = "multi_thread")]
+async fn doorbells_rung_while_the_database_is_out_of_reach_queue_one_follow() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::store::log::{EventLog, Sink};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tries = std::sync::Arc::new(AtomicUsize::new(0));
+    let (hanging, hangs) = std::sync::mpsc::channel();
+    let counted = tries.clone();
+    // The first connection is held and never answered; every later one is closed at once.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                held.push(stream);
+                let _ = hanging.send(());
+            }
+        }
+    });
+    let database = unconnected(&format!("postgres://glossa@127.0.0.1:{port}/glossa"));
+    let dir = tempfile::tempdir().unwrap();
+    let tree = sled::open(dir.path()).unwrap().open_tree("log").unwrap();
+    let index = crate::store::index::Index::open(&tree).unwrap();
+    let (committed, _projected) = std::sync::mpsc::channel();
+    let log = EventLog::open(tree, index, Sink::Postgres(database.writer()), committed).unwrap();
+    let doorbell = log.doorbell();
+    assert!(doorbell.ring(None));
+    tokio::task::spawn_blocking(move || hangs.recv())
+        .await
+        .unwrap()
+        .expect("the writer tries the database to follow it");
+    for _ in 0..5 {
+        assert!(doorbell.ring(None), "the log is open");
+    }
+    let a = StreamId::Annotation(AnnotationId::parse("a").unwrap());
+    let refused = log
+        .append(append(EventId::random(), &a, Expected::NoStream))
+        .await;
+    assert!(refused.is_err(), "nothing can be committed: {refused:?}");
+    let tries = tries.load(Ordering::SeqCst);
+    assert!(
+        tries <= 3,
+        "the append waited behind {tries} tries at the database: the hanging follow, one \
+         for the rings since, and its own should be all"
+    );
+    log.close();
+}
+
 /// A server that takes the connection and never answers (one shutting down, or hung): the
 /// writer gives up on it within its patience and refuses the batch, instead of holding every
 /// append behind it. Needs no PostgreSQL: a listener that never speaks stands in for it.
@@ -124,14 +193,7 @@ fn a_database_that_takes_the_connection_and_never_answers_refuses_the_batch() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let url = format!("postgres://glossa@127.0.0.1:{port}/glossa");
-    let database = super::Database {
-        inner: std::sync::Arc::new(super::Inner {
-            config: super::parse(&url).unwrap(),
-            runtime: super::Background::start("glossa-test-silent").unwrap(),
-            client: tokio::sync::Mutex::new(None),
-            signals: tokio::sync::broadcast::channel(1).0,
-        }),
-    };
+    let database = unconnected(&url);
     let dir = tempfile::tempdir().unwrap();
     let tree = sled::open(dir.path()).unwrap().open_tree("log").unwrap();
     let index = crate::store::index::Index::open(&tree).unwrap();
