@@ -259,6 +259,14 @@ fn migrate_legacy(tree: &sled::Tree, head: u64) -> Result<u64, StoreError> {
     if tree.contains_key(keys::LEGACY_INDEX_SUPERSEDED)? {
         return Ok(0);
     }
+    if tree.scan_prefix(keys::event_id_prefix()).next().is_some() && head > 100_000 {
+        // Said before it starts: the server does not listen until it is done.
+        tracing::info!(
+            events = head,
+            "rewriting the log's index keys of an older layout as chunks, once (a few seconds \
+             per million events)"
+        );
+    }
     let mut legacy = Inner::default();
     legacy.load_legacy(tree)?;
     if legacy.ids.is_empty() && legacy.streams.is_empty() {
