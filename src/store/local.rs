@@ -61,6 +61,38 @@ pub(super) fn get(tree: &sled::Tree, seq: u64) -> Result<Option<EventRecord>, St
     }
 }
 
+/// The events at `seqs` (ascending), written (durable or not), reading each run once however
+/// many of them it holds (a document's changes typed in a row share runs); `None` for one that
+/// is not there.
+pub(super) fn get_each(
+    tree: &sled::Tree,
+    seqs: &[u64],
+) -> Result<Vec<(u64, Option<EventRecord>)>, StoreError> {
+    let mut found = Vec::with_capacity(seqs.len());
+    let mut rest = seqs;
+    while let Some(&seq) = rest.first() {
+        // The run that holds `seq` is the first whose last event is at or after it; it holds
+        // every position after `seq` up to its last one too.
+        let Some(entry) = tree.range(keys::event(seq)..=keys::event(u64::MAX)).next() else {
+            found.extend(rest.iter().map(|&seq| (seq, None)));
+            break;
+        };
+        let (key, value) = entry?;
+        let last = keys::seq_of_event_key(&key);
+        let events = runs::events(last, &value)?;
+        let within = rest.partition_point(|&s| s <= last);
+        for &seq in &rest[..within] {
+            let record = match events.binary_search_by_key(&seq, |(at, _)| *at) {
+                Ok(i) => Some(record::decode(seq, events[i].1)?),
+                Err(_) => None,
+            };
+            found.push((seq, record));
+        }
+        rest = &rest[within..];
+    }
+    Ok(found)
+}
+
 /// Up to `limit` events after `after` and up to `upto`, in order.
 pub(super) fn read_after(
     tree: &sled::Tree,

@@ -413,14 +413,14 @@ impl EventLog {
         after_seq: u64,
     ) -> Result<Vec<EventRecord>, StoreError> {
         let seqs = self.shared.index.seqs(stream, after_seq, self.head());
-        let mut records = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            let record = self.get(seq)?.ok_or_else(|| {
-                StoreError::Corrupt(format!("the index of {stream} names missing event {seq}"))
-            })?;
-            records.push(record);
-        }
-        Ok(records)
+        super::local::get_each(&self.shared.tree, &seqs)?
+            .into_iter()
+            .map(|(seq, record)| {
+                record.ok_or_else(|| {
+                    StoreError::Corrupt(format!("the index of {stream} names missing event {seq}"))
+                })
+            })
+            .collect()
     }
 
     /// A stream's version counting what the writer wrote, durable or not: for tests that look on

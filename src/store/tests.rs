@@ -244,6 +244,47 @@ async fn stream_versions_come_from_each_stream_alone() {
 /// when each stream is read from every position, before and after both stores are reopened,
 /// then both logs read the same and each stream's version is its last; and neither wrote an
 /// index key per event or stream (layouts 1 to 4 did).
+/// Given events stored in runs of several sizes and one on its own, when any set of positions
+/// is read together, then each is what reading it alone finds, and positions past the log are
+/// not found.
+#[tokio::test]
+async fn events_read_together_are_each_what_reading_it_alone_finds() {
+    let a = stream("a");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for size in [5, 1, 30, 2] {
+        let request = AppendRequest {
+            events: (0..size).map(|_| event(EventId::random(), &a)).collect(),
+            expectations: Vec::new(),
+        };
+        store.log.append(request).await.unwrap();
+    }
+    store.close();
+    let db = sled::open(dir.path().join("sled")).unwrap();
+    let tree = db.open_tree(keys::LOG_TREE).unwrap();
+    let wanted: [&[u64]; 6] = [
+        &[],
+        &[1, 2, 3, 4, 5, 6, 7, 8, 36, 37, 38],
+        &[5, 6, 7, 36, 38, 39, 400],
+        &[3, 20, 21, 22],
+        &[1],
+        &[39, 40],
+    ];
+    for seqs in wanted {
+        let together = local::get_each(&tree, seqs).unwrap();
+        let alone: Vec<_> = seqs
+            .iter()
+            .map(|&seq| (seq, local::get(&tree, seq).unwrap()))
+            .collect();
+        assert_eq!(together, alone, "{seqs:?}");
+    }
+    let every: Vec<u64> = (1..=38).collect();
+    let found = local::get_each(&tree, &every).unwrap();
+    assert!(found.iter().all(|(seq, record)| record
+        .as_ref()
+        .is_some_and(|r| r.seq == *seq && r.stream == a)));
+}
+
 #[tokio::test]
 async fn batches_read_like_events_appended_one_by_one_and_write_no_index_keys() {
     let (a, b) = (stream("a"), stream("ab"));
