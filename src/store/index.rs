@@ -317,12 +317,16 @@ fn migrate_legacy(tree: &sled::Tree, head: u64) -> Result<u64, StoreError> {
 
 /// `seq | version | id | name length (u16) | stream name`, integers big-endian.
 fn encode_entry(out: &mut Vec<u8>, seq: u64, version: u64, id: EventId, stream: &StreamId) {
-    let name = stream.to_string();
+    use std::io::Write;
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(id.0.as_bytes());
-    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    out.extend_from_slice(name.as_bytes());
+    // The name is written in place (no string of its own per event), then its length before it.
+    let at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    write!(out, "{stream}").expect("writing into a Vec cannot fail");
+    let length = (out.len() - at - 2) as u16;
+    out[at..at + 2].copy_from_slice(&length.to_be_bytes());
 }
 
 /// One entry and what follows it; `None` if it is damaged.
