@@ -2,7 +2,9 @@
 //! servers pinned to one core, the generator to another, the same workload on each, the total
 //! edit rate raised step by step until fan-out p99 goes over the limit or an edit goes
 //! missing. The sustained rate is the highest step that kept every edit and a p99 within the
-//! limit; the headline is the ratio of the two servers' sustained rates.
+//! limit, with its edits made at the rate it offered (a generator that falls behind shows
+//! nothing about the server at that rate); the headline is the ratio of the two servers'
+//! sustained rates.
 //!
 //! Each step connects fresh clients (which load the document as it is by then), takes the
 //! server's CPU time and the generator thread's once they are all connected, lets the writers
@@ -145,6 +147,11 @@ const DOCUMENT_BUDGET: usize = 4_500;
 /// Connections per user on Glossa (it allows 32; a margin for connections still closing).
 const PER_USER: usize = 16;
 
+/// The share of the offered rate a step's edits must be made at to count (see
+/// [`Step::offered_was_made`]); what it leaves covers the last edits' fan-out within the step's
+/// time.
+const MADE_AT_LEAST: f64 = 0.85;
+
 /// One step of a ladder.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -188,6 +195,19 @@ impl Step {
         let wait = self.generator_wait.unwrap_or_default();
         self.generator_cpu
             .map(|c| (c + wait).as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
+    }
+
+    /// The edits made per second, from the first edit to the last delivery (so a little under
+    /// the rate they were made at: the last ones' fan-out is in it).
+    pub fn made_per_second(&self) -> f64 {
+        self.edits as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Whether the edits were made at about the rate offered. A generator (or a server holding
+    /// its writers back) that falls behind makes fewer: such a step did not show the server
+    /// keeping up with the rate it names, however short its fan-out.
+    pub fn offered_was_made(&self) -> bool {
+        self.made_per_second() >= MADE_AT_LEAST * self.rate
     }
 
     /// Whether the generator rather than the server was the limit: its thread running, or
@@ -529,7 +549,7 @@ async fn run_step(
             .unwrap_or_default()
     };
     let (p50, p99) = (at(0.5), at(0.99));
-    let step = Step {
+    let mut step = Step {
         rate,
         edits,
         expected,
@@ -545,8 +565,13 @@ async fn run_step(
         generator_cpu: g0.zip(g1).map(|(a, b)| b.saturating_sub(a)),
         generator_wait: gs0.zip(gs1).map(|(a, b)| b.1.saturating_sub(a.1)),
         rss_kb: s1.map_or(0, |u| u.rss_kb),
-        sustained: converged && errors == 0 && delivered == expected && p99 <= options.p99_limit,
+        sustained: false,
     };
+    step.sustained = converged
+        && errors == 0
+        && delivered == expected
+        && p99 <= options.p99_limit
+        && step.offered_was_made();
     let first = sampled
         .reports
         .into_iter()
@@ -596,11 +621,22 @@ fn describe(server: &str, case: Case, step: &Step) -> String {
             .map_or("?".into(), |b| format!("{:.0}%", b * 100.0)),
         share(step.generator_wait, step.wall),
         if step.sustained {
-            "held"
-        } else if step.generator_bound() {
-            "over (generator saturated)"
+            "held".to_owned()
         } else {
-            "over"
+            let behind = if step.offered_was_made() {
+                String::new()
+            } else {
+                format!(
+                    ", edits made at only {:.0}/s",
+                    step.made_per_second()
+                )
+            };
+            let why = if step.generator_bound() {
+                " (generator saturated)"
+            } else {
+                ""
+            };
+            format!("over{behind}{why}")
         }
     )
 }
@@ -843,4 +879,48 @@ pub fn to_json(outcomes: &[Outcome]) -> serde_json::Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(rate: f64, edits: usize, elapsed_ms: u64) -> Step {
+        Step {
+            rate,
+            edits,
+            expected: 0,
+            delivered: 0,
+            converged: true,
+            errors: 0,
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            elapsed: Duration::from_millis(elapsed_ms),
+            wall: Duration::from_millis(elapsed_ms),
+            server_cpu: None,
+            server_wait: None,
+            generator_cpu: None,
+            generator_wait: None,
+            rss_kb: 0,
+            sustained: false,
+        }
+    }
+
+    /// Given steps of 2 s, when their edits were made at the offered rate (the last ones' fan-out
+    /// after them), then they count; when the generator fell behind, they do not, and the step
+    /// says at what rate the edits were made.
+    #[test]
+    fn a_step_counts_only_if_its_edits_were_made_at_the_rate_offered() {
+        // 80/s offered, 160 edits, the last delivered 190 ms after the step: made at 73/s.
+        assert!(step(80.0, 160, 2_190).offered_was_made());
+        // 120/s offered, 240 edits, taking 2.7 s to make and deliver: made at 89/s.
+        let behind = step(120.0, 240, 2_700);
+        assert!(!behind.offered_was_made());
+        let case = Case {
+            documents: 1,
+            clients: 100,
+        };
+        let said = describe("Glossa", case, &behind);
+        assert!(said.ends_with("over, edits made at only 89/s"), "{said}");
+    }
 }
