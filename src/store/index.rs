@@ -201,7 +201,10 @@ impl Inner {
             }
             let seqs = self.streams.entry(stream).or_default();
             // The entry holds the versions up to `version`, which must follow those before it.
-            if (version + 1).checked_sub((value.len() / 8) as u64) != Some(seqs.len() as u64 + 1) {
+            let first = version
+                .checked_add(1)
+                .and_then(|end| end.checked_sub((value.len() / 8) as u64));
+            if first != Some(seqs.len() as u64 + 1) {
                 return Err(damaged());
             }
             seqs.extend(value.chunks_exact(8).map(|seq| keys::u64_at(seq, 0)));

@@ -122,7 +122,7 @@ pub(super) struct Doorbell {
 
 impl Doorbell {
     /// Asks the writer to follow the log, unless the local copy already holds `seq`. `false`
-    /// once the log is closed.
+    /// once the log is closed or has failed (it follows nothing more until a restart).
     pub(super) fn ring(&self, seq: Option<u64>) -> bool {
         let (Some(shared), Some(threads)) = (self.shared.upgrade(), self.threads.upgrade()) else {
             return false;
@@ -133,20 +133,30 @@ impl Doorbell {
         if seq.is_some_and(|seq| seq <= shared.durable.load(Ordering::Acquire)) {
             return true;
         }
+        // A failed log's writer copies nothing more: a follow asked of it would never come.
+        if shared.poisoned.load(Ordering::Acquire) {
+            return false;
+        }
+        let jobs = threads.jobs.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(jobs) = jobs.as_ref().filter(|jobs| !jobs.is_closed()) else {
+            return false;
+        };
         // One follow waiting is enough: it reads everything new. More would queue appends
         // behind follows that each wait out the database's patience while it is out of reach.
         if shared.follow_queued.swap(true, Ordering::AcqRel) {
             return true;
         }
-        let jobs = threads.jobs.read().unwrap_or_else(PoisonError::into_inner);
-        match jobs.as_ref().map(|jobs| jobs.try_send(Message::Follow)) {
-            Some(Ok(())) => true,
+        match jobs.try_send(Message::Follow) {
+            Ok(()) => true,
             // A full queue means the writer is busy: its next commit copies what is new.
-            Some(Err(mpsc::error::TrySendError::Full(_))) => {
+            Err(mpsc::error::TrySendError::Full(_)) => {
                 shared.follow_queued.store(false, Ordering::Release);
                 true
             }
-            Some(Err(mpsc::error::TrySendError::Closed(_))) | None => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                shared.follow_queued.store(false, Ordering::Release);
+                false
+            }
         }
     }
 }
