@@ -72,6 +72,8 @@ pub struct Report {
     pub errors: Vec<String>,
     /// From the first edit to the last delivery.
     pub elapsed: Duration,
+    /// From the first edit to the last one made (to the last delivery if not all were made).
+    pub made_in: Duration,
     /// The generator thread's CPU from the first edit to closing the last client (connecting
     /// and loading the document are not counted).
     pub cpu: Option<Duration>,
@@ -257,6 +259,7 @@ pub struct Delivered {
     expected: u64,
     converged: bool,
     elapsed: Duration,
+    made_in: Duration,
     cpu_before: Option<Duration>,
     server_cpu: Option<Duration>,
 }
@@ -379,9 +382,13 @@ impl Connected {
         let edits = w.writers.len() * w.edits_per_writer;
         let expected = (edits * (w.clients - 1)) as u64;
         let mut delivered_at = started;
+        let mut written_at = None;
         let waiting = wait_for(&shared, w.patience, || {
-            let done = shared.writers_done.load(Ordering::Relaxed) == w.writers.len()
-                && shared.delivered.load(Ordering::Relaxed) >= expected;
+            let written = shared.writers_done.load(Ordering::Relaxed) == w.writers.len();
+            if written && written_at.is_none() {
+                written_at = Some(Instant::now());
+            }
+            let done = written && shared.delivered.load(Ordering::Relaxed) >= expected;
             if !done {
                 delivered_at = Instant::now();
                 return false;
@@ -405,6 +412,7 @@ impl Connected {
             expected,
             converged,
             elapsed: delivered_at.duration_since(started),
+            made_in: written_at.unwrap_or(delivered_at).duration_since(started),
             cpu_before,
             server_cpu,
         }
@@ -440,6 +448,7 @@ impl Delivered {
             heads,
             errors: outcomes.iter().flat_map(|o| o.errors.clone()).collect(),
             elapsed: self.elapsed,
+            made_in: self.made_in,
             cpu,
             server_cpu: self.server_cpu,
             docs: outcomes.into_iter().map(|o| o.doc).collect(),
