@@ -211,6 +211,15 @@ impl Step {
         self.made_per_second() >= MADE_AT_LEAST * self.rate
     }
 
+    /// Whether the step met everything but the rate its edits were made at.
+    pub fn failed_only_on_rate(&self, p99_limit: Duration) -> bool {
+        self.converged
+            && self.errors == 0
+            && self.delivered == self.expected
+            && self.p99 <= p99_limit
+            && !self.offered_was_made()
+    }
+
     /// Whether the generator rather than the server was the limit: its thread running, or
     /// ready to run and waiting for its core, nearly all along.
     pub fn generator_bound(&self) -> bool {
@@ -225,6 +234,10 @@ pub enum Limit {
     Server,
     /// A step failed with the generator's thread busy nearly all along: a lower bound.
     Generator,
+    /// A step failed only because its writers made fewer edits than offered, with the
+    /// generator's thread not saturated: a writer task of its own, or the server holding its
+    /// sends back; which one, the step does not show, so a lower bound.
+    Writers,
     /// The ladder reached its top rate, or the document's annotation budget.
     Ceiling,
     /// A step could not run at all.
@@ -424,6 +437,8 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
     if let Some(b) = &bad {
         side.limit = if b.generator_bound() {
             Limit::Generator
+        } else if b.failed_only_on_rate(options.p99_limit) {
+            Limit::Writers
         } else {
             Limit::Server
         };
@@ -733,6 +748,11 @@ fn summary(side: &Side) -> String {
     let why = match &side.limit {
         Limit::Server => "the server's limit".into(),
         Limit::Generator => "a lower bound: the generator was saturated".into(),
+        Limit::Writers => {
+            "a lower bound: the next step's writers made fewer edits than offered, the \
+             generator not saturated"
+                .into()
+        }
         Limit::Ceiling => "a lower bound: the ladder's top".into(),
         Limit::Broken(e) => format!("a step failed to run: {e}"),
     };
@@ -822,7 +842,7 @@ pub fn ratio_line(o: &Outcome) -> String {
         );
     };
     let ratio = gr / rr;
-    let bounded = |s: &Side| matches!(s.limit, Limit::Generator | Limit::Ceiling);
+    let bounded = |s: &Side| matches!(s.limit, Limit::Generator | Limit::Writers | Limit::Ceiling);
     let qualifier = match (bounded(g), bounded(r)) {
         (false, false) => String::new(),
         (true, false) => " (at least: Glossa did not reach its own limit)".into(),
@@ -928,5 +948,14 @@ mod tests {
         };
         let said = describe("Glossa", case, &behind);
         assert!(said.ends_with("over, edits made at only 88.9/s"), "{said}");
+        // With nothing else wrong, that is all it failed on: not a measure of the server.
+        let limit = Duration::from_millis(100);
+        assert!(behind.failed_only_on_rate(limit));
+        assert!(!step(80.0, 160, 1_990).failed_only_on_rate(limit));
+        let slow = Step {
+            p99: Duration::from_millis(150),
+            ..behind
+        };
+        assert!(!slow.failed_only_on_rate(limit));
     }
 }
