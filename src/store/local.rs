@@ -62,8 +62,8 @@ pub(super) fn get(tree: &sled::Tree, seq: u64) -> Result<Option<EventRecord>, St
 }
 
 /// The events at `seqs` (ascending), written (durable or not), reading each run once however
-/// many of them it holds (a document's changes typed in a row share runs); `None` for one that
-/// is not there.
+/// many of them it holds (the events of one batch share runs); `None` for one that is not
+/// there.
 pub(super) fn get_each(
     tree: &sled::Tree,
     seqs: &[u64],
