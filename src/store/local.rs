@@ -49,16 +49,7 @@ pub(super) fn apply_staged(tree: &sled::Tree, batch: sled::Batch) -> Result<(), 
 
 /// The event at `seq`, written (durable or not).
 pub(super) fn get(tree: &sled::Tree, seq: u64) -> Result<Option<EventRecord>, StoreError> {
-    // The run that holds `seq` is the first whose last event is at or after it.
-    let Some(entry) = tree.range(keys::event(seq)..=keys::event(u64::MAX)).next() else {
-        return Ok(None);
-    };
-    let (key, value) = entry?;
-    let events = runs::events(keys::seq_of_event_key(&key), &value)?;
-    match events.iter().find(|(at, _)| *at == seq) {
-        Some((_, bytes)) => record::decode(seq, bytes).map(Some),
-        None => Ok(None),
-    }
+    Ok(get_each(tree, &[seq])?.pop().and_then(|(_, record)| record))
 }
 
 /// The events at `seqs` (ascending), written (durable or not), reading each run once however

@@ -211,13 +211,18 @@ impl Step {
         self.made_per_second() >= MADE_AT_LEAST * self.rate
     }
 
-    /// Whether the step met everything but the rate its edits were made at.
-    pub fn failed_only_on_rate(&self, p99_limit: Duration) -> bool {
+    /// Whether every edit reached every other client, all converged with no error reported,
+    /// and fan-out p99 stayed within `p99_limit`.
+    pub fn delivered_in_time(&self, p99_limit: Duration) -> bool {
         self.converged
             && self.errors == 0
             && self.delivered == self.expected
             && self.p99 <= p99_limit
-            && !self.offered_was_made()
+    }
+
+    /// Whether the step met everything but the rate its edits were made at.
+    pub fn failed_only_on_rate(&self, p99_limit: Duration) -> bool {
+        self.delivered_in_time(p99_limit) && !self.offered_was_made()
     }
 
     /// Whether the generator rather than the server was the limit: its thread running, or
@@ -585,11 +590,7 @@ async fn run_step(
         rss_kb: s1.map_or(0, |u| u.rss_kb),
         sustained: false,
     };
-    step.sustained = converged
-        && errors == 0
-        && delivered == expected
-        && p99 <= options.p99_limit
-        && step.offered_was_made();
+    step.sustained = step.delivered_in_time(options.p99_limit) && step.offered_was_made();
     let first = sampled
         .reports
         .into_iter()
