@@ -229,24 +229,59 @@ impl Client {
 
     /// Applies what the server sent; with `shared`, times the edits it brought.
     fn on_message(&mut self, message: WireMessage, shared: Option<&Shared>) -> anyhow::Result<()> {
-        match message {
-            WireMessage::Sync(envelope) | WireMessage::Request(envelope) => {
-                let message = sync::Message::decode(&envelope.data)?;
-                let before = self.doc.get_heads();
-                // What Automerge's `receive_sync_message` does, without walking the history
-                // for an acknowledgement: the server does the same.
-                crate::documents::receive_sync_message(&mut self.doc, &mut self.state, message)?;
-                self.reply_due = true;
-                if let Some(shared) = shared {
-                    self.note_arrivals(&before, shared);
+        self.on_messages(vec![message], shared)
+    }
+
+    /// Applies messages that arrived together, their changes in one go: Automerge's apply
+    /// costs about as much for one change as for a handful (it is the generator's largest
+    /// cost), and the client answers once for all of them anyway. The server's later sync
+    /// message supersedes its earlier ones (its heads, what it has and needs), so the changes
+    /// of all of them with the last one's summary is the message it would have sent had it
+    /// waited; one that resets the sync state is applied on its own, in order.
+    fn on_messages(
+        &mut self,
+        messages: Vec<WireMessage>,
+        shared: Option<&Shared>,
+    ) -> anyhow::Result<()> {
+        let mut syncs: Vec<sync::Message> = Vec::new();
+        for message in messages {
+            match message {
+                WireMessage::Sync(envelope) | WireMessage::Request(envelope) => {
+                    let message = sync::Message::decode(&envelope.data)?;
+                    if resets(&message) {
+                        self.receive(merged(std::mem::take(&mut syncs)), shared)?;
+                        self.receive(Some(message), shared)?;
+                    } else {
+                        syncs.push(message);
+                    }
                 }
+                WireMessage::Error { message } => self.outcome.errors.push(message),
+                WireMessage::DocUnavailable { document_id, .. } => self
+                    .outcome
+                    .errors
+                    .push(format!("the server does not have {document_id}")),
+                _ => {}
             }
-            WireMessage::Error { message } => self.outcome.errors.push(message),
-            WireMessage::DocUnavailable { document_id, .. } => self
-                .outcome
-                .errors
-                .push(format!("the server does not have {document_id}")),
-            _ => {}
+        }
+        self.receive(merged(syncs), shared)
+    }
+
+    /// Applies one sync message, if there is one.
+    fn receive(
+        &mut self,
+        message: Option<sync::Message>,
+        shared: Option<&Shared>,
+    ) -> anyhow::Result<()> {
+        let Some(message) = message else {
+            return Ok(());
+        };
+        let before = self.doc.get_heads();
+        // What Automerge's `receive_sync_message` does, without walking the history for an
+        // acknowledgement: the server does the same.
+        crate::documents::receive_sync_message(&mut self.doc, &mut self.state, message)?;
+        self.reply_due = true;
+        if let Some(shared) = shared {
+            self.note_arrivals(&before, shared);
         }
         Ok(())
     }
@@ -352,15 +387,12 @@ impl Client {
                     ticks.reset_immediately();
                 }
                 frame = self.socket.next() => {
-                    if let Some(message) = self.on_frame(frame)? {
-                        self.on_message(message, Some(&shared))?;
-                    }
-                    // Everything that has already arrived, before answering once.
+                    // Everything that has already arrived, applied together and answered once.
+                    let mut arrived: Vec<WireMessage> = self.on_frame(frame)?.into_iter().collect();
                     while let Some(frame) = self.socket.next().now_or_never() {
-                        if let Some(message) = self.on_frame(frame)? {
-                            self.on_message(message, Some(&shared))?;
-                        }
+                        arrived.extend(self.on_frame(frame)?);
                     }
+                    self.on_messages(arrived, Some(&shared))?;
                 }
                 _ = ticks.tick(), if writes => {
                     self.edit(writing.as_ref().expect("a writer"), &shared)?;
@@ -410,5 +442,117 @@ impl Client {
         }
         shared.progress.notify_waiters();
         Ok(())
+    }
+}
+
+/// Whether a sync message tells the receiver to start its sync state afresh.
+fn resets(message: &sync::Message) -> bool {
+    message
+        .flags
+        .is_some_and(|flags| flags.contains(sync::MessageFlags::SYNC_RESET))
+}
+
+/// One sync message for several from the server, in the order they came: the last one's
+/// summary (heads, need, have, flags) with every one's changes.
+fn merged(messages: Vec<sync::Message>) -> Option<sync::Message> {
+    if messages.len() < 2 {
+        return messages.into_iter().next();
+    }
+    let mut changes: Vec<Vec<u8>> = Vec::new();
+    let mut last = None;
+    for message in messages {
+        changes.extend(message.changes.iter().map(<[u8]>::to_vec));
+        last = Some(message);
+    }
+    last.map(|last| sync::Message {
+        changes: changes.into(),
+        ..last
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::sync::{self, SyncDoc};
+    use automerge::transaction::Transactable;
+    use automerge::{Automerge, ReadDoc, ROOT};
+
+    use super::{merged, resets};
+
+    /// Syncs two documents until neither has anything to send.
+    fn sync_until_quiet(
+        a: &mut Automerge,
+        sa: &mut sync::State,
+        b: &mut Automerge,
+        sb: &mut sync::State,
+    ) {
+        for _ in 0..20 {
+            let ab = a.generate_sync_message(sa);
+            let ba = b.generate_sync_message(sb);
+            if ab.is_none() && ba.is_none() {
+                return;
+            }
+            if let Some(m) = ab {
+                b.receive_sync_message(sb, m).unwrap();
+            }
+            if let Some(m) = ba {
+                a.receive_sync_message(sa, m).unwrap();
+            }
+        }
+        panic!("the documents did not stop syncing");
+    }
+
+    /// Given a server that sent three messages, each with a new change, before the client
+    /// answered any, when the client applies them merged into one, then it holds what applying
+    /// them one by one holds, and answering once brings it and the server to the same state.
+    #[test]
+    fn messages_that_arrived_together_applied_at_once_hold_what_one_by_one_would() {
+        let mut server = Automerge::new();
+        let mut one_by_one = Automerge::new();
+        let (mut to_first, mut first) = (sync::State::new(), sync::State::new());
+        sync_until_quiet(&mut server, &mut to_first, &mut one_by_one, &mut first);
+        let mut at_once = one_by_one.clone();
+        let (mut to_second, mut second) = (to_first.clone(), first.clone());
+        let mut sent = (Vec::new(), Vec::new());
+        for i in 0..3 {
+            let mut tx = server.transaction();
+            tx.put(ROOT, format!("key-{i}"), i).unwrap();
+            tx.commit();
+            sent.0
+                .push(server.generate_sync_message(&mut to_first).unwrap());
+            sent.1
+                .push(server.generate_sync_message(&mut to_second).unwrap());
+        }
+        for message in sent.0 {
+            crate::documents::receive_sync_message(&mut one_by_one, &mut first, message).unwrap();
+        }
+        let message = merged(sent.1).expect("one message");
+        assert_eq!(message.changes.len(), 3);
+        crate::documents::receive_sync_message(&mut at_once, &mut second, message).unwrap();
+        assert_eq!(at_once.get_heads(), one_by_one.get_heads());
+        assert_eq!(at_once.get_heads(), server.get_heads());
+        assert_eq!(
+            at_once.get(ROOT, "key-2").unwrap().unwrap().0.as_i64(),
+            Some(2)
+        );
+        assert_eq!(second.shared_heads, first.shared_heads);
+        assert_eq!(second.their_heads, first.their_heads);
+        sync_until_quiet(&mut server, &mut to_second, &mut at_once, &mut second);
+        assert_eq!(to_second.shared_heads, server.get_heads());
+        assert!(merged(Vec::new()).is_none());
+    }
+
+    /// A message that resets the sync state is told apart (the client applies it on its own).
+    #[test]
+    fn a_reset_is_told_apart() {
+        let doc = Automerge::new();
+        let plain = doc.generate_sync_message(&mut sync::State::new()).unwrap();
+        assert!(!resets(&plain));
+        let mut flags = sync::MessageFlags::new();
+        flags.set(sync::MessageFlags::SYNC_RESET);
+        let reset = sync::Message {
+            flags: Some(flags),
+            ..plain
+        };
+        assert!(resets(&reset));
     }
 }
