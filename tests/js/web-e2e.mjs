@@ -575,9 +575,19 @@ const scenarios = {
     const item = alice.locator(`.attention li.wanted[data-annotation="${doomed}"]`)
     await item.waitFor({ timeout: WAIT })
     await alice.waitForSelector("#article-text[data-highlighted]", { timeout: WAIT })
-    await selectWithMouse(alice, "NATO should not be part of these security guarantees")
+    // A live update may re-render the text under the mouse: select again, as a person would,
+    // until the selection is the passage.
+    const passage = "NATO should not be part of these security guarantees"
+    let selected = ""
+    for (let tries = 0; tries < 3 && selected !== passage; tries++) selected = await selectWithMouse(alice, passage)
+    if (selected !== passage) fail(`selecting the passage selected ${JSON.stringify(selected)}`)
+    // Either the item goes, or the page says why not (a toast): never wait out the timeout blind.
+    const refused = alice.locator(".toasts .toast.error")
+    const earlier = await refused.count()
     await item.getByRole("button", { name: "Re-attach to selection" }).click()
-    await item.waitFor({ state: "detached", timeout: WAIT })
+    await until("the re-attached item leaves the list, or an error shows", async () =>
+      (await item.count()) === 0 || (await refused.count()) > earlier)
+    if ((await refused.count()) > earlier) fail(`re-attaching said: ${await refused.last().textContent()}`)
 
     // Bruno's queue lets it go, and still has his assignment, on the page he never reloaded.
     await waiting.waitFor({ state: "detached", timeout: WAIT })
