@@ -57,6 +57,13 @@ pub fn receive_sync_message(
     sync_ack::receive(doc, state, message, &mut automerge::PatchLog::inactive())
 }
 
+/// Which of `hashes` `doc` holds, each a hash lookup rather than a read of the change's
+/// metadata, whose cost grows with the history (see `sync_ack`). For the load generator's
+/// virtual clients, which time the edits that reach them.
+pub fn holds_changes(doc: &automerge::Automerge, hashes: &[automerge::ChangeHash]) -> Vec<bool> {
+    sync_ack::holds(doc, hashes)
+}
+
 /// The registry of loaded documents; cheap to clone.
 #[derive(Clone)]
 pub struct Documents {

@@ -110,6 +110,12 @@ pub(super) fn has_change(doc: &Automerge, hash: &ChangeHash) -> bool {
     Lookup::new(doc).has(hash)
 }
 
+/// Which of `hashes` the document holds, each found as [`has_change`] finds one.
+pub(super) fn holds(doc: &Automerge, hashes: &[ChangeHash]) -> Vec<bool> {
+    let lookup = Lookup::new(doc);
+    hashes.iter().map(|hash| lookup.has(hash)).collect()
+}
+
 /// Whether the document holds a change. Change metadata is decoded from the change graph's
 /// columns, which costs time in proportion to the history; asking for a hash's missing
 /// dependencies is a hash lookup, and exact when no change waits for its dependencies.

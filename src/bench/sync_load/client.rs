@@ -5,7 +5,6 @@
 //! most once per throttle interval, so a burst of edits while a send is pending makes one
 //! message.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,11 +24,11 @@ use crate::sync::wire::{self, PeerMetadata, SyncEnvelope, WireMessage, PROTOCOL_
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// What the clients of one run share: the edits made so far (by change hash, with when they
-/// were made), and what the coordinator watches.
+/// What the clients of one run share: the edits made so far, in the order they were made, and
+/// what the coordinator watches.
 #[derive(Default)]
 pub struct Shared {
-    pub edits: Mutex<HashMap<ChangeHash, Instant>>,
+    pub edits: Mutex<Vec<Made>>,
     /// Edits seen by a client other than their writer.
     pub delivered: AtomicU64,
     /// Writers that have made all their edits.
@@ -43,6 +42,13 @@ pub struct Shared {
     pub progress: Notify,
     /// The sync messages the clients made, for the others in the same state.
     pub messages: Mutex<SyncMessages>,
+}
+
+/// An edit, when it was made, and by which client.
+pub struct Made {
+    pub hash: ChangeHash,
+    pub at: Instant,
+    pub by: usize,
 }
 
 /// A writer's part: who it writes as, how many edits, how often.
@@ -91,6 +97,10 @@ pub struct Client {
     local_dirty: bool,
     /// A ping arrived whose pong is still in the socket's buffer.
     pong_due: bool,
+    /// How many of the run's edits this client has looked at, and those of other clients it
+    /// looked at that have not reached it yet (with when they were made).
+    edits_known: usize,
+    awaited: Vec<(ChangeHash, Instant)>,
     outcome: Outcome,
 }
 
@@ -131,6 +141,8 @@ impl Client {
             reply_due: false,
             local_dirty: false,
             pong_due: false,
+            edits_known: 0,
+            awaited: Vec::new(),
             outcome: Outcome::default(),
         };
         client
@@ -286,23 +298,35 @@ impl Client {
         Ok(())
     }
 
-    /// Times the writers' edits among the changes that arrived since `before`.
+    /// Times the other writers' edits that arrived since `before`: those made since this client
+    /// last looked join the ones it awaits, and each it now holds is timed. A handful of hash
+    /// lookups, where listing the new changes would decode their metadata.
     fn note_arrivals(&mut self, before: &[ChangeHash], shared: &Shared) {
         let heads = self.doc.get_heads();
         if heads == before {
             return;
         }
         let now = Instant::now();
-        let new = self.doc.get_changes_meta(before);
-        let edits = shared.edits.lock().unwrap();
-        let mut seen = 0;
-        for change in new {
-            if let Some(made) = edits.get(&change.hash) {
-                self.outcome.latencies.push(now - *made);
-                seen += 1;
-            }
+        {
+            let edits = shared.edits.lock().unwrap();
+            let others = edits[self.edits_known..]
+                .iter()
+                .filter(|m| m.by != self.index);
+            self.awaited.extend(others.map(|m| (m.hash, m.at)));
+            self.edits_known = edits.len();
         }
-        drop(edits);
+        let hashes: Vec<ChangeHash> = self.awaited.iter().map(|(hash, _)| *hash).collect();
+        let mut held = crate::documents::holds_changes(&self.doc, &hashes).into_iter();
+        let before_count = self.outcome.latencies.len();
+        let latencies = &mut self.outcome.latencies;
+        self.awaited.retain(|(_, made)| {
+            let arrived = held.next().unwrap_or(false);
+            if arrived {
+                latencies.push(now - *made);
+            }
+            !arrived
+        });
+        let seen = (self.outcome.latencies.len() - before_count) as u64;
         shared.heads.lock().unwrap()[self.index] = heads;
         if seen > 0 {
             shared.delivered.fetch_add(seen, Ordering::Relaxed);
@@ -433,7 +457,11 @@ impl Client {
         let Some(hash) = hash else {
             anyhow::bail!("client {}: nothing to write into", self.index);
         };
-        shared.edits.lock().unwrap().insert(hash, Instant::now());
+        shared.edits.lock().unwrap().push(Made {
+            hash,
+            at: Instant::now(),
+            by: self.index,
+        });
         self.outcome.edits_made += 1;
         self.local_dirty = true;
         shared.heads.lock().unwrap()[self.index] = self.doc.get_heads();

@@ -213,3 +213,29 @@ fn a_change_whose_dependency_the_server_lacks_leaves_the_state_automerge_would()
     pair.settle();
     assert_eq!(pair.server.get_heads(), pair.peer.get_heads());
 }
+
+/// Given a document, when it is asked which changes it holds, then it names its own, not a
+/// stranger's, and not one that waits for a dependency it lacks (looked up the slow way then).
+#[test]
+fn holds_names_the_changes_the_document_has() {
+    let mut doc = Automerge::new();
+    edit(&mut doc, 1);
+    let held = doc.get_heads()[0];
+    let mut other = doc.fork();
+    edit(&mut other, 2);
+    let parent = other.get_last_local_change().expect("a change");
+    edit(&mut other, 3);
+    let child = other.get_last_local_change().expect("a change");
+    assert_eq!(
+        super::holds(&doc, &[held, parent.hash(), child.hash()]),
+        [true, false, false]
+    );
+    // The child arrives before its parent: it waits, and is not held.
+    doc.apply_changes([child.clone()]).unwrap();
+    assert_eq!(super::holds(&doc, &[held, child.hash()]), [true, false]);
+    doc.apply_changes([parent.clone()]).unwrap();
+    assert_eq!(
+        super::holds(&doc, &[held, parent.hash(), child.hash()]),
+        [true, true, true]
+    );
+}
