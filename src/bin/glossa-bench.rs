@@ -135,7 +135,8 @@ enum Command {
     /// Glossa against the reference automerge-repo server, side by side: each started here and
     /// pinned to one core, the generator to another; the total edit rate raised step by step
     /// until fan-out p99 passes 100 ms, an edit goes missing, or the edits are not made at the
-    /// rate offered (90% of it). Prints each step, then
+    /// rate offered (90% of it); a step that fails with the generator keeping up runs once
+    /// more, and the second run decides. Prints each step, then
     /// `sync ratio at N clients: …` (the sustained rates and their ratio) last. Run from the
     /// repository (it needs tests/js and bench/read-doc.mjs).
     SyncRatio {
