@@ -582,12 +582,13 @@ const scenarios = {
     for (let tries = 0; tries < 3 && selected !== passage; tries++) selected = await selectWithMouse(alice, passage)
     if (selected !== passage) fail(`selecting the passage selected ${JSON.stringify(selected)}`)
     // Either the item goes, or the page says why not (a toast): never wait out the timeout blind.
-    const refused = alice.locator(".toasts .toast.error")
-    const earlier = await refused.count()
+    // Toasts already shown are marked, so a new one is told apart even as old ones go.
+    await alice.evaluate(() => document.querySelectorAll(".toasts .toast.error").forEach(t => t.setAttribute("data-seen", "")))
+    const refused = alice.locator(".toasts .toast.error:not([data-seen])")
     await item.getByRole("button", { name: "Re-attach to selection" }).click()
     await until("the re-attached item leaves the list, or an error shows", async () =>
-      (await item.count()) === 0 || (await refused.count()) > earlier)
-    if ((await refused.count()) > earlier) fail(`re-attaching said: ${await refused.last().textContent()}`)
+      (await item.count()) === 0 || (await refused.count()) > 0)
+    if ((await refused.count()) > 0) fail(`re-attaching said: ${await refused.first().textContent()}`)
 
     // Bruno's queue lets it go, and still has his assignment, on the page he never reloaded.
     await waiting.waitFor({ state: "detached", timeout: WAIT })

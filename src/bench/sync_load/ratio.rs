@@ -179,6 +179,8 @@ pub struct Step {
     pub generator_wait: Option<Duration>,
     pub rss_kb: u64,
     pub sustained: bool,
+    /// A failed run that was run once more at the same rate: the next run decides the step.
+    pub superseded: bool,
 }
 
 impl Step {
@@ -199,11 +201,12 @@ impl Step {
             .map(|c| (c + wait).as_secs_f64() / self.wall.as_secs_f64().max(1e-9))
     }
 
-    /// Whether a step that failed might hold if run again: the generator kept up, so what
-    /// failed was the server or the machine, and a passing stall of the machine does not
-    /// recur on demand. A saturated generator would only fall behind again.
+    /// Whether a step that failed might hold if run again: the generator kept up (neither
+    /// saturated nor behind on the rate offered), so what failed was the server or the
+    /// machine, and a passing stall of the machine does not recur on demand. A saturated
+    /// generator would only fall behind again.
     pub fn worth_another_try(&self) -> bool {
-        !self.sustained && !self.generator_bound()
+        !self.sustained && !self.generator_bound() && self.offered_was_made()
     }
 
     /// The edits made per second, from the first edit to the last one made.
@@ -423,7 +426,7 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
                 break 'ladder;
             }
             settle(server).await;
-            let step = match run_step(options, case, server, targets, rate).await {
+            let mut step = match run_step(options, case, server, targets, rate).await {
                 Ok((step, _)) => step,
                 Err(error) => {
                     eprintln!("  {} at {rate:.0} edits/s: {error:#}", server.name);
@@ -433,7 +436,11 @@ async fn ladder(options: &Options, case: Case, server: &Server, targets: &Target
             };
             made += per_document;
             tries += 1;
-            let again = step.worth_another_try() && tries < STEP_TRIES;
+            // A run the document has no room to repeat decides on its own.
+            let again = step.worth_another_try()
+                && tries < STEP_TRIES
+                && made + per_document <= DOCUMENT_BUDGET;
+            step.superseded = again;
             let note = if again { " (once more)" } else { "" };
             eprintln!("  {}{note}", describe(server.name, case, &step));
             side.steps.push(step.clone());
@@ -612,6 +619,7 @@ async fn run_step(
         generator_wait: gs0.zip(gs1).map(|(a, b)| b.1.saturating_sub(a.1)),
         rss_kb: s1.map_or(0, |u| u.rss_kb),
         sustained: false,
+        superseded: false,
     };
     step.sustained = step.delivered_in_time(options.p99_limit) && step.offered_was_made();
     let first = sampled
@@ -744,9 +752,12 @@ pub fn rows(outcomes: &[Outcome]) -> Vec<Row> {
         for side in [&outcome.glossa, &outcome.reference] {
             for step in &side.steps {
                 let case = describe(side.server, outcome.case, step);
-                let case = case
+                let mut case = case
                     .split_once(", ")
                     .map_or(case.clone(), |(_, rest)| rest.to_owned());
+                if step.superseded {
+                    case.push_str(" (run once more: the next run decides)");
+                }
                 rows.push(Row {
                     backend: side.server.into(),
                     suite: "sync-ratio".into(),
@@ -909,6 +920,7 @@ pub fn to_json(outcomes: &[Outcome]) -> serde_json::Value {
                 "wall_ms": ms(st.wall),
                 "rss_kb": st.rss_kb,
                 "sustained": st.sustained,
+                "superseded": st.superseded,
             })).collect::<Vec<_>>(),
         })
     };
@@ -951,6 +963,7 @@ mod tests {
             generator_wait: None,
             rss_kb: 0,
             sustained: false,
+            superseded: false,
         }
     }
 
@@ -984,7 +997,8 @@ mod tests {
     }
 
     /// Given a step that failed, when its generator kept up, then it is run once more; when
-    /// the generator was saturated, or the step held, then not.
+    /// the generator was saturated or its edits were made behind the rate, or the step held,
+    /// then not.
     #[test]
     fn only_a_failed_step_whose_generator_kept_up_is_run_again() {
         let kept_up = Step {
@@ -999,6 +1013,12 @@ mod tests {
             ..kept_up.clone()
         };
         assert!(!saturated.worth_another_try());
+        // 20/s offered, 60 edits made in 3.5 s: 17.1/s.
+        let behind = Step {
+            made_in: Duration::from_millis(3_500),
+            ..kept_up.clone()
+        };
+        assert!(!behind.worth_another_try());
         let held = Step {
             sustained: true,
             ..kept_up
