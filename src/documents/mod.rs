@@ -21,6 +21,8 @@ mod snapshot_policy;
 mod sync_ack;
 mod sync_messages;
 mod task;
+#[cfg(test)]
+pub(crate) mod testing;
 mod values;
 
 use std::sync::{Arc, Mutex};

@@ -71,6 +71,7 @@ mod tests {
     use automerge::{Automerge, ROOT};
 
     use super::SyncMessages;
+    use crate::documents::testing::sync_until_quiet;
 
     /// The server's document and its sync state with each of `clients` clients, synced until
     /// nobody has anything to send.
@@ -84,19 +85,7 @@ mod tests {
             .map(|_| (Automerge::new(), sync::State::new()))
             .collect();
         for (state, (doc, theirs)) in states.iter_mut().zip(peers.iter_mut()) {
-            loop {
-                let ours = server.generate_sync_message(state);
-                let back = doc.generate_sync_message(theirs);
-                if ours.is_none() && back.is_none() {
-                    break;
-                }
-                if let Some(m) = ours {
-                    doc.receive_sync_message(theirs, m).unwrap();
-                }
-                if let Some(m) = back {
-                    server.receive_sync_message(state, m).unwrap();
-                }
-            }
+            sync_until_quiet(&mut server, state, doc, theirs);
         }
         (server, states)
     }

@@ -318,16 +318,16 @@ impl Client {
         }
         let hashes: Vec<ChangeHash> = self.awaited.iter().map(|(hash, _)| *hash).collect();
         let mut held = crate::documents::holds_changes(&self.doc, &hashes).into_iter();
-        let before_count = self.outcome.latencies.len();
         let latencies = &mut self.outcome.latencies;
+        let mut seen = 0u64;
         self.awaited.retain(|(_, made)| {
             let arrived = held.next().unwrap_or(false);
             if arrived {
                 latencies.push(now - *made);
+                seen += 1;
             }
             !arrived
         });
-        let seen = (self.outcome.latencies.len() - before_count) as u64;
         shared.heads.lock().unwrap()[self.index] = heads;
         if seen > 0 {
             shared.delivered.fetch_add(seen, Ordering::Relaxed);
@@ -494,17 +494,17 @@ fn resets(message: &sync::Message) -> bool {
 
 /// One sync message for several from the server that each bring changes, in the order they
 /// came: the last one's summary (heads, need, have, flags) with every one's changes.
-fn merged(messages: Vec<sync::Message>) -> Option<sync::Message> {
-    if messages.len() < 2 {
-        return messages.into_iter().next();
+fn merged(mut messages: Vec<sync::Message>) -> Option<sync::Message> {
+    let last = messages.pop()?;
+    if messages.is_empty() {
+        return Some(last);
     }
-    let mut changes: Vec<Vec<u8>> = Vec::new();
-    let mut last = None;
-    for message in messages {
-        changes.extend(message.changes.iter().map(<[u8]>::to_vec));
-        last = Some(message);
-    }
-    last.map(|last| sync::Message {
+    let changes: Vec<Vec<u8>> = messages
+        .iter()
+        .chain([&last])
+        .flat_map(|message| message.changes.iter().map(<[u8]>::to_vec))
+        .collect();
+    Some(sync::Message {
         changes: changes.into(),
         ..last
     })
@@ -517,29 +517,7 @@ mod tests {
     use automerge::{Automerge, ReadDoc, ROOT};
 
     use super::{applied_alone, merged, resets};
-
-    /// Syncs two documents until neither has anything to send.
-    fn sync_until_quiet(
-        a: &mut Automerge,
-        sa: &mut sync::State,
-        b: &mut Automerge,
-        sb: &mut sync::State,
-    ) {
-        for _ in 0..20 {
-            let ab = a.generate_sync_message(sa);
-            let ba = b.generate_sync_message(sb);
-            if ab.is_none() && ba.is_none() {
-                return;
-            }
-            if let Some(m) = ab {
-                b.receive_sync_message(sb, m).unwrap();
-            }
-            if let Some(m) = ba {
-                a.receive_sync_message(sa, m).unwrap();
-            }
-        }
-        panic!("the documents did not stop syncing");
-    }
+    use crate::documents::testing::sync_until_quiet;
 
     /// Given a server that sent three messages, each with a new change, and then one with none
     /// (its answer to a reply of the client's that crossed them), before the client answered
